@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Secure ML Platform: one CDK Stage per environment, compliance checks on every synth.
+
+``cdk synth`` runs this file. The configuration file comes from the CDK context value
+``config`` (``cdk synth -c config=path``), the PLATFORM_CONFIG variable, or
+config/platform.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from aws_cdk import App, Tags
+
+from compliance.acknowledgements import apply_acknowledgements
+from compliance.checks import add_compliance_checks
+from compliance.summary import ValidationFailed, summarize_validation_failure
+from platform_config import ConfigError, PlatformConfig, load_config
+from platform_config.model import ENVIRONMENT_NAMES
+from stacks.platform_stage import PlatformStage
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_CONFIG = ROOT / "config" / "platform.yaml"
+
+
+def cdk_json_context() -> dict:
+    """Feature flags from cdk.json, so tests and `python app.py` build what `cdk` builds."""
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+def build_app(
+    config: PlatformConfig,
+    *,
+    outdir: str | None = None,
+    compliance: bool = True,
+    acknowledgements: bool = True,
+    cfn_guard: bool = True,
+) -> App:
+    context = dict(cdk_json_context())
+    for name in ENVIRONMENT_NAMES:
+        env = config.environment(name)
+        # Availability zones come from configuration: no lookup, no credentials needed.
+        context[f"availability-zones:account={env.account}:region={env.region}"] = list(
+            env.availability_zones
+        )
+    app = App(outdir=outdir, context=context)
+    stages = {name: PlatformStage(app, name, config=config) for name in ENVIRONMENT_NAMES}
+    for name, stage in stages.items():
+        Tags.of(stage).add("ml-platform:project", config.project.name)
+        Tags.of(stage).add("ml-platform:environment", name)
+        if acknowledgements:
+            apply_acknowledgements(stage)
+    if compliance:
+        add_compliance_checks(app, cfn_guard=cfn_guard)
+    return app
+
+
+def config_path(app_context: dict | None = None) -> Path:
+    ctx = app_context or {}
+    return Path(ctx.get("config") or os.environ.get("PLATFORM_CONFIG") or DEFAULT_CONFIG)
+
+
+def main() -> int:
+    probe = App()  # reads the CLI's context (cdk.json and -c values)
+    path = config_path({"config": probe.node.try_get_context("config")})
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"\n{exc}\n", file=sys.stderr)
+        return 2
+    outdir = os.environ.get("CDK_OUTDIR") or probe.outdir
+    app = build_app(config, outdir=outdir)
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        if "Validation failed" not in str(exc):
+            raise
+        print(summarize_validation_failure(Path(outdir)), file=sys.stderr)
+        raise ValidationFailed() from None
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except ValidationFailed:
+        sys.exit(1)

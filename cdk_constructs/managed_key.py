@@ -1,0 +1,104 @@
+"""A customer-managed KMS key for one purpose: rotated, aliased, retained."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam as iam, aws_kms as kms
+from constructs import Construct
+
+from cdk_constructs._validation import require
+
+_KEY_USE_ACTIONS = [
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+]
+
+
+class ManagedKey(Construct):
+    """One CMK per purpose (data, notebooks, audit, pipeline, monitoring).
+
+    Secure by default: annual automatic rotation, an alias, retained when the stack is
+    deleted (a deleted key makes every object it encrypted unreadable), and a key policy
+    that grants AWS services only what they need under source conditions. IAM principals of
+    the account are authorised through IAM (the key policy delegates to the account root,
+    the standard pattern), never through key-policy wildcards.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, alias: str, description: str,
+                 pending_window_days: int = 30) -> None:
+        super().__init__(scope, id)
+        require(alias.startswith("alias/") and not alias.startswith("alias/aws"),
+                "ManagedKey", f"alias {alias!r} must start with 'alias/' and not 'alias/aws'")
+        require(7 <= pending_window_days <= 30, "ManagedKey",
+                f"pending_window_days {pending_window_days} must be 7..30")
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=alias,
+            description=description,
+            enable_key_rotation=True,
+            rotation_period=Duration.days(365),
+            pending_window=Duration.days(pending_window_days),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.alias = alias
+        # Grants are how services such as EBS and SageMaker use a key on a caller's behalf.
+        # Nobody may create a grant for anything but an AWS resource (Control Tower CT.KMS.PR.3).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyGrantsExceptForAwsResources",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "BoolIfExists": {
+                        "kms:GrantIsForAWSResource": "false",
+                        "aws:PrincipalIsAWSService": "false",
+                    }
+                },
+            )
+        )
+
+    @property
+    def key_arn(self) -> str:
+        return self.key.key_arn
+
+    def allow_cloudwatch_logs(self) -> None:
+        """Let CloudWatch Logs use the key, only for log groups of this account and region."""
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsForThisAccountLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=_KEY_USE_ACTIONS,
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn":
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    }
+                },
+            )
+        )
+
+    def allow_service(self, *, sid: str, service: str, actions: list[str],
+                      conditions: dict | None = None) -> None:
+        """Grant an AWS service principal key use, scoped to this account by default."""
+        stack = Stack.of(self)
+        require(service.endswith(".amazonaws.com"), "ManagedKey.allow_service",
+                f"{service!r} is not a service principal (e.g. 'cloudtrail.amazonaws.com')")
+        scoped = dict(conditions or {})
+        scoped.setdefault("StringEquals", {})
+        scoped["StringEquals"] = {**scoped["StringEquals"], "aws:SourceAccount": stack.account}
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
+                actions=actions,
+                resources=["*"],
+                conditions=scoped,
+            )
+        )

@@ -1,0 +1,34 @@
+"""Register the rule packs as CDK policy-validation plugins (cdk-nag 3 API)."""
+
+from __future__ import annotations
+
+from aws_cdk import Validations
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+from constructs import IConstruct
+
+# Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
+# is "<plugin>::<rule id>[<finding>]".
+NAG_PACKS: dict[str, str] = {
+    "AwsSolutions": "AwsSolutions",
+    "NIST.800.53.R5": "NIST.800.53.R5",
+    "HIPAA.Security": "HIPAA.Security",
+    "PCI.DSS.321": "PCI.DSS.321",
+}
+
+
+def nag_packs(scope: IConstruct) -> list:
+    return [
+        AwsSolutionsChecks(scope),
+        NIST80053R5Checks(scope),
+        HIPAASecurityChecks(scope),
+        PCIDSS321Checks(scope),
+    ]
+
+
+def add_compliance_checks(app: IConstruct, *, cfn_guard: bool = True) -> None:
+    """Every finding, warnings included, fails the synth."""
+    plugins = nag_packs(app)
+    if cfn_guard:
+        plugins.append(CfnGuardValidator(control_tower_rules_enabled=True))
+    Validations.of(app).add_plugins(*plugins)

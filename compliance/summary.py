@@ -1,0 +1,91 @@
+"""Turn CDK's validation report into a summary a person can act on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+REPORT_NAMES = ("validation-report.json", "policy-validation-report.json")
+
+# What to change for the findings engineers meet most; anything else falls back to the
+# rule's own description plus the two ways out.
+FIX_HINTS: dict[str, str] = {
+    "S1": "give the bucket server_access_logs_bucket (SecureBucket does this for you)",
+    "S10": "enforce TLS: enforce_ssl=True (SecureBucket does this for you)",
+    "IAM4": "replace the AWS managed policy with a least-privilege inline policy",
+    "IAM5": "name exact actions and resources instead of wildcards",
+    "KMS5": "enable key rotation (ManagedKey does this for you)",
+    "L1": "use the latest Lambda runtime",
+    "VPC7": "add VPC flow logs (IsolatedNetwork does this for you)",
+    "LambdaInsideVPC": "pass vpc= and vpc_subnets= from the IsolatedNetwork",
+    "LambdaDLQ": "give the function a dead_letter_queue",
+    "LambdaConcurrency": "set reserved_concurrent_executions",
+    "CloudWatchLogGroupEncrypted": "use SecureLogGroup (KMS-encrypted)",
+    "CloudWatchLogGroupRetentionPeriod": "use SecureLogGroup (retention from config)",
+    "S3BucketReplicationEnabled": "configure replication, or acknowledge with the DR rationale",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    plugin: str
+    rule: str
+    path: str
+    description: str
+
+    @property
+    def acknowledgement_id(self) -> str:
+        return f"{self.plugin}::{self.rule}"
+
+    @property
+    def hint(self) -> str:
+        base = self.rule.split("[", 1)[0]
+        short = base.split("-", 1)[-1]
+        return FIX_HINTS.get(short) or FIX_HINTS.get(base) or self.description
+
+
+class ValidationFailed(Exception):
+    """Raised after the summary was printed, to exit non-zero."""
+
+
+def read_findings(outdir: Path) -> list[Finding]:
+    for name in REPORT_NAMES:
+        report = outdir / name
+        if report.exists():
+            data = json.loads(report.read_text())
+            break
+    else:
+        return []
+    findings = []
+    for plugin in data.get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            for construct in violation.get("violatingConstructs", []):
+                findings.append(Finding(
+                    plugin=plugin.get("pluginName", "?"),
+                    rule=violation.get("ruleName", "?"),
+                    path=construct.get("constructPath") or construct.get("resourceLogicalId", "?"),
+                    description=violation.get("description", "").strip(),
+                ))
+    return sorted(set(findings), key=lambda f: (f.path, f.rule))
+
+
+def summarize_validation_failure(outdir: Path) -> str:
+    findings = read_findings(outdir)
+    if not findings:
+        return f"Compliance validation failed; see {outdir}/validation-report.json"
+    lines = [
+        "",
+        f"COMPLIANCE CHECKS FAILED: {len(findings)} unacknowledged finding(s).",
+        "Fix the resource (preferred), or add an exact acknowledgement with a reason to",
+        "compliance/acknowledgements.py (path relative to the stage, finding id as below).",
+        "",
+    ]
+    for f in findings:
+        lines.append(f"- {f.rule}  ({f.plugin})")
+        lines.append(f"    at:   {f.path}")
+        lines.append(f"    fix:  {f.hint}")
+        lines.append(f"    id:   {f.acknowledgement_id}")
+    lines.append("")
+    lines.append(f"Full report: {outdir}/validation-report.json")
+    return "\n".join(lines)

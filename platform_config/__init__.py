@@ -1,0 +1,19 @@
+"""Typed, validated platform configuration (one YAML file, one model per environment)."""
+
+from platform_config.loader import ConfigError, load_config, parse_config
+from platform_config.model import (
+    EnvironmentConfig,
+    JobFunction,
+    PlatformConfig,
+    UserConfig,
+)
+
+__all__ = [
+    "ConfigError",
+    "EnvironmentConfig",
+    "JobFunction",
+    "PlatformConfig",
+    "UserConfig",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,291 @@
+"""The configuration model: what a platform engineer may set, and what each value must be.
+
+Every validator raises ``ValueError`` with a sentence that says what to change; the loader
+turns those into one ``ConfigError`` naming the file and the field path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from platform_config.regions import COMMERCIAL_REGIONS, LOG_RETENTION_DAYS
+
+ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "preprod", "prod")
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+# A user name becomes part of a notebook name, an IAM role name, an S3 prefix and a
+# CloudFormation logical ID: lower-case letters, digits and single hyphens.
+_USER_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_PROJECT_NAME_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+USER_NAME_MAX = 24
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class JobFunction(str, Enum):
+    """Job functions of the role-based access model (whitepaper: 'roles based on job function')."""
+
+    DATA_SCIENTIST = "data_scientist"
+    ML_ENGINEER = "ml_engineer"
+    MODEL_RISK_APPROVER = "model_risk_approver"
+    AUDITOR = "auditor"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+def _cidr(value: object) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(str(value), strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not a valid IPv4 CIDR block ({exc}); write it as network/prefix "
+            "with the host bits zero, e.g. 10.20.0.0/22"
+        ) from None
+
+
+class ProjectConfig(_Strict):
+    name: str = Field(description="Short prefix for every resource name (2-10 lower-case characters).")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _PROJECT_NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} cannot prefix resource names; use 2-10 lower-case letters and "
+                "digits starting with a letter, e.g. 'mlp'"
+            )
+        return value
+
+
+class ObjectLockConfig(_Strict):
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    days: int = 30
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"must be a positive number of days, got {value}; e.g. 30")
+        if value > 36500:
+            raise ValueError(f"{value} days is more than 100 years; use at most 36500")
+        return value
+
+
+class NotificationsConfig(_Strict):
+    security: list[str] = Field(default_factory=list)
+    operations: list[str] = Field(default_factory=list)
+    model_risk: list[str] = Field(default_factory=list)
+
+    @field_validator("security", "operations", "model_risk")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _EMAIL_RE.match(address):
+                raise ValueError(f"{address!r} is not an e-mail address; write it as name@example.com")
+        if len(set(a.lower() for a in value)) != len(value):
+            raise ValueError("lists the same e-mail address twice; remove the duplicate")
+        return value
+
+
+def _retention(value: int) -> int:
+    if value <= 0:
+        raise ValueError(f"must be a positive number of days, got {value}; e.g. 365")
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(v) for v in LOG_RETENTION_DAYS)
+        raise ValueError(f"CloudWatch Logs does not accept {value} days; choose one of {allowed}")
+    return value
+
+
+class EnvironmentConfig(_Strict):
+    account: str
+    region: str
+    availability_zones: list[str]
+    vpc_cidr: str
+    endpoint_az_count: int = Field(
+        default=2, description="How many AZs carry interface endpoints (each costs per hour)."
+    )
+    log_retention_days: int = 365
+    object_lock: ObjectLockConfig = Field(default_factory=ObjectLockConfig)
+    notebooks_enabled: bool = True
+    notebook_idle_minutes: int = 60
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account(cls, value: object) -> str:
+        if isinstance(value, int):
+            raise ValueError(
+                f"{value} was read as a number; quote the account id so leading zeros are kept, "
+                'e.g. account: "012345678901"'
+            )
+        if not isinstance(value, str) or not _ACCOUNT_RE.match(value.strip()):
+            raise ValueError(f"{value!r} is not a 12-digit AWS account id; e.g. \"123456789012\"")
+        return value.strip()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in COMMERCIAL_REGIONS:
+            raise ValueError(
+                f"{value!r} is not an AWS commercial region this platform knows; use a region "
+                "code such as eu-west-2 or us-east-1"
+            )
+        return value
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, value: str) -> str:
+        network = _cidr(value)
+        if not network.is_private:
+            raise ValueError(f"{value} is not a private (RFC 1918) range; use e.g. 10.20.0.0/22")
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(
+                f"/{network.prefixlen} is outside /16../24: a VPC CIDR must be /16 (largest) "
+                "to /24 (smallest) to leave room for one isolated subnet per AZ"
+            )
+        return str(network)
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_retention(cls, value: int) -> int:
+        return _retention(value)
+
+    @field_validator("notebook_idle_minutes")
+    @classmethod
+    def _idle(cls, value: int) -> int:
+        if not 5 <= value <= 1440:
+            raise ValueError(f"must be between 5 and 1440 minutes, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _zones(self) -> EnvironmentConfig:
+        zones = self.availability_zones
+        if not 2 <= len(zones) <= 6:
+            raise ValueError(
+                f"availability_zones lists {len(zones)} zones; list 2 to 6 zones of {self.region}"
+            )
+        if len(set(zones)) != len(zones):
+            raise ValueError("availability_zones lists a zone twice; remove the duplicate")
+        for zone in zones:
+            if not re.fullmatch(re.escape(self.region) + r"[a-f]", zone):
+                raise ValueError(
+                    f"availability zone {zone!r} is not in region {self.region}; zones of this "
+                    f"region are named {self.region}a, {self.region}b, ..."
+                )
+        if not 1 <= self.endpoint_az_count <= len(zones):
+            raise ValueError(
+                f"endpoint_az_count is {self.endpoint_az_count}; it must be between 1 and the "
+                f"number of availability_zones ({len(zones)})"
+            )
+        return self
+
+    @property
+    def vpc_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.vpc_cidr)
+
+
+class UserConfig(_Strict):
+    name: str
+    job_function: JobFunction
+    allowed_source_cidrs: list[str] = Field(default_factory=list)
+    notebook_instance_type: str = "ml.t3.medium"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if len(value) > USER_NAME_MAX or len(value) < 2 or not _USER_NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} cannot form resource names; use 2-{USER_NAME_MAX} lower-case letters, "
+                "digits and single hyphens, starting with a letter, e.g. 'jane-smith'"
+            )
+        return value
+
+    @field_validator("allowed_source_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        networks = [_cidr(v) for v in value]
+        for network in networks:
+            if network.prefixlen == 0:
+                raise ValueError(
+                    "0.0.0.0/0 would let anyone on the internet request this user's notebook "
+                    "URL; list the user's office or VPN ranges instead"
+                )
+        return [str(n) for n in networks]
+
+    @field_validator("notebook_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not _INSTANCE_TYPE_RE.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type; e.g. ml.t3.medium")
+        return value
+
+    @model_validator(mode="after")
+    def _data_scientist_has_source(self) -> UserConfig:
+        if self.job_function is JobFunction.DATA_SCIENTIST and not self.allowed_source_cidrs:
+            raise ValueError(
+                "a data_scientist needs allowed_source_cidrs: the presigned notebook URL is only "
+                "issued from those ranges"
+            )
+        return self
+
+
+class PlatformConfig(_Strict):
+    project: ProjectConfig
+    environments: dict[str, EnvironmentConfig]
+    users: list[UserConfig] = Field(default_factory=list)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _environment_names(cls, value: object) -> object:
+        if isinstance(value, dict):
+            missing = [n for n in ENVIRONMENT_NAMES if n not in value]
+            unknown = [n for n in value if n not in ENVIRONMENT_NAMES]
+            if missing:
+                raise ValueError(
+                    f"environment(s) {', '.join(missing)} missing; define all of "
+                    f"{', '.join(ENVIRONMENT_NAMES)}"
+                )
+            if unknown:
+                raise ValueError(
+                    f"unknown environment(s) {', '.join(map(str, unknown))}; only "
+                    f"{', '.join(ENVIRONMENT_NAMES)} exist"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> PlatformConfig:
+        seen: dict[str, int] = {}
+        for index, user in enumerate(self.users):
+            if user.name in seen:
+                raise ValueError(
+                    f"users[{index}] repeats the name {user.name!r} of users[{seen[user.name]}]; "
+                    "user names must be unique"
+                )
+            seen[user.name] = index
+        envs = list(self.environments.items())
+        for i, (name_a, env_a) in enumerate(envs):
+            for name_b, env_b in envs[i + 1 :]:
+                if env_a.vpc_network.overlaps(env_b.vpc_network):
+                    raise ValueError(
+                        f"environments.{name_a}.vpc_cidr {env_a.vpc_cidr} overlaps "
+                        f"environments.{name_b}.vpc_cidr {env_b.vpc_cidr}; give each environment "
+                        "its own range so they can be connected later"
+                    )
+        return self
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        return self.environments[name]
+
+    def users_with(self, job_function: JobFunction) -> list[UserConfig]:
+        return [u for u in self.users if u.job_function is job_function]
+

@@ -1,0 +1,33 @@
+"""One CDK Stage per environment, with that environment's account and region."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage
+from constructs import Construct
+
+from platform_config.model import PlatformConfig
+from platform_config.naming import ResourceNames
+from stacks.foundation_stack import FoundationStack
+
+
+class PlatformStage(Stage):
+    """All stacks of one environment. Stack ids are fixed strings, never list positions."""
+
+    def __init__(self, scope: Construct, environment: str, *, config: PlatformConfig) -> None:
+        env_config = config.environment(environment)
+        super().__init__(
+            scope,
+            environment,
+            env=Environment(account=env_config.account, region=env_config.region),
+        )
+        self.environment_name = environment
+        names = ResourceNames.for_environment(config, environment)
+        self.names = names
+        self.foundation = FoundationStack(
+            self,
+            "Foundation",
+            stack_name=names.stack("foundation"),
+            description=f"Secure ML platform ({environment}): keys, isolated network, data buckets",
+            names=names,
+            environment=env_config,
+        )
