@@ -122,6 +122,8 @@ class IsolatedNetwork(Construct):
             ],
         )
 
+        self._tolerate_cdk_provider_lint(stack)
+
         self.flow_log_group = SecureLogGroup(
             self, "FlowLogs", encryption_key=flow_log_key, retention_days=flow_log_retention_days
         ).log_group
@@ -251,6 +253,16 @@ class IsolatedNetwork(Construct):
                 conditions=account_only,
             )
         )
+
+    @staticmethod
+    def _tolerate_cdk_provider_lint(stack: Stack) -> None:
+        """CDK's default-security-group provider declares DependsOn on a role it also
+        references with GetAtt; cfn-lint flags the redundancy (W3005). It is harmless and
+        not ours to change, so that one check is silenced on that one resource."""
+        provider = stack.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        handler = provider.node.try_find_child("Handler") if provider else None
+        if handler is not None:
+            handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
     @property
     def isolated_subnets(self) -> list[ec2.ISubnet]:

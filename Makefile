@@ -1,0 +1,53 @@
+# Two commands on a fresh machine: `make synth` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+CONFIG  ?= config/platform.yaml
+OUT     ?= cdk.out
+
+# The pinned Node.js 22 and CDK CLI from node_modules come first, then the venv.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# No AWS account is needed to synthesize or test; never ask instance metadata for one.
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_VERSION_CHECK := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install synth test lint clean lock
+
+help:
+	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks"
+	@echo "make test    - install pinned tools, run the whole test suite"
+	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
+	@echo "Options: CONFIG=path/to/platform.yaml"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+synth: install
+	rm -rf $(OUT)
+	cdk synth --quiet --no-notices --output $(OUT) -c config=$(CONFIG)
+	@echo "Synthesized $$(ls -d $(OUT)/assembly-* | xargs -n1 basename | tr '\n' ' ')into $(OUT)/ with zero unacknowledged compliance findings."
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/cfn-lint $(OUT)/assembly-*/*.template.json
+
+lock: install
+	$(PY) -m pip freeze --exclude-editable | grep -v '^xgboost==' > constraints.txt
+
+clean:
+	rm -rf $(OUT)

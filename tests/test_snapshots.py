@@ -1,0 +1,42 @@
+"""Snapshot of every synthesized stack. Asset hashes are normalized so that snapshots only
+change when the infrastructure does. Review a snapshot diff like a template diff; accept
+intended changes with `.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+STAGES = ("dev", "preprod", "prod")
+
+
+def normalize(template: dict) -> dict:
+    text = json.dumps(template, sort_keys=True)
+    text = ASSET_HASH.sub("<asset-hash>", text)
+    return json.loads(text)
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_normalize_replaces_asset_hashes_only() -> None:
+    digest = "a" * 64
+    template = {"S3Key": f"{digest}.zip", "Other": "b" * 63}
+    assert normalize(template) == {"S3Key": "<asset-hash>.zip", "Other": "b" * 63}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_foundation_stack_snapshot(synth, snapshot_json, stage) -> None:
+    assert normalize(synth.template(stage, "Foundation")) == snapshot_json
+
+
+def test_every_stack_has_a_snapshot_test(synth) -> None:
+    """A new stack must get its snapshot test here."""
+    tested = {f"{stage}/Foundation" for stage in STAGES}
+    assert set(synth.templates) == tested
