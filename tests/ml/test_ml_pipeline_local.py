@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from credit_default import _common as common
+from credit_default import pipeline_local
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "ml" / "credit_default"
+STEP_SCRIPTS = ["synthetic.py", "preprocess.py", "train.py", "evaluate.py", "explain.py", "bias.py", "pipeline_local.py"]
+
+
+def test_end_to_end_produces_every_artifact(tmp_path):
+    summary = pipeline_local.main(["--work-dir", str(tmp_path), "--rows", "1500", "--num-round", "30", "--seed", "3"])
+    assert summary["status"] == "completed" and summary["gate"]["passed"] is True
+    for name, path in summary["artifacts"].items():
+        assert Path(path).is_file() and Path(path).stat().st_size > 0, name
+    assert {"evaluation", "explainability", "explainability_report", "bias_report", "model_archive",
+            "preprocess_params", "train", "validation", "test", "model"} <= set(summary["artifacts"])
+    evaluation = common.read_json(summary["artifacts"]["evaluation"])
+    assert evaluation["metrics"]["auc"]["value"] == summary["gate"]["auc"] > 0.7
+    explainability = common.read_json(summary["artifacts"]["explainability"])
+    assert explainability["additivity_check"]["passed"] is True
+    bias_report = common.read_json(summary["artifacts"]["bias_report"])
+    assert set(bias_report["metrics"]) == {"CI", "DPL", "DI", "DPPL", "RD", "AD"}
+    # the evaluation came from the tarball, as a SageMaker processing job would load it
+    assert evaluation["model"]["archive_sha256"] == common.sha256_file(Path(summary["artifacts"]["model_archive"]))
+    metadata = common.read_json(summary["artifacts"]["model_metadata"])
+    assert metadata["feature_names"] == common.FEATURE_COLUMNS  # from SageMaker-style string hyperparameters
+    assert summary["model_registry"]["model_metrics"]["ModelQuality"]["Statistics"] == summary["artifacts"]["evaluation"]
+    assert common.read_json(tmp_path / "pipeline_summary.json")["status"] == "completed"
+
+
+def test_gate_rejection_skips_explain_and_bias(tmp_path):
+    summary = pipeline_local.run_pipeline(tmp_path, rows=800, num_round=5, min_auc=0.99)
+    assert summary["status"] == "rejected_by_gate" and summary["gate"]["passed"] is False
+    assert not (tmp_path / "explainability").exists() and not (tmp_path / "bias").exists()
+    assert (tmp_path / "evaluation" / "evaluation.json").is_file()
+
+
+@pytest.mark.parametrize("script", STEP_SCRIPTS)
+def test_each_step_imports_as_a_plain_script(script, monkeypatch):
+    """SageMaker runs ``python train.py`` from the code folder: no package, sibling imports."""
+    monkeypatch.syspath_prepend(str(PACKAGE_DIR))
+    before = set(sys.modules)
+    try:
+        namespace = runpy.run_path(str(PACKAGE_DIR / script), run_name="sagemaker_entry_point")
+        assert callable(namespace["main"]) and callable(namespace["build_parser"])
+        assert namespace["common"].__name__ == "_common"  # the script-mode import path was taken
+        assert namespace["build_parser"]().prog
+    finally:
+        for name in set(sys.modules) - before:
+            if name in ("_common", "bias", "evaluate", "explain", "preprocess", "synthetic", "train"):
+                del sys.modules[name]

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credit_default import _common as common
+from credit_default import preprocess
+
+
+def _read_split(directory, name):
+    path = directory / name / ("%s.csv" % name)
+    if name == "test":
+        return pd.read_csv(path)
+    return pd.read_csv(path, header=None, names=common.ALL_COLUMNS)
+
+
+def test_split_indices_are_stratified_disjoint_and_complete():
+    rng = np.random.default_rng(0)
+    y = (rng.random(3001) < 0.22).astype(int)
+    splits = preprocess.split_indices(y, 0.6, 0.2, 0.2, seed=1)
+    together = np.concatenate(list(splits.values()))
+    assert len(together) == len(y) and len(np.unique(together)) == len(y)  # disjoint, complete
+    overall = y.mean()
+    for name, index in splits.items():
+        # A stratified split is off by at most one row per class; a random one is not.
+        assert abs(y[index].mean() - overall) <= 2.0 / len(index), name
+    assert abs(len(splits["train"]) / len(y) - 0.6) < 0.001
+    assert abs(len(splits["test"]) / len(y) - 0.2) < 0.001
+
+
+def test_split_indices_seeded():
+    y = np.array([0, 1] * 200)
+    a = preprocess.split_indices(y, 0.7, 0.15, 0.15, seed=3)
+    b = preprocess.split_indices(y, 0.7, 0.15, 0.15, seed=3)
+    c = preprocess.split_indices(y, 0.7, 0.15, 0.15, seed=4)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["test"], c["test"])
+
+
+@pytest.mark.parametrize("fractions", [(0.7, 0.2, 0.2), (0.8, 0.2, 0.0), (1.2, -0.1, -0.1)])
+def test_split_rejects_bad_fractions(fractions):
+    with pytest.raises(ValueError):
+        preprocess.split_indices(np.array([0, 1] * 50), *fractions, seed=0)
+
+
+def test_clean_rules_on_hand_built_rows():
+    base = {c: 1 for c in common.FEATURE_COLUMNS}
+    base.update({"LIMIT_BAL": 50000, "AGE": 30, "SEX": 1, "EDUCATION": 2, "MARRIAGE": 1, "default": 0})
+    rows = [
+        dict(base),                                   # kept
+        dict(base),                                   # exact duplicate -> dropped
+        dict(base, EDUCATION=6, AGE=31),              # undocumented code -> 4 "other"
+        dict(base, MARRIAGE=0, AGE=32),               # -> 3 "other"
+        dict(base, SEX=3, AGE=33),                    # invalid facet -> dropped
+        dict(base, default=2, AGE=34),                # invalid label -> dropped
+        dict(base, AGE=150),                          # impossible -> missing
+        dict(base, PAY_0=11, AGE=35),                 # clipped to 8
+        dict(base, PAY_AMT1=-5, AGE=36),              # impossible -> missing
+        dict(base, LIMIT_BAL="n/a", AGE=37),          # unparseable -> missing
+    ]
+    frame = pd.DataFrame(rows)[common.ALL_COLUMNS + []].assign(ID=range(10))
+    cleaned, report = preprocess.clean(frame)
+    assert len(cleaned) == 7
+    assert report["duplicate_rows_dropped"] == 1
+    assert report["invalid_label_rows_dropped"] == 1
+    assert report["invalid_required_code_rows_dropped"] == {"SEX": 1}
+    assert report["category_codes_mapped_to_other"] == {"EDUCATION": 1, "MARRIAGE": 1}
+    assert report["dropped_columns"] == ["ID"]
+    assert report["unparseable_values_set_missing"] == {"LIMIT_BAL": 1}
+    assert cleaned.loc[cleaned["AGE"] == 31, "EDUCATION"].tolist() == [4]
+    assert cleaned.loc[cleaned["AGE"] == 32, "MARRIAGE"].tolist() == [3]
+    assert cleaned.loc[cleaned["AGE"] == 35, "PAY_0"].tolist() == [8]
+    assert cleaned["AGE"].isna().sum() == 1
+    assert cleaned["PAY_AMT1"].isna().sum() == 1
+    assert cleaned["LIMIT_BAL"].isna().sum() == 1
+
+
+def test_impute_with_train_median_and_clip_with_train_quantiles():
+    train = pd.DataFrame({c: [1.0, 2.0, 3.0, 4.0, np.nan] for c in common.FEATURE_COLUMNS})
+    train["BILL_AMT1"] = [0.0, 10.0, 20.0, 30.0, 1000.0]
+    fitted = preprocess.fit_transform_params(train, common.FEATURE_COLUMNS, (0.0, 0.75))
+    assert fitted["medians"]["LIMIT_BAL"] == 2.5
+    assert fitted["medians"]["AGE"] == 3.0  # integer-coded: rounded half up
+    assert fitted["clip_bounds"]["BILL_AMT1"] == [0.0, 30.0]
+    other = pd.DataFrame({c: [np.nan, 1.0] for c in common.FEATURE_COLUMNS})
+    other["BILL_AMT1"] = [5000.0, -10.0]
+    out, counts = preprocess.apply_transform(other, common.FEATURE_COLUMNS, fitted)
+    assert out["LIMIT_BAL"].tolist() == [2.5, 1.0]
+    assert out["BILL_AMT1"].tolist() == [30.0, 0.0]
+    assert counts["values_clipped"]["BILL_AMT1"] == 2
+    assert counts["missing_values_imputed"]["AGE"] == 1
+    assert out["AGE"].dtype.kind == "i"
+
+
+def test_outputs_layout_and_stratification(preprocessed):
+    out, params = preprocessed["dir"], preprocessed["params"]
+    splits = {name: _read_split(out, name) for name in ("train", "validation", "test")}
+    # train/validation: no header, label first, 0/1
+    first_line = (out / "train" / "train.csv").read_text().splitlines()[0]
+    assert not first_line.startswith("default")
+    for name, frame in splits.items():
+        assert list(frame.columns) == common.ALL_COLUMNS
+        assert set(frame["default"].unique()) == {0, 1}
+        assert not frame.isna().any().any()
+    overall = params["class_balance"]["clean"]["positive_rate"]
+    for name, frame in splits.items():
+        assert abs(frame["default"].mean() - overall) <= 2.0 / len(frame)
+    # disjoint: no identical row in two splits (rows are unique after de-duplication)
+    keys = {name: set(map(tuple, frame.to_numpy().round(6).tolist())) for name, frame in splits.items()}
+    assert not keys["train"] & keys["test"] and not keys["train"] & keys["validation"] and not keys["validation"] & keys["test"]
+    assert sum(len(f) for f in splits.values()) == params["row_counts"]["clean"]
+
+
+def test_params_file_complete(preprocessed, raw_csv, raw_frame):
+    out = preprocessed["dir"]
+    params = common.read_json(out / "params" / preprocess.PARAMS_FILENAME)
+    assert params == common.to_jsonable(preprocessed["params"])
+    assert params["input"]["sha256"] == hashlib.sha256(raw_csv.read_bytes()).hexdigest()
+    for key in ("train_fraction", "validation_fraction", "test_fraction", "seed", "label_column",
+                "feature_columns", "clip_quantiles", "category_rules", "domain_bounds"):
+        assert key in params["parameters"], key
+    assert params["row_counts"]["input"] == len(raw_frame)
+    assert params["row_counts"]["clean"] == len(raw_frame) - params["cleaning"]["duplicate_rows_dropped"] - params["cleaning"]["invalid_label_rows_dropped"] - sum(params["cleaning"]["invalid_required_code_rows_dropped"].values())
+    assert params["cleaning"]["duplicate_rows_dropped"] == int(raw_frame.duplicated().sum())
+    for name in ("train", "validation", "test"):
+        frame = _read_split(out, name)
+        balance = params["class_balance"][name]
+        assert params["row_counts"][name] == balance["rows"] == len(frame)
+        assert balance["positives"] == int(frame["default"].sum())
+        assert params["outputs"][name]["sha256"] == hashlib.sha256((out / name / ("%s.csv" % name)).read_bytes()).hexdigest()
+    assert set(params["fitted_on_train"]["medians"]) == set(common.FEATURE_COLUMNS)
+
+
+def test_reproducible_with_seed(raw_csv, preprocessed, tmp_path):
+    again = preprocess.run(raw_csv, tmp_path / "same", seed=preprocessed["params"]["parameters"]["seed"])
+    other = preprocess.run(raw_csv, tmp_path / "other", seed=12345)
+    for name in ("train", "validation", "test"):
+        assert again["outputs"][name]["sha256"] == preprocessed["params"]["outputs"][name]["sha256"]
+        assert other["outputs"][name]["sha256"] != preprocessed["params"]["outputs"][name]["sha256"]
+
+
+def test_cli_with_excluded_feature_and_passthrough(raw_frame, tmp_path):
+    data = tmp_path / "in"
+    data.mkdir()
+    raw_frame.assign(ID=range(len(raw_frame))).to_csv(data / "part.csv", index=False)
+    params = preprocess.main([
+        "--input", str(data), "--output-dir", str(tmp_path / "out"), "--train-fraction", "0.6",
+        "--validation-fraction", "0.2", "--test-fraction", "0.2", "--seed", "5",
+        "--exclude-features", "SEX", "--passthrough-columns", "ID",
+    ])
+    assert "SEX" not in params["parameters"]["feature_columns"]
+    train = pd.read_csv(tmp_path / "out" / "train" / "train.csv", header=None)
+    assert train.shape[1] == 1 + len(common.FEATURE_COLUMNS) - 1
+    test = pd.read_csv(tmp_path / "out" / "test" / "test.csv")
+    assert list(test.columns[-2:]) == ["SEX", "ID"] and test.columns[0] == "default"
+    assert params["parameters"]["train_fraction"] == 0.6
+
+
+def test_missing_required_column_is_an_error(raw_frame, tmp_path):
+    raw_frame.drop(columns="AGE").to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(ValueError, match="AGE"):
+        preprocess.run(tmp_path / "x.csv", tmp_path / "out")
