@@ -97,6 +97,45 @@ class NotificationsConfig(_Strict):
         return value
 
 
+class AuditConfig(_Strict):
+    """Whitepaper 'Auditability': CloudTrail and AWS Config for one environment."""
+
+    use_organization_trail: bool = Field(
+        default=False,
+        description="True when an AWS Organizations trail already records this account; "
+        "then no trail is created (README: what that trail must provide).",
+    )
+    reuse_config_recorder: bool = Field(
+        default=False,
+        description="True when the account already runs an AWS Config recorder (one per "
+        "region is allowed); then only the rules are created.",
+    )
+    trail_log_retention_days: int = 365
+    object_lock: ObjectLockConfig = Field(
+        default_factory=lambda: ObjectLockConfig(mode="COMPLIANCE", days=365)
+    )
+
+    @field_validator("trail_log_retention_days")
+    @classmethod
+    def _trail_retention(cls, value: int) -> int:
+        return _retention(value)
+
+
+class LambdaLayersConfig(_Strict):
+    """Versions of AWS's public Lambda layers (nothing is bundled: no Docker here).
+    Check the current numbers with `aws lambda list-layer-versions` before deploying."""
+
+    powertools_version: int = 27
+    sdk_pandas_version: int = 3
+
+    @field_validator("powertools_version", "sdk_pandas_version")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"must be a published layer version (1 or more), got {value}")
+        return value
+
+
 def _retention(value: int) -> int:
     if value <= 0:
         raise ValueError(f"must be a positive number of days, got {value}; e.g. 365")
@@ -118,6 +157,7 @@ class EnvironmentConfig(_Strict):
     object_lock: ObjectLockConfig = Field(default_factory=ObjectLockConfig)
     notebooks_enabled: bool = True
     notebook_idle_minutes: int = 60
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @field_validator("account", mode="before")
     @classmethod
@@ -243,6 +283,7 @@ class PlatformConfig(_Strict):
     environments: dict[str, EnvironmentConfig]
     users: list[UserConfig] = Field(default_factory=list)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    lambda_layers: LambdaLayersConfig = Field(default_factory=LambdaLayersConfig)
 
     @field_validator("environments", mode="before")
     @classmethod

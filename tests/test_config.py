@@ -111,6 +111,12 @@ BAD_CASES: list[tuple[str, Callable[[dict], None], list[str]]] = [
      ["notifications.security", "not an e-mail address"]),
     ("bad project name", _set("project.name", "My Platform"),
      ["project.name", "cannot prefix resource names"]),
+    ("audit retention CloudWatch rejects", _set("environments.prod.audit", {"trail_log_retention_days": 42}),
+     ["environments.prod.audit.trail_log_retention_days", "does not accept 42"]),
+    ("unknown audit key", _set("environments.dev.audit", {"org_trail": True}),
+     ["environments.dev.audit.org_trail: unknown key", "use_organization_trail"]),
+    ("zero layer version", _set("lambda_layers", {"powertools_version": 0}),
+     ["lambda_layers.powertools_version", "published layer version"]),
     ("idle minutes out of range", _set("environments.dev.notebook_idle_minutes", 1),
      ["environments.dev.notebook_idle_minutes", "between 5 and 1440"]),
 ]
