@@ -10,7 +10,7 @@ from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.platform_function import PlatformFunction
 
 
-def _function(stack, **overrides) -> tuple[PlatformFunction, Template]:
+def _build(stack, **overrides) -> PlatformFunction:
     vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0, subnet_configuration=[
         ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
     props = dict(asset="lineage_recorder", handler="lineage_recorder_handler.handler",
@@ -19,7 +19,11 @@ def _function(stack, **overrides) -> tuple[PlatformFunction, Template]:
                  encryption_key=kms.Key(stack, "Key"), log_retention_days=365,
                  powertools_layer_version=27)
     props.update(overrides)
-    function = PlatformFunction(stack, "Fn", **props)
+    return PlatformFunction(stack, "Fn", **props)
+
+
+def _function(stack, **overrides) -> tuple[PlatformFunction, Template]:
+    function = _build(stack, **overrides)
     return function, Template.from_stack(stack)
 
 
@@ -48,7 +52,7 @@ def test_function_defaults(stack) -> None:
 
 
 def test_permissions_live_in_one_managed_policy(stack) -> None:
-    function, _ = _function(stack)
+    function = _build(stack)
     function.add_permissions(iam.PolicyStatement(actions=["sns:Publish"],
                                                  resources=["arn:aws:sns:eu-west-2:1:t"]))
     template = Template.from_stack(stack)
