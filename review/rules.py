@@ -12,8 +12,6 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from compliance.checks import NAG_PACKS
-
 GUARD_PLUGIN = "cdk-validator-cfnguard"
 
 
@@ -43,6 +41,8 @@ _NAG_ROW = re.compile(r"^\|\s*\[?(?P<id>(?P<pack>[A-Za-z0-9.]+)-[A-Za-z0-9]+)\]?
 
 @functools.lru_cache(maxsize=1)
 def nag_rules() -> tuple[Rule, ...]:
+    from compliance.checks import NAG_PACKS  # imports cdk_nag (starts jsii): only when needed
+
     tarball = _jsii_tarball("cdk_nag")
     if tarball is None:
         return ()
