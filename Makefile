@@ -15,10 +15,11 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth test lint clean lock
+.PHONY: help install synth review graphviz test lint clean lock
 
 help:
-	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks"
+	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
+	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
 	@echo "make test    - install pinned tools, run the whole test suite"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
@@ -39,6 +40,19 @@ synth: install
 	rm -rf $(OUT)
 	cdk synth --quiet --no-notices --output $(OUT) -c config=$(CONFIG)
 	@echo "Synthesized $$(ls -d $(OUT)/assembly-* | xargs -n1 basename | tr '\n' ' ')into $(OUT)/ with zero unacknowledged compliance findings."
+	@$(MAKE) --no-print-directory review
+
+# The security review pack (controls, acknowledgements, IAM, cost, diagrams) from $(OUT)/.
+review: graphviz
+	$(PY) -m review $(OUT) --config $(CONFIG)
+
+# Diagrams need Graphviz (a Debian package). Install it where missing; never fail the synth.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "Graphviz missing: installing it with apt-get (diagrams are skipped if that fails)"; \
+	  { apt-get install -y -qq graphviz >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; } || \
+	  echo "Graphviz could not be installed (no apt or no root): architecture diagrams will be skipped."; }
 
 test: install
 	$(PY) -m pytest

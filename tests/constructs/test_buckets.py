@@ -8,6 +8,8 @@ from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.access_log_bucket import AccessLogBucket
 from cdk_constructs.secure_bucket import SecureBucket
 
+pytestmark = pytest.mark.control("encryption", "traceability")
+
 
 def _secure(stack, **overrides) -> tuple[SecureBucket, Template]:
     key = kms.Key(stack, "Key")

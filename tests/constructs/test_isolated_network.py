@@ -7,6 +7,8 @@ from aws_cdk.assertions import Template
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.isolated_network import DEFAULT_INTERFACE_ENDPOINTS, IsolatedNetwork
 
+pytestmark = pytest.mark.control("network_isolation", "auditability")
+
 AZS = ["eu-west-2a", "eu-west-2b", "eu-west-2c"]
 
 

@@ -6,6 +6,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.managed_key import ManagedKey
 
+pytestmark = pytest.mark.control("encryption")
+
 
 def test_key_rotates_is_retained_and_aliased(stack) -> None:
     ManagedKey(stack, "DataKey", alias="alias/mlp/dev/data", description="data")

@@ -9,6 +9,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.platform_function import PlatformFunction
 
+pytestmark = pytest.mark.control("network_isolation", "authorization")
+
 
 def _build(stack, **overrides) -> PlatformFunction:
     vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0, subnet_configuration=[

@@ -7,6 +7,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.secure_log_group import SecureLogGroup
 
+pytestmark = pytest.mark.control("encryption", "auditability")
+
 
 def test_log_group_is_encrypted_retained_with_retention(stack) -> None:
     key = kms.Key(stack, "Key")

@@ -7,6 +7,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.secure_topic import SecureTopic
 
+pytestmark = pytest.mark.control("encryption", "operations")
+
 
 def test_topic_is_encrypted_tls_only_with_subscribers(stack) -> None:
     SecureTopic(stack, "Security", display_name="Security", master_key=kms.Key(stack, "K"),

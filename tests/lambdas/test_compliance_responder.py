@@ -34,6 +34,8 @@ from moto.sns.models import Subscription
 
 import compliance_responder_logic as logic
 
+pytestmark = pytest.mark.control("auditability", "operations")
+
 REGION = "eu-west-2"
 ACCOUNT = DEFAULT_ACCOUNT_ID
 SUBNET_1 = "subnet-0a1b2c3d4e5f60001"

@@ -42,6 +42,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
+pytestmark = pytest.mark.control("traceability", "reproducibility")
+
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"  # moto's default account
 

@@ -9,6 +9,8 @@ import pytest
 from credit_default import _common as common
 from credit_default import bias
 
+pytestmark = pytest.mark.control("explainability")
+
 # Hand-built case. Group d = SEX 2 (4 rows), group a = SEX 1 (6 rows).
 # The positive (favourable) outcome is 0 = no default.
 #   a: label [0,0,0,1,1,0]  predicted [0,0,1,1,0,0]

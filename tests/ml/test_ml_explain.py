@@ -7,6 +7,8 @@ import pytest
 from credit_default import _common as common
 from credit_default import explain
 
+pytestmark = pytest.mark.control("explainability")
+
 
 @pytest.fixture(scope="module")
 def loaded(model_dir, test_csv):

@@ -9,6 +9,8 @@ import pytest
 from credit_default import _common as common
 from credit_default import pipeline_local
 
+pytestmark = pytest.mark.control("reproducibility")
+
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "ml" / "credit_default"
 STEP_SCRIPTS = ["synthetic.py", "preprocess.py", "train.py", "evaluate.py", "explain.py", "bias.py", "pipeline_local.py"]
 

@@ -1,0 +1,74 @@
+"""Every acknowledged compliance finding, with its reason and the resources it applies to:
+compliance/acknowledgements.py says what was accepted and why; the validation report of
+the synth says where each acknowledgement took effect."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compliance.summary import REPORT_NAMES
+from review.assembly import Environment
+
+
+@dataclass
+class AckRow:
+    path: str
+    finding: str
+    reason: str
+    applied: list[tuple[str, str, str]] = field(default_factory=list)  # (env, construct path, logical id)
+
+
+def suppressed(outdir: Path) -> list[dict]:
+    """Suppressed violations of the validation report: plugin, rule, path, reason."""
+    for name in REPORT_NAMES:
+        report = outdir / name
+        if report.exists():
+            data = json.loads(report.read_text())
+            break
+    else:
+        return []
+    out = []
+    for plugin in data.get("pluginReports", []):
+        for v in plugin.get("suppressedViolations", []) or []:
+            for c in v.get("violatingConstructs", []):
+                out.append({"plugin": plugin.get("pluginName"), "rule": v.get("ruleName"),
+                            "path": c.get("constructPath") or v.get("acknowledgedAt", ""),
+                            "reason": v.get("reason", "")})
+    return out
+
+
+def acknowledged_paths(outdir: Path) -> dict[str, set[str]]:
+    paths: dict[str, set[str]] = {}
+    for s in suppressed(outdir):
+        paths.setdefault(s["path"], set()).add(s["rule"].split("[", 1)[0])
+    return paths
+
+
+def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], acknowledgements=None) -> list[AckRow]:
+    if acknowledgements is None:
+        from compliance.acknowledgements import ACKNOWLEDGEMENTS as acknowledgements
+    by_path = {}
+    for env in environments.values():
+        for r in env.resources:
+            by_path[r.path] = r
+            by_path.setdefault(r.path.removesuffix("/Resource"), r)
+    report = suppressed(outdir)
+    rows = []
+    for ack in acknowledgements:
+        row = AckRow(ack.path, ack.finding, ack.reason)
+        for s in report:
+            env, _, rel = s["path"].partition("/")
+            if s["rule"] == ack.rule and s["plugin"] == ack.plugin and fnmatch.fnmatchcase(rel, ack.path):
+                res = by_path.get(s["path"])
+                row.applied.append((env, s["path"], res.logical_id if res else "?"))
+        if not row.applied:  # no report (e.g. checks off): resolve the pattern against the templates
+            for path, res in by_path.items():
+                env, _, rel = path.partition("/")
+                if fnmatch.fnmatchcase(rel, ack.path):
+                    row.applied.append((env, res.path, res.logical_id))
+        row.applied = sorted(set(row.applied))
+        rows.append(row)
+    return rows

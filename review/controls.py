@@ -1,0 +1,483 @@
+"""The control catalogue of the whitepaper, as data, and its evaluation against an assembly.
+
+Each control is one consideration of "Machine Learning Best Practices in Financial
+Services" and lists *requirements*: predicates over the synthesized resources of one
+environment. Two kinds:
+
+- ``exists``: at least one resource of ``types`` satisfies ``check`` (and none of ``forbid``
+  is present). Its resources are the evidence that implements the control.
+- ``each``: every resource of ``types`` must satisfy ``check``; not applicable while the
+  environment has none of them (e.g. notebook rules in an environment without notebooks).
+
+Status per environment: *implemented* when every applicable requirement holds, *partly*
+when some do, *not yet* when none hold or no evidence resource exists. Overall: implemented
+when implemented in every environment, not yet when not yet in every environment, partly
+otherwise. Nothing names a logical id or a construct path: when the audit, access, pipeline
+or monitoring stacks land, their resources count automatically, and a control whose
+resources are removed shows as not yet implemented.
+
+Tests that check a control are found by scanning ``tests/`` (see ``discover_tests``): a
+``@pytest.mark.control("<id>")`` marker (or module ``pytestmark``), or a test whose code
+names one of the control's resource types.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from review.assembly import Environment, Resource, as_list
+from review.rules import Rule, matching
+
+Check = Callable[[Resource, Environment], bool]
+
+IMPLEMENTED, PARTLY, NOT_YET, NOT_APPLICABLE = "implemented", "partly", "not yet", "n/a"
+
+
+# --- predicate vocabulary -------------------------------------------------------------------
+
+def always(_r: Resource, _e: Environment) -> bool:
+    return True
+
+
+def prop(name: str, *expected: Any) -> Check:
+    """Property (dotted path) present, and equal to one of ``expected`` when given."""
+    def check(r: Resource, _e: Environment) -> bool:
+        value: Any = r.props
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return False
+            value = value[part]
+        return value not in (None, "", [], {}) if not expected else value in expected
+    check.__doc__ = f"{name}" + (f" = {' or '.join(map(str, expected))}" if expected else " set")
+    return check
+
+
+def text(*needles: str) -> Check:
+    """The resource's properties mention one of ``needles`` (case-insensitive)."""
+    def check(r: Resource, _e: Environment) -> bool:
+        blob = json.dumps(r.props).lower()
+        return any(n.lower() in blob for n in needles)
+    check.__doc__ = "mentions " + " or ".join(needles)
+    return check
+
+
+def all_of(*checks: Check) -> Check:
+    def check(r: Resource, e: Environment) -> bool:
+        return all(c(r, e) for c in checks)
+    check.__doc__ = " and ".join(c.__doc__ or c.__name__ for c in checks)
+    return check
+
+
+def no_open_ingress(r: Resource, _e: Environment) -> bool:
+    """no ingress from 0.0.0.0/0 or ::/0"""
+    return not any(rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0"
+                   for rule in as_list(r.props.get("SecurityGroupIngress")) if isinstance(rule, dict))
+
+
+def _statements(doc: Any) -> list[dict]:
+    return [s for s in as_list((doc or {}).get("Statement")) if isinstance(s, dict)] if isinstance(doc, dict) else []
+
+
+def policy_documents(r: Resource) -> list[Any]:
+    docs = [r.props.get("PolicyDocument")]
+    docs += [p.get("PolicyDocument") for p in as_list(r.props.get("Policies")) if isinstance(p, dict)]
+    return [d for d in docs if d]
+
+
+def no_admin_statement(r: Resource, _e: Environment) -> bool:
+    """no Allow of Action * on Resource *"""
+    for doc in policy_documents(r):
+        for s in _statements(doc):
+            if s.get("Effect") == "Allow" and "*" in as_list(s.get("Action")) and "*" in as_list(s.get("Resource")):
+                return False
+    return True
+
+
+def denies_insecure_transport(r: Resource, _e: Environment) -> bool:
+    """denies requests without aws:SecureTransport"""
+    return any(s.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(s.get("Condition", {}))
+               for s in _statements(r.props.get("PolicyDocument")))
+
+
+def grants_presigned_url_with_source_ip(r: Resource, _e: Environment) -> bool:
+    """allows sagemaker:CreatePresignedNotebookInstanceUrl only under an aws:SourceIp or aws:SourceVpce condition"""
+    for doc in policy_documents(r):
+        for s in _statements(doc):
+            actions = [str(a).lower() for a in as_list(s.get("Action"))]
+            if s.get("Effect") == "Allow" and "sagemaker:createpresignednotebookinstanceurl" in actions:
+                cond = json.dumps(s.get("Condition", {}))
+                if "aws:SourceIp" in cond or "aws:SourceVpce" in cond:
+                    return True
+    return False
+
+
+def trail_has_data_events(r: Resource, _e: Environment) -> bool:
+    """records data events (S3/Lambda/SageMaker)"""
+    selectors = as_list(r.props.get("EventSelectors")) + as_list(r.props.get("AdvancedEventSelectors"))
+    return "DataResources" in json.dumps(selectors) or "eventCategory" in json.dumps(selectors) and "Data" in json.dumps(selectors)
+
+
+def has_alarm_action(r: Resource, _e: Environment) -> bool:
+    """notifies someone (AlarmActions set)"""
+    return bool(as_list(r.props.get("AlarmActions")))
+
+
+# --- the catalogue --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Requirement:
+    description: str
+    types: tuple[str, ...]
+    check: Check = always
+    kind: str = "exists"  # or "each"
+    forbid: tuple[str, ...] = ()
+    applies: Callable[[Any], bool] | None = None  # EnvironmentConfig -> bool
+
+    def is_applicable(self, env_config: Any) -> bool:
+        return self.applies is None or env_config is None or bool(self.applies(env_config))
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    section: str  # whitepaper section
+    summary: str
+    requirements: tuple[Requirement, ...]
+    rule_patterns: tuple[str, ...] = ()
+
+    @property
+    def resource_types(self) -> set[str]:
+        return {t for r in self.requirements for t in r.types}
+
+    def rules(self) -> list[Rule]:
+        return matching(self.rule_patterns) if self.rule_patterns else []
+
+
+NOTEBOOK = "AWS::SageMaker::NotebookInstance"
+LAMBDA = "AWS::Lambda::Function"
+POLICY_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+PIPELINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::SageMaker::Pipeline", "AWS::CodePipeline::Pipeline")
+
+
+def _notebooks_enabled(env: Any) -> bool:
+    return getattr(env, "notebooks_enabled", True)
+
+
+def _own_trail(env: Any) -> bool:
+    return not getattr(getattr(env, "audit", None), "use_organization_trail", False)
+
+
+def _own_recorder(env: Any) -> bool:
+    return not getattr(getattr(env, "audit", None), "reuse_config_recorder", False)
+
+
+CONTROLS: tuple[Control, ...] = (
+    Control(
+        "network_isolation", "Compute and network isolation", "A. Compute and network isolation",
+        "A private VPC with no internet connectivity; AWS services reached through VPC endpoints "
+        "with endpoint policies; security groups govern ingress and egress; compute runs in the VPC.",
+        (
+            Requirement("VPC with no internet, NAT or egress-only gateway", ("AWS::EC2::VPC",),
+                        forbid=("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway",
+                                "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::VPCGatewayAttachment")),
+            Requirement("Interface endpoints with private DNS", ("AWS::EC2::VPCEndpoint",),
+                        all_of(prop("VpcEndpointType", "Interface"), prop("PrivateDnsEnabled", True))),
+            Requirement("VPC endpoints carry an endpoint policy", ("AWS::EC2::VPCEndpoint",),
+                        prop("PolicyDocument")),
+            Requirement("Security groups open to no internet address", ("AWS::EC2::SecurityGroup",),
+                        no_open_ingress, kind="each"),
+            Requirement("Subnets never assign public IPs", ("AWS::EC2::Subnet",),
+                        lambda r, e: r.props.get("MapPublicIpOnLaunch") in (None, False), kind="each"),
+            Requirement("Notebooks in the VPC without direct internet access", (NOTEBOOK,),
+                        all_of(prop("SubnetId"), prop("DirectInternetAccess", "Disabled")), kind="each"),
+            Requirement("Lambda functions attached to the VPC", (LAMBDA,), prop("VpcConfig"), kind="each"),
+        ),
+        (r"^VPC", r"VPC\d", r"SubnetAutoAssign", r"InsideVPC|InVPC|inside_vpc", r"NoDirectInternet|no_direct_internet",
+         r"^SM1$", r"^SM3$", r"^vpc_sg_", r"subnet_auto_assign", r"Lambda.*VPC|lambda_inside_vpc", r"no_public_ip"),
+    ),
+    Control(
+        "authorization", "Authentication and authorization", "A. Authentication and authorization",
+        "Least-privilege IAM roles per job function; one notebook per data scientist with root "
+        "access disabled; the presigned notebook URL restricted by source address.",
+        (
+            Requirement("IAM roles with explicit trust policies", ("AWS::IAM::Role",),
+                        prop("AssumeRolePolicyDocument")),
+            Requirement("No policy grants Action * on Resource *", POLICY_TYPES, no_admin_statement, kind="each"),
+            Requirement("Notebook root access disabled", (NOTEBOOK,), prop("RootAccess", "Disabled"), kind="each"),
+            Requirement("Per-user notebook instances", (NOTEBOOK,), applies=_notebooks_enabled),
+            Requirement("Presigned notebook URL limited by source IP or VPC endpoint", POLICY_TYPES,
+                        grants_presigned_url_with_source_ip, applies=_notebooks_enabled),
+        ),
+        (r"^IAM", r"^iam_", r"RootAccess|root_access", r"^COG", r"^SM2$"),
+    ),
+    Control(
+        "encryption", "Data encryption", "A. Data encryption",
+        "Customer managed KMS keys at rest (S3, notebook volumes, logs, topics), S3 default "
+        "encryption, bucket policies refusing unencrypted transport, TLS in transit.",
+        (
+            Requirement("Customer managed KMS keys with rotation", ("AWS::KMS::Key",),
+                        prop("EnableKeyRotation", True)),
+            Requirement("Every bucket has default encryption", ("AWS::S3::Bucket",),
+                        prop("BucketEncryption"), kind="each"),
+            Requirement("Buckets with SSE-KMS default encryption", ("AWS::S3::Bucket",),
+                        text("aws:kms")),
+            Requirement("Every bucket policy denies insecure transport", ("AWS::S3::BucketPolicy",),
+                        denies_insecure_transport, kind="each"),
+            Requirement("Every log group encrypted with a CMK", ("AWS::Logs::LogGroup",), prop("KmsKeyId"), kind="each"),
+            Requirement("Every topic encrypted with a CMK", ("AWS::SNS::Topic",), prop("KmsMasterKeyId"), kind="each"),
+            Requirement("Every notebook volume encrypted with a CMK", (NOTEBOOK,), prop("KmsKeyId"), kind="each"),
+        ),
+        (r"KMS|Kms|kms", r"Encrypt|encrypt", r"SSL|ssl_requests", r"TLS|Tls", r"^S3\d*$", r"^SM2$", r"^SNS[23]$",
+         r"^SQS[234]$", r"^CT2$", r"LogGroupEncrypted"),
+    ),
+    Control(
+        "auditability", "Auditability", "A. Auditability",
+        "CloudTrail logs every API call (data events included) into tamper-evident storage; AWS "
+        "Config records configuration and evaluates rules; access to data is logged.",
+        (
+            Requirement("CloudTrail trail with log file validation", ("AWS::CloudTrail::Trail",),
+                        prop("EnableLogFileValidation", True), applies=_own_trail),
+            Requirement("CloudTrail records data events", ("AWS::CloudTrail::Trail",),
+                        trail_has_data_events, applies=_own_trail),
+            Requirement("AWS Config recorder and delivery channel",
+                        ("AWS::Config::ConfigurationRecorder",), applies=_own_recorder),
+            Requirement("AWS Config rules evaluate the platform", ("AWS::Config::ConfigRule",)),
+            Requirement("VPC flow logs", ("AWS::EC2::FlowLog",)),
+            Requirement("S3 server access logging", ("AWS::S3::Bucket",), prop("LoggingConfiguration")),
+            Requirement("Retained, encrypted log groups", ("AWS::Logs::LogGroup",),
+                        all_of(prop("RetentionInDays"), prop("KmsKeyId"))),
+        ),
+        (r"CloudTrail|cloud_trail|^CT\d", r"Logging|logging", r"FlowLog", r"LogGroupRetention|retention_period",
+         r"LogExport|log_export"),
+    ),
+    Control(
+        "traceability", "Traceability", "B. Traceability",
+        "Model lineage from data preparation and commit through training to the registered "
+        "model; immutable, versioned artifact storage.",
+        (
+            Requirement("Versioned buckets", ("AWS::S3::Bucket",), prop("VersioningConfiguration.Status", "Enabled")),
+            Requirement("Object Lock on artifact buckets", ("AWS::S3::Bucket",), prop("ObjectLockConfiguration")),
+            Requirement("Model package group (model registry)", ("AWS::SageMaker::ModelPackageGroup",)),
+            Requirement("Lineage recorded by the pipeline or a lineage function",
+                        (LAMBDA, *PIPELINE_TYPES), text("lineage")),
+        ),
+        (r"Versioning|versioning", r"ObjectLock|object_lock"),
+    ),
+    Control(
+        "explainability", "Explainability and interpretability", "B. Explainability and interpretability",
+        "SageMaker Clarify (or an equivalent step) explains the model and measures bias before "
+        "approval and on the endpoint.",
+        (
+            Requirement("Explainability or bias job definitions, or a pipeline step running them",
+                        ("AWS::SageMaker::ModelExplainabilityJobDefinition", "AWS::SageMaker::ModelBiasJobDefinition",
+                         *PIPELINE_TYPES), text("clarify", "explain", "shap", "bias")),
+        ),
+        (r"Clarify|clarify",),
+    ),
+    Control(
+        "monitoring", "Model monitoring", "B. Model monitoring",
+        "Endpoint data capture, monitoring schedules for data and model drift, and alarms that "
+        "reach a person.",
+        (
+            Requirement("Endpoint data capture", ("AWS::SageMaker::EndpointConfig",), prop("DataCaptureConfig")),
+            Requirement("Monitoring schedule", ("AWS::SageMaker::MonitoringSchedule",)),
+            Requirement("Data or model quality job definitions",
+                        ("AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition")),
+            Requirement("Alarms with a notification action", ("AWS::CloudWatch::Alarm",), has_alarm_action),
+        ),
+        (r"^SM\d+$", r"EndpointConfiguration|endpoint_config", r"Alarm|alarm", r"DetailedMonitoring"),
+    ),
+    Control(
+        "reproducibility", "Reproducibility", "B. Reproducibility",
+        "The model can be rebuilt from the recorded code, data version and parameters: pinned "
+        "packages, a defined pipeline and immutable stored artifacts.",
+        (
+            Requirement("Immutable artifact storage (versioning and Object Lock)", ("AWS::S3::Bucket",),
+                        all_of(prop("VersioningConfiguration.Status", "Enabled"), prop("ObjectLockConfiguration"))),
+            Requirement("Private package repository", ("AWS::CodeArtifact::Repository", "AWS::ECR::Repository")),
+            Requirement("Defined training pipeline", PIPELINE_TYPES),
+        ),
+        (r"^ECR\d", r"^ecr_", r"^CB\d", r"codebuild"),
+    ),
+    Control(
+        "operations", "Operationalize ML workloads", "C. Operationalize ML workloads",
+        "Automated CI/CD and training/deployment workflows with human approval, tracking and "
+        "alerting of appropriate users, and automated responses to non-compliant resources.",
+        (
+            Requirement("Workflow or pipeline (Step Functions, SageMaker, CodePipeline)", PIPELINE_TYPES),
+            Requirement("Notification topics with subscribers", ("AWS::SNS::Subscription",)),
+            Requirement("Event rules that trigger automated responses", ("AWS::Events::Rule",)),
+            Requirement("Alarms", ("AWS::CloudWatch::Alarm",)),
+            Requirement("Every Step Functions workflow logs and traces", ("AWS::StepFunctions::StateMachine",),
+                        all_of(prop("LoggingConfiguration"), prop("TracingConfiguration")), kind="each"),
+            Requirement("Every function has a dead-letter queue", (LAMBDA,), prop("DeadLetterConfig"), kind="each"),
+        ),
+        (r"^SF\d", r"step_functions", r"^L\d$", r"LambdaDLQ|LambdaConcurrency", r"^SNS\d", r"^EVB", r"cloudwatch_alarm"),
+    ),
+)
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+@dataclass
+class RequirementResult:
+    requirement: Requirement
+    status: str  # "met", "not met", "n/a"
+    evidence: list[Resource] = field(default_factory=list)
+    violations: list[Resource] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class ControlResult:
+    control: Control
+    per_env: dict[str, tuple[str, list[RequirementResult]]]
+    tests: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        statuses = {s for s, _ in self.per_env.values() if s != NOT_APPLICABLE}
+        if not statuses:
+            return NOT_YET
+        if statuses == {IMPLEMENTED}:
+            return IMPLEMENTED
+        if statuses == {NOT_YET}:
+            return NOT_YET
+        return PARTLY
+
+    def evidence(self, env: str) -> list[Resource]:
+        seen: dict[tuple, Resource] = {}
+        for result in self.per_env[env][1]:
+            for r in result.evidence:
+                seen[(r.stack, r.logical_id)] = r
+        return sorted(seen.values(), key=lambda r: r.path)
+
+
+def is_framework_internal(r: Resource) -> bool:
+    """CDK's own singleton providers (``Custom::...Provider``): not platform workload."""
+    return any(part.startswith("Custom::") for part in r.path.split("/"))
+
+
+def evaluate_requirement(req: Requirement, env: Environment, env_config: Any = None,
+                         exempt: set[str] = frozenset()) -> RequirementResult:
+    """``exempt``: construct paths with an acknowledged finding for one of the control's rules;
+    an ``each`` requirement does not count them as violations (the acknowledgement says why)."""
+    if not req.is_applicable(env_config):
+        return RequirementResult(req, "n/a", note="not applicable by configuration")
+    candidates = env.of_type(*req.types)
+    if req.kind == "each":
+        excluded = [r for r in candidates if is_framework_internal(r) or _path_in(r, exempt)]
+        candidates = [r for r in candidates if r not in excluded]
+        if excluded:
+            names = ", ".join(r.short_path for r in excluded)
+            note_excluded = f"excluded (acknowledged or CDK-internal): {names}"
+        else:
+            note_excluded = ""
+    passing = [r for r in candidates if req.check(r, env)]
+    if req.kind == "each":
+        if not candidates:
+            return RequirementResult(req, "n/a", note=note_excluded or "no such resources")
+        failing = [r for r in candidates if r not in passing]
+        return RequirementResult(req, "not met" if failing else "met", passing, failing, note_excluded)
+    forbidden = env.of_type(*req.forbid)
+    met = bool(passing) and not forbidden
+    note = ""
+    if forbidden:
+        note = "forbidden: " + ", ".join(sorted({r.type for r in forbidden}))
+    elif not passing:
+        note = "no matching resource"
+    return RequirementResult(req, "met" if met else "not met", passing, forbidden, note)
+
+
+def _path_in(r: Resource, paths: set[str]) -> bool:
+    return r.path in paths or r.path.removesuffix("/Resource") in paths
+
+
+def evaluate_control(control: Control, environments: dict[str, Environment],
+                     env_configs: dict[str, Any] | None = None,
+                     acknowledged: dict[str, set[str]] | None = None) -> ControlResult:
+    """``acknowledged``: construct path -> rule ids acknowledged there (validation report)."""
+    rule_ids = {r.id for r in control.rules()}
+    exempt = {path for path, rules in (acknowledged or {}).items() if rules & rule_ids}
+    per_env = {}
+    for name, env in environments.items():
+        results = [evaluate_requirement(req, env, (env_configs or {}).get(name), exempt)
+                   for req in control.requirements]
+        applicable = [r for r in results if r.status != "n/a"]
+        met = [r for r in applicable if r.status == "met"]
+        has_evidence = any(r.evidence for r in results if r.requirement.kind == "exists")
+        if not applicable:
+            status = NOT_APPLICABLE
+        elif not has_evidence or not met:
+            status = NOT_YET
+        elif len(met) == len(applicable):
+            status = IMPLEMENTED
+        else:
+            status = PARTLY
+        per_env[name] = (status, results)
+    return ControlResult(control, per_env)
+
+
+def evaluate(environments: dict[str, Environment], env_configs: dict[str, Any] | None = None,
+             tests_root: Path | None = None,
+             controls: tuple[Control, ...] = CONTROLS,
+             acknowledged: dict[str, set[str]] | None = None) -> list[ControlResult]:
+    tests = discover_tests(tests_root, controls) if tests_root else {}
+    results = []
+    for control in controls:
+        result = evaluate_control(control, environments, env_configs, acknowledged)
+        result.tests = tests.get(control.id, [])
+        results.append(result)
+    return results
+
+
+# --- tests that check a control --------------------------------------------------------------
+
+def _marker_controls(decorators: list[ast.expr]) -> set[str]:
+    found = set()
+    for dec in decorators:
+        for node in ast.walk(dec):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "control"):
+                found |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    return found
+
+
+def discover_tests(tests_root: Path, controls: tuple[Control, ...] = CONTROLS,
+                   exclude: tuple[str, ...] = ("test_review_pack",)) -> dict[str, list[str]]:
+    """control id -> test node ids (``path::name``), from markers and resource-type mentions.
+    The review pack's own tests name every resource type; they count only through markers."""
+    by_type: dict[str, set[str]] = {}
+    for c in controls:
+        for t in c.resource_types:
+            by_type.setdefault(t, set()).add(c.id)
+    known = {c.id for c in controls}
+    mapping: dict[str, set[str]] = {}
+    root = tests_root.parent
+    for path in sorted(tests_root.rglob("test_*.py")):
+        try:
+            module = ast.parse(path.read_text())
+        except SyntaxError:
+            continue
+        module_marks: set[str] = set()
+        for node in module.body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+                module_marks |= _marker_controls([node.value])
+        heuristics = not any(x in path.name for x in exclude)
+        functions = [n for n in ast.walk(module)
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
+        for fn in functions:
+            marks = module_marks | _marker_controls(fn.decorator_list)
+            if heuristics:
+                for const in ast.walk(fn):
+                    if isinstance(const, ast.Constant) and isinstance(const.value, str):
+                        marks |= by_type.get(const.value, set())
+            node_id = f"{path.relative_to(root).as_posix()}::{fn.name}"
+            for control_id in marks & known:
+                mapping.setdefault(control_id, set()).add(node_id)
+    return {k: sorted(v) for k, v in mapping.items()}
