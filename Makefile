@@ -15,11 +15,12 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth test lint clean lock
+.PHONY: help install synth test deploy-local lint clean lock
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks"
 	@echo "make test    - install pinned tools, run the whole test suite"
+	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
 
@@ -42,6 +43,10 @@ synth: install
 
 test: install
 	$(PY) -m pytest
+
+# Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
+deploy-local: install
+	$(PY) -m rehearsal.deploy_local --config $(CONFIG)
 
 lint: install
 	$(VENV)/bin/cfn-lint $(OUT)/assembly-*/*.template.json

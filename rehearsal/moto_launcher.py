@@ -13,10 +13,17 @@ import sys
 from typing import Any
 
 
-def _kms_key_tags_from_cloudformation() -> None:
-    """moto 5.2.5: AWS::KMS::Key passes CloudFormation tags ({Key, Value}) to the KMS
-    tagger, which expects the KMS API's shape ({TagKey, TagValue}); every tagged key then
-    fails with KeyError 'TagKey' and ExecuteChangeSet answers HTTP 500."""
+def _kms_key_from_cloudformation() -> None:
+    """moto 5.2.5, AWS::KMS::Key, two translation bugs:
+
+    - it passes CloudFormation tags ({Key, Value}) to the KMS tagger, which expects the KMS
+      API's shape ({TagKey, TagValue}); every tagged key fails with KeyError 'TagKey' and
+      ExecuteChangeSet answers HTTP 500 (the CDK CLI still prints success);
+    - it stores KeyPolicy as the template's JSON object where the KMS API keeps a string;
+      DescribeKey then fails (json.loads of a dict) with HTTP 500.
+    """
+    import json
+
     from moto.kms.models import Key
 
     original = Key.create_from_cloudformation_json.__func__
@@ -28,14 +35,16 @@ def _kms_key_tags_from_cloudformation() -> None:
         if tags and "Key" in tags[0]:
             properties = {**properties, "Tags": [
                 {"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags]}
-            cloudformation_json = {**cloudformation_json, "Properties": properties}
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties = {**properties, "KeyPolicy": json.dumps(properties["KeyPolicy"])}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
         return original(cls, resource_name, cloudformation_json, account_id, region_name,
                         **kwargs)
 
     Key.create_from_cloudformation_json = classmethod(create)
 
 
-SHIMS = (_kms_key_tags_from_cloudformation,)
+SHIMS = (_kms_key_from_cloudformation,)
 
 
 def apply_shims() -> None:
