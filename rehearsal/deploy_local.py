@@ -220,10 +220,8 @@ class Rehearsal:
         self.out("    $ " + " ".join(args))
         self.current = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                         start_new_session=True)
-        try:
-            status = self.current.wait()
-        finally:
-            self.current = None
+        status = self.current.wait()  # on an interrupt, cleanup() stops self.current
+        self.current = None
         if status != 0:
             raise StepFailed(f"{what} exited with status {status}")
 
