@@ -209,10 +209,15 @@ class Rehearsal:
                      f"{type(exc).__name__}: {exc}")
             return 1
         finally:
-            self.cleanup()
-            atexit.unregister(self.cleanup)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+            try:
+                self.cleanup()
+            finally:
+                atexit.unregister(self.cleanup)
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
     def command(self, args: list[str], *, env: dict[str, str], cwd: Path,
                 what: str) -> None:
@@ -302,7 +307,7 @@ def build(args: argparse.Namespace) -> Rehearsal:
     assembly = state_dir / "cdk.out"
     bin_path = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{Path(sys.executable).parent}"
 
-    def aws_env(isolated_home: bool) -> dict[str, str]:
+    def aws_env() -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("AWS_", "CDK_DEFAULT_")) or k == "AWS_CA_BUNDLE"}
         env.update({
@@ -320,8 +325,8 @@ def build(args: argparse.Namespace) -> Rehearsal:
             "CDK_DISABLE_VERSION_CHECK": "true",
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
         })
-        if isolated_home:  # the CLI's ~/.cdk cache and any ~/.aws stay out of the rehearsal
-            env["HOME"] = str(state_dir / "home")
+        # The CLI's ~/.cdk account cache and any ~/.aws stay out of the rehearsal.
+        env["HOME"] = str(state_dir / "home")
         return env
 
     def start() -> None:
@@ -333,7 +338,7 @@ def build(args: argparse.Namespace) -> Rehearsal:
         rehearsal.command(
             ["cdk", "synth", "--quiet", "--no-notices", "--output", str(assembly),
              "-c", f"config={config_file}", "-c", "rehearsal:omit-custom-resources=true"],
-            env=aws_env(isolated_home=False), cwd=ROOT, what="cdk synth (compliance gate on)")
+            env=aws_env(), cwd=ROOT, what="cdk synth (compliance gate on)")
 
     def templates() -> None:
         problems = check_templates(assembly)
@@ -346,7 +351,7 @@ def build(args: argparse.Namespace) -> Rehearsal:
         # From the state folder: no cdk.json there, so the CLI does not synthesize the app again.
         rehearsal.command(
             ["cdk", "bootstrap", f"aws://{env_config.account}/{env_config.region}", "--no-notices"],
-            env=aws_env(isolated_home=True), cwd=state_dir, what="cdk bootstrap")
+            env=aws_env(), cwd=state_dir, what="cdk bootstrap")
 
     deploy_log_offset = {"value": 0}
 
@@ -355,7 +360,7 @@ def build(args: argparse.Namespace) -> Rehearsal:
         rehearsal.command(
             ["cdk", "deploy", "--app", str(assembly), f"{STAGE}/*", "--require-approval", "never",
              "--no-notices", "--progress", "events"],
-            env=aws_env(isolated_home=True), cwd=state_dir, what="cdk deploy")
+            env=aws_env(), cwd=state_dir, what="cdk deploy")
 
     def verify() -> None:
         import boto3
@@ -364,7 +369,7 @@ def build(args: argparse.Namespace) -> Rehearsal:
         if errors:
             raise StepFailed("the emulator failed requests during the deploy although the CDK "
                              "CLI reported success:\n      " + "\n      ".join(errors[:10]))
-        os.environ.update({k: v for k, v in aws_env(True).items() if k.startswith("AWS_")})
+        os.environ.update({k: v for k, v in aws_env().items() if k.startswith("AWS_")})
         session = boto3.Session(region_name=env_config.region)
         cfn = session.client("cloudformation")
         for name, _ in dev_stacks(assembly):
@@ -378,7 +383,7 @@ def build(args: argparse.Namespace) -> Rehearsal:
 
         from rehearsal import smoke
 
-        os.environ.update({k: v for k, v in aws_env(True).items() if k.startswith("AWS_")})
+        os.environ.update({k: v for k, v in aws_env().items() if k.startswith("AWS_")})
         session = boto3.Session(region_name=env_config.region)
         offset = server.log_size()
         deployed = smoke.load_deployed(session, [name for name, _ in dev_stacks(assembly)])
@@ -413,7 +418,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep .deploy-local/ (templates, moto.log) for debugging; the "
                              "server is stopped all the same")
     args = parser.parse_args(argv)
-    return build(args).run()
+    from platform_config import ConfigError
+
+    try:
+        rehearsal = build(args)
+    except (ConfigError, OSError) as exc:
+        print(f"\ndeploy-local: FAILED at step 'load configuration': {exc}")
+        return 1
+    return rehearsal.run()
 
 
 if __name__ == "__main__":
