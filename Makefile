@@ -15,12 +15,13 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth review graphviz test lint clean lock
+.PHONY: help install synth review graphviz test deploy-local lint clean lock
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
 	@echo "make test    - install pinned tools, run the whole test suite"
+	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
 
@@ -56,6 +57,10 @@ graphviz:
 
 test: install
 	$(PY) -m pytest
+
+# Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
+deploy-local: install
+	$(PY) -m rehearsal.deploy_local --config $(CONFIG)
 
 lint: install
 	$(VENV)/bin/cfn-lint $(OUT)/assembly-*/*.template.json

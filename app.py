@@ -20,6 +20,7 @@ from compliance.checks import add_compliance_checks
 from compliance.summary import ValidationFailed, summarize_validation_failure
 from platform_config import ConfigError, PlatformConfig, load_config
 from platform_config.model import ENVIRONMENT_NAMES
+from rehearsal import omit as rehearsal_omit
 from stacks.platform_stage import PlatformStage
 
 ROOT = Path(__file__).resolve().parent
@@ -38,6 +39,7 @@ def build_app(
     compliance: bool = True,
     acknowledgements: bool = True,
     cfn_guard: bool = True,
+    omit_custom_resources: bool = False,
 ) -> App:
     context = dict(cdk_json_context())
     # As the CDK CLI does: construct paths in template metadata (reviewers and cfn-lint use them).
@@ -55,6 +57,10 @@ def build_app(
         Tags.of(stage).add("ml-platform:environment", name)
         if acknowledgements:
             apply_acknowledgements(stage)
+    if omit_custom_resources:
+        # Deploy rehearsal only (make deploy-local): see rehearsal/omit.py. The compliance
+        # checks below still run, on exactly the templates that get deployed.
+        rehearsal_omit.omit_custom_resources(app)
     if compliance:
         add_compliance_checks(app, cfn_guard=cfn_guard)
     return app
@@ -74,7 +80,8 @@ def main() -> int:
         print(f"\n{exc}\n", file=sys.stderr)
         return 2
     outdir = os.environ.get("CDK_OUTDIR") or probe.outdir
-    app = build_app(config, outdir=outdir)
+    omit = rehearsal_omit.enabled(probe.node.try_get_context(rehearsal_omit.CONTEXT_KEY))
+    app = build_app(config, outdir=outdir, omit_custom_resources=omit)
     try:
         app.synth()
     except RuntimeError as exc:

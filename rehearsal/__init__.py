@@ -1,0 +1,1 @@
+"""Deploy rehearsal: `cdk deploy` of the dev stage into a local moto server (make deploy-local)."""
