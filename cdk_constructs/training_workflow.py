@@ -47,6 +47,7 @@ class TrainingWorkflow(Construct):
         arn = f"arn:{stack.partition}"
         sm = f"{arn}:sagemaker:{stack.region}:{stack.account}"
         prefix = settings.name_prefix
+        self.state_machine_name = f"{prefix}-training"
 
         self.log_group = SecureLogGroup(self, "Logs", encryption_key=log_key,
                                         retention_days=log_retention_days).log_group
@@ -108,6 +109,7 @@ class TrainingWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=self.state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition)),
             role=self.role.without_policy_updates(),

@@ -130,7 +130,47 @@ _LINEAGE_ENTITIES = (
     "lineage recorder creates and links only these entity types, in this account and region."
 )
 
+_ARTIFACTS = _BUCKET % "pipeline-artifacts" + "/*"
+_PIPELINE_ARTIFACTS = (
+    "CodePipeline names artifact objects per execution; the statement names the pipeline's "
+    "own artifact bucket only."
+)
+
 TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(Acknowledgement(f"Training/{bucket}/Bucket/Resource",
+                      f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
+      for bucket in ("ModelSource", "PipelineArtifacts")
+      for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")),
+    *(Acknowledgement("Training/Pipeline/BuildAndTest/Resource",
+                      f"{pack}-CodeBuildProjectSourceRepoUrl",
+                      "The project's source type is CODEPIPELINE: it never connects to a "
+                      "repository and holds no repository URL or credentials. The rule flags "
+                      "every project without OAuth source auth, whatever its source type.")
+      for pack in ("HIPAA.Security", "PCI.DSS.321")),
+    Acknowledgement("Training/Pipeline/BuildLogs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Training/Pipeline/BuildPolicy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", "EC2 Describe* and network-interface APIs for CodeBuild's VPC attachment and "
+                "sts:GetServiceBearerToken (limited to CodeArtifact by sts:AWSServiceName) have "
+                "no resource-level permissions."),
+          ("arn:aws:ec2:{region}:{account}:network-interface/*",
+           "CodeBuild creates a network interface per build; the permission is limited to "
+           "this account and region and to the CodeBuild service by ec2:AuthorizedService."),
+          (_BUCKET % "model-artifacts" + "/code/*",
+           "The build publishes the tested model code under code/<run id>/ for the training "
+           "jobs; only PutObject, only that prefix."),
+          (_ARTIFACTS, _PIPELINE_ARTIFACTS),
+      )),
+    *(Acknowledgement(f"Training/Pipeline/{policy}/Resource",
+                      f"AwsSolutions-IAM5[Resource::{_ARTIFACTS}]", _PIPELINE_ARTIFACTS)
+      for policy in ("ActionsPolicy", "PipelinePolicy")),
+    Acknowledgement("Training/Pipeline/ActionsPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    "{prefix}training:*]",
+                    "The pipeline watches the executions it starts; execution names are "
+                    "generated per run, and the statement names the one training workflow."),
     *_platform_function("Training", "LineageRecorder", extra_iam=(
         (f"{_SM}:artifact/*", _LINEAGE_ENTITIES),
         (f"{_SM}:action/*", _LINEAGE_ENTITIES),

@@ -191,6 +191,7 @@ class TrainingConfig(_Strict):
 
     pipeline_environment: Literal["dev", "preprod", "prod"] = "dev"
     model_name: str = "credit-default"
+    raw_data_key: str = "credit/default.csv"
     source: SourceConfig = Field(default_factory=SourceConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     facet: FacetConfig = Field(default_factory=FacetConfig)
@@ -210,6 +211,13 @@ class TrainingConfig(_Strict):
     def _model_name(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z][a-z0-9-]{1,30}", value):
             raise ValueError(f"{value!r}: use 2-31 lower-case letters, digits and hyphens")
+        return value
+
+    @field_validator("raw_data_key")
+    @classmethod
+    def _raw_key(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", value):
+            raise ValueError(f"{value!r} is not an S3 key in the raw-data bucket, e.g. credit/default.csv")
         return value
 
     @field_validator("training_instance_type", "processing_instance_type")

@@ -10,7 +10,9 @@ from cdk_constructs.model_registry import ModelRegistry
 from cdk_constructs.platform_function import PlatformFunction
 from cdk_constructs.sagemaker_images import sklearn_image, xgboost_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
+from cdk_constructs.secure_bucket import SecureBucket
 from cdk_constructs.secure_topic import SecureTopic
+from cdk_constructs.training_pipeline import PipelineCode, TrainingPipeline
 from cdk_constructs.training_workflow import TrainingWorkflow
 from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 from platform_config.model import EnvironmentConfig, PlatformConfig
@@ -29,6 +31,8 @@ class TrainingStack(Stack):
         training = config.training
         keys = {purpose: managed.key for purpose, managed in foundation.keys.items()}
         network = foundation.network
+        logs_bucket = s3.Bucket.from_bucket_name(self, "AccessLogsBucket",
+                                                 names.bucket("access-logs"))
         # Buckets by their deterministic names: literal ARNs keep IAM statements readable and
         # avoid cross-stack exports that would pin the foundation's buckets.
         buckets = {name: s3.Bucket.from_bucket_name(self, f"{name.capitalize()}Bucket",
@@ -98,6 +102,30 @@ class TrainingStack(Stack):
             processed_bucket_arn=buckets["processed"].bucket_arn,
             models_bucket_arn=buckets["models"].bucket_arn)
         self.workflow.node.add_dependency(self.registry)
+
+        self.artifacts = SecureBucket(
+            self, "PipelineArtifacts", bucket_name=names.bucket("pipeline-artifacts"),
+            encryption_key=keys["pipeline"], access_logs_bucket=logs_bucket,
+            noncurrent_version_days=90)
+        source_bucket = None
+        if training.source.kind == "s3":
+            source_bucket = SecureBucket(
+                self, "ModelSource", bucket_name=names.bucket("model-source"),
+                encryption_key=keys["pipeline"], access_logs_bucket=logs_bucket).bucket
+        self.pipeline = TrainingPipeline(
+            self, "Pipeline", pipeline_name=f"{names.prefix}{training.model_name}-training",
+            source=training.source, artifact_bucket=self.artifacts.bucket,
+            artifact_bucket_name=names.bucket("pipeline-artifacts"),
+            source_bucket=source_bucket, pipeline_key=keys["pipeline"], log_key=keys["audit"],
+            log_retention_days=environment.log_retention_days, vpc=network.vpc,
+            security_group=network.security_group, state_machine=self.workflow.state_machine,
+            state_machine_name=self.workflow.state_machine_name,
+            approval_topic=self.model_risk_topic.topic, approval_topic_key=keys["monitoring"],
+            code=PipelineCode(models_bucket=buckets["models"], models_key=keys["pipeline"],
+                              raw_bucket_name=buckets["raw"].bucket_name,
+                              raw_data_key=training.raw_data_key,
+                              codeartifact_domain=names.codeartifact_domain,
+                              codeartifact_repository=names.codeartifact_repository))
 
 
 def _lineage_statements(sm: str, group: str):

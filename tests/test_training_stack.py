@@ -29,3 +29,11 @@ def test_registry_and_lineage_function(synth) -> None:
     assert handlers == ["lineage_recorder_handler.handler"]
     lineage = next(iter(functions.values()))["Properties"]
     assert lineage["VpcConfig"]["SubnetIds"] and lineage["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_pipeline_in_the_app(synth) -> None:
+    pipelines = synth.resources("dev", "Training", "AWS::CodePipeline::Pipeline")
+    assert len(pipelines) == 1
+    props = next(iter(pipelines.values()))["Properties"]
+    assert props["Name"] == "mlp-dev-credit-default-training"
+    assert [s["Name"] for s in props["Stages"]] == ["Source", "BuildAndTest", "Train", "Approve"]
