@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms
 from constructs import Construct
 
+from cdk_constructs._lint import tolerate_redundant_depends_on
 from cdk_constructs._validation import require
 from cdk_constructs.secure_log_group import SecureLogGroup
 
@@ -262,7 +263,7 @@ class IsolatedNetwork(Construct):
         provider = stack.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
         handler = provider.node.try_find_child("Handler") if provider else None
         if handler is not None:
-            handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+            tolerate_redundant_depends_on(handler)
 
     @property
     def isolated_subnets(self) -> list[ec2.ISubnet]:

@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk_constructs._lint import tolerate_redundant_depends_on
 from cdk_constructs._validation import require
 from cdk_constructs.secure_log_group import SecureLogGroup
 
@@ -152,6 +153,7 @@ class PlatformFunction(Construct):
             layers=[powertools, *(extra_layers or [])],
         )
         self.function.node.add_dependency(self.policy)
+        tolerate_redundant_depends_on(self.function)
 
     def add_permissions(self, *statements: iam.PolicyStatement) -> None:
         """The one way to give this function permissions (into its managed policy)."""

@@ -70,6 +70,7 @@ class SecureBucket(Construct):
                 noncurrent_version_expiration=Duration.days(noncurrent_version_days)))
 
         self.encryption_key = encryption_key
+        self.bucket_name_literal = bucket_name
         self.object_lock_days = object_lock_days
         self.bucket = s3.Bucket(
             self,

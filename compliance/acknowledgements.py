@@ -10,19 +10,30 @@ targets a whole stack or stage, or names a finding that no longer occurs.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import Acknowledgment, Stack, Stage, Validations
 from constructs import IConstruct
 
 from compliance.checks import NAG_PACKS
+from platform_config.naming import ResourceNames
 
 
 @dataclass(frozen=True)
 class Acknowledgement:
+    """``finding`` may name the stage's ``{account}``, ``{region}`` and ``{prefix}``
+    (e.g. ``mlp-dev-``): granular IAM findings quote ARNs, and the acknowledgement must not
+    go stale when an environment moves to another account."""
+
     path: str  # relative to the stage; fnmatch patterns allowed for per-user constructs
     finding: str  # e.g. "NIST.800.53.R5-S3BucketReplicationEnabled"
     reason: str
+
+    def resolved(self, names: ResourceNames | None) -> Acknowledgement:
+        if names is None or "{" not in self.finding:
+            return self
+        return replace(self, finding=self.finding.format(
+            account=names.account, region=names.region, prefix=names.prefix))
 
     @property
     def plugin(self) -> str:
@@ -59,6 +70,146 @@ _SSE_S3_FOR_LOG_DELIVERY = (
 _FOUNDATION_BUCKETS = ("AccessLogs", "RawData", "ProcessedFeatures", "ModelArtifacts",
                        "DataCapture", "MonitoringReports")
 
+_VIA_IMPORT = (
+    "The value is the foundation stack's customer-managed KMS key (or its isolated subnets), "
+    "referenced across stacks with Fn::ImportValue. The Control Tower rule only recognises a "
+    "literal string or a same-stack Ref/GetAtt, so it cannot see that the setting is there; "
+    "the template assertions in tests/ check the property itself."
+)
+_DLQ_IS_THE_DLQ = (
+    "This queue is the function's dead-letter queue; giving a dead-letter queue its own "
+    "dead-letter queue would only move the same messages one step further. It is KMS-"
+    "encrypted, TLS-only and keeps messages 14 days for investigation."
+)
+_NO_RESOURCE_LEVEL = (
+    "Resource '*' only for APIs without resource-level permissions: EC2 network-interface "
+    "management for the VPC attachment, X-Ray trace upload, ECR login, CloudWatch metric "
+    "upload (limited by a cloudwatch:namespace condition) and CloudWatch Logs vended-log "
+    "delivery. Every other statement names its resources."
+)
+
+
+def _platform_function(stack: str, name: str, extra_iam: tuple[tuple[str, str], ...] = ()
+                       ) -> tuple[Acknowledgement, ...]:
+    """What every PlatformFunction in a stack other than the foundation must acknowledge."""
+    base = f"{stack}/{name}"
+    return (
+        Acknowledgement(f"{base}/Logs/LogGroup/Resource",
+                        "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+        Acknowledgement(f"{base}/DeadLetterQueue/Resource",
+                        "cdk-validator-cfnguard::sqs_queue_encrypted_check", _VIA_IMPORT),
+        Acknowledgement(f"{base}/DeadLetterQueue/Resource",
+                        "cdk-validator-cfnguard::sqs_dlq_check", _DLQ_IS_THE_DLQ),
+        Acknowledgement(f"{base}/Function/Resource",
+                        "cdk-validator-cfnguard::lambda_inside_vpc_check", _VIA_IMPORT),
+        Acknowledgement(f"{base}/Policy/Resource", "AwsSolutions-IAM5[Resource::*]",
+                        _NO_RESOURCE_LEVEL),
+        *(Acknowledgement(f"{base}/Policy/Resource",
+                          f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+          for resource, reason in extra_iam),
+    )
+
+
+_SM = "arn:aws:sagemaker:{region}:{account}"
+_BUCKET = "arn:aws:s3:::{prefix}%s-{account}-{region}"
+_RUN_SCOPED = (
+    "Each training run writes under runs/<run id>/, and the run id is only known when the "
+    "pipeline starts the run; the statement is limited to that prefix of the one bucket."
+)
+_READ_DATA = (
+    "SageMaker jobs read the input objects of a run (raw data, processed features, packaged "
+    "model code) whose keys are chosen per run; the statement names the one bucket and only "
+    "read actions."
+)
+_MODEL_VERSIONS = (
+    "Model package versions of the platform's one model package group are created by each "
+    "run; the statement names that group."
+)
+_LINEAGE_ENTITIES = (
+    "SageMaker lineage artifacts, actions and contexts get generated names per run; the "
+    "lineage recorder creates and links only these entity types, in this account and region."
+)
+
+_ARTIFACTS = _BUCKET % "pipeline-artifacts" + "/*"
+_PIPELINE_ARTIFACTS = (
+    "CodePipeline names artifact objects per execution; the statement names the pipeline's "
+    "own artifact bucket only."
+)
+
+TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(Acknowledgement(f"Training/{bucket}/Bucket/Resource",
+                      f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
+      for bucket in ("ModelSource", "PipelineArtifacts")
+      for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")),
+    *(Acknowledgement("Training/Pipeline/BuildAndTest/Resource",
+                      f"{pack}-CodeBuildProjectSourceRepoUrl",
+                      "The project's source type is CODEPIPELINE: it never connects to a "
+                      "repository and holds no repository URL or credentials. The rule flags "
+                      "every project without OAuth source auth, whatever its source type.")
+      for pack in ("HIPAA.Security", "PCI.DSS.321")),
+    Acknowledgement("Training/Pipeline/BuildLogs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Training/Pipeline/BuildPolicy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", "EC2 Describe* and network-interface APIs for CodeBuild's VPC attachment and "
+                "sts:GetServiceBearerToken (limited to CodeArtifact by sts:AWSServiceName) have "
+                "no resource-level permissions."),
+          ("arn:aws:ec2:{region}:{account}:network-interface/*",
+           "CodeBuild creates a network interface per build; the permission is limited to "
+           "this account and region and to the CodeBuild service by ec2:AuthorizedService."),
+          (_BUCKET % "model-artifacts" + "/code/*",
+           "The build publishes the tested model code under code/<run id>/ for the training "
+           "jobs; only PutObject, only that prefix."),
+          (_ARTIFACTS, _PIPELINE_ARTIFACTS),
+      )),
+    *(Acknowledgement(f"Training/Pipeline/{policy}/Resource",
+                      f"AwsSolutions-IAM5[Resource::{_ARTIFACTS}]", _PIPELINE_ARTIFACTS)
+      for policy in ("ActionsPolicy", "PipelinePolicy")),
+    Acknowledgement("Training/Pipeline/ActionsPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    "{prefix}training:*]",
+                    "The pipeline watches the executions it starts; execution names are "
+                    "generated per run, and the statement names the one training workflow."),
+    *_platform_function("Training", "LineageRecorder", extra_iam=(
+        (f"{_SM}:artifact/*", _LINEAGE_ENTITIES),
+        (f"{_SM}:action/*", _LINEAGE_ENTITIES),
+        (f"{_SM}:context/*", _LINEAGE_ENTITIES),
+        (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
+    )),
+    Acknowledgement("Training/TrainingWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Training/TrainingWorkflow/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SM}:processing-job/{{prefix}}*",
+           "Jobs are named <project>-<env>-<step>-<run id>; the workflow may only create, "
+           "describe and stop jobs with this environment's prefix."),
+          (f"{_SM}:training-job/{{prefix}}*",
+           "Jobs are named <project>-<env>-<step>-<run id>; the workflow may only create, "
+           "describe and stop jobs with this environment's prefix."),
+          (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
+          (_BUCKET % "raw-data" + "/*", _READ_DATA),
+          (_BUCKET % "processed-features" + "/runs/*", _RUN_SCOPED),
+          (_BUCKET % "model-artifacts" + "/runs/*", _RUN_SCOPED),
+      )),
+    *(Acknowledgement("Training/JobRole/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          ("arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+           "SageMaker writes job logs to its own log groups /aws/sagemaker/ProcessingJobs and "
+           "/aws/sagemaker/TrainingJobs with a stream per job; the statement is limited to them."),
+          (_BUCKET % "raw-data" + "/*", _READ_DATA),
+          (_BUCKET % "processed-features" + "/*", _READ_DATA),
+          (_BUCKET % "model-artifacts" + "/*", _READ_DATA),
+          (_BUCKET % "processed-features" + "/runs/*", _RUN_SCOPED),
+          (_BUCKET % "model-artifacts" + "/runs/*", _RUN_SCOPED),
+      )),
+)
+
+
 ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     *(
         Acknowledgement(f"Foundation/{bucket}/Bucket/Resource",
@@ -79,6 +230,7 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         "itself would log each log delivery, without end; reads of it are recorded by the "
         "CloudTrail S3 data events instead.",
     ),
+    *TRAINING_ACKNOWLEDGEMENTS,
     Acknowledgement(
         "Foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler",
         "cdk-validator-cfnguard::lambda_inside_vpc_check",
@@ -88,6 +240,7 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         "NIST SC-7 asks for; the function holds no data.",
     ),
 )
+
 
 
 def _descendants(scope: IConstruct) -> list[IConstruct]:
@@ -107,7 +260,9 @@ def resolve(stage: Stage, ack: Acknowledgement) -> list[IConstruct]:
 
 def apply_acknowledgements(stage: Stage,
                            acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS) -> None:
-    for ack in acknowledgements:
+    names = getattr(stage, "names", None)
+    for template in acknowledgements:
+        ack = template.resolved(names)
         for node in resolve(stage, ack):
             if isinstance(node, (Stack, Stage)):
                 raise ValueError(

@@ -136,6 +136,114 @@ class LambdaLayersConfig(_Strict):
         return value
 
 
+class SourceConfig(_Strict):
+    """Where the model code lives. A commit on `branch` starts the pipeline."""
+
+    kind: Literal["codeconnections", "codecommit", "s3"] = "s3"
+    connection_arn: str | None = None
+    repository: str | None = None  # "owner/name" (codeconnections) or repository name
+    branch: str = "main"
+    object_key: str = "source/model-code.zip"  # s3: key in the platform's source bucket
+
+    @model_validator(mode="after")
+    def _complete(self) -> SourceConfig:
+        if self.kind == "codeconnections":
+            if not self.connection_arn or not re.match(
+                r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$",
+                self.connection_arn,
+            ):
+                raise ValueError(
+                    "kind codeconnections needs connection_arn, the ARN of an AVAILABLE "
+                    "connection, e.g. arn:aws:codeconnections:eu-west-2:111111111111:connection/<uuid>"
+                )
+            if not self.repository or not re.match(r"^[\w.-]+/[\w.-]+$", self.repository):
+                raise ValueError("kind codeconnections needs repository as 'owner/name'")
+        if self.kind == "codecommit" and (
+            not self.repository or not re.match(r"^[\w.-]{1,100}$", self.repository)
+        ):
+            raise ValueError("kind codecommit needs repository, the CodeCommit repository name")
+        if self.kind == "s3" and not re.match(r"^[\w./-]+\.zip$", self.object_key):
+            raise ValueError(f"object_key {self.object_key!r} must be a .zip key, e.g. source/model-code.zip")
+        return self
+
+
+class GateConfig(_Strict):
+    """The quality bar (whitepaper: 'Accuracy > 90%')."""
+
+    metric: Literal["auc", "accuracy", "precision", "recall", "f1"] = "auc"
+    threshold: float = 0.75
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: float) -> float:
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"must be in (0, 1], got {value}")
+        return value
+
+
+class FacetConfig(_Strict):
+    column: str = "SEX"
+    values: list[str] = Field(default_factory=lambda: ["2"])
+
+
+class TrainingConfig(_Strict):
+    """Commit-driven training (whitepaper section C, model development and pre-production)."""
+
+    pipeline_environment: Literal["dev", "preprod", "prod"] = "dev"
+    model_name: str = "credit-default"
+    raw_data_key: str = "credit/default.csv"
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    facet: FacetConfig = Field(default_factory=FacetConfig)
+    training_instance_type: str = "ml.m5.xlarge"
+    processing_instance_type: str = "ml.m5.large"
+    max_runtime_seconds: int = 3600
+    managed_spot: bool = False
+    inter_container_encryption: bool = True
+    hyperparameters: dict[str, str | int | float] = Field(
+        default_factory=lambda: {"num_round": 200, "max_depth": 5, "eta": 0.2,
+                                 "objective": "binary:logistic", "eval_metric": "auc",
+                                 "seed": 42}
+    )
+
+    @field_validator("model_name")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{1,30}", value):
+            raise ValueError(f"{value!r}: use 2-31 lower-case letters, digits and hyphens")
+        return value
+
+    @field_validator("raw_data_key")
+    @classmethod
+    def _raw_key(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", value):
+            raise ValueError(f"{value!r} is not an S3 key in the raw-data bucket, e.g. credit/default.csv")
+        return value
+
+    @field_validator("training_instance_type", "processing_instance_type")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not _INSTANCE_TYPE_RE.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type; e.g. ml.m5.xlarge")
+        return value
+
+    @field_validator("max_runtime_seconds")
+    @classmethod
+    def _runtime(cls, value: int) -> int:
+        if not 60 <= value <= 432000:
+            raise ValueError(f"must be 60..432000 seconds (5 days), got {value}")
+        return value
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _hyperparameters(cls, value: dict) -> dict:
+        for name in value:
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,63}", name) or name.startswith("sagemaker_"):
+                raise ValueError(f"hyperparameter name {name!r} is not allowed (lower-case "
+                                 "identifier, not starting with sagemaker_)")
+        return value
+
+
 def _retention(value: int) -> int:
     if value <= 0:
         raise ValueError(f"must be a positive number of days, got {value}; e.g. 365")
@@ -284,6 +392,7 @@ class PlatformConfig(_Strict):
     users: list[UserConfig] = Field(default_factory=list)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     lambda_layers: LambdaLayersConfig = Field(default_factory=LambdaLayersConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
 
     @field_validator("environments", mode="before")
     @classmethod

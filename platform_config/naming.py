@@ -33,3 +33,9 @@ class ResourceNames:
 
     def stack(self, part: str) -> str:
         return f"{self.prefix}{part}"
+
+    @property
+    def codeartifact_domain(self) -> str:
+        return f"{self.project}-{self.environment}"
+
+    codeartifact_repository: str = "pypi"

@@ -8,6 +8,7 @@ from constructs import Construct
 from platform_config.model import PlatformConfig
 from platform_config.naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
+from stacks.training_stack import TrainingStack
 
 
 class PlatformStage(Stage):
@@ -31,3 +32,16 @@ class PlatformStage(Stage):
             names=names,
             environment=env_config,
         )
+        self.training: TrainingStack | None = None
+        if config.training.pipeline_environment == environment:
+            self.training = TrainingStack(
+                self,
+                "Training",
+                stack_name=names.stack("training"),
+                description=f"Secure ML platform ({environment}): training workflow, model "
+                "registry, lineage",
+                names=names,
+                config=config,
+                environment=env_config,
+                foundation=self.foundation,
+            )

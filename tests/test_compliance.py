@@ -13,6 +13,8 @@ from aws_cdk import Stack, Stage
 
 from compliance.acknowledgements import ACKNOWLEDGEMENTS, resolve
 from compliance.summary import Finding, read_findings, summarize_validation_failure
+from platform_config import load_config
+from platform_config.naming import ResourceNames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +35,13 @@ def _stage_relative(path: str) -> tuple[str, str]:
     return stage, rest
 
 
+_CONFIG = load_config(ROOT / "config" / "platform.yaml")
+
+
 def _matches(ack, finding: Finding) -> bool:
-    _, rel = _stage_relative(finding.path)
-    return (ack.plugin == finding.plugin and ack.rule == finding.rule
+    stage, rel = _stage_relative(finding.path)
+    resolved = ack.resolved(ResourceNames.for_environment(_CONFIG, stage))
+    return (resolved.plugin == finding.plugin and resolved.rule == finding.rule
             and fnmatch.fnmatchcase(rel, ack.path))
 
 

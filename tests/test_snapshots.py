@@ -36,7 +36,11 @@ def test_foundation_stack_snapshot(synth, snapshot_json, stage) -> None:
     assert normalize(synth.template(stage, "Foundation")) == snapshot_json
 
 
+def test_training_stack_snapshot(synth, snapshot_json) -> None:
+    assert normalize(synth.template("dev", "Training")) == snapshot_json
+
+
 def test_every_stack_has_a_snapshot_test(synth) -> None:
     """A new stack must get its snapshot test here."""
-    tested = {f"{stage}/Foundation" for stage in STAGES}
+    tested = {f"{stage}/Foundation" for stage in STAGES} | {"dev/Training"}
     assert set(synth.templates) == tested

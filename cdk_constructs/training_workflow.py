@@ -1,0 +1,127 @@
+"""The Step Functions training workflow (whitepaper section C: model development)."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_constructs._lint import tolerate_redundant_depends_on
+from cdk_constructs._validation import require
+from cdk_constructs.secure_log_group import SecureLogGroup
+from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings, build_definition
+
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
+
+
+class TrainingWorkflow(Construct):
+    """preprocess -> train -> evaluate -> quality gate -> explain + bias -> register
+    (PendingManualApproval) -> lineage, with Retry/Catch on every task.
+
+    The state machine is encrypted with a customer key, logs ALL events (with execution data:
+    S3 URIs and metrics, no customer data) to a KMS log group, and is traced with X-Ray. Its
+    role holds one customer-managed policy scoped to jobs named ``<name_prefix>-*``.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, settings: TrainingWorkflowSettings,
+                 encryption_key: kms.IKey, log_key: kms.IKey, log_retention_days: int,
+                 topic_key: kms.IKey, bucket_keys: list[kms.IKey], raw_bucket_arn: str,
+                 processed_bucket_arn: str, models_bucket_arn: str) -> None:
+        super().__init__(scope, id)
+        require(bool(_PREFIX_RE.match(settings.name_prefix)), "TrainingWorkflow",
+                f"name_prefix {settings.name_prefix!r} must be 2-21 lower-case characters: job "
+                "names are '<prefix>-<step>-<run_id>' and SageMaker allows 63")
+        require(settings.gate_metric in ("auc", "accuracy", "precision", "recall", "f1"),
+                "TrainingWorkflow", f"gate_metric {settings.gate_metric!r} is not in evaluation.json")
+        require(0 < settings.gate_threshold <= 1, "TrainingWorkflow",
+                "gate_threshold must be in (0, 1]")
+        require(bool(settings.subnet_ids) and bool(settings.security_group_ids),
+                "TrainingWorkflow", "jobs must run in the VPC: give subnet_ids and security_group_ids")
+        self.settings = settings
+        self.definition = build_definition(settings)
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}"
+        sm = f"{arn}:sagemaker:{stack.region}:{stack.account}"
+        prefix = settings.name_prefix
+        self.state_machine_name = f"{prefix}-training"
+
+        self.log_group = SecureLogGroup(self, "Logs", encryption_key=log_key,
+                                        retention_days=log_retention_days).log_group
+        self.policy = iam.ManagedPolicy(self, "Policy", description="Training workflow", statements=[
+            iam.PolicyStatement(sid="RunJobs", actions=[
+                "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                "sagemaker:AddTags", "sagemaker:ListTags"],
+                resources=[f"{sm}:processing-job/{prefix}-*", f"{sm}:training-job/{prefix}-*"]),
+            iam.PolicyStatement(sid="RegisterModels", actions=["sagemaker:CreateModelPackage"],
+                                resources=[f"{sm}:model-package-group/{settings.model_package_group}",
+                                           f"{sm}:model-package/{settings.model_package_group}/*"]),
+            iam.PolicyStatement(sid="SyncJobEvents", actions=[
+                "events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    f"{arn}:events:{stack.region}:{stack.account}:rule/"
+                    "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
+                    f"{arn}:events:{stack.region}:{stack.account}:rule/"
+                    "StepFunctionsGetEventsForSageMakerProcessingJobsRule"]),
+            iam.PolicyStatement(sid="PassJobRole", actions=["iam:PassRole"],
+                                resources=[settings.job_role_arn],
+                                conditions={"StringEquals": {
+                                    "iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            iam.PolicyStatement(sid="ReadRunArtifacts", actions=["s3:GetObject",
+                                                                 "s3:GetObjectVersion"],
+                                resources=[f"{raw_bucket_arn}/*", f"{processed_bucket_arn}/runs/*",
+                                           f"{models_bucket_arn}/runs/*"]),
+            iam.PolicyStatement(sid="DecryptRunArtifacts", actions=["kms:Decrypt"],
+                                resources=[k.key_arn for k in bucket_keys]),
+            iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
+                                resources=[settings.notification_topic_arn]),
+            iam.PolicyStatement(sid="NotifyEncrypted", actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                                resources=[topic_key.key_arn]),
+            iam.PolicyStatement(sid="RecordLineage", actions=["lambda:InvokeFunction"],
+                                resources=[settings.lineage_function_arn]),
+            iam.PolicyStatement(sid="StateEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                resources=[encryption_key.key_arn],
+                                conditions={"StringLike": {
+                                    "kms:EncryptionContext:aws:states:stateMachineArn":
+                                        f"{arn}:states:{stack.region}:{stack.account}:"
+                                        f"stateMachine:*"}}),
+            # Vended-log delivery and X-Ray APIs have no resource-level permissions.
+            iam.PolicyStatement(sid="LogDelivery", actions=[
+                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], resources=["*"]),
+            iam.PolicyStatement(sid="Tracing", actions=[
+                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                "xray:GetSamplingTargets"], resources=["*"]),
+        ])
+        self.role = iam.Role(
+            self, "Role", description="Training workflow state machine",
+            managed_policies=[self.policy],
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=self.state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition)),
+            role=self.role.without_policy_updates(),
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=True),
+            tracing_enabled=True,
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+        )
+        self.state_machine.node.add_dependency(self.policy)
+        tolerate_redundant_depends_on(self.state_machine)
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn
+

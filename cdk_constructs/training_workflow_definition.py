@@ -1,0 +1,472 @@
+"""The training workflow's Amazon States Language, built as plain data.
+
+No CDK imports: the construct renders this with CloudFormation tokens, and the tests
+inspect it directly and run parts of it in moto's Step Functions executor.
+
+Execution input (the pipeline's train stage passes it)::
+
+    {
+      "run_id": "a1b2c3",                      # [a-z0-9-]{1,32}, names every job of the run
+      "commit": {"id", "repository", "branch", "author", "date", "message"},
+      "raw_data": {"bucket": "...", "key": "credit/default.csv"},
+      "code": {"bucket": "...", "prefix": "code/<commit>/"},   # credit_default/ + sourcedir.tar.gz
+      "pipeline_execution_id": "..."
+    }
+
+States: Preprocess -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate
+-> (below the bar: NotifyGateFailed -> QualityGateFailed) -> ExplainAndBias -> RegisterModel
+-> RecordLineage -> Succeeded. Every Task retries throttling and service errors with
+exponential backoff and, on any other error, notifies and fails.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+PROCESSING_SYNC = "arn:aws:states:::sagemaker:createProcessingJob.sync"
+TRAINING_SYNC = "arn:aws:states:::sagemaker:createTrainingJob.sync"
+S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
+S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
+CREATE_MODEL_PACKAGE = "arn:aws:states:::aws-sdk:sagemaker:createModelPackage"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+# Transient failures worth retrying; a job that itself failed is not retried blindly.
+RETRYABLE_ERRORS = [
+    "ThrottlingException",
+    "SageMaker.ThrottlingException",
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.SageMakerException",
+    "SageMaker.InternalFailure",
+    "SageMaker.ServiceUnavailable",
+    "S3.SdkClientException",
+    "S3.InternalError",
+    "SNS.ThrottledException",
+    "SNS.InternalErrorException",
+    "Lambda.ServiceException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.SdkClientException",
+]
+
+GATE_STATE = "QualityGate"
+FAILURE_NOTICE = "NotifyFailure"
+WORKFLOW_FAILED = "TrainingFailed"
+
+
+@dataclass(frozen=True)
+class TrainingWorkflowSettings:
+    name_prefix: str
+    job_role_arn: str
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+    data_key_arn: str
+    model_key_arn: str
+    processed_bucket: str
+    models_bucket: str
+    sklearn_image: str
+    xgboost_image: str
+    processing_instance_type: str
+    training_instance_type: str
+    max_runtime_seconds: int
+    managed_spot: bool
+    inter_container_encryption: bool
+    hyperparameters: dict[str, str]
+    gate_metric: str
+    gate_threshold: float
+    facet_column: str
+    facet_values: list[str]
+    notification_topic_arn: str
+    model_package_group: str
+    lineage_function_arn: str
+    volume_size_gb: int = 30
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _retry() -> list[dict]:
+    return [{"ErrorEquals": list(RETRYABLE_ERRORS), "IntervalSeconds": 5,
+             "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+
+
+def _catch() -> list[dict]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILURE_NOTICE}]
+
+
+def _task(resource: str, parameters: dict, *, next_state: str | None, result_selector: dict | None,
+          result_path: str | None, comment: str) -> dict:
+    state: dict = {"Type": "Task", "Comment": comment, "Resource": resource,
+                   "Parameters": parameters, "Retry": _retry(), "Catch": _catch()}
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    state["ResultPath"] = result_path
+    if next_state:
+        state["Next"] = next_state
+    else:
+        state["End"] = True
+    return state
+
+
+def _s3_input(name: str, uri_expression: str, local: str, *, literal: bool = False,
+              content: str = "S3Prefix") -> dict:
+    uri_key = "S3Uri" if literal else "S3Uri.$"
+    return {"InputName": name, "S3Input": {
+        uri_key: uri_expression, "LocalPath": f"/opt/ml/processing/input/{local}",
+        "S3DataType": content, "S3InputMode": "File",
+        "S3DataDistributionType": "FullyReplicated"}}
+
+
+def _s3_output(name: str, bucket: str, suffix: str, local: str) -> dict:
+    return {"OutputName": name, "S3Output": {
+        "S3Uri.$": f"States.Format('s3://{bucket}/runs/{{}}/{suffix}/', $.run_id)",
+        "LocalPath": f"/opt/ml/processing/{local}", "S3UploadMode": "EndOfJob"}}
+
+
+def _tags(s: TrainingWorkflowSettings) -> list[dict]:
+    tags = [{"Key": "ml-platform:run-id", "Value.$": "$.run_id"},
+            {"Key": "ml-platform:commit", "Value.$": "$.commit.id"}]
+    return tags + [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())]
+
+
+def _network(s: TrainingWorkflowSettings) -> dict:
+    return {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)}
+
+
+def _processing_job(s: TrainingWorkflowSettings, *, short: str, image: str, script: str,
+                    arguments: list[str], inputs: list[dict], outputs: list[dict],
+                    output_key: str) -> dict:
+    return {
+        "ProcessingJobName.$": f"States.Format('{s.name_prefix}-{short}-{{}}', $.run_id)",
+        "RoleArn": s.job_role_arn,
+        "AppSpecification": {
+            "ImageUri": image,
+            "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"],
+            "ContainerArguments": arguments,
+        },
+        "ProcessingInputs": [
+            _s3_input("code", "States.Format('s3://{}/{}credit_default/', $.code.bucket, "
+                      "$.code.prefix)", "code"),
+            *inputs,
+        ],
+        "ProcessingOutputConfig": {"KmsKeyId": output_key, "Outputs": outputs},
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceCount": 1, "InstanceType": s.processing_instance_type,
+            "VolumeSizeInGB": s.volume_size_gb, "VolumeKmsKeyId": s.data_key_arn}},
+        "NetworkConfig": {"EnableNetworkIsolation": True,
+                          "EnableInterContainerTrafficEncryption": True,
+                          "VpcConfig": _network(s)},
+        "StoppingCondition": {"MaxRuntimeInSeconds": s.max_runtime_seconds},
+        "Tags": _tags(s),
+    }
+
+
+def _training_job(s: TrainingWorkflowSettings) -> dict:
+    processed = s.processed_bucket
+    hyperparameters = {k: str(v) for k, v in sorted(s.hyperparameters.items())}
+    # Script mode without internet: the code arrives as an input channel and the toolkit
+    # unpacks it from that local path (an S3 URI here would need network access).
+    hyperparameters["sagemaker_program"] = json.dumps("train.py")
+    hyperparameters["sagemaker_submit_directory"] = json.dumps(
+        "/opt/ml/input/data/code/sourcedir.tar.gz")
+
+    def channel(name: str, uri: str, content_type: str | None, kind: str = "S3Prefix") -> dict:
+        spec = {"ChannelName": name, "DataSource": {"S3DataSource": {
+            "S3DataType": kind, "S3Uri.$": uri, "S3DataDistributionType": "FullyReplicated"}},
+            "InputMode": "File"}
+        if content_type:
+            spec["ContentType"] = content_type
+        return spec
+
+    stopping = {"MaxRuntimeInSeconds": s.max_runtime_seconds}
+    job = {
+        "TrainingJobName.$": f"States.Format('{s.name_prefix}-train-{{}}', $.run_id)",
+        "RoleArn": s.job_role_arn,
+        "AlgorithmSpecification": {
+            "TrainingImage": s.xgboost_image, "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "validation:auc",
+                                   "Regex": "validation-auc:([0-9\\.]+)"}]},
+        "HyperParameters": hyperparameters,
+        "InputDataConfig": [
+            channel("train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)",
+                    "text/csv"),
+            channel("validation",
+                    f"States.Format('s3://{processed}/runs/{{}}/validation/', $.run_id)",
+                    "text/csv"),
+            channel("code", "States.Format('s3://{}/{}sourcedir.tar.gz', $.code.bucket, "
+                    "$.code.prefix)", None),
+        ],
+        "OutputDataConfig": {
+            "KmsKeyId": s.model_key_arn,
+            "S3OutputPath.$": f"States.Format('s3://{s.models_bucket}/runs/{{}}/model/', $.run_id)",
+        },
+        "ResourceConfig": {"InstanceCount": 1, "InstanceType": s.training_instance_type,
+                           "VolumeSizeInGB": s.volume_size_gb,
+                           "VolumeKmsKeyId": s.data_key_arn},
+        "VpcConfig": _network(s),
+        "EnableNetworkIsolation": True,
+        "EnableInterContainerTrafficEncryption": s.inter_container_encryption,
+        "EnableManagedSpotTraining": s.managed_spot,
+        "StoppingCondition": stopping,
+        "Tags": _tags(s),
+    }
+    if s.managed_spot:
+        stopping["MaxWaitTimeInSeconds"] = s.max_runtime_seconds * 2
+        job["CheckpointConfig"] = {"S3Uri.$": f"States.Format('s3://{s.models_bucket}/runs/"
+                                              "{}/checkpoints/', $.run_id)"}
+    return job
+
+
+def _head(bucket: str, key_expr: str, *, bucket_from_input: bool = False) -> dict:
+    bucket_param = {"Bucket.$": bucket} if bucket_from_input else {"Bucket": bucket}
+    return {
+        "StartAt": "Head",
+        "States": {"Head": {
+            "Type": "Task", "Resource": S3_HEAD,
+            "Parameters": {**bucket_param, "Key.$": key_expr},
+            "ResultSelector": {"version_id.$": "$.VersionId", "etag.$": "$.ETag"},
+            "Retry": _retry(), "End": True}},
+    }
+
+
+def _dataset_uri(bucket: str, name: str) -> str:
+    return f"States.Format('s3://{bucket}/runs/{{}}/{name}/{name}.csv', $.run_id)"
+
+
+def gate_condition(metric: str, threshold: float) -> dict:
+    """The Choice rule: the metric exists, is a number, and meets the bar."""
+    variable = f"$.evaluation.document.metrics.{metric}.value"
+    return {"And": [
+        {"Variable": variable, "IsPresent": True},
+        {"Variable": variable, "IsNumeric": True},
+        {"Variable": variable, "NumericGreaterThanEquals": threshold},
+    ], "Next": "ExplainAndBias"}
+
+
+def build_definition(s: TrainingWorkflowSettings) -> dict:
+    models, processed = s.models_bucket, s.processed_bucket
+    hyperparameters = {k: str(v) for k, v in sorted(s.hyperparameters.items())}
+    states: dict[str, dict] = {}
+
+    states["Preprocess"] = _task(
+        PROCESSING_SYNC,
+        _processing_job(
+            s, short="pre", image=s.sklearn_image, script="preprocess.py",
+            arguments=["--input", "/opt/ml/processing/input/data",
+                       "--output-dir", "/opt/ml/processing", "--seed", "42"],
+            inputs=[_s3_input("data", "States.Format('s3://{}/{}', $.raw_data.bucket, "
+                              "$.raw_data.key)", "data")],
+            outputs=[_s3_output(n, processed, n, n)
+                     for n in ("train", "validation", "test", "params")],
+            output_key=s.data_key_arn),
+        next_state="DescribeDatasets", result_selector={"arn.$": "$.ProcessingJobArn"},
+        result_path="$.jobs.preprocess",
+        comment="Clean and split the raw data (stratified, seeded) in the VPC, KMS everywhere")
+
+    states["DescribeDatasets"] = {
+        "Type": "Parallel", "Comment": "Record exact object versions for lineage",
+        "Branches": [
+            _head("$.raw_data.bucket", "$.raw_data.key", bucket_from_input=True),
+            *(_head(processed, f"States.Format('runs/{{}}/{n}/{n}.csv', $.run_id)")
+              for n in ("train", "validation", "test")),
+        ],
+        "ResultSelector": {"raw.$": "$[0]", "train.$": "$[1]", "validation.$": "$[2]",
+                           "test.$": "$[3]"},
+        "ResultPath": "$.datasets", "Retry": _retry(), "Catch": _catch(), "Next": "Train",
+    }
+
+    states["Train"] = _task(
+        TRAINING_SYNC, _training_job(s), next_state="Evaluate",
+        result_selector={"arn.$": "$.TrainingJobArn",
+                         "model_data.$": "$.ModelArtifacts.S3ModelArtifacts"},
+        result_path="$.jobs.train",
+        comment="XGBoost in the VPC with network isolation and KMS volume and output keys")
+
+    states["Evaluate"] = _task(
+        PROCESSING_SYNC,
+        _processing_job(
+            s, short="eval", image=s.xgboost_image, script="evaluate.py",
+            arguments=["--model", "/opt/ml/processing/input/model",
+                       "--test", "/opt/ml/processing/input/test",
+                       "--output-dir", "/opt/ml/processing/evaluation"],
+            inputs=[_s3_input("model", "$.jobs.train.model_data", "model",
+                              content="S3Prefix"),
+                    _s3_input("test", f"States.Format('s3://{processed}/runs/{{}}/test/', "
+                              "$.run_id)", "test")],
+            outputs=[_s3_output("evaluation", models, "evaluation", "evaluation")],
+            output_key=s.model_key_arn),
+        next_state="ReadEvaluation", result_selector={"arn.$": "$.ProcessingJobArn"},
+        result_path="$.jobs.evaluate", comment="Test-set metrics into evaluation.json")
+
+    states["ReadEvaluation"] = _task(
+        S3_GET, {"Bucket": models,
+                 "Key.$": "States.Format('runs/{}/evaluation/evaluation.json', $.run_id)"},
+        next_state=GATE_STATE, result_selector={"document.$": "States.StringToJson($.Body)"},
+        result_path="$.evaluation", comment="Read the metrics for the quality gate")
+
+    states[GATE_STATE] = {
+        "Type": "Choice",
+        "Comment": f"Quality gate: {s.gate_metric} >= {s.gate_threshold}",
+        "Choices": [gate_condition(s.gate_metric, s.gate_threshold)],
+        "Default": "NotifyGateFailed",
+    }
+    states["NotifyGateFailed"] = {
+        "Type": "Task", "Resource": SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": "Model below the quality bar: not registered",
+            "Message.$": (f"States.Format('Run {{}} (commit {{}}) did not reach the quality "
+                          f"bar {s.gate_metric} >= {s.gate_threshold}. Evaluation: {{}}', "
+                          "$.run_id, $.commit.id, States.JsonToString($.evaluation.document.metrics))"),
+        },
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                   "Next": "QualityGateFailed"}],
+        "Next": "QualityGateFailed",
+    }
+    states["QualityGateFailed"] = {
+        "Type": "Fail", "Error": "QualityGateFailed",
+        "Cause": f"{s.gate_metric} below {s.gate_threshold}: the model was not registered",
+    }
+
+    explain = _processing_job(
+        s, short="explain", image=s.xgboost_image, script="explain.py",
+        arguments=["--model", "/opt/ml/processing/input/model",
+                   "--data", "/opt/ml/processing/input/test",
+                   "--output-dir", "/opt/ml/processing/explainability"],
+        inputs=[_s3_input("model", "$.jobs.train.model_data", "model"),
+                _s3_input("test", f"States.Format('s3://{processed}/runs/{{}}/test/', $.run_id)",
+                          "test")],
+        outputs=[_s3_output("explainability", models, "explainability", "explainability")],
+        output_key=s.model_key_arn)
+    bias = _processing_job(
+        s, short="bias", image=s.sklearn_image, script="bias.py",
+        arguments=["--predictions", "/opt/ml/processing/input/predictions",
+                   "--pretraining-data", "/opt/ml/processing/input/train",
+                   "--pretraining-columns-from",
+                   "/opt/ml/processing/input/params/preprocess_params.json",
+                   "--output-dir", "/opt/ml/processing/bias",
+                   "--facet-column", s.facet_column, "--facet-values", *s.facet_values],
+        inputs=[_s3_input("predictions", f"States.Format('s3://{models}/runs/{{}}/evaluation/"
+                          "predictions.csv', $.run_id)", "predictions"),
+                _s3_input("train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)",
+                          "train"),
+                _s3_input("params", f"States.Format('s3://{processed}/runs/{{}}/params/', "
+                          "$.run_id)", "params")],
+        outputs=[_s3_output("bias", models, "bias", "bias")],
+        output_key=s.model_key_arn)
+
+    def branch(name: str, job: dict, comment: str) -> dict:
+        return {"StartAt": name, "States": {name: {
+            "Type": "Task", "Comment": comment, "Resource": PROCESSING_SYNC, "Parameters": job,
+            "ResultSelector": {"arn.$": "$.ProcessingJobArn"}, "Retry": _retry(),
+            "End": True}}}
+
+    states["ExplainAndBias"] = {
+        "Type": "Parallel", "Comment": "Explainability (SHAP) and bias reports",
+        "Branches": [branch("Explain", explain, "SHAP global importance and decision reasons"),
+                     branch("Bias", bias, "Pre- and post-training bias metrics")],
+        "ResultSelector": {"explain.$": "$[0]", "bias.$": "$[1]"},
+        "ResultPath": "$.jobs.reports", "Retry": _retry(), "Catch": _catch(),
+        "Next": "RegisterModel",
+    }
+
+    def report(suffix: str) -> dict:
+        return {"ContentType": "application/json",
+                "S3Uri.$": f"States.Format('s3://{models}/runs/{{}}/{suffix}', $.run_id)"}
+
+    states["RegisterModel"] = _task(
+        CREATE_MODEL_PACKAGE,
+        {
+            "ModelPackageGroupName": s.model_package_group,
+            "ModelPackageDescription.$": "States.Format('Commit {} on {}, run {}', "
+                                         "$.commit.id, $.commit.branch, $.run_id)",
+            "ModelApprovalStatus": "PendingManualApproval",
+            "InferenceSpecification": {
+                "Containers": [{"Image": s.xgboost_image,
+                                "ModelDataUrl.$": "$.jobs.train.model_data"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            "ModelMetrics": {
+                "ModelQuality": {"Statistics": report("evaluation/evaluation.json")},
+                "Bias": {"Report": report("bias/bias_report.json")},
+                "Explainability": {"Report": report("explainability/explainability.json")},
+            },
+            "MetadataProperties": {"CommitId.$": "$.commit.id",
+                                   "Repository.$": "$.commit.repository",
+                                   "GeneratedBy.$": "$$.Execution.Id"},
+            "CustomerMetadataProperties": {
+                "run_id.$": "$.run_id",
+                "raw_data.$": "States.Format('s3://{}/{}', $.raw_data.bucket, $.raw_data.key)",
+                "raw_data_version.$": "$.datasets.raw.version_id",
+                "training_data.$": _dataset_uri(processed, "train"),
+                "hyperparameters": json.dumps(hyperparameters, sort_keys=True),
+                "execution_arn.$": "$$.Execution.Id",
+                "pipeline_execution_id.$": "$.pipeline_execution_id",
+            },
+        },
+        next_state="RecordLineage", result_selector={"arn.$": "$.ModelPackageArn"},
+        result_path="$.model_package",
+        comment="Register as PendingManualApproval with metrics, bias and explainability")
+
+    def dataset(name: str, uri: str) -> dict:
+        return {"uri.$": uri, "version_id.$": f"$.datasets.{name}.version_id",
+                "etag.$": f"$.datasets.{name}.etag"}
+
+    states["RecordLineage"] = _task(
+        LAMBDA_INVOKE,
+        {"FunctionName": s.lineage_function_arn, "Payload": {
+            "schema_version": "1",
+            "commit.$": "$.commit",
+            "datasets": {
+                "raw": dataset("raw", "States.Format('s3://{}/{}', $.raw_data.bucket, "
+                               "$.raw_data.key)"),
+                **{n: dataset(n, _dataset_uri(processed, n))
+                   for n in ("train", "validation", "test")},
+            },
+            "processing_jobs": {"preprocess.$": "$.jobs.preprocess.arn",
+                                "explain.$": "$.jobs.reports.explain.arn",
+                                "bias.$": "$.jobs.reports.bias.arn"},
+            "training_job_arn.$": "$.jobs.train.arn",
+            "hyperparameters": hyperparameters,
+            "model_package_arn.$": "$.model_package.arn",
+            "pipeline_execution_id.$": "$.pipeline_execution_id",
+            "step_functions_execution_arn.$": "$$.Execution.Id",
+        }},
+        next_state="Succeeded", result_selector={"recorded.$": "$.Payload"},
+        result_path="$.lineage", comment="Commit, data versions, jobs and model as lineage")
+    states["Succeeded"] = {"Type": "Succeed"}
+
+    states[FAILURE_NOTICE] = {
+        "Type": "Task", "Resource": SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": "Training workflow failed",
+            "Message.$": "States.Format('Run {} failed: {} {}', $.run_id, $.error.Error, "
+                         "$.error.Cause)",
+        },
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                   "Next": WORKFLOW_FAILED}],
+        "Next": WORKFLOW_FAILED,
+    }
+    states[WORKFLOW_FAILED] = {"Type": "Fail", "Error": "TrainingWorkflowFailed",
+                               "Cause": "A step failed; the security and operations topic "
+                                        "received the error"}
+    return {"Comment": "Secure ML platform: commit-driven training with a quality gate",
+            "StartAt": "Preprocess", "TimeoutSeconds": 6 * 3600 + 3 * s.max_runtime_seconds,
+            "States": states}
+
+
+def task_states(definition: dict) -> dict[str, dict]:
+    """Every Task state, including those inside Parallel branches."""
+    found: dict[str, dict] = {}
+
+    def walk(states: dict) -> None:
+        for name, state in states.items():
+            if state["Type"] == "Task":
+                found[name] = state
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+
+    walk(definition["States"])
+    return found

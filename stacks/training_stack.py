@@ -1,0 +1,144 @@
+"""Commit-driven training: job role, model registry, lineage recorder, training workflow."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_constructs.model_registry import ModelRegistry
+from cdk_constructs.platform_function import PlatformFunction
+from cdk_constructs.sagemaker_images import sklearn_image, xgboost_image
+from cdk_constructs.sagemaker_job_role import SageMakerJobRole
+from cdk_constructs.secure_bucket import SecureBucket
+from cdk_constructs.secure_topic import SecureTopic
+from cdk_constructs.training_pipeline import PipelineCode, TrainingPipeline
+from cdk_constructs.training_workflow import TrainingWorkflow
+from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
+from platform_config.model import EnvironmentConfig, PlatformConfig
+from platform_config.naming import ResourceNames
+from stacks.foundation_stack import FoundationStack
+
+
+class TrainingStack(Stack):
+    """Whitepaper section C (model development, pre-production) and section B
+    (traceability, explainability, reproducibility)."""
+
+    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
+                 config: PlatformConfig, environment: EnvironmentConfig,
+                 foundation: FoundationStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        training = config.training
+        keys = {purpose: managed.key for purpose, managed in foundation.keys.items()}
+        network = foundation.network
+        logs_bucket = s3.Bucket.from_bucket_name(self, "AccessLogsBucket",
+                                                 names.bucket("access-logs"))
+        # Buckets by their deterministic names: literal ARNs keep IAM statements readable and
+        # avoid cross-stack exports that would pin the foundation's buckets.
+        buckets = {name: s3.Bucket.from_bucket_name(self, f"{name.capitalize()}Bucket",
+                                                    secure.bucket_name_literal)
+                   for name, secure in foundation.buckets.items()}
+
+        self.operations_topic = SecureTopic(
+            self, "OperationsTopic", display_name="ML platform operations",
+            master_key=keys["monitoring"], emails=config.notifications.operations)
+        self.model_risk_topic = SecureTopic(
+            self, "ModelRiskTopic", display_name="Model risk: approvals and model quality",
+            master_key=keys["monitoring"], emails=config.notifications.model_risk)
+
+        self.registry = ModelRegistry(
+            self, "ModelRegistry", group_name=f"{names.prefix}{training.model_name}",
+            description=f"{training.model_name}: every trained model, pending human approval")
+
+        self.job_role = SageMakerJobRole(
+            self, "JobRole", description="SageMaker processing and training jobs",
+            read_buckets=[buckets["raw"], buckets["processed"], buckets["models"]],
+            write_buckets=[buckets["processed"], buckets["models"]],
+            keys=[keys["data"], keys["pipeline"]])
+
+        self.lineage = PlatformFunction(
+            self, "LineageRecorder", asset="lineage_recorder",
+            handler="lineage_recorder_handler.handler",
+            description="Records commit, data, jobs and model package as SageMaker lineage",
+            vpc=network.vpc, security_group=network.security_group,
+            encryption_key=keys["audit"], log_retention_days=environment.log_retention_days,
+            powertools_layer_version=config.lambda_layers.powertools_version,
+            timeout=Duration.seconds(120), memory_size=256)
+        sm = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
+        self.lineage.add_permissions(
+            *_lineage_statements(sm, self.registry.group_name))
+
+        settings = TrainingWorkflowSettings(
+            name_prefix=names.prefix.rstrip("-"),
+            job_role_arn=self.job_role.role_arn,
+            subnet_ids=[s.subnet_id for s in network.isolated_subnets],
+            security_group_ids=[network.security_group.security_group_id],
+            data_key_arn=keys["data"].key_arn,
+            model_key_arn=keys["pipeline"].key_arn,
+            processed_bucket=buckets["processed"].bucket_name,
+            models_bucket=buckets["models"].bucket_name,
+            sklearn_image=sklearn_image(self.region),
+            xgboost_image=xgboost_image(self.region),
+            processing_instance_type=training.processing_instance_type,
+            training_instance_type=training.training_instance_type,
+            max_runtime_seconds=training.max_runtime_seconds,
+            managed_spot=training.managed_spot,
+            inter_container_encryption=training.inter_container_encryption,
+            hyperparameters={k: str(v) for k, v in training.hyperparameters.items()},
+            gate_metric=training.gate.metric,
+            gate_threshold=training.gate.threshold,
+            facet_column=training.facet.column,
+            facet_values=list(training.facet.values),
+            notification_topic_arn=self.operations_topic.topic_arn,
+            model_package_group=self.registry.group_name,
+            lineage_function_arn=self.lineage.function_arn,
+            tags={"ml-platform:environment": names.environment},
+        )
+        self.workflow = TrainingWorkflow(
+            self, "TrainingWorkflow", settings=settings, encryption_key=keys["pipeline"],
+            log_key=keys["audit"], log_retention_days=environment.log_retention_days,
+            topic_key=keys["monitoring"], bucket_keys=[keys["data"], keys["pipeline"]],
+            raw_bucket_arn=buckets["raw"].bucket_arn,
+            processed_bucket_arn=buckets["processed"].bucket_arn,
+            models_bucket_arn=buckets["models"].bucket_arn)
+        self.workflow.node.add_dependency(self.registry)
+
+        self.artifacts = SecureBucket(
+            self, "PipelineArtifacts", bucket_name=names.bucket("pipeline-artifacts"),
+            encryption_key=keys["pipeline"], access_logs_bucket=logs_bucket,
+            noncurrent_version_days=90)
+        source_bucket = None
+        if training.source.kind == "s3":
+            source_bucket = SecureBucket(
+                self, "ModelSource", bucket_name=names.bucket("model-source"),
+                encryption_key=keys["pipeline"], access_logs_bucket=logs_bucket).bucket
+        self.pipeline = TrainingPipeline(
+            self, "Pipeline", pipeline_name=f"{names.prefix}{training.model_name}-training",
+            source=training.source, artifact_bucket=self.artifacts.bucket,
+            artifact_bucket_name=names.bucket("pipeline-artifacts"),
+            source_bucket=source_bucket, pipeline_key=keys["pipeline"], log_key=keys["audit"],
+            log_retention_days=environment.log_retention_days, vpc=network.vpc,
+            security_group=network.security_group, state_machine=self.workflow.state_machine,
+            state_machine_name=self.workflow.state_machine_name,
+            approval_topic=self.model_risk_topic.topic, approval_topic_key=keys["monitoring"],
+            code=PipelineCode(models_bucket=buckets["models"], models_key=keys["pipeline"],
+                              raw_bucket_name=buckets["raw"].bucket_name,
+                              raw_data_key=training.raw_data_key,
+                              codeartifact_domain=names.codeartifact_domain,
+                              codeartifact_repository=names.codeartifact_repository))
+
+
+def _lineage_statements(sm: str, group: str):
+    from aws_cdk import aws_iam as iam
+
+    return (
+        iam.PolicyStatement(sid="ReadModelPackages", actions=["sagemaker:DescribeModelPackage"],
+                            resources=[f"{sm}:model-package/{group}/*"]),
+        iam.PolicyStatement(sid="ListLineage", actions=["sagemaker:ListArtifacts",
+                                                        "sagemaker:ListAssociations"],
+                            resources=["*"]),
+        iam.PolicyStatement(sid="WriteLineage", actions=[
+            "sagemaker:CreateArtifact", "sagemaker:CreateAction", "sagemaker:DescribeAction",
+            "sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation"],
+            resources=[f"{sm}:artifact/*", f"{sm}:action/*", f"{sm}:context/*"]),
+    )
