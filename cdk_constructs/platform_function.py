@@ -82,6 +82,10 @@ class PlatformFunction(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
             removal_policy=RemovalPolicy.RETAIN,
+            # Declares the queue a dead-letter queue (it receives, it never redrives), which
+            # is how Control Tower's CT.SQS.PR.1 tells a DLQ from a queue that lacks one.
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.ALLOW_ALL),
         )
 
         self.policy = iam.ManagedPolicy(self, "Policy", description=f"{description} (function)")
@@ -152,6 +156,11 @@ class PlatformFunction(Construct):
             layers=[powertools, *(extra_layers or [])],
         )
         self.function.node.add_dependency(self.policy)
+        # The Lambda L2 always adds DependsOn on its role, which the Role GetAtt already
+        # implies; cfn-lint reports the redundancy (W3005). Harmless, and not ours to change.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
     def add_permissions(self, *statements: iam.PolicyStatement) -> None:
         """The one way to give this function permissions (into its managed policy)."""
