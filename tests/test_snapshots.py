@@ -36,7 +36,12 @@ def test_foundation_stack_snapshot(synth, snapshot_json, stage) -> None:
     assert normalize(synth.template(stage, "Foundation")) == snapshot_json
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_audit_stack_snapshot(synth, snapshot_json, stage) -> None:
+    assert normalize(synth.template(stage, "Audit")) == snapshot_json
+
+
 def test_every_stack_has_a_snapshot_test(synth) -> None:
     """A new stack must get its snapshot test here."""
-    tested = {f"{stage}/Foundation" for stage in STAGES}
+    tested = {f"{stage}/{stack}" for stage in STAGES for stack in ("Foundation", "Audit")}
     assert set(synth.templates) == tested

@@ -1,3 +1,6 @@
+"""ComplianceResponder construct (the Lambda logic is tested in tests/lambdas/test_compliance_responder.py;
+the two test modules need different basenames because tests/ has no packages)."""
+
 from __future__ import annotations
 
 import pytest
