@@ -102,3 +102,53 @@ class ManagedKey(Construct):
                 conditions=scoped,
             )
         )
+
+    def allow_cloudtrail(self, *, trail_name: str) -> None:
+        """Let CloudTrail encrypt the log files of one named trail of this account.
+
+        The trail is named, not referenced, so the key (foundation stack) and the trail
+        (audit stack) do not depend on each other. Encryption is limited to CloudTrail's
+        encryption context of this account's trails; DescribeKey (which carries no
+        encryption context) to that one trail.
+        """
+        require(bool(trail_name) and "/" not in trail_name and "*" not in trail_name,
+                "ManagedKey.allow_cloudtrail",
+                f"trail_name {trail_name!r} must be the exact name of one trail")
+        stack = Stack.of(self)
+        trail_arn = (f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:"
+                     f"trail/{trail_name}")
+        self.allow_service(
+            sid="AllowCloudTrailToEncryptTrailLogs",
+            service="cloudtrail.amazonaws.com",
+            actions=["kms:GenerateDataKey*"],
+            conditions={
+                "StringEquals": {"aws:SourceArn": trail_arn},
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+                               f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"},
+            },
+        )
+        self.allow_service(
+            sid="AllowCloudTrailToDescribeKey",
+            service="cloudtrail.amazonaws.com",
+            actions=["kms:DescribeKey"],
+            conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
+        )
+
+    def allow_sns_publishers(self, *, services: tuple[str, ...], topic_name_prefix: str) -> None:
+        """Let AWS services of this account (CloudWatch alarms, EventBridge rules) publish to
+        SNS topics encrypted with this key, only topics whose names start with the prefix
+        (SNS puts the topic ARN in the encryption context)."""
+        require(bool(services), "ManagedKey.allow_sns_publishers", "name at least one service")
+        require(bool(topic_name_prefix) and "*" not in topic_name_prefix,
+                "ManagedKey.allow_sns_publishers",
+                f"topic_name_prefix {topic_name_prefix!r} must be a literal name prefix")
+        stack = Stack.of(self)
+        topics = f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{topic_name_prefix}*"
+        for service in services:
+            name = service.split(".", 1)[0]
+            self.allow_service(
+                sid=f"Allow{name[:1].upper()}{name[1:]}ToPublishToPlatformTopics",
+                service=service,
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                conditions={"StringLike": {"kms:EncryptionContext:aws:sns:topicArn": topics}},
+            )

@@ -83,6 +83,10 @@ class PlatformFunction(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
             removal_policy=RemovalPolicy.RETAIN,
+            # Declares the queue a dead-letter queue (it receives, it never redrives), which
+            # is how Control Tower's CT.SQS.PR.1 tells a DLQ from a queue that lacks one.
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.ALLOW_ALL),
         )
 
         self.policy = iam.ManagedPolicy(self, "Policy", description=f"{description} (function)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_cdk import Duration, aws_iam as iam, aws_kms as kms, aws_s3 as s3
+from aws_cdk import Annotations, Duration, aws_iam as iam, aws_kms as kms, aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs._buckets import (
@@ -23,6 +23,11 @@ class SecureBucket(Construct):
     ACLs); a policy denying non-TLS and TLS < 1.2 requests, uploads that ask for another
     encryption type, and uploads that name another KMS key; server access logs; RETAIN on
     stack deletion. Optional: Object Lock with a default retention (set at creation only).
+
+    ``cloudtrail_digests``: CloudTrail always writes log-file-validation digest files with
+    SSE-S3, whatever the trail's KMS key, so the two encryption-header denials skip
+    ``AWSLogs/*/CloudTrail-Digest/*`` (digests are hashes and signatures, not log content;
+    Object Lock still protects them). Without it, log file validation would break.
     """
 
     def __init__(
@@ -36,6 +41,7 @@ class SecureBucket(Construct):
         object_lock_days: int | None = None,
         object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE",
         noncurrent_version_days: int | None = None,
+        cloudtrail_digests: bool = False,
     ) -> None:
         super().__init__(scope, id)
         validate_bucket_name("SecureBucket", bucket_name)
@@ -86,14 +92,24 @@ class SecureBucket(Construct):
             **baseline_bucket_props(),
         )
         enable_eventbridge_notifications(self.bucket)
+        if not isinstance(access_logs_bucket, s3.Bucket):
+            # An imported log bucket cannot take CDK's per-bucket grant; the platform's
+            # AccessLogBucket grants delivery from every bucket named with the platform prefix.
+            Annotations.of(self.bucket).acknowledge_warning(
+                "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+                "AccessLogBucket grants S3 log delivery for every platform bucket by name prefix")
         objects = self.bucket.arn_for_objects("*")
+        if cloudtrail_digests:
+            targets = dict(not_resources=[self.bucket.arn_for_objects("AWSLogs/*/CloudTrail-Digest/*")])
+        else:
+            targets = dict(resources=[objects])
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyUploadsWithOtherEncryption",
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                resources=[objects],
+                **targets,
                 conditions={
                     "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
                 },
@@ -105,7 +121,7 @@ class SecureBucket(Construct):
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                resources=[objects],
+                **targets,
                 conditions={
                     "StringNotEqualsIfExists": {
                         "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn

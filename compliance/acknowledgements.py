@@ -69,17 +69,31 @@ _SSE_S3_FOR_LOG_DELIVERY = (
 )
 _FOUNDATION_BUCKETS = ("AccessLogs", "RawData", "ProcessedFeatures", "ModelArtifacts",
                        "DataCapture", "MonitoringReports")
+_AUDIT_BUCKETS = ("Trail/Bucket", "ConfigRecorder/Bucket")
+
+_RESPONDER_POLICY = "Audit/ComplianceResponder/Function/Policy/Resource"
+_RESPONDER_RESOURCE_TYPES = ("notebook-instance", "training-job", "processing-job",
+                             "transform-job", "hyper-parameter-tuning-job", "model",
+                             "endpoint-config")
+_RESPONDER_ANY_RESOURCE = (
+    "The compliance responder must stop or delete a non-compliant SageMaker resource that "
+    "anyone may have created under any name, so it cannot name resources in advance. The "
+    "statement is limited to this account and region, to one resource type, and to Describe "
+    "plus the one Stop or Delete action of that type; AddTags is limited to the three "
+    "compliance tag keys (docs/compliance-responder.md)."
+)
+_CROSS_STACK = (
+    "The value is the foundation stack's customer-managed key (or isolated subnets), passed "
+    "with Fn::ImportValue. Control Tower's Guard rule only accepts a literal or a reference "
+    "inside the same template, so it cannot see an imported value; the property is set, and "
+    "tests/test_audit_stack.py asserts it resolves to the foundation export."
+)
 
 _VIA_IMPORT = (
     "The value is the foundation stack's customer-managed KMS key (or its isolated subnets), "
     "referenced across stacks with Fn::ImportValue. The Control Tower rule only recognises a "
     "literal string or a same-stack Ref/GetAtt, so it cannot see that the setting is there; "
     "the template assertions in tests/ check the property itself."
-)
-_DLQ_IS_THE_DLQ = (
-    "This queue is the function's dead-letter queue; giving a dead-letter queue its own "
-    "dead-letter queue would only move the same messages one step further. It is KMS-"
-    "encrypted, TLS-only and keeps messages 14 days for investigation."
 )
 _NO_RESOURCE_LEVEL = (
     "Resource '*' only for APIs without resource-level permissions: EC2 network-interface "
@@ -98,8 +112,6 @@ def _platform_function(stack: str, name: str, extra_iam: tuple[tuple[str, str], 
                         "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
         Acknowledgement(f"{base}/DeadLetterQueue/Resource",
                         "cdk-validator-cfnguard::sqs_queue_encrypted_check", _VIA_IMPORT),
-        Acknowledgement(f"{base}/DeadLetterQueue/Resource",
-                        "cdk-validator-cfnguard::sqs_dlq_check", _DLQ_IS_THE_DLQ),
         Acknowledgement(f"{base}/Function/Resource",
                         "cdk-validator-cfnguard::lambda_inside_vpc_check", _VIA_IMPORT),
         Acknowledgement(f"{base}/Policy/Resource", "AwsSolutions-IAM5[Resource::*]",
@@ -216,6 +228,53 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
                         f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
         for bucket in _FOUNDATION_BUCKETS
         for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+    ),
+    *(
+        Acknowledgement(f"Audit/{bucket}/Bucket/Resource",
+                        f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
+        for bucket in _AUDIT_BUCKETS
+        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+    ),
+    *(
+        Acknowledgement(_RESPONDER_POLICY,
+                        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                        f"<AWS::AccountId>:{resource_type}/*]", _RESPONDER_ANY_RESOURCE)
+        for resource_type in _RESPONDER_RESOURCE_TYPES
+    ),
+    Acknowledgement(
+        _RESPONDER_POLICY, "AwsSolutions-IAM5[Resource::*]",
+        "A function in a VPC must create, describe and delete its network interfaces, and "
+        "X-Ray accepts trace segments only on Resource '*'; neither API supports "
+        "resource-level permissions for these calls. All other statements of this "
+        "PlatformFunction policy name their resources.",
+    ),
+    Acknowledgement(
+        "Audit/ConfigRecorder/DeliveryPolicy/Resource",
+        "AwsSolutions-IAM5[Resource::<ConfigRecorderBucket30611966.Arn>/AWSLogs/"
+        "<AWS::AccountId>/Config/*]",
+        "AWS Config chooses the object keys of configuration history and snapshot files under "
+        "AWSLogs/<account>/Config/ in its delivery bucket; the role may put objects only under "
+        "that prefix of that one bucket, and only with the platform's audit key.",
+    ),
+    Acknowledgement(
+        "Audit/ConfigRecorder/Role/Resource",
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]",
+        "AWS_ConfigRole is the policy AWS publishes for the Config recorder: read-only "
+        "Describe/List/Get calls across every resource type Config supports. AWS updates it "
+        "as Config adds resource types; a customer-managed copy would silently stop recording "
+        "new types. Delivery rights are in a separate customer-managed policy.",
+    ),
+    *(
+        Acknowledgement(path, f"cdk-validator-cfnguard::{rule}", _CROSS_STACK)
+        for path, rule in (
+            ("Audit/Trail/Trail", "cloud_trail_encryption_enabled_check"),
+            ("Audit/Trail/Logs/LogGroup/Resource", "cloudwatch_log_group_encrypted_check"),
+            ("Audit/ComplianceResponder/Function/Logs/LogGroup/Resource",
+             "cloudwatch_log_group_encrypted_check"),
+            ("Audit/ComplianceResponder/Function/DeadLetterQueue/Resource",
+             "sqs_queue_encrypted_check"),
+            ("Audit/ComplianceResponder/Function/Function/Resource", "lambda_inside_vpc_check"),
+        )
     ),
     *(
         Acknowledgement(_ACCESS_LOGS, f"{pack}-S3DefaultEncryptionKMS", _SSE_S3_FOR_LOG_DELIVERY)

@@ -34,6 +34,13 @@ class ResourceNames:
     def stack(self, part: str) -> str:
         return f"{self.prefix}{part}"
 
+    def trail(self) -> str:
+        """The environment's CloudTrail trail (key policies name it before it exists)."""
+        return f"{self.prefix}audit-trail"
+
+    def topic(self, purpose: str) -> str:
+        return f"{self.prefix}{purpose}"
+
     @property
     def codeartifact_domain(self) -> str:
         return f"{self.project}-{self.environment}"

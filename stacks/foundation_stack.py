@@ -12,6 +12,9 @@ from cdk_constructs.secure_bucket import SecureBucket
 from platform_config.model import EnvironmentConfig
 from platform_config.naming import ResourceNames
 
+# AWS services that publish to the platform's KMS-encrypted topics (alarms, EventBridge).
+SNS_PUBLISHERS: tuple[str, ...] = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+
 KEY_PURPOSES: dict[str, str] = {
     "data": "Raw and processed training data",
     "notebook": "Notebook instance storage volumes",
@@ -33,7 +36,13 @@ class FoundationStack(Stack):
                                 alias=names.key_alias(purpose), description=description)
             for purpose, description in KEY_PURPOSES.items()
         }
-        self.keys["audit"].allow_cloudwatch_logs()
+        audit_key = self.keys["audit"]
+        audit_key.allow_cloudwatch_logs()
+        # Grants for the audit stack's services name its resources (trail, topics) instead
+        # of referencing them, so the key never depends on the audit stack.
+        if not environment.audit.use_organization_trail:
+            audit_key.allow_cloudtrail(trail_name=names.trail())
+        audit_key.allow_sns_publishers(services=SNS_PUBLISHERS, topic_name_prefix=names.prefix)
 
         self.network = IsolatedNetwork(
             self,

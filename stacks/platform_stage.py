@@ -7,6 +7,7 @@ from constructs import Construct
 
 from platform_config.model import PlatformConfig
 from platform_config.naming import ResourceNames
+from stacks.audit_stack import AuditStack
 from stacks.foundation_stack import FoundationStack
 from stacks.training_stack import TrainingStack
 
@@ -31,6 +32,17 @@ class PlatformStage(Stage):
             description=f"Secure ML platform ({environment}): keys, isolated network, data buckets",
             names=names,
             environment=env_config,
+        )
+        self.audit = AuditStack(
+            self,
+            "Audit",
+            stack_name=names.stack("audit"),
+            description=f"Secure ML platform ({environment}): trail, AWS Config, security "
+                        "alarms and the SageMaker compliance responder",
+            names=names,
+            environment=env_config,
+            config=config,
+            foundation=self.foundation,
         )
         self.training: TrainingStack | None = None
         if config.training.pipeline_environment == environment:

@@ -36,11 +36,17 @@ def test_foundation_stack_snapshot(synth, snapshot_json, stage) -> None:
     assert normalize(synth.template(stage, "Foundation")) == snapshot_json
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_audit_stack_snapshot(synth, snapshot_json, stage) -> None:
+    assert normalize(synth.template(stage, "Audit")) == snapshot_json
+
+
 def test_training_stack_snapshot(synth, snapshot_json) -> None:
     assert normalize(synth.template("dev", "Training")) == snapshot_json
 
 
 def test_every_stack_has_a_snapshot_test(synth) -> None:
     """A new stack must get its snapshot test here."""
-    tested = {f"{stage}/Foundation" for stage in STAGES} | {"dev/Training"}
+    tested = ({f"{stage}/{stack}" for stage in STAGES for stack in ("Foundation", "Audit")}
+              | {"dev/Training"})
     assert set(synth.templates) == tested

@@ -8,7 +8,9 @@ from platform_config import parse_config
 
 
 def test_three_stages_with_their_account_and_region(synth, sample_config) -> None:
-    assert {"dev/Foundation", "preprod/Foundation", "prod/Foundation"} <= set(synth.templates)
+    assert sorted(synth.templates) == sorted(
+        [f"{stage}/{stack}" for stage in ("dev", "preprod", "prod") for stack in ("Audit", "Foundation")]
+        + ["dev/Training"])
     for stage in ("dev", "preprod", "prod"):
         manifest = (synth.outdir / f"assembly-{stage}" / "manifest.json").read_text()
         env = sample_config.environment(stage)
@@ -18,6 +20,7 @@ def test_three_stages_with_their_account_and_region(synth, sample_config) -> Non
 def test_stack_names_are_derived_from_project_and_environment(synth) -> None:
     manifest = (synth.outdir / "assembly-prod" / "manifest.json").read_text()
     assert '"stackName": "mlp-prod-foundation"' in manifest
+    assert '"stackName": "mlp-prod-audit"' in manifest
 
 
 def test_everything_stateful_is_retained(synth) -> None:

@@ -128,3 +128,20 @@ def test_access_log_bucket(stack) -> None:
 def test_access_log_bucket_refuses(stack, kwargs, message) -> None:
     with pytest.raises(ConstructPropsError, match=message):
         AccessLogBucket(stack, "Logs", bucket_name="mlp-dev-access-logs", **kwargs)
+
+
+def test_cloudtrail_digests_are_exempt_from_the_sse_kms_header_denials_only(stack) -> None:
+    bucket, template = _secure(stack, cloudtrail_digests=True)
+    statements = {s.get("Sid"): s for s in _policy_statements(
+        template, stack.get_logical_id(bucket.bucket.node.default_child))}
+    for sid in ("DenyUploadsWithOtherEncryption", "DenyUploadsNamingAnotherKey"):
+        assert "Resource" not in statements[sid]
+        assert "/AWSLogs/*/CloudTrail-Digest/*" in str(statements[sid]["NotResource"])
+
+
+def test_without_digests_the_denials_cover_every_object(stack) -> None:
+    bucket, template = _secure(stack)
+    statements = {s.get("Sid"): s for s in _policy_statements(
+        template, stack.get_logical_id(bucket.bucket.node.default_child))}
+    assert "NotResource" not in statements["DenyUploadsWithOtherEncryption"]
+    assert "/*" in str(statements["DenyUploadsWithOtherEncryption"]["Resource"])

@@ -74,3 +74,53 @@ def test_refuses_a_non_service_principal(stack) -> None:
     key = ManagedKey(stack, "K", alias="alias/k", description="k")
     with pytest.raises(ConstructPropsError, match="not a service principal"):
         key.allow_service(sid="x", service="arn:aws:iam::1:root", actions=["kms:Decrypt"])
+
+
+TRAIL = "arn:aws:cloudtrail:eu-west-2:123456789012:trail/mlp-dev-audit-trail"
+
+
+def test_cloudtrail_may_encrypt_for_the_named_trail_only(stack) -> None:
+    key = ManagedKey(stack, "K", alias="alias/k", description="k")
+    key.allow_cloudtrail(trail_name="mlp-dev-audit-trail")
+    Template.from_stack(stack).has_resource_properties("AWS::KMS::Key", {
+        "KeyPolicy": {"Statement": Match.array_with([
+            Match.object_like({
+                "Sid": "AllowCloudTrailToEncryptTrailLogs",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:GenerateDataKey*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceArn": TRAIL, "aws:SourceAccount": "123456789012"},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+                                   "arn:aws:cloudtrail:*:123456789012:trail/*"}}}),
+            Match.object_like({
+                "Sid": "AllowCloudTrailToDescribeKey", "Action": "kms:DescribeKey",
+                "Condition": {"StringEquals": {"aws:SourceArn": TRAIL,
+                                               "aws:SourceAccount": "123456789012"}}}),
+        ])}})
+
+
+def test_sns_publishers_only_for_topics_with_the_prefix(stack) -> None:
+    key = ManagedKey(stack, "K", alias="alias/k", description="k")
+    key.allow_sns_publishers(services=("cloudwatch.amazonaws.com", "events.amazonaws.com"),
+                             topic_name_prefix="mlp-dev-")
+    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+        Template.from_stack(stack).has_resource_properties("AWS::KMS::Key", {
+            "KeyPolicy": {"Statement": Match.array_with([Match.object_like({
+                "Principal": {"Service": service},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": "123456789012"},
+                    "StringLike": {"kms:EncryptionContext:aws:sns:topicArn":
+                                   "arn:aws:sns:eu-west-2:123456789012:mlp-dev-*"}}})])}})
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda k: k.allow_cloudtrail(trail_name="trail/*"), "exact name of one trail"),
+    (lambda k: k.allow_sns_publishers(services=(), topic_name_prefix="p-"), "at least one"),
+    (lambda k: k.allow_sns_publishers(services=("events.amazonaws.com",), topic_name_prefix="*"),
+     "literal name prefix"),
+])
+def test_service_helpers_refuse_wildcards(stack, call, message) -> None:
+    key = ManagedKey(stack, "K", alias="alias/k", description="k")
+    with pytest.raises(ConstructPropsError, match=message):
+        call(key)

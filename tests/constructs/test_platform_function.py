@@ -48,7 +48,8 @@ def test_function_defaults(stack) -> None:
     template.has_resource_properties("AWS::Lambda::EventInvokeConfig",
                                      {"MaximumRetryAttempts": 2})
     template.has_resource("AWS::SQS::Queue", {
-        "Properties": {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600},
+        "Properties": {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600,
+                       "RedriveAllowPolicy": {"redrivePermission": "allowAll"}},
         "DeletionPolicy": "Retain"})
     template.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Retain"})
 

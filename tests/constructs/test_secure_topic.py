@@ -36,3 +36,13 @@ def test_refuses(stack, kwargs, message) -> None:
     props.update(kwargs)
     with pytest.raises(ConstructPropsError, match=message):
         SecureTopic(stack, "T", **props)
+
+
+def test_topic_name_is_fixed_when_given_and_validated(stack) -> None:
+    SecureTopic(stack, "Named", display_name="t", master_key=kms.Key(stack, "K"), emails=[],
+                topic_name="mlp-dev-security")
+    Template.from_stack(stack).has_resource_properties("AWS::SNS::Topic",
+                                                       {"TopicName": "mlp-dev-security"})
+    with pytest.raises(ConstructPropsError, match="topic_name"):
+        SecureTopic(stack, "Bad", display_name="t", master_key=kms.Key(stack, "K2"), emails=[],
+                    topic_name="no spaces")
