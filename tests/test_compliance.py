@@ -34,9 +34,16 @@ def _stage_relative(path: str) -> tuple[str, str]:
 
 
 def _matches(ack, finding: Finding) -> bool:
-    _, rel = _stage_relative(finding.path)
-    return (ack.plugin == finding.plugin and ack.rule == finding.rule
-            and fnmatch.fnmatchcase(rel, ack.path))
+    stage, rel = _stage_relative(finding.path)
+    account, region = _STAGE_ENV[stage]
+    rule = ack.rule_in(account=account, region=region, prefix=f"mlp-{stage}-")
+    return (ack.plugin == finding.plugin and rule == finding.rule
+            and fnmatch.fnmatchcase(rel.split(" (", 1)[0], ack.path))
+
+
+# The sample configuration's accounts and region, for the placeholders in acknowledgements.
+_STAGE_ENV = {"dev": ("111111111111", "eu-west-2"), "preprod": ("222222222222", "eu-west-2"),
+              "prod": ("333333333333", "eu-west-2")}
 
 
 def test_synth_has_zero_unacknowledged_findings(synth) -> None:
