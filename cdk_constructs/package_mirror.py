@@ -102,10 +102,11 @@ class PackageMirror(Construct):
                 conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
             ),
         ]
+        self.read_policy_name = f"{domain_name}-package-mirror-read"
         self.read_policy = iam.ManagedPolicy(
             self,
             "ReadPolicy",
-            managed_policy_name=f"{domain_name}-package-mirror-read",
+            managed_policy_name=self.read_policy_name,
             description="Install packages from the platform's private package mirror",
             statements=self.read_statements,
         )

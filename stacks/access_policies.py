@@ -140,7 +140,6 @@ def data_scientist_data(ctx: AccessContext) -> dict:
 def data_scientist_sagemaker(ctx: AccessContext) -> dict:
     own_tag = {"StringEquals": {"aws:RequestTag/ml-platform:owner": OWNER}}
     resources = [ctx.sagemaker_arn(f"{t}/*") for t in JOB_RESOURCE_TYPES]
-    keys = list(ctx.platform_key_arns)
     return _doc(
         {"Sid": "CreateOwnerTaggedJobs", "Effect": "Allow", "Action": CREATE_ACTIONS,
          "Resource": resources, "Condition": own_tag},
@@ -173,6 +172,12 @@ def data_scientist_sagemaker(ctx: AccessContext) -> dict:
          "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
          "Resource": "*"},
+    )
+
+
+def data_scientist_guardrails(ctx: AccessContext) -> dict:
+    keys = list(ctx.platform_key_arns)
+    return _doc(
         # Guardrails: jobs and models in the platform's subnets and security group ...
         _deny("JobsInPlatformSubnetsOnly", VPC_KEY_ACTIONS,
               {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": list(ctx.subnet_ids)}}),

@@ -122,12 +122,17 @@ class AccessStack(Stack):
                     managed_policy_name=f"{names.prefix}ds-sagemaker",
                     description="Data scientists: own jobs, with the platform's guardrails",
                     policy_document=policies.data_scientist_sagemaker(self.context)),
+                "guardrails": iam.CfnManagedPolicy(
+                    self, "DataScientistGuardrailsPolicy",
+                    managed_policy_name=f"{names.prefix}ds-guardrails",
+                    description="Data scientists: SageMaker guardrails (Deny on condition keys)",
+                    policy_document=policies.data_scientist_guardrails(self.context)),
             }
             self.data_scientist_policy_arns = [
                 f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-data",
                 f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-sagemaker",
-                f"arn:{partition}:iam::{self.account}:policy/"
-                f"{self.mirror.read_policy.managed_policy_name}",
+                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-guardrails",
+                f"arn:{partition}:iam::{self.account}:policy/{self.mirror.read_policy_name}",
             ]
             self.notebook_lifecycle = NotebookLifecycle(
                 self,

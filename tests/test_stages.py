@@ -8,7 +8,9 @@ from platform_config import parse_config
 
 
 def test_three_stages_with_their_account_and_region(synth, sample_config) -> None:
-    assert sorted(synth.templates) == ["dev/Foundation", "preprod/Foundation", "prod/Foundation"]
+    assert sorted(synth.templates) == [
+        "dev/Access", "dev/Access-Shard05", "dev/Access-Shard07", "dev/Foundation",
+        "preprod/Access", "preprod/Foundation", "prod/Access", "prod/Foundation"]
     for stage in ("dev", "preprod", "prod"):
         manifest = (synth.outdir / f"assembly-{stage}" / "manifest.json").read_text()
         env = sample_config.environment(stage)
