@@ -196,14 +196,25 @@ def _descendants(scope: IConstruct) -> list[IConstruct]:
 
 
 def resolve(stage: Stage, ack: Acknowledgement) -> list[IConstruct]:
-    """Constructs under ``stage`` whose stage-relative path matches the acknowledgement."""
-    base = stage.node.path + "/"
-    matches = []
-    for node in _descendants(stage):
-        path = node.node.path
-        if path.startswith(base) and fnmatch.fnmatchcase(path[len(base):], ack.path):
-            matches.append(node)
-    return matches
+    """Constructs under ``stage`` whose stage-relative path matches the acknowledgement.
+
+    Patterns match segment by segment (``*`` does not cross ``/``), walking down only the
+    matching branches: with hundreds of per-user constructs, reading every construct's path
+    for every acknowledgement would cost minutes of jsii calls."""
+    level: list[IConstruct] = [stage]
+    for segment in ack.path.split("/"):
+        wildcard = any(c in segment for c in "*?[")
+        following: list[IConstruct] = []
+        for node in level:
+            if wildcard:
+                following += [c for c in node.node.children
+                              if fnmatch.fnmatchcase(c.node.id, segment)]
+            else:
+                child = node.node.try_find_child(segment)
+                if child is not None:
+                    following.append(child)
+        level = following
+    return level
 
 
 def apply_acknowledgements(stage: Stage,

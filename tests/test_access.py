@@ -31,15 +31,17 @@ def _cidr(user: str) -> str:
     return f"203.0.113.{16 * shard_of(user, 16)}/28"
 
 
-def _synth(data: dict, tmp_path) -> dict[str, dict]:
+def _synth(data: dict, tmp_path, environments=("dev",)) -> dict[str, dict]:
     from synth_support import synthesize
 
-    return synthesize(parse_config(data), tmp_path, compliance=False).templates
+    return synthesize(parse_config(data), tmp_path, compliance=False,
+                      environments=environments).templates
 
 
 @pytest.fixture(scope="module")
 def small(sample_config_data, tmp_path_factory) -> dict[str, dict]:
-    return _synth(_config_data(sample_config_data, USERS), tmp_path_factory.mktemp("small"))
+    return _synth(_config_data(sample_config_data, USERS), tmp_path_factory.mktemp("small"),
+                  environments=("dev", "prod"))
 
 
 def _dev_shards(templates: dict) -> dict[str, dict]:
@@ -67,7 +69,7 @@ def test_each_user_has_one_notebook_role_and_access_policy(small) -> None:
     names = sorted(r["Properties"]["RoleName"] for r in roles.values())
     assert names == sorted([f"mlp-dev-ds-{u}" for u in USERS]
                            + [f"mlp-dev-nb-access-{u}" for u in USERS])
-    for stage in ("preprod", "prod"):  # notebooks only where notebooks_enabled
+    for stage in ("prod",):  # notebooks only where notebooks_enabled
         assert not [k for k in small if k.startswith(f"{stage}/Access-Shard")]
 
 
@@ -291,7 +293,7 @@ def test_package_mirror_wiring(small, sample_config_data, tmp_path) -> None:
     # Curated (air-gapped): no external connection at all.
     data = _config_data(sample_config_data, USERS[:1])
     data["access"]["package_mirror"] = {"upstream": "none"}
-    curated = _synth(data, tmp_path)["prod/Access"]["Resources"]
+    curated = _synth(data, tmp_path, environments=("prod",))["prod/Access"]["Resources"]
     repos = [r for r in curated.values() if r["Type"] == "AWS::CodeArtifact::Repository"]
     assert len(repos) == 1 and "ExternalConnections" not in repos[0]["Properties"]
 
