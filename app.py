@@ -40,7 +40,10 @@ def build_app(
     acknowledgements: bool = True,
     cfn_guard: bool = True,
     omit_custom_resources: bool = False,
+    environments: tuple[str, ...] = ENVIRONMENT_NAMES,
 ) -> App:
+    """``environments`` builds a subset of the stages (tests and benchmarks only; `cdk
+    synth` always builds all three)."""
     context = dict(cdk_json_context())
     # As the CDK CLI does: construct paths in template metadata (reviewers and cfn-lint use them).
     context.setdefault("aws:cdk:enable-path-metadata", True)
@@ -51,7 +54,8 @@ def build_app(
             env.availability_zones
         )
     app = App(outdir=outdir, context=context)
-    stages = {name: PlatformStage(app, name, config=config) for name in ENVIRONMENT_NAMES}
+    stages = {name: PlatformStage(app, name, config=config)
+              for name in ENVIRONMENT_NAMES if name in environments}
     for name, stage in stages.items():
         Tags.of(stage).add("ml-platform:project", config.project.name)
         Tags.of(stage).add("ml-platform:environment", name)

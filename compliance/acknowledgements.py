@@ -3,20 +3,21 @@
 Each entry names one construct (path relative to its stage, e.g.
 ``Foundation/AccessLogs/Bucket``), one exact finding id (granular where the rule reports
 granular findings, e.g. ``AwsSolutions-IAM5[Action::s3:GetObject*]``) and the reason a
-security reviewer accepted. ``tests/test_compliance.py`` fails when an entry has no reason,
+security reviewer accepted. Findings that name an environment's own ARNs may use the placeholders ``{account}``,
+``{region}`` and ``{prefix}`` (e.g. ``mlp-dev-``), resolved per stage, so that one entry
+covers dev, preprod and prod whatever their accounts. ``tests/test_compliance.py`` fails when an entry has no reason,
 targets a whole stack or stage, or names a finding that no longer occurs.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, Stack, Stage, Validations
 from constructs import IConstruct
 
 from compliance.checks import NAG_PACKS
-from platform_config.naming import ResourceNames
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,6 @@ class Acknowledgement:
     path: str  # relative to the stage; fnmatch patterns allowed for per-user constructs
     finding: str  # e.g. "NIST.800.53.R5-S3BucketReplicationEnabled"
     reason: str
-
-    def resolved(self, names: ResourceNames | None) -> Acknowledgement:
-        if names is None or "{" not in self.finding:
-            return self
-        return replace(self, finding=self.finding.format(
-            account=names.account, region=names.region, prefix=names.prefix))
 
     @property
     def plugin(self) -> str:
@@ -52,6 +47,17 @@ class Acknowledgement:
     @property
     def acknowledgement_id(self) -> str:
         return f"{self.plugin}::{self.rule}"
+
+    def rule_in(self, *, account: str, region: str, prefix: str) -> str:
+        """The rule id with the stage's placeholders filled in."""
+        return (self.rule.replace("{account}", account).replace("{region}", region)
+                .replace("{prefix}", prefix))
+
+    def acknowledgement_id_in(self, stage: Stage) -> str:
+        names = getattr(stage, "names", None)
+        return f"{self.plugin}::" + self.rule_in(
+            account=str(stage.account), region=str(stage.region),
+            prefix=names.prefix if names is not None else "")
 
 
 _REPLICATION = (
@@ -222,7 +228,95 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
 )
 
 
+# --- People and access (stacks/access_stack.py, stacks/user_shard_stack.py) ---------------
+_SM = "arn:aws:sagemaker:{region}:{account}:"
+_NO_RESOURCE_TYPE = (
+    "These read-only list and describe actions (and ECR/EC2/CloudWatch/STS calls SageMaker "
+    "jobs need) have no resource type in the Service Authorization Reference, so IAM only "
+    "accepts Resource '*'; none of them reads data, and conditions narrow them where AWS "
+    "offers a condition key."
+)
+_OWNER_TAGGED = (
+    "A data scientist's job names are chosen at run time, so the resource is every job of "
+    "that type in this account and region; the statement only allows resources tagged "
+    "ml-platform:owner equal to the caller's own owner tag (ABAC), one policy for all users."
+)
+_PLATFORM_NAMED = (
+    "Pipelines, approvals and model-package groups of this platform are all named with the "
+    "project-environment prefix; the pattern names exactly those, and no other team's, so "
+    "roles keep working when the pipeline stacks add or rename a pipeline."
+)
+_SAGEMAKER_LOGS = (
+    "SageMaker writes each job's logs to a log stream it names under /aws/sagemaker/ at run "
+    "time; the pattern is limited to those SageMaker log groups of this account and region."
+)
+_REPORTS = (
+    "Monitoring reports are written under keys chosen by SageMaker Model Monitor at run time; "
+    "read-only access to every object of the reports bucket is the purpose of the statement, "
+    "and that bucket holds statistics and violations, no customer records."
+)
+_SHARED_DATA = (
+    "Data scientists read every object under the shared/ prefix of the processed-features "
+    "bucket and read/write under users/<their owner tag>/, resolved per principal by IAM; the "
+    "wildcard is the object key below those prefixes, never another bucket or prefix."
+)
+
+
+def _iam5(path: str, resource: str, reason: str) -> Acknowledgement:
+    return Acknowledgement(path, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+
+
+_REGISTRY = (_SM + "model-package/{prefix}*", _SM + "model-package-group/{prefix}*")
+_CODEPIPELINE = "arn:aws:codepipeline:{region}:{account}:{prefix}*"
+_LOG_GROUPS = "arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*"
+_REPORTS_BUCKET = "arn:aws:s3:::{prefix}monitoring-reports-{account}-{region}/*"
+_PROCESSED = "arn:aws:s3:::{prefix}processed-features-{account}-{region}/"
+_ACCESS_ACKS: tuple[Acknowledgement, ...] = (
+    *(_iam5(f"Access/{p}Policy", "*", _NO_RESOURCE_TYPE)
+      for p in ("Auditor", "MlEngineer", "ModelRiskApprover", "DataScientistSageMaker")),
+    _iam5("Access/PackageMirror/ReadPolicy/Resource", "*",
+          "sts:GetServiceBearerToken has no resource type, so IAM only accepts Resource '*'; "
+          "the statement is limited by sts:AWSServiceName to CodeArtifact tokens only."),
+    *(_iam5(f"Access/{p}Policy", r, _PLATFORM_NAMED)
+      for p in ("Auditor", "MlEngineer", "ModelRiskApprover") for r in _REGISTRY),
+    *(_iam5(f"Access/{p}Policy", _CODEPIPELINE, _PLATFORM_NAMED)
+      for p in ("MlEngineer", "ModelRiskApprover")),
+    _iam5("Access/MlEngineerPolicy", _SM + "pipeline/{prefix}*", _PLATFORM_NAMED),
+    *(_iam5(f"Access/{p}Policy", _LOG_GROUPS, _SAGEMAKER_LOGS)
+      for p in ("MlEngineer", "DataScientistSageMaker")),
+    *(_iam5(f"Access/{p}Policy", _REPORTS_BUCKET, _REPORTS)
+      for p in ("Auditor", "ModelRiskApprover")),
+    _iam5("Access/DataScientistDataPolicy", _PROCESSED + "shared/*", _SHARED_DATA),
+    _iam5("Access/DataScientistDataPolicy",
+          _PROCESSED + "users/<aws:PrincipalTag/ml-platform:owner>/*", _SHARED_DATA),
+    *(_iam5("Access/DataScientistSageMakerPolicy", f"{_SM}{t}/*", _OWNER_TAGGED)
+      for t in ("training-job", "processing-job", "hyper-parameter-tuning-job", "transform-job",
+                "model", "automl-job", "experiment", "experiment-trial",
+                "experiment-trial-component")),
+    Acknowledgement(
+        "Access/PlatformAdminRole/Resource",
+        "AwsSolutions-IAM4[Policy::arn:aws:iam::aws:policy/PowerUserAccess]",
+        "The break-glass role must be able to repair any platform service in an incident, "
+        "which a hand-written list cannot foresee; PowerUserAccess excludes IAM and "
+        "Organizations, the role requires MFA within the last hour, and a customer-managed "
+        "Deny keeps CloudTrail, AWS Config and the platform keys out of its reach.",
+    ),
+    *(
+        Acknowledgement(
+            "Access-Shard*/User-*/Notebook", f"cdk-validator-cfnguard::{rule}",
+            "The notebook's SubnetId and SecurityGroupIds are the Foundation stack's isolated "
+            "subnet and platform security group, imported with Fn::ImportValue, which the "
+            "Control Tower rule cannot resolve (it accepts literals and same-stack references "
+            "only). DirectInternetAccess is Disabled; tests/test_access.py asserts the "
+            "imports name the isolated subnets and the platform security group.",
+        )
+        for rule in ("sagemaker_notebook_instance_inside_vpc_check",
+                     "sagemaker_notebook_no_direct_internet_access_check")
+    ),
+)
+
 ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *_ACCESS_ACKS,
     *(
         Acknowledgement(f"Foundation/{bucket}/Bucket/Resource",
                         f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
@@ -307,21 +401,30 @@ def _descendants(scope: IConstruct) -> list[IConstruct]:
 
 
 def resolve(stage: Stage, ack: Acknowledgement) -> list[IConstruct]:
-    """Constructs under ``stage`` whose stage-relative path matches the acknowledgement."""
-    base = stage.node.path + "/"
-    matches = []
-    for node in _descendants(stage):
-        path = node.node.path
-        if path.startswith(base) and fnmatch.fnmatchcase(path[len(base):], ack.path):
-            matches.append(node)
-    return matches
+    """Constructs under ``stage`` whose stage-relative path matches the acknowledgement.
+
+    Patterns match segment by segment (``*`` does not cross ``/``), walking down only the
+    matching branches: with hundreds of per-user constructs, reading every construct's path
+    for every acknowledgement would cost minutes of jsii calls."""
+    level: list[IConstruct] = [stage]
+    for segment in ack.path.split("/"):
+        wildcard = any(c in segment for c in "*?[")
+        following: list[IConstruct] = []
+        for node in level:
+            if wildcard:
+                following += [c for c in node.node.children
+                              if fnmatch.fnmatchcase(c.node.id, segment)]
+            else:
+                child = node.node.try_find_child(segment)
+                if child is not None:
+                    following.append(child)
+        level = following
+    return level
 
 
 def apply_acknowledgements(stage: Stage,
                            acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS) -> None:
-    names = getattr(stage, "names", None)
-    for template in acknowledgements:
-        ack = template.resolved(names)
+    for ack in acknowledgements:
         for node in resolve(stage, ack):
             if isinstance(node, (Stack, Stage)):
                 raise ValueError(
@@ -329,5 +432,5 @@ def apply_acknowledgements(stage: Stage,
                     f"{type(node).__name__}; name the resource it applies to"
                 )
             Validations.of(node).acknowledge(
-                Acknowledgment(id=ack.acknowledgement_id, reason=ack.reason)
+                Acknowledgment(id=ack.acknowledgement_id_in(stage), reason=ack.reason)
             )

@@ -6,6 +6,7 @@ turns those into one ``ConfigError`` naming the file and the field path.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from enum import Enum
@@ -25,6 +26,16 @@ _PROJECT_NAME_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 USER_NAME_MAX = 24
+# At four resources per data scientist (execution role, notebook, access policy, access role)
+# 100 users keep a shard stack well below CloudFormation's 500-resource quota (target 450).
+MAX_USERS_PER_SHARD = 100
+
+
+def shard_of(user_name: str, shard_count: int) -> int:
+    """The user's shard: a stable hash of the name, never a list position, so adding,
+    removing or reordering users never moves anyone else."""
+    digest = hashlib.sha256(user_name.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shard_count
 
 
 class _Strict(BaseModel):
@@ -386,6 +397,112 @@ class UserConfig(_Strict):
         return self
 
 
+# Who may assume a role: an account id, a SAML provider ARN, or an IAM role ARN (patterns with
+# '*' allowed, for IAM Identity Center roles such as
+# arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*).
+# '{account}' stands for the account of the environment being built.
+_PRINCIPAL_ACCOUNT_RE = re.compile(r"^(\d{12}|\{account\})$")
+_PRINCIPAL_SAML_RE = re.compile(r"^arn:aws:iam::(\d{12}|\{account\}):saml-provider/[\w+=,.@-]{1,128}$")
+_PRINCIPAL_ROLE_RE = re.compile(r"^arn:aws:iam::(\d{12}|\{account\}):role/[\w+=,.@/*-]{1,512}$")
+
+
+def principal_kind(value: str) -> str:
+    """'account', 'saml' or 'role' (an IAM role ARN or ARN pattern)."""
+    if _PRINCIPAL_ACCOUNT_RE.match(value):
+        return "account"
+    if _PRINCIPAL_SAML_RE.match(value):
+        return "saml"
+    if _PRINCIPAL_ROLE_RE.match(value):
+        return "role"
+    raise ValueError(
+        f"{value!r} is not a principal this platform can trust; write a 12-digit account id, "
+        "a SAML provider ARN (arn:aws:iam::123456789012:saml-provider/Corp) or an IAM role ARN "
+        "or pattern (arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/"
+        "AWSReservedSSO_DataScience_*); '{account}' means the environment's own account"
+    )
+
+
+class AssumableByConfig(_Strict):
+    """Who may assume each job-function role (and, for data scientists, their notebook-access
+    role). An empty list means IAM principals of the environment's own account (with MFA)."""
+
+    data_scientist: list[str] = Field(default_factory=list)
+    ml_engineer: list[str] = Field(default_factory=list)
+    model_risk_approver: list[str] = Field(default_factory=list)
+    auditor: list[str] = Field(default_factory=list)
+    platform_admin: list[str] = Field(default_factory=list)
+
+    @field_validator("*")
+    @classmethod
+    def _principals(cls, value: list[str]) -> list[str]:
+        for principal in value:
+            principal_kind(principal)
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same principal twice; remove the duplicate")
+        return value
+
+    @model_validator(mode="after")
+    def _break_glass(self) -> AssumableByConfig:
+        saml = [p for p in self.platform_admin if principal_kind(p) == "saml"]
+        if saml:
+            raise ValueError(
+                f"platform_admin cannot be assumed through SAML ({saml[0]}): AWS cannot check MFA "
+                "on a SAML sign-in, and the break-glass role requires it; list an account id "
+                "(IAM users with MFA) instead"
+            )
+        return self
+
+    def for_function(self, job_function: JobFunction) -> list[str]:
+        return list(getattr(self, job_function.value))
+
+
+class PackageMirrorConfig(_Strict):
+    """The whitepaper's 'local PyPI server or pip mirror', as an AWS CodeArtifact repository."""
+
+    upstream: Literal["public_pypi", "none"] = Field(
+        default="public_pypi",
+        description="public_pypi: CodeArtifact fetches missing packages from pypi.org (AWS "
+        "fetches, the VPC stays closed); none: curated, air-gapped, packages are published "
+        "by the platform team only.",
+    )
+
+
+class AccessConfig(_Strict):
+    """Whitepaper 'Authentication and authorization': notebooks, presigned URLs, RBAC."""
+
+    presign_mode: Literal["iam_role", "sso_managed_policy"] = Field(
+        default="iam_role",
+        description="iam_role: one notebook-access role per data scientist; sso_managed_policy: "
+        "one customer-managed policy per data scientist, attached by the institution's IAM "
+        "Identity Center permission set (by name).",
+    )
+    source_condition: Literal["source_ip", "source_vpce"] = Field(
+        default="source_ip",
+        description="source_ip: presigned URLs only from the user's allowed_source_cidrs "
+        "(calls over the public SageMaker endpoint); source_vpce: only through the platform's "
+        "SageMaker VPC endpoints (aws:SourceIp is not set on calls through an endpoint).",
+    )
+    require_mfa: bool = Field(
+        default=True, description="MFA condition on human roles assumed by account principals."
+    )
+    user_shards: int = Field(
+        default=8, description="Fixed number of per-user stacks; a user's stack is a hash of the "
+        "user name modulo this number. Never change it once users are deployed.",
+    )
+    assumable_by: AssumableByConfig = Field(default_factory=AssumableByConfig)
+    package_mirror: PackageMirrorConfig = Field(default_factory=PackageMirrorConfig)
+
+    @field_validator("user_shards")
+    @classmethod
+    def _shards(cls, value: int) -> int:
+        if not 1 <= value <= 64:
+            raise ValueError(
+                f"must be between 1 and 64 stacks, got {value}; 8 holds about 500 data scientists "
+                "within CloudFormation's limits"
+            )
+        return value
+
+
 class PlatformConfig(_Strict):
     project: ProjectConfig
     environments: dict[str, EnvironmentConfig]
@@ -393,6 +510,7 @@ class PlatformConfig(_Strict):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     lambda_layers: LambdaLayersConfig = Field(default_factory=LambdaLayersConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    access: AccessConfig = Field(default_factory=AccessConfig)
 
     @field_validator("environments", mode="before")
     @classmethod
@@ -422,6 +540,16 @@ class PlatformConfig(_Strict):
                     "user names must be unique"
                 )
             seen[user.name] = index
+        shards: dict[int, int] = {}
+        for user in self.users_with(JobFunction.DATA_SCIENTIST):
+            shard = shard_of(user.name, self.access.user_shards)
+            shards[shard] = shards.get(shard, 0) + 1
+        if shards and max(shards.values()) > MAX_USERS_PER_SHARD:
+            raise ValueError(
+                f"access.user_shards {self.access.user_shards} puts {max(shards.values())} data "
+                f"scientists in one stack (at most {MAX_USERS_PER_SHARD} fit CloudFormation's "
+                "limits); raise access.user_shards before the first deployment"
+            )
         envs = list(self.environments.items())
         for i, (name_a, env_a) in enumerate(envs):
             for name_b, env_b in envs[i + 1 :]:

@@ -41,8 +41,36 @@ class ResourceNames:
     def topic(self, purpose: str) -> str:
         return f"{self.prefix}{purpose}"
 
+    # --- people and access (names are predictable so policies can name ARNs, not references)
+
+    def notebook(self, user: str) -> str:
+        """Notebook instance name (max 63): e.g. ``mlp-dev-jane-smith``."""
+        return f"{self.prefix}{user}"
+
+    def notebook_arn(self, user: str, partition: str = "aws") -> str:
+        return (f"arn:{partition}:sagemaker:{self.region}:{self.account}:notebook-instance/"
+                f"{self.notebook(user)}")
+
+    def user_execution_role(self, user: str) -> str:
+        """Role the user's notebook and jobs run as (max 64 characters)."""
+        return f"{self.prefix}ds-{user}"
+
+    def user_access(self, user: str) -> str:
+        """Role or customer-managed policy that opens the user's notebook."""
+        return f"{self.prefix}nb-access-{user}"
+
+    def job_function_role(self, job_function: str) -> str:
+        return f"{self.prefix}{job_function.replace('_', '-')}"
+
+    @property
+    def notebook_lifecycle(self) -> str:
+        return f"{self.prefix}notebook-on-start"
+
     @property
     def codeartifact_domain(self) -> str:
         return f"{self.project}-{self.environment}"
 
     codeartifact_repository: str = "pypi"
+
+    def shard_stack_id(self, shard: int) -> str:
+        return f"Access-Shard{shard:02d}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 from aws_cdk import Environment, Stage
 from constructs import Construct
 
-from platform_config.model import PlatformConfig
+from platform_config.model import JobFunction, PlatformConfig, UserConfig, shard_of
 from platform_config.naming import ResourceNames
+from stacks.access_stack import AccessStack
 from stacks.audit_stack import AuditStack
 from stacks.foundation_stack import FoundationStack
 from stacks.training_stack import TrainingStack
+from stacks.user_shard_stack import UserShardStack
 
 
 class PlatformStage(Stage):
@@ -57,3 +59,45 @@ class PlatformStage(Stage):
                 environment=env_config,
                 foundation=self.foundation,
             )
+        self.access = AccessStack(
+            self,
+            "Access",
+            stack_name=names.stack("access"),
+            description=f"Secure ML platform ({environment}): job-function roles, package mirror",
+            names=names,
+            environment=env_config,
+            access=config.access,
+            foundation=self.foundation,
+        )
+        # Per-user stacks only where notebooks run; a shard with no user is not synthesized.
+        self.user_shards: dict[int, UserShardStack] = {}
+        if env_config.notebooks_enabled:
+            self._pin_foundation_exports()
+            shards: dict[int, list[UserConfig]] = {}
+            for user in config.users_with(JobFunction.DATA_SCIENTIST):
+                shards.setdefault(shard_of(user.name, config.access.user_shards), []).append(user)
+            for shard, users in sorted(shards.items()):
+                self.user_shards[shard] = UserShardStack(
+                    self,
+                    names.shard_stack_id(shard),
+                    stack_name=names.stack(f"access-shard{shard:02d}"),
+                    description=f"Secure ML platform ({environment}): notebooks of data "
+                    f"scientists, shard {shard:02d} of {config.access.user_shards}",
+                    names=names,
+                    users=users,
+                    access=config.access,
+                    foundation=self.foundation,
+                    access_stack=self.access,
+                )
+
+    def _pin_foundation_exports(self) -> None:
+        """Export what per-user stacks import whether or not a user uses it today, so that
+        removing the last user of a subnet never tries to delete an export in use."""
+        network = self.foundation.network
+        values = [s.subnet_id for s in network.isolated_subnets]
+        values += [network.security_group.security_group_id,
+                   self.foundation.keys["notebook"].key.key_arn]
+        values += [network.interface_endpoints[e].vpc_endpoint_id
+                   for e in ("SageMakerApi", "SageMakerNotebook")]
+        for value in values:
+            self.foundation.export_value(value)

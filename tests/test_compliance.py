@@ -40,9 +40,10 @@ _CONFIG = load_config(ROOT / "config" / "platform.yaml")
 
 def _matches(ack, finding: Finding) -> bool:
     stage, rel = _stage_relative(finding.path)
-    resolved = ack.resolved(ResourceNames.for_environment(_CONFIG, stage))
-    return (resolved.plugin == finding.plugin and resolved.rule == finding.rule
-            and fnmatch.fnmatchcase(rel, ack.path))
+    names = ResourceNames.for_environment(_CONFIG, stage)
+    rule = ack.rule_in(account=names.account, region=names.region, prefix=names.prefix)
+    return (ack.plugin == finding.plugin and rule == finding.rule
+            and fnmatch.fnmatchcase(rel.split(" (", 1)[0], ack.path))
 
 
 def test_synth_has_zero_unacknowledged_findings(synth) -> None:

@@ -45,8 +45,22 @@ def test_training_stack_snapshot(synth, snapshot_json) -> None:
     assert normalize(synth.template("dev", "Training")) == snapshot_json
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_access_stack_snapshot(synth, snapshot_json, stage) -> None:
+    assert normalize(synth.template(stage, "Access")) == snapshot_json
+
+
+# The sample's data scientists land in these shards (a hash of their names).
+USER_SHARDS = ("Access-Shard05", "Access-Shard07")
+
+
+@pytest.mark.parametrize("shard", USER_SHARDS)
+def test_user_shard_stack_snapshot(synth, snapshot_json, shard) -> None:
+    assert normalize(synth.template("dev", shard)) == snapshot_json
+
+
 def test_every_stack_has_a_snapshot_test(synth) -> None:
     """A new stack must get its snapshot test here."""
-    tested = ({f"{stage}/{stack}" for stage in STAGES for stack in ("Foundation", "Audit")}
-              | {"dev/Training"})
+    tested = {f"{stage}/{stack}" for stage in STAGES for stack in ("Foundation", "Audit", "Access")}
+    tested |= {f"dev/{shard}" for shard in USER_SHARDS} | {"dev/Training"}
     assert set(synth.templates) == tested

@@ -9,8 +9,9 @@ from platform_config import parse_config
 
 def test_three_stages_with_their_account_and_region(synth, sample_config) -> None:
     assert sorted(synth.templates) == sorted(
-        [f"{stage}/{stack}" for stage in ("dev", "preprod", "prod") for stack in ("Audit", "Foundation")]
-        + ["dev/Training"])
+        [f"{stage}/{stack}" for stage in ("dev", "preprod", "prod")
+         for stack in ("Access", "Audit", "Foundation")]
+        + ["dev/Access-Shard05", "dev/Access-Shard07", "dev/Training"])
     for stage in ("dev", "preprod", "prod"):
         manifest = (synth.outdir / f"assembly-{stage}" / "manifest.json").read_text()
         env = sample_config.environment(stage)

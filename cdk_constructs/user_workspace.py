@@ -1,0 +1,188 @@
+"""One data scientist's isolated workspace: execution role, notebook and notebook access."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+
+from aws_cdk import CfnTag, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from cdk_constructs._validation import require
+from cdk_constructs.human_role import HumanRole
+
+_USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_NOTEBOOK_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+OWNER_TAG = "ml-platform:owner"
+JOB_FUNCTION_TAG = "ml-platform:job-function"
+NOTEBOOK_ACTIONS = [
+    "sagemaker:CreatePresignedNotebookInstanceUrl",
+    "sagemaker:DescribeNotebookInstance",
+    "sagemaker:StartNotebookInstance",
+    "sagemaker:StopNotebookInstance",
+]
+
+
+class UserWorkspace(Construct):
+    """Whitepaper: 'each data scientist be provided their own SageMaker notebook instance and
+    only have access to that particular notebook. Root access ... should be disabled.'
+
+    Creates, for one user (every id and name derives from the user name, never a position):
+
+    - ``ExecutionRole``: what the notebook and the user's jobs run as; trusted by SageMaker
+      for this account only; its permissions are the given customer-managed policies (the
+      platform's shared data-scientist policies are attribute-based: they resolve the user's
+      own S3 prefix and notebook from the role's ``ml-platform:owner`` tag);
+    - ``Notebook``: in one isolated subnet with the platform security group, direct internet
+      access and root access Disabled, the volume encrypted with the notebook CMK, IMDSv2
+      only, the platform lifecycle configuration, identity tags for ABAC;
+    - ``AccessPolicy``: a customer-managed policy allowing CreatePresignedNotebookInstanceUrl,
+      describe, start and stop on this notebook's ARN only, under a source condition
+      (``aws:SourceIp`` in the user's CIDRs, or ``aws:SourceVpce`` of the platform's
+      endpoints), and denying presigned URLs for any other notebook;
+    - ``AccessRole`` (``presign_mode="iam_role"``): the role the user assumes to open the
+      notebook, with only the access policy; with ``"sso_managed_policy"`` the institution's
+      IAM Identity Center permission set attaches the access policy by name instead.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        user_name: str,
+        notebook_name: str,
+        execution_role_name: str,
+        access_name: str,
+        instance_type: str,
+        subnet: ec2.ISubnet,
+        security_group: ec2.ISecurityGroup,
+        volume_key: kms.IKey,
+        lifecycle_config_name: str,
+        execution_policy_arns: Sequence[str],
+        presign_mode: str,
+        source_cidrs: Sequence[str] = (),
+        source_vpce_ids: Sequence[str] = (),
+        access_principals: Sequence[str] = (),
+        require_mfa: bool = True,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        require(bool(_USER_RE.match(user_name)), "UserWorkspace",
+                f"user_name {user_name!r} must be lower-case letters, digits, single hyphens")
+        require(bool(_NOTEBOOK_RE.match(notebook_name)), "UserWorkspace",
+                f"notebook_name {notebook_name!r} must be 1-63 letters, digits and hyphens")
+        require(len(execution_role_name) <= 64 and len(access_name) <= 64, "UserWorkspace",
+                "IAM role and policy names are limited to 64 characters; shorten the user name")
+        require(bool(_INSTANCE_TYPE_RE.match(instance_type)), "UserWorkspace",
+                f"instance_type {instance_type!r} is not a SageMaker instance type")
+        require(presign_mode in ("iam_role", "sso_managed_policy"), "UserWorkspace",
+                f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'")
+        require(bool(source_cidrs) != bool(source_vpce_ids), "UserWorkspace",
+                "give exactly one source condition: source_cidrs (aws:SourceIp) or "
+                "source_vpce_ids (aws:SourceVpce)")
+        for cidr in source_cidrs:
+            network = ipaddress.ip_network(cidr, strict=True)
+            require(network.prefixlen > 0, "UserWorkspace",
+                    "0.0.0.0/0 lets anyone on the internet request a notebook URL")
+        require(0 < len(execution_policy_arns) <= 10, "UserWorkspace",
+                "give 1..10 execution policies (IAM's managed-policy quota per role)")
+
+        stack = Stack.of(self)
+        self.user_name = user_name
+        self.notebook_name = notebook_name
+        identity = {OWNER_TAG: user_name, JOB_FUNCTION_TAG: "data_scientist", **(tags or {})}
+        cfn_tags = [CfnTag(key=k, value=v) for k, v in sorted(identity.items())]
+
+        self.execution_role = iam.CfnRole(
+            self,
+            "ExecutionRole",
+            role_name=execution_role_name,
+            description=f"SageMaker notebook and jobs of {user_name}",
+            assume_role_policy_document={
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
+                }],
+            },
+            managed_policy_arns=list(execution_policy_arns),
+            tags=cfn_tags,
+        )
+        self.execution_role_arn = (f"arn:{stack.partition}:iam::{stack.account}:role/"
+                                   f"{execution_role_name}")
+
+        self.notebook = sagemaker.CfnNotebookInstance(
+            self,
+            "Notebook",
+            notebook_instance_name=notebook_name,
+            instance_type=instance_type,
+            role_arn=self.execution_role.attr_arn,
+            subnet_id=subnet.subnet_id,
+            security_group_ids=[security_group.security_group_id],
+            direct_internet_access="Disabled",
+            root_access="Disabled",
+            kms_key_id=volume_key.key_arn,
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance
+            .InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"),
+            lifecycle_config_name=lifecycle_config_name,
+            tags=cfn_tags,
+        )
+        self.notebook_arn = (f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+                             f"notebook-instance/{notebook_name.lower()}")
+
+        if source_cidrs:
+            self.source_condition = {"IpAddress": {"aws:SourceIp": sorted(source_cidrs)}}
+        else:
+            self.source_condition = {"StringEquals": {"aws:SourceVpce": list(source_vpce_ids)}}
+        self.access_document = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "OpenOwnNotebook",
+                    "Effect": "Allow",
+                    "Action": NOTEBOOK_ACTIONS,
+                    "Resource": self.notebook_arn,
+                    "Condition": self.source_condition,
+                },
+                {
+                    "Sid": "NoOtherNotebook",
+                    "Effect": "Deny",
+                    "Action": NOTEBOOK_ACTIONS,
+                    "NotResource": self.notebook_arn,
+                },
+            ],
+        }
+        self.access_policy = iam.CfnManagedPolicy(
+            self,
+            "AccessPolicy",
+            managed_policy_name=access_name,
+            description=f"Open the notebook of {user_name} (and no other)",
+            policy_document=self.access_document,
+        )
+        self.access_policy_arn = (f"arn:{stack.partition}:iam::{stack.account}:policy/"
+                                  f"{access_name}")
+
+        self.access_role: HumanRole | None = None
+        if presign_mode == "iam_role":
+            self.access_role = HumanRole(
+                self,
+                "AccessRole",
+                role_name=access_name,
+                description=f"{user_name} opens their notebook",
+                principals=access_principals,
+                managed_policies=[self.access_policy_arn],
+                require_mfa=require_mfa,
+                session_name=user_name,
+                tags=identity,
+            )
+            self.access_role.resource.node.add_dependency(self.access_policy)

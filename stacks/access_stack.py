@@ -1,0 +1,146 @@
+"""People and access shared by an environment: job-function roles, the package mirror, and
+the data scientists' shared policies and notebook lifecycle configuration."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from cdk_constructs.human_role import HumanRole
+from cdk_constructs.notebook_lifecycle import NotebookLifecycle
+from cdk_constructs.package_mirror import PackageMirror
+from platform_config.model import AccessConfig, EnvironmentConfig, JobFunction
+from platform_config.naming import ResourceNames
+from stacks import access_policies as policies
+from stacks.foundation_stack import FoundationStack
+
+# Foundation bucket purpose -> the name part FoundationStack gives it.
+BUCKET_NAMES = {"raw": "raw-data", "processed": "processed-features", "models": "model-artifacts",
+                "capture": "data-capture", "monitoring": "monitoring-reports"}
+DATA_SCIENTIST_KEYS = ("data", "notebook", "pipeline", "monitoring")
+
+_JOB_FUNCTIONS = {
+    JobFunction.ML_ENGINEER: ("Runs and reads the platform's pipelines; no raw-data read",
+                              policies.ml_engineer),
+    JobFunction.MODEL_RISK_APPROVER: ("Approves model packages and pipeline approvals; cannot "
+                                      "change code, pipelines or data",
+                                      policies.model_risk_approver),
+    JobFunction.AUDITOR: ("Reads CloudTrail, AWS Config, the model registry and monitoring "
+                          "reports; no data read", policies.auditor),
+    JobFunction.PLATFORM_ADMIN: ("Break-glass administration (MFA within the last hour); "
+                                 "cannot stop the audit trail or delete platform keys",
+                                 policies.platform_admin_guardrails),
+}
+POWER_USER = "arn:{partition}:iam::aws:policy/PowerUserAccess"
+
+
+class AccessStack(Stack):
+    """Whitepaper 'Authentication and authorization': role-based access by job function,
+    least privilege, and the private package mirror for no-internet notebooks and builds.
+
+    Exposes :attr:`roles` (job function -> :class:`HumanRole`), :attr:`ml_engineer_role` and
+    :attr:`model_risk_approver_role` (immutable ``IRole`` for pipelines and approvals),
+    :attr:`mirror` (:class:`PackageMirror`), and, where notebooks are enabled,
+    :attr:`data_scientist_policy_arns` and :attr:`notebook_lifecycle`.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
+                 environment: EnvironmentConfig, access: AccessConfig,
+                 foundation: FoundationStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.names = names
+        partition = self.partition
+        # Literal ARNs from the naming rules (not references): reviewable, and no export.
+        buckets = {purpose: f"arn:{partition}:s3:::{names.bucket(name)}"
+                   for purpose, name in BUCKET_NAMES.items()}
+        self.context = policies.AccessContext(
+            partition=partition,
+            region=self.region,
+            account=self.account,
+            prefix=names.prefix,
+            buckets=buckets,
+            platform_key_arns=[foundation.keys[k].key.key_arn for k in DATA_SCIENTIST_KEYS],
+            all_key_arns=[k.key.key_arn for k in foundation.keys.values()],
+            subnet_ids=[s.subnet_id for s in foundation.network.isolated_subnets],
+            security_group_ids=[foundation.network.security_group.security_group_id],
+        )
+
+        self.mirror = PackageMirror(
+            self,
+            "PackageMirror",
+            domain_name=names.codeartifact_domain,
+            encryption_key=foundation.keys["pipeline"].key,
+            upstream=access.package_mirror.upstream,
+        )
+
+        self.roles: dict[JobFunction, HumanRole] = {}
+        self.role_policies: dict[JobFunction, iam.CfnManagedPolicy] = {}
+        for job_function, (description, document) in _JOB_FUNCTIONS.items():
+            construct_id = "".join(p.capitalize() for p in job_function.value.split("_"))
+            role_name = names.job_function_role(job_function.value)
+            policy = iam.CfnManagedPolicy(
+                self,
+                f"{construct_id}Policy",
+                managed_policy_name=role_name,
+                description=description,
+                policy_document=document(self.context),
+            )
+            self.role_policies[job_function] = policy
+            arns = [f"arn:{partition}:iam::{self.account}:policy/{role_name}"]
+            admin = job_function is JobFunction.PLATFORM_ADMIN
+            if admin:
+                arns.insert(0, POWER_USER.format(partition=partition))
+            role = HumanRole(
+                self,
+                f"{construct_id}Role",
+                role_name=role_name,
+                description=description,
+                principals=access.assumable_by.for_function(job_function),
+                managed_policies=arns,
+                # Break-glass always requires a recent MFA sign-in, whatever require_mfa says.
+                require_mfa=access.require_mfa or admin,
+                max_mfa_age_seconds=3600 if admin else None,
+                tags={"ml-platform:job-function": job_function.value},
+            )
+            role.resource.node.add_dependency(policy)
+            self.roles[job_function] = role
+        self.ml_engineer_role: iam.IRole = self.roles[JobFunction.ML_ENGINEER].role
+        self.model_risk_approver_role: iam.IRole = self.roles[JobFunction.MODEL_RISK_APPROVER].role
+
+        self.data_scientist_policy_arns: list[str] = []
+        self.notebook_lifecycle: NotebookLifecycle | None = None
+        if environment.notebooks_enabled:
+            self.data_scientist_policies = {
+                "data": iam.CfnManagedPolicy(
+                    self, "DataScientistDataPolicy",
+                    managed_policy_name=f"{names.prefix}ds-data",
+                    description="Data scientists: shared processed data, own prefix, platform keys",
+                    policy_document=policies.data_scientist_data(self.context)),
+                "sagemaker": iam.CfnManagedPolicy(
+                    self, "DataScientistSageMakerPolicy",
+                    managed_policy_name=f"{names.prefix}ds-sagemaker",
+                    description="Data scientists: own jobs, with the platform's guardrails",
+                    policy_document=policies.data_scientist_sagemaker(self.context)),
+                "guardrails": iam.CfnManagedPolicy(
+                    self, "DataScientistGuardrailsPolicy",
+                    managed_policy_name=f"{names.prefix}ds-guardrails",
+                    description="Data scientists: SageMaker guardrails (Deny on condition keys)",
+                    policy_document=policies.data_scientist_guardrails(self.context)),
+            }
+            self.data_scientist_policy_arns = [
+                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-data",
+                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-sagemaker",
+                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-guardrails",
+                f"arn:{partition}:iam::{self.account}:policy/{self.mirror.read_policy_name}",
+            ]
+            self.notebook_lifecycle = NotebookLifecycle(
+                self,
+                "NotebookLifecycle",
+                name=names.notebook_lifecycle,
+                region=self.region,
+                domain=self.mirror.domain_name,
+                domain_owner=self.account,
+                repository=self.mirror.repository_name,
+                idle_minutes=environment.notebook_idle_minutes,
+            )

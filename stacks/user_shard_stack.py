@@ -1,0 +1,64 @@
+"""One shard of the data scientists: their execution roles, notebooks and notebook access."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from cdk_constructs.user_workspace import UserWorkspace
+from platform_config.model import AccessConfig, JobFunction, UserConfig, shard_of
+from platform_config.naming import ResourceNames
+from stacks.access_stack import AccessStack
+from stacks.foundation_stack import FoundationStack
+
+
+class UserShardStack(Stack):
+    """Hundreds of data scientists do not fit one CloudFormation stack (500 resources, 1 MB),
+    so users are spread over a fixed number of shard stacks by a hash of their name
+    (``platform_config.model.shard_of``). Construct ids are ``User-<name>``: adding, removing
+    or reordering users never changes another user's logical ids, stack or subnet.
+
+    :attr:`workspaces` maps user name -> :class:`UserWorkspace`.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
+                 users: Sequence[UserConfig], access: AccessConfig,
+                 foundation: FoundationStack, access_stack: AccessStack, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        lifecycle = access_stack.notebook_lifecycle
+        if lifecycle is None:
+            raise ValueError("UserShardStack: notebooks are not enabled in this environment")
+        # Named (not referenced) shared resources: no export per user, only an ordering.
+        self.node.add_dependency(access_stack)
+        network = foundation.network
+        subnets = network.isolated_subnets
+        if access.source_condition == "source_vpce":
+            vpce_ids = [network.interface_endpoints[e].vpc_endpoint_id
+                        for e in ("SageMakerApi", "SageMakerNotebook")]
+        else:
+            vpce_ids = []
+        self.workspaces: dict[str, UserWorkspace] = {}
+        for user in sorted(users, key=lambda u: u.name):
+            if user.job_function is not JobFunction.DATA_SCIENTIST:
+                raise ValueError(f"UserShardStack: {user.name} is not a data_scientist")
+            self.workspaces[user.name] = UserWorkspace(
+                self,
+                f"User-{user.name}",
+                user_name=user.name,
+                notebook_name=names.notebook(user.name),
+                execution_role_name=names.user_execution_role(user.name),
+                access_name=names.user_access(user.name),
+                instance_type=user.notebook_instance_type,
+                subnet=subnets[shard_of(user.name, len(subnets))],
+                security_group=network.security_group,
+                volume_key=foundation.keys["notebook"].key,
+                lifecycle_config_name=lifecycle.name,
+                execution_policy_arns=access_stack.data_scientist_policy_arns,
+                presign_mode=access.presign_mode,
+                source_cidrs=user.allowed_source_cidrs if not vpce_ids else (),
+                source_vpce_ids=vpce_ids,
+                access_principals=access.assumable_by.data_scientist,
+                require_mfa=access.require_mfa,
+            )
