@@ -49,14 +49,17 @@ class ValidationFailed(Exception):
     """Raised after the summary was printed, to exit non-zero."""
 
 
-def read_findings(outdir: Path) -> list[Finding]:
+def load_validation_report(outdir: Path) -> dict:
+    """CDK's policy-validation report of a synth (empty when no plugin reported)."""
     for name in REPORT_NAMES:
         report = outdir / name
         if report.exists():
-            data = json.loads(report.read_text())
-            break
-    else:
-        return []
+            return json.loads(report.read_text())
+    return {}
+
+
+def read_findings(outdir: Path) -> list[Finding]:
+    data = load_validation_report(outdir)
     findings = []
     for plugin in data.get("pluginReports", []):
         for violation in plugin.get("violations", []):

@@ -5,11 +5,10 @@ the synth says where each acknowledgement took effect."""
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compliance.summary import REPORT_NAMES
+from compliance.summary import load_validation_report
 from review.assembly import Environment
 
 
@@ -23,13 +22,7 @@ class AckRow:
 
 def suppressed(outdir: Path) -> list[dict]:
     """Suppressed violations of the validation report: plugin, rule, path, reason."""
-    for name in REPORT_NAMES:
-        report = outdir / name
-        if report.exists():
-            data = json.loads(report.read_text())
-            break
-    else:
-        return []
+    data = load_validation_report(outdir)
     out = []
     for plugin in data.get("pluginReports", []):
         for v in plugin.get("suppressedViolations", []) or []:
