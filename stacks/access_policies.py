@@ -306,8 +306,12 @@ def auditor(ctx: AccessContext) -> dict:
 
 def platform_admin_guardrails(ctx: AccessContext) -> dict:
     """Break-glass administrators work through AWS's PowerUserAccess; even they cannot blind
-    the audit trail or destroy the platform's keys."""
+    the audit trail, destroy the platform's keys, or approve a model (separation of duties:
+    only the model-risk approver approves)."""
     return _doc(
+        {"Sid": "NoModelApproval", "Effect": "Deny",
+         "Action": ["codepipeline:PutApprovalResult", "sagemaker:UpdateModelPackage"],
+         "Resource": "*"},
         {"Sid": "KeepAuditEvidence", "Effect": "Deny",
          "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
                     "cloudtrail:PutEventSelectors", "config:StopConfigurationRecorder",
