@@ -44,7 +44,138 @@ def _kms_key_from_cloudformation() -> None:
     Key.create_from_cloudformation_json = classmethod(create)
 
 
-SHIMS = (_kms_key_from_cloudformation,)
+def _exports_from_change_sets() -> None:
+    """moto 5.2.5 builds a stack's outputs and registers its exports in CreateStack only.
+    A stack created by ExecuteChangeSet (what the CDK CLI uses) keeps the outputs of the
+    empty template it was created with, so the next stack's Fn::ImportValue fails with
+    'No export named ...'. After the change set is applied, re-read the template, rebuild
+    the outputs and publish the exports, as moto's own UpdateStack path does."""
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    original = CloudFormationBackend.execute_change_set
+    original_create = CloudFormationBackend.create_change_set
+
+    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # CreateChangeSet builds its new stack without the account's exports, so
+        # Fn::ImportValue cannot resolve; hand them over as CreateStack does.
+        original_init = Stack.__init__
+
+        def init(stack: Any, *a: Any, **kw: Any) -> None:
+            kw.setdefault("cross_stack_resources", self.exports)
+            original_init(stack, *a, **kw)
+
+        Stack.__init__ = init
+        try:
+            return original_create(self, *args, **kwargs)
+        finally:
+            Stack.__init__ = original_init
+
+    CloudFormationBackend.create_change_set = create_change_set
+
+    def execute(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        original(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+             and stack_name in (None, cs.stack_name, cs.stack_id)), None)
+        if change_set is None:
+            return
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    CloudFormationBackend.execute_change_set = execute
+
+
+PLACEHOLDER_PREFIX = "rehearsal-placeholder-"
+# Types the platform references (Ref / Fn::GetAtt) that moto 5.2.5 cannot create. Only these
+# get a placeholder; anything else moto lacks is skipped as before and shows up in the smoke
+# table as not deployed.
+PLACEHOLDER_TYPES = frozenset({
+    "AWS::CodeBuild::Project",
+    "AWS::CodePipeline::Pipeline",
+    "AWS::CodeArtifact::Domain",
+    "AWS::CodeArtifact::Repository",
+    "AWS::SageMaker::ModelPackageGroup",
+    "AWS::SageMaker::DataQualityJobDefinition",
+    "AWS::SageMaker::ModelQualityJobDefinition",
+    "AWS::SageMaker::MonitoringSchedule",
+    "AWS::Scheduler::Schedule",
+    "AWS::Config::ConfigRule",
+    "AWS::Config::ConfigurationRecorder",
+    "AWS::Config::DeliveryChannel",
+})
+
+
+def _placeholders_for_unsupported_types() -> None:
+    """moto 5.2.5 has no CloudFormation model for some types the platform uses
+    (``PLACEHOLDER_TYPES``: CodeBuild projects, CodePipeline pipelines, SageMaker model
+    package groups, ...). It skips them,
+    and then any Ref or Fn::GetAtt to one fails the whole stack. Stand in a placeholder
+    that creates nothing: its physical id starts with ``rehearsal-placeholder-`` and its
+    attributes are ARN-shaped, so the rest of the stack deploys. The smoke test lists every
+    placeholder as NOT EXERCISED: the rehearsal proves nothing about those resources."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    original = parsing.resource_class_from_type
+    classes: dict[str, type] = {}
+
+    def placeholder_class(resource_type: str) -> type:
+        if resource_type in classes:
+            return classes[resource_type]
+        service = resource_type.split("::")[1].lower()
+
+        class Placeholder(CloudFormationModel):
+            # moto's model metaclass takes the service from the module path ("moto.<service>");
+            # run as `python -m`, this module is __main__, which has none.
+            __module__ = "moto.rehearsal_placeholders"
+
+            def __init__(self, name: str, account_id: str, region_name: str) -> None:
+                self.name = name
+                self.arn = (f"arn:aws:{service}:{region_name}:{account_id}:"
+                            f"{resource_type.split('::')[2].lower()}/{name}")
+
+            @property
+            def physical_resource_id(self) -> str:
+                return f"{PLACEHOLDER_PREFIX}{self.name}"
+
+            @staticmethod
+            def cloudformation_name_type() -> str:
+                return ""
+
+            @staticmethod
+            def cloudformation_type() -> str:
+                return resource_type
+
+            @classmethod
+            def has_cfn_attr(cls, attr: str) -> bool:
+                return True
+
+            def get_cfn_attribute(self, attribute_name: str) -> str:
+                return self.arn if attribute_name.endswith("Arn") else self.physical_resource_id
+
+            @classmethod
+            def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                                account_id: str, region_name: str,
+                                                **kwargs: Any) -> Any:
+                return cls(kwargs.get("LogicalId", resource_name), account_id, region_name)
+
+        classes[resource_type] = Placeholder
+        return Placeholder
+
+    def lookup(resource_type: str) -> Any:
+        found = original(resource_type)
+        if found is None and resource_type in PLACEHOLDER_TYPES:
+            return placeholder_class(resource_type)
+        return found
+
+    parsing.resource_class_from_type = lookup
+
+
+SHIMS = (_kms_key_from_cloudformation, _exports_from_change_sets,
+         _placeholders_for_unsupported_types)
 
 
 def apply_shims() -> None:
