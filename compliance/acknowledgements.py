@@ -29,11 +29,16 @@ class Acknowledgement:
     finding: str  # e.g. "NIST.800.53.R5-S3BucketReplicationEnabled"
     reason: str
 
-    def resolved(self, names: ResourceNames | None) -> Acknowledgement:
+    def resolved(self, names: ResourceNames | None,
+                 pipeline_names: ResourceNames | None = None) -> Acknowledgement:
+        """``{pipeline_account}`` and ``{pipeline_prefix}`` name the environment that runs the
+        pipeline and the model registry (cross-account statements of serving stacks)."""
         if names is None or "{" not in self.finding:
             return self
+        pipeline = pipeline_names or names
         return replace(self, finding=self.finding.format(
-            account=names.account, region=names.region, prefix=names.prefix))
+            account=names.account, region=names.region, prefix=names.prefix,
+            pipeline_account=pipeline.account, pipeline_prefix=pipeline.prefix))
 
     @property
     def plugin(self) -> str:
@@ -210,6 +215,73 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
 )
 
 
+_ENDPOINT = "{prefix}credit-default"
+_PER_DEPLOYMENT = (
+    "Models, endpoint configurations, baseline jobs and data-quality job definitions are "
+    "named <project>-<env>-<kind>-<run id>-<deployment id> per deployment; the workflow may "
+    "only create and describe resources with this environment's prefix, and may change only "
+    "the one endpoint and the one monitoring schedule it owns (named literally)."
+)
+_ENDPOINT_OBJECTS = (
+    "SageMaker names data-capture files and monitoring reports by endpoint, variant and hour; "
+    "the statement is limited to the endpoint's own prefix in the capture and monitoring "
+    "buckets."
+)
+_PIPELINE_RUNS = (
+    "The model artifacts and training data of an approved model are in the pipeline "
+    "account's buckets under runs/<run id>/, chosen per run; only read actions, only that "
+    "prefix of the two buckets."
+)
+
+SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    Acknowledgement("Serving/DeploymentWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Serving/DeploymentWorkflow/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SM}:model/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SM}:endpoint-config/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SM}:processing-job/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SM}:data-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
+          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+           "{pipeline_prefix}credit-default/*",
+           "The workflow deploys whichever version of the platform's one model package group "
+           "was approved; versions are numbered per registration."),
+      )),
+    *(Acknowledgement("Serving/EndpointRole/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          ("arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+           "SageMaker writes endpoint and monitoring-job logs to its own /aws/sagemaker/ log "
+           "groups with a stream per instance or job; the statement is limited to them."),
+          (_BUCKET % "data-capture" + "/*",
+           "Monitoring jobs read the captured requests and responses of the endpoint, stored by "
+           "hour under generated keys (read actions only)."),
+          (_BUCKET % "monitoring-reports" + "/*",
+           "Monitoring jobs read the baseline statistics and constraints of the deployed model and "
+           "earlier reports, whose keys are chosen per deployment (read actions only)."),
+          (_BUCKET % "data-capture" + f"/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
+          (_BUCKET % "monitoring-reports" + f"/baselines/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
+          (_BUCKET % "monitoring-reports" + f"/reports/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
+          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{region}/runs/*",
+           _PIPELINE_RUNS),
+          ("arn:aws:s3:::{pipeline_prefix}processed-features-{pipeline_account}-{region}/runs/*",
+           _PIPELINE_RUNS),
+          ("arn:aws:kms:{region}:{pipeline_account}:key/*",
+           "KMS key ids of another account are not known at synth time; the statement is "
+           "limited by kms:ResourceAliases to the pipeline account's two keys (model "
+           "artifacts and training data), and only to Decrypt and DescribeKey."),
+      )),
+    Acknowledgement("Serving/PipelineDeployPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    "{prefix}deployment:*]",
+                    "The pipeline watches the deployment executions it starts; execution names "
+                    "are generated per run, and the statement names the one deployment workflow."),
+)
+
+
 ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     *(
         Acknowledgement(f"Foundation/{bucket}/Bucket/Resource",
@@ -231,6 +303,7 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         "CloudTrail S3 data events instead.",
     ),
     *TRAINING_ACKNOWLEDGEMENTS,
+    *SERVING_ACKNOWLEDGEMENTS,
     Acknowledgement(
         "Foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler",
         "cdk-validator-cfnguard::lambda_inside_vpc_check",
@@ -261,8 +334,9 @@ def resolve(stage: Stage, ack: Acknowledgement) -> list[IConstruct]:
 def apply_acknowledgements(stage: Stage,
                            acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS) -> None:
     names = getattr(stage, "names", None)
+    pipeline_names = getattr(stage, "pipeline_names", None)
     for template in acknowledgements:
-        ack = template.resolved(names)
+        ack = template.resolved(names, pipeline_names)
         for node in resolve(stage, ack):
             if isinstance(node, (Stack, Stage)):
                 raise ValueError(

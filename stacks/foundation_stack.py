@@ -34,6 +34,11 @@ class FoundationStack(Stack):
             for purpose, description in KEY_PURPOSES.items()
         }
         self.keys["audit"].allow_cloudwatch_logs()
+        # Alarms and event rules publish to the KMS-encrypted notification topics.
+        for service, sid in (("cloudwatch.amazonaws.com", "AllowCloudWatchAlarmsToEncryptedTopics"),
+                             ("events.amazonaws.com", "AllowEventRulesToEncryptedTopics")):
+            self.keys["monitoring"].allow_service(
+                sid=sid, service=service, actions=["kms:Decrypt", "kms:GenerateDataKey*"])
 
         self.network = IsolatedNetwork(
             self,

@@ -8,6 +8,7 @@ from constructs import Construct
 from platform_config.model import PlatformConfig
 from platform_config.naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
+from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
 
@@ -24,6 +25,9 @@ class PlatformStage(Stage):
         self.environment_name = environment
         names = ResourceNames.for_environment(config, environment)
         self.names = names
+        # Cross-account wiring names resources of the pipeline (training) environment.
+        self.pipeline_names = ResourceNames.for_environment(
+            config, config.training.pipeline_environment)
         self.foundation = FoundationStack(
             self,
             "Foundation",
@@ -40,6 +44,19 @@ class PlatformStage(Stage):
                 stack_name=names.stack("training"),
                 description=f"Secure ML platform ({environment}): training workflow, model "
                 "registry, lineage",
+                names=names,
+                config=config,
+                environment=env_config,
+                foundation=self.foundation,
+            )
+        self.serving: ServingStack | None = None
+        if environment in config.serving.environments:
+            self.serving = ServingStack(
+                self,
+                "Serving",
+                stack_name=names.stack("serving"),
+                description=f"Secure ML platform ({environment}): deployment workflow, endpoint "
+                "alarms, drift detection, dashboard",
                 names=names,
                 config=config,
                 environment=env_config,

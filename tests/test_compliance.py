@@ -40,7 +40,9 @@ _CONFIG = load_config(ROOT / "config" / "platform.yaml")
 
 def _matches(ack, finding: Finding) -> bool:
     stage, rel = _stage_relative(finding.path)
-    resolved = ack.resolved(ResourceNames.for_environment(_CONFIG, stage))
+    resolved = ack.resolved(ResourceNames.for_environment(_CONFIG, stage),
+                            ResourceNames.for_environment(
+                                _CONFIG, _CONFIG.training.pipeline_environment))
     return (resolved.plugin == finding.plugin and resolved.rule == finding.rule
             and fnmatch.fnmatchcase(rel, ack.path))
 

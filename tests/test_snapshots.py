@@ -40,7 +40,13 @@ def test_training_stack_snapshot(synth, snapshot_json) -> None:
     assert normalize(synth.template("dev", "Training")) == snapshot_json
 
 
+@pytest.mark.parametrize("stage", ("preprod", "prod"))
+def test_serving_stack_snapshot(synth, snapshot_json, stage) -> None:
+    assert normalize(synth.template(stage, "Serving")) == snapshot_json
+
+
 def test_every_stack_has_a_snapshot_test(synth) -> None:
     """A new stack must get its snapshot test here."""
-    tested = {f"{stage}/Foundation" for stage in STAGES} | {"dev/Training"}
+    tested = ({f"{stage}/Foundation" for stage in STAGES} | {"dev/Training"}
+              | {"preprod/Serving", "prod/Serving"})
     assert set(synth.templates) == tested

@@ -1,0 +1,89 @@
+"""The serving stack: alarms for every metric of issue 6, drift wiring, cross-account roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+ENDPOINT = {"preprod": "mlp-preprod-credit-default", "prod": "mlp-prod-credit-default"}
+
+
+def _alarms(synth, stage) -> list[dict]:
+    return [r["Properties"] for r in synth.resources(stage, "Serving",
+                                                     "AWS::CloudWatch::Alarm").values()]
+
+
+@pytest.mark.parametrize("stage", ["preprod", "prod"])
+@pytest.mark.parametrize("metric, namespace", [
+    ("ModelLatency", "AWS/SageMaker"), ("Invocation5XXErrors", "AWS/SageMaker"),
+    ("Invocation4XXErrors", "AWS/SageMaker"), ("CPUUtilization", "/aws/sagemaker/Endpoints"),
+    ("MemoryUtilization", "/aws/sagemaker/Endpoints")])
+def test_endpoint_alarm_with_a_notification_action(synth, stage, metric, namespace) -> None:
+    matching = [a for a in _alarms(synth, stage)
+                if a.get("MetricName") == metric and a.get("Namespace") == namespace]
+    assert len(matching) == 1
+    alarm = matching[0]
+    assert {"Name": "EndpointName", "Value": ENDPOINT[stage]} in alarm["Dimensions"]
+    assert alarm["AlarmActions"], "an alarm must reach a person"
+
+
+@pytest.mark.parametrize("stage", ["preprod", "prod"])
+def test_latency_alarm_is_p99(synth, stage) -> None:
+    latency = next(a for a in _alarms(synth, stage) if a.get("MetricName") == "ModelLatency")
+    assert latency["ExtendedStatistic"] == "p99"
+
+
+@pytest.mark.parametrize("stage", ["preprod", "prod"])
+def test_workflow_alarms_on_failed_and_timed_out_executions(synth, stage) -> None:
+    metrics = {a.get("MetricName") for a in _alarms(synth, stage)}
+    names = json.dumps(_alarms(synth, stage))
+    assert "ExecutionsFailed" in names and "ExecutionsTimedOut" in names, metrics
+
+
+def test_drift_alarm_per_configured_feature(synth, sample_config) -> None:
+    drift = [a for a in _alarms(synth, "prod")
+             if a.get("Namespace") == "aws/sagemaker/Endpoints/data-metrics"]
+    assert sorted(a["MetricName"] for a in drift) == sorted(
+        f"feature_baseline_drift_{f}" for f in sample_config.serving.features)
+    for alarm in drift:
+        assert alarm["AlarmName"].startswith("mlp-prod-credit-default-drift-")
+        assert alarm["AlarmActions"]
+
+
+def test_rollback_alarms_are_the_endpoint_alarms(synth) -> None:
+    template = json.dumps(synth.resources("prod", "Serving", "AWS::StepFunctions::StateMachine"))
+    assert "mlp-prod-credit-default-latency-p99" in template
+    assert "mlp-prod-credit-default-5xx-errors" in template
+    assert "BlueGreenUpdatePolicy" in template
+
+
+def test_drift_events_go_to_the_pipeline_accounts_bus(synth) -> None:
+    rules = synth.resources("prod", "Serving", "AWS::Events::Rule")
+    patterns = [r["Properties"]["EventPattern"] for r in rules.values()
+                if "EventPattern" in r["Properties"]]
+    kinds = {p["detail-type"][0] for p in patterns}
+    assert {"CloudWatch Alarm State Change", "SageMaker Processing Job State Change"} <= kinds
+    for rule in rules.values():
+        for target in rule["Properties"].get("Targets", []):
+            if "event-bus" in json.dumps(target["Arn"]):
+                assert target["Arn"] == "arn:aws:events:eu-west-2:111111111111:event-bus/default"
+                assert target["RoleArn"]
+
+
+def test_pipeline_deploy_role_trusts_only_the_pipeline_actions_role(synth) -> None:
+    roles = synth.resources("prod", "Serving", "AWS::IAM::Role")
+    deploy = next(r["Properties"] for r in roles.values()
+                  if r["Properties"].get("RoleName") == "mlp-prod-pipeline-deploy")
+    statement = deploy["AssumeRolePolicyDocument"]["Statement"][0]
+    assert statement["Condition"] == {"ArnEquals": {
+        "aws:PrincipalArn": "arn:aws:iam::111111111111:role/mlp-dev-pipeline-actions"}}
+
+
+def test_dashboard_per_serving_environment(synth) -> None:
+    for stage in ("preprod", "prod"):
+        assert synth.resources(stage, "Serving", "AWS::CloudWatch::Dashboard")
+
+
+def test_serving_environments_come_from_config(synth) -> None:
+    assert "dev/Serving" not in synth.templates
