@@ -68,6 +68,9 @@ class DeploymentWorkflow(Construct):
             iam.PolicyStatement(sid="ReadApprovedPackage", actions=[
                 "sagemaker:DescribeModelPackage"],
                 resources=[f"{model_package_group_arn.replace(':model-package-group/', ':model-package/')}/*"]),
+            iam.PolicyStatement(sid="FindApprovedPackage", actions=[
+                "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
+                resources=[model_package_group_arn]),
             iam.PolicyStatement(sid="RollbackAlarms", actions=["cloudwatch:DescribeAlarms"],
                                 resources=[f"{arn}:cloudwatch:{stack.region}:{stack.account}:"
                                            f"alarm:{name}" for name in settings.rollback_alarm_names]),

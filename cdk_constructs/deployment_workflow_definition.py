@@ -4,6 +4,8 @@ Execution input (the pipeline's deploy stages pass it)::
 
     {
       "model_package_arn": "arn:aws:sagemaker:...:model-package/<group>/<version>",
+      # or, from the pipeline: the group, whose latest Approved version is deployed
+      "model_package_group_arn": "arn:aws:sagemaker:...:model-package-group/<group>",
       "run_id": "b12-0123456789ab",            # [a-z0-9-]{1,32}, names what the run creates
       "baseline_data_uri": "s3://.../train/"   # training data for the data-quality baseline
     }
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 SM = "arn:aws:states:::aws-sdk:sagemaker:"
 CREATE_MODEL = SM + "createModel"
+LIST_MODEL_PACKAGES = SM + "listModelPackages"
 CREATE_ENDPOINT_CONFIG = SM + "createEndpointConfig"
 DESCRIBE_ENDPOINT = SM + "describeEndpoint"
 CREATE_ENDPOINT = SM + "createEndpoint"
@@ -144,6 +147,28 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
     states: dict[str, dict] = {}
     baseline_prefix = f"s3://{s.monitoring_bucket}/baselines/{s.endpoint_name}"
 
+    states["PackageGiven"] = {
+        "Type": "Choice", "Comment": "The pipeline passes the group: deploy its latest "
+                                    "approved version (the model-risk approval just given)",
+        "Choices": [{"Variable": "$.model_package_arn", "IsPresent": True, "Next": "Prepare"}],
+        "Default": "FindApprovedPackage"}
+    states["FindApprovedPackage"] = _task(LIST_MODEL_PACKAGES, {
+        "ModelPackageGroupName.$": "$.model_package_group_arn",
+        "ModelApprovalStatus": "Approved", "SortBy": "CreationTime",
+        "SortOrder": "Descending", "MaxResults": 1,
+    }, next_state="ApprovedPackageFound", result_path="$.approved",
+        comment="Latest Approved version of the model package group")
+    states["ApprovedPackageFound"] = {
+        "Type": "Choice", "Choices": [{"Variable": "$.approved.ModelPackageSummaryList[0]",
+                                       "IsPresent": True, "Next": "UseApprovedPackage"}],
+        "Default": "NoApprovedPackage"}
+    states["UseApprovedPackage"] = {
+        "Type": "Pass", "InputPath": "$.approved.ModelPackageSummaryList[0].ModelPackageArn",
+        "ResultPath": "$.model_package_arn", "Next": "Prepare"}
+    states["NoApprovedPackage"] = {
+        "Type": "Pass", "Result": {"Error": "NoApprovedPackage",
+                                   "Cause": "the model package group has no Approved version"},
+        "ResultPath": "$.error", "Next": FAILURE_NOTICE}
     states["Prepare"] = {
         "Type": "Pass", "Comment": "One id per deployment names the model, config and jobs",
         "Parameters": {"id.$": "States.Format('{}-{}', $.run_id, States.ArrayGetItem("
@@ -329,9 +354,9 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         "Parameters": {
             "TopicArn": s.notification_topic_arn,
             "Subject": f"Deployment to {s.endpoint_name} failed",
-            "Message.$": "States.Format('Deployment of {} (run {}) failed: {} {}. The "
+            "Message.$": "States.Format('Deployment of run {} failed: {} {}. The "
                          "previous endpoint configuration keeps serving.', "
-                         "$.model_package_arn, $.run_id, $.error.Error, $.error.Cause)",
+                         "$.run_id, $.error.Error, $.error.Cause)",
         },
         "ResultPath": None, "Retry": _retry(),
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
@@ -341,7 +366,7 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
     states[WORKFLOW_FAILED] = {"Type": "Fail", "Error": "DeploymentFailed",
                                "Cause": "A step failed; the operations topic has the error"}
     return {"Comment": "Secure ML platform: deploy an approved model with guardrails and "
-                       "monitoring", "StartAt": "Prepare",
+                       "monitoring", "StartAt": "PackageGiven",
             "TimeoutSeconds": 6 * 3600, "States": states}
 
 

@@ -182,6 +182,17 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         (f"{_SM}:context/*", _LINEAGE_ENTITIES),
         (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
     )),
+    *_platform_function("Training", "RetrainTrigger"),
+    Acknowledgement("Training/RetrainingWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    Acknowledgement("Training/RetrainingWorkflow/Policy/Resource",
+                    "AwsSolutions-IAM5[Resource::*]", _NO_RESOURCE_LEVEL),
+    *(Acknowledgement("Training/RetrainIdempotency/Resource", f"{pack}-DynamoDBInBackupPlan",
+                      "The table holds only idempotency records of the retrain trigger, each "
+                      "expiring after the retraining cool-down (TTL); point-in-time recovery is "
+                      "on. The record of what was retrained is the Step Functions and "
+                      "CodePipeline history, not this table, so a backup plan adds nothing.")
+      for pack in ("NIST.800.53.R5", "HIPAA.Security")),
     Acknowledgement("Training/TrainingWorkflow/Logs/LogGroup/Resource",
                     "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
     *(Acknowledgement("Training/TrainingWorkflow/Policy/Resource",

@@ -52,9 +52,10 @@ class ResourceNames:
         return f"{self.prefix}pipeline-deploy"
 
     @property
-    def pipeline_actions_role(self) -> str:
-        """In the pipeline account: the role the pipeline's actions run as."""
-        return f"{self.prefix}pipeline-actions"
+    def pipeline_role(self) -> str:
+        """In the pipeline account: the pipeline's role, which CodePipeline uses to assume
+        the roles of cross-account actions."""
+        return f"{self.prefix}pipeline"
 
     @property
     def endpoint_role(self) -> str:

@@ -210,7 +210,7 @@ class ServingStack(Stack):
                 managed_policies=[deploy_policy],
                 assumed_by=iam.AccountPrincipal(pipeline_names.account).with_conditions({
                     "ArnEquals": {"aws:PrincipalArn": pipeline_names.role_arn(
-                        pipeline_names.pipeline_actions_role)}}))
+                        pipeline_names.pipeline_role)}}))
 
             # Drift signals go to the pipeline account, where the training workflow and the
             # idempotent retrain trigger live.
@@ -227,7 +227,8 @@ class ServingStack(Stack):
             bus = events.EventBus.from_event_bus_arn(self, "PipelineBus",
                                                      pipeline_names_bus(pipeline_names))
             self.drift_rules: list[events.Rule] = []
-            for rule_id, description, pattern in drift_event_patterns(self.drift_alarm_prefix):
+            for rule_id, description, pattern in drift_event_patterns(
+                    {"prefix": self.drift_alarm_prefix}):
                 rule = events.Rule(self, f"{rule_id}ToRetraining", description=description,
                                    event_pattern=pattern)
                 rule.add_target(targets.EventBus(bus, role=forwarder.without_policy_updates()))
@@ -272,7 +273,7 @@ def pipeline_names_bus(pipeline_names: ResourceNames) -> str:
             "event-bus/default")
 
 
-def drift_event_patterns(drift_alarm_prefix: str, accounts: list[str] | None = None
+def drift_event_patterns(alarm_name: dict, accounts: list[str] | None = None
                          ) -> list[tuple[str, str, events.EventPattern]]:
     """Drift alarms going to ALARM, and Model Monitor executions that found violations
     (a monitoring execution is a processing job; its ExitMessage carries the result)."""
@@ -280,7 +281,7 @@ def drift_event_patterns(drift_alarm_prefix: str, accounts: list[str] | None = N
     return [
         ("DriftAlarm", "A feature-drift alarm went to ALARM", events.EventPattern(
             source=["aws.cloudwatch"], detail_type=["CloudWatch Alarm State Change"],
-            detail={"alarmName": [{"prefix": drift_alarm_prefix}],
+            detail={"alarmName": [alarm_name],
                     "state": {"value": ["ALARM"]}}, **account)),
         ("MonitoringViolations", "A Model Monitor execution completed with violations",
          events.EventPattern(

@@ -71,13 +71,13 @@ def test_drift_events_go_to_the_pipeline_accounts_bus(synth) -> None:
                 assert target["RoleArn"]
 
 
-def test_pipeline_deploy_role_trusts_only_the_pipeline_actions_role(synth) -> None:
+def test_pipeline_deploy_role_trusts_only_the_pipeline_role(synth) -> None:
     roles = synth.resources("prod", "Serving", "AWS::IAM::Role")
     deploy = next(r["Properties"] for r in roles.values()
                   if r["Properties"].get("RoleName") == "mlp-prod-pipeline-deploy")
     statement = deploy["AssumeRolePolicyDocument"]["Statement"][0]
     assert statement["Condition"] == {"ArnEquals": {
-        "aws:PrincipalArn": "arn:aws:iam::111111111111:role/mlp-dev-pipeline-actions"}}
+        "aws:PrincipalArn": "arn:aws:iam::111111111111:role/mlp-dev-pipeline"}}
 
 
 def test_dashboard_per_serving_environment(synth) -> None:
@@ -87,3 +87,18 @@ def test_dashboard_per_serving_environment(synth) -> None:
 
 def test_serving_environments_come_from_config(synth) -> None:
     assert "dev/Serving" not in synth.templates
+
+
+def test_pipeline_deploys_preprod_then_approval_then_prod(synth) -> None:
+    pipeline = next(iter(synth.resources("dev", "Training", "AWS::CodePipeline::Pipeline").values()))
+    stages = [s["Name"] for s in pipeline["Properties"]["Stages"]]
+    assert stages[-3:] == ["DeployPreProd", "ApproveProduction", "DeployProd"]
+    for stage in pipeline["Properties"]["Stages"][-3:]:
+        action = stage["Actions"][0]
+        if stage["Name"].startswith("Deploy"):
+            env = "preprod" if stage["Name"] == "DeployPreProd" else "prod"
+            account = {"preprod": "222222222222", "prod": "333333333333"}[env]
+            assert action["RoleArn"] == f"arn:aws:iam::{account}:role/mlp-{env}-pipeline-deploy"
+            assert action["Configuration"]["StateMachineArn"] == (
+                f"arn:aws:states:eu-west-2:{account}:stateMachine:mlp-{env}-deployment")
+            assert "#{BuildVariables.RUN_ID}" in action["Configuration"]["Input"]
