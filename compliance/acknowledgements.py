@@ -244,6 +244,11 @@ _PIPELINE_RUNS = (
     "prefix of the two buckets."
 )
 
+_QUALITY_OUTPUT = (
+    "Batch transform writes its output under quality/<endpoint>/<execution name>/, a name "
+    "chosen per check; the statement is limited to the endpoint's own quality prefix."
+)
+
 SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     Acknowledgement("Serving/DeploymentWorkflow/Logs/LogGroup/Resource",
                     "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
@@ -284,6 +289,36 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "KMS key ids of another account are not known at synth time; the statement is "
            "limited by kms:ResourceAliases to the pipeline account's two keys (model "
            "artifacts and training data), and only to Decrypt and DescribeKey."),
+      )),
+    Acknowledgement("Serving/EndpointRole/Policy/Resource",
+                    "AwsSolutions-IAM5[Resource::" + _BUCKET % "monitoring-reports"
+                    + f"/quality/{_ENDPOINT}/*]", _QUALITY_OUTPUT),
+    *_platform_function("Serving", "ModelQualityMetrics", extra_iam=(
+        (_BUCKET % "monitoring-reports" + f"/quality/{_ENDPOINT}/*", _QUALITY_OUTPUT),)),
+    Acknowledgement("Serving/ModelQualityWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Serving/ModelQualityWorkflow/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SM}:endpoint-config/{{prefix}}*",
+           "The check reads whichever endpoint configuration the endpoint serves now; "
+           "configurations are named per deployment with this environment's prefix "
+           "(describe only)."),
+          (f"{_SM}:transform-job/{{prefix}}mq-*",
+           "Each check runs one batch transform job named <project>-<env>-mq-<random id>; "
+           "the workflow may only create, describe and stop jobs with that prefix."),
+          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+           "{pipeline_prefix}credit-default/*",
+           "The check compares with the validation metrics of the approved version of the "
+           "platform's one model package group; versions are numbered per registration."),
+          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{region}/runs/*",
+           "The validation metrics (evaluation.json) of the approved model are under "
+           "runs/<run id>/ in the pipeline account's model-artifacts bucket; read only."),
+          ("arn:aws:kms:{region}:{pipeline_account}:key/*",
+           "KMS key ids of another account are not known at synth time; the statement is "
+           "limited by kms:ResourceAliases to the pipeline account's model-artifacts key "
+           "and to Decrypt."),
       )),
     Acknowledgement("Serving/PipelineDeployPolicy/Resource",
                     "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"

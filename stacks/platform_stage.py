@@ -35,6 +35,7 @@ class PlatformStage(Stage):
             description=f"Secure ML platform ({environment}): keys, isolated network, data buckets",
             names=names,
             environment=env_config,
+            serving_readers=_serving_readers(config, environment),
         )
         self.training: TrainingStack | None = None
         if config.training.pipeline_environment == environment:
@@ -62,3 +63,17 @@ class PlatformStage(Stage):
                 environment=env_config,
                 foundation=self.foundation,
             )
+
+
+def _serving_readers(config: PlatformConfig, environment: str) -> list[str]:
+    """In the pipeline environment: the endpoint roles of serving environments in other
+    accounts, which read run artifacts across accounts."""
+    if environment != config.training.pipeline_environment:
+        return []
+    own = config.environment(environment).account
+    readers = []
+    for env in config.serving.environments:
+        names = ResourceNames.for_environment(config, env)
+        if names.account != own:
+            readers.append(names.role_arn(names.endpoint_role))
+    return readers

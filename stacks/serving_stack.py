@@ -12,12 +12,16 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 import cdk_monitoring_constructs as cmc
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
 from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
+from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
+from cdk_constructs.platform_function import RUNTIME, PlatformFunction
 from cdk_constructs.sagemaker_images import model_monitor_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.secure_topic import SecureTopic
@@ -81,7 +85,8 @@ class ServingStack(Stack):
                 "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 resources=[f"{capture_arn}/{self.endpoint_name}/*",
                            f"{monitoring_arn}/baselines/{self.endpoint_name}/*",
-                           f"{monitoring_arn}/reports/{self.endpoint_name}/*"]),
+                           f"{monitoring_arn}/reports/{self.endpoint_name}/*",
+                           f"{monitoring_arn}/quality/{self.endpoint_name}/*"]),
         )
         if pipeline_env != names.environment:
             # Model artifacts and the training data of a run live in the pipeline account.
@@ -194,6 +199,9 @@ class ServingStack(Stack):
             log_retention_days=environment.log_retention_days, topic_key=keys["monitoring"],
             model_package_group_arn=group_arn)
 
+        self._model_quality(names, config, environment, keys, network, pipeline_names,
+                            group_arn, monitoring_arn)
+
         # --- the pipeline account may start (only) this workflow ---------------------------
         if pipeline_env != names.environment:
             deployment_arn = names.state_machine_arn(names.deployment_state_machine)
@@ -260,12 +268,94 @@ class ServingStack(Stack):
                 cmc.CustomMetricGroup(title="Utilization", metrics=[
                     specs["cpu"][0], specs["memory"][0]]),
             ])
+        facade.monitor_step_function(
+            state_machine=self.quality.state_machine, human_readable_name="Model-quality check",
+            alarm_friendly_name="model-quality",
+            add_failed_execution_count_alarm={"Failed": cmc.ErrorCountThreshold(max_error_count=0)},
+            add_timed_out_execution_count_alarm={
+                "TimedOut": cmc.ErrorCountThreshold(max_error_count=0)})
         if self.drift_alarms:
             facade.monitor_custom(
                 human_readable_name="Feature drift (Model Monitor)", alarm_friendly_name="drift",
                 metric_groups=[cmc.CustomMetricGroup(
                     title="feature_baseline_drift_<feature>",
                     metrics=[a.metric for a in self.drift_alarms])])
+
+    def _model_quality(self, names, config, environment, keys, network, pipeline_names,
+                       group_arn: str, monitoring_arn: str) -> None:
+        """Scheduled batch-transform quality check; its Degraded metric is a drift alarm."""
+        serving = config.serving
+        sdk_pandas = lambda_.LayerVersion.from_layer_version_arn(
+            self, "SdkPandas",
+            f"arn:{self.partition}:lambda:{self.region}:336392948345:layer:AWSSDKPandas-"
+            f"{RUNTIME.name.replace('python', 'Python').replace('.', '')}:"
+            f"{config.lambda_layers.sdk_pandas_version}")
+        self.metrics_function = PlatformFunction(
+            self, "ModelQualityMetrics", asset="model_quality_metrics",
+            handler="model_quality_metrics_handler.handler",
+            description="Model-quality metrics against ground truth, compared with validation",
+            vpc=network.vpc, security_group=network.security_group,
+            encryption_key=keys["audit"], log_retention_days=environment.log_retention_days,
+            powertools_layer_version=config.lambda_layers.powertools_version,
+            extra_layers=[sdk_pandas], timeout=Duration.minutes(10), memory_size=1024)
+        self.metrics_function.add_permissions(
+            iam.PolicyStatement(sid="ReadTransformOutput", actions=["s3:GetObject"],
+                                resources=[f"{monitoring_arn}/quality/{self.endpoint_name}/*"]),
+            iam.PolicyStatement(sid="DecryptTransformOutput", actions=["kms:Decrypt"],
+                                resources=[keys["monitoring"].key_arn]))
+        group = f"{pipeline_names.prefix}{config.training.model_name}"
+        settings = ModelQualitySettings(
+            name_prefix=names.prefix.rstrip("-"), endpoint_name=self.endpoint_name,
+            model_package_group_arn=group_arn, model_package_group=group,
+            validation_metrics_bucket=pipeline_names.bucket("model-artifacts"),
+            monitoring_bucket=names.bucket("monitoring-reports"),
+            monitoring_key_arn=keys["monitoring"].key_arn,
+            instance_type=serving.instance_type, tolerances=dict(serving.quality_tolerances),
+            metrics_function_arn=self.metrics_function.function_arn,
+            operations_topic_arn=self.operations_topic.topic_arn,
+            model_risk_topic_arn=self.model_risk_topic.topic_arn)
+        self.quality = ModelQualityWorkflow(
+            self, "ModelQualityWorkflow", settings=settings,
+            state_machine_name=f"{names.prefix}model-quality",
+            encryption_key=keys["pipeline"], log_key=keys["audit"],
+            log_retention_days=environment.log_retention_days, topic_key=keys["monitoring"],
+            validation_metrics_key_alias_arn_pattern=(
+                f"arn:{self.partition}:kms:{pipeline_names.region}:{pipeline_names.account}:key/*"),
+            validation_metrics_key_aliases=[pipeline_names.key_alias("pipeline")])
+        schedule_policy = iam.ManagedPolicy(self, "QualityScheduleRolePolicy", statements=[
+            iam.PolicyStatement(sid="StartQualityCheck", actions=["states:StartExecution"],
+                                resources=[self.quality.state_machine.state_machine_arn])])
+        schedule_role = iam.Role(
+            self, "QualityScheduleRole", description="EventBridge Scheduler: model-quality check",
+            managed_policies=[schedule_policy],
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
+        schedule = scheduler.CfnSchedule(
+            self, "QualitySchedule", name=f"{names.prefix}model-quality",
+            description="Model-quality check (serving.quality_check_schedule)",
+            schedule_expression=serving.quality_check_schedule,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            kms_key_arn=keys["monitoring"].key_arn,
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.quality.state_machine.state_machine_arn,
+                role_arn=schedule_role.role_arn, input="{}"))
+        schedule.node.add_dependency(schedule_policy)
+        # The Degraded metric (embedded metric format) as a drift alarm: it is forwarded
+        # with the feature-drift alarms and starts one retraining per episode.
+        self.quality_alarm = cw.Alarm(
+            self, "ModelQualityDegradedAlarm",
+            alarm_name=f"{self.drift_alarm_prefix}model-quality",
+            metric=cw.Metric(namespace="SecureMlPlatform", metric_name="Degraded",
+                             statistic="Maximum", period=Duration.hours(1),
+                             dimensions_map={"ModelPackageGroup": group,
+                                             "Endpoint": self.endpoint_name}),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{self.endpoint_name}: model quality dropped past tolerance; "
+                              "retraining starts (docs/production.md)")
+        self.quality_alarm.add_alarm_action(cw_actions.SnsAction(self.model_risk_topic.topic))
 
 
 def pipeline_names_bus(pipeline_names: ResourceNames) -> str:

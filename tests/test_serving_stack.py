@@ -102,3 +102,41 @@ def test_pipeline_deploys_preprod_then_approval_then_prod(synth) -> None:
             assert action["Configuration"]["StateMachineArn"] == (
                 f"arn:aws:states:eu-west-2:{account}:stateMachine:mlp-{env}-deployment")
             assert "#{BuildVariables.RUN_ID}" in action["Configuration"]["Input"]
+
+
+def test_model_quality_check_is_scheduled_and_its_alarm_is_a_drift_signal(synth) -> None:
+    schedules = synth.resources("prod", "Serving", "AWS::Scheduler::Schedule")
+    schedule = next(iter(schedules.values()))["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(0 6 ? * MON *)"
+    assert schedule["KmsKeyArn"]
+    degraded = [a for a in _alarms(synth, "prod") if a.get("MetricName") == "Degraded"]
+    assert len(degraded) == 1
+    assert degraded[0]["AlarmName"] == "mlp-prod-credit-default-drift-model-quality"
+    assert {"Name": "ModelPackageGroup", "Value": "mlp-dev-credit-default"} in \
+        degraded[0]["Dimensions"]
+
+
+def test_model_quality_definition_transform_and_comparison() -> None:
+    from cdk_constructs.model_quality_workflow import (
+        FAILURE_NOTICE, ModelQualitySettings, build_model_quality_definition)
+
+    s = ModelQualitySettings(
+        name_prefix="mlp-prod", endpoint_name="e", model_package_group_arn="g",
+        model_package_group="grp", validation_metrics_bucket="models", monitoring_bucket="mon",
+        monitoring_key_arn="k", instance_type="ml.m5.large", tolerances={"auc": 0.02},
+        metrics_function_arn="f", operations_topic_arn="o", model_risk_topic_arn="r")
+    d = build_model_quality_definition(s)
+    transform = d["States"]["Transform"]["Parameters"]
+    assert transform["DataProcessing"] == {"InputFilter": "$[1:]", "JoinSource": "Input",
+                                           "OutputFilter": "$[0,-1]"}
+    assert transform["TransformOutput"]["KmsKeyId"] == "k"
+    assert transform["TransformResources"]["VolumeKmsKeyId"] == "k"
+    payload = d["States"]["ComputeMetrics"]["Parameters"]["Payload"]
+    assert payload["tolerances"] == {"auc": 0.02}
+    assert payload["baseline_metrics.$"] == "$.baseline.document"
+    for name, state in d["States"].items():
+        if state["Type"] == "Task":
+            assert state["Retry"], name
+            assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
+    assert d["States"]["CheckResult"]["Choices"][0]["Next"] == "InvalidInput"
+    assert d["States"]["InvalidInput"]["Next"] == FAILURE_NOTICE
