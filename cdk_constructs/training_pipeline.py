@@ -27,7 +27,7 @@ from platform_config.model import SourceConfig
 BUILD_VARIABLES = ("RUN_ID", "CODE_PREFIX", "COMMIT_ID", "REPOSITORY", "BRANCH",
                    "COMMIT_AUTHOR", "COMMIT_DATE", "COMMIT_MESSAGE")
 STAGES = ("Source", "BuildAndTest", "Train", "Approve")
-DEPLOY_STAGES = ("DeployPreProd", "ApproveProduction", "DeployProd")
+DEPLOY_STAGES = ("DeployPreProd", "QA", "ApproveProduction", "DeployProd")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class DeploymentTarget:
     role_arn: str
     model_package_group_arn: str
     baseline_data_uri: str  # may contain #{BuildVariables.RUN_ID}
+    qa_state_machine_arn: str | None = None  # champion/challenger after this deployment
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,15 @@ class TrainingPipeline(Construct):
                         "model_package_group_arn": target.model_package_group_arn,
                         "run_id": "#{BuildVariables.RUN_ID}",
                         "baseline_data_uri": target.baseline_data_uri}))]))
+            if target.qa_state_machine_arn:
+                qa = sfn.StateMachine.from_state_machine_arn(
+                    self, f"QaWorkflow{env.capitalize()}", target.qa_state_machine_arn)
+                stages.append(codepipeline.StageProps(stage_name="QA", actions=[
+                    actions.StepFunctionInvokeAction(
+                        action_name="ChampionChallenger", state_machine=qa, role=deploy_role,
+                        execution_name_prefix="pipeline",
+                        state_machine_input=actions.StateMachineInput.literal({
+                            "run_id": "#{BuildVariables.RUN_ID}"}))]))
         return stages
 
     def _artifact_statements(self, bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStatement]:

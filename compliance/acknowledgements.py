@@ -320,6 +320,31 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "limited by kms:ResourceAliases to the pipeline account's model-artifacts key "
            "and to Decrypt."),
       )),
+    Acknowledgement("Serving/ChampionChallenger/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Serving/ChampionChallenger/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SM}:model/{{prefix}}*",
+           "The QA creates the champion model once per run, named "
+           "<project>-<env>-champ-<random id>; only names with this environment's prefix."),
+          (f"{_SM}:endpoint-config/{{prefix}}*",
+           "The QA reads whichever endpoint configuration pre-production serves after the "
+           "deployment; configurations are named per deployment (describe only)."),
+          (f"{_SM}:transform-job/{{prefix}}qa*",
+           "Each QA run starts two batch transform jobs named <project>-<env>-qa<who>-<id>; "
+           "the workflow may only create, describe and stop jobs with that prefix."),
+          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+           "{pipeline_prefix}credit-default/*",
+           "The champion is the previous Approved version of the platform's one model "
+           "package group; versions are numbered per registration."),
+      )),
+    Acknowledgement("Serving/PipelineDeployPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    "{prefix}champion-challenger:*]",
+                    "The pipeline watches the QA executions it starts; execution names are "
+                    "generated per run, and the statement names the one QA workflow."),
     Acknowledgement("Serving/PipelineDeployPolicy/Resource",
                     "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
                     "{prefix}deployment:*]",

@@ -47,6 +47,10 @@ class ResourceNames:
         return f"{self.prefix}deployment"
 
     @property
+    def qa_state_machine(self) -> str:
+        return f"{self.prefix}champion-challenger"
+
+    @property
     def pipeline_deploy_role(self) -> str:
         """In a serving account: the role the dev pipeline assumes to start a deployment."""
         return f"{self.prefix}pipeline-deploy"

@@ -19,6 +19,10 @@ from constructs import Construct
 
 import cdk_monitoring_constructs as cmc
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
+from cdk_constructs.champion_challenger_workflow import (
+    ChampionChallengerSettings,
+    ChampionChallengerWorkflow,
+)
 from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
 from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
 from cdk_constructs.platform_function import RUNTIME, PlatformFunction
@@ -37,6 +41,7 @@ LATENCY_P99_MICROSECONDS = 1_000_000  # ModelLatency is reported in microseconds
 CPU_PERCENT = 80
 MEMORY_PERCENT = 85
 CLIENT_ERRORS_PER_5_MIN = 25
+QA_ENVIRONMENT = "preprod"  # champion/challenger runs where the candidate is deployed first
 
 
 def endpoint_alarm_names(endpoint: str) -> dict[str, str]:
@@ -202,15 +207,38 @@ class ServingStack(Stack):
         self._model_quality(names, config, environment, keys, network, pipeline_names,
                             group_arn, monitoring_arn)
 
-        # --- the pipeline account may start (only) this workflow ---------------------------
+        # --- champion/challenger QA before the production approval ------------------------
+        self.qa: ChampionChallengerWorkflow | None = None
+        if names.environment == QA_ENVIRONMENT:
+            self.qa = ChampionChallengerWorkflow(
+                self, "ChampionChallenger", state_machine_name=names.qa_state_machine,
+                settings=ChampionChallengerSettings(
+                    name_prefix=names.prefix.rstrip("-"), endpoint_name=self.endpoint_name,
+                    model_package_group_arn=group_arn,
+                    model_package_group=f"{pipeline_names.prefix}{model}",
+                    execution_role_arn=self.endpoint_role.role_arn,
+                    subnet_ids=[s.subnet_id for s in network.isolated_subnets],
+                    security_group_ids=[network.security_group.security_group_id],
+                    monitoring_bucket=buckets["monitoring"].bucket_name,
+                    monitoring_key_arn=keys["monitoring"].key_arn,
+                    instance_type=serving.instance_type,
+                    margin=serving.champion_challenger_margin,
+                    metrics_function_arn=self.metrics_function.function_arn,
+                    model_risk_topic_arn=self.model_risk_topic.topic_arn),
+                encryption_key=keys["pipeline"], log_key=keys["audit"],
+                log_retention_days=environment.log_retention_days, topic_key=keys["monitoring"])
+
+        # --- the pipeline account may start (only) these workflows -------------------------
         if pipeline_env != names.environment:
-            deployment_arn = names.state_machine_arn(names.deployment_state_machine)
+            startable = [names.state_machine_arn(names.deployment_state_machine)]
+            if self.qa is not None:
+                startable.append(names.state_machine_arn(names.qa_state_machine))
             deploy_policy = iam.ManagedPolicy(self, "PipelineDeployPolicy", statements=[
                 iam.PolicyStatement(sid="StartDeployment", actions=["states:StartExecution"],
-                                    resources=[deployment_arn]),
+                                    resources=startable),
                 iam.PolicyStatement(sid="WatchDeployment", actions=["states:DescribeExecution"],
-                                    resources=[deployment_arn.replace(":stateMachine:",
-                                                                      ":execution:") + ":*"]),
+                                    resources=[a.replace(":stateMachine:", ":execution:") + ":*"
+                                               for a in startable]),
             ])
             self.pipeline_deploy_role = iam.Role(
                 self, "PipelineDeployRole", role_name=names.pipeline_deploy_role,

@@ -23,6 +23,7 @@ from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 from platform_config.model import EnvironmentConfig, PlatformConfig
 from platform_config.naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
+from stacks.serving_stack import QA_ENVIRONMENT
 
 
 class TrainingStack(Stack):
@@ -248,5 +249,7 @@ def _deployment_targets(config: PlatformConfig, names: ResourceNames, group: str
             state_machine_arn=target.state_machine_arn(target.deployment_state_machine),
             role_arn=target.role_arn(target.pipeline_deploy_role),
             model_package_group_arn=group_arn,
-            baseline_data_uri=f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/train/"))
+            baseline_data_uri=f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/train/",
+            qa_state_machine_arn=(target.state_machine_arn(target.qa_state_machine)
+                                  if env == QA_ENVIRONMENT else None)))
     return targets

@@ -92,8 +92,12 @@ def test_serving_environments_come_from_config(synth) -> None:
 def test_pipeline_deploys_preprod_then_approval_then_prod(synth) -> None:
     pipeline = next(iter(synth.resources("dev", "Training", "AWS::CodePipeline::Pipeline").values()))
     stages = [s["Name"] for s in pipeline["Properties"]["Stages"]]
-    assert stages[-3:] == ["DeployPreProd", "ApproveProduction", "DeployProd"]
-    for stage in pipeline["Properties"]["Stages"][-3:]:
+    assert stages[-4:] == ["DeployPreProd", "QA", "ApproveProduction", "DeployProd"]
+    qa = pipeline["Properties"]["Stages"][-3]["Actions"][0]
+    assert qa["Configuration"]["StateMachineArn"] == (
+        "arn:aws:states:eu-west-2:222222222222:stateMachine:mlp-preprod-champion-challenger")
+    assert qa["RoleArn"] == "arn:aws:iam::222222222222:role/mlp-preprod-pipeline-deploy"
+    for stage in pipeline["Properties"]["Stages"][-4:]:
         action = stage["Actions"][0]
         if stage["Name"].startswith("Deploy"):
             env = "preprod" if stage["Name"] == "DeployPreProd" else "prod"
@@ -140,3 +144,38 @@ def test_model_quality_definition_transform_and_comparison() -> None:
             assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
     assert d["States"]["CheckResult"]["Choices"][0]["Next"] == "InvalidInput"
     assert d["States"]["InvalidInput"]["Next"] == FAILURE_NOTICE
+
+
+def test_champion_challenger_stops_the_pipeline_with_the_figures() -> None:
+    from cdk_constructs.champion_challenger_workflow import (
+        ChampionChallengerSettings, build_champion_challenger_definition)
+
+    s = ChampionChallengerSettings(
+        name_prefix="mlp-preprod", endpoint_name="e", model_package_group_arn="g",
+        model_package_group="grp", execution_role_arn="r", subnet_ids=["a"],
+        security_group_ids=["sg"], monitoring_bucket="mon", monitoring_key_arn="k",
+        instance_type="ml.m5.large", margin=0.01, metrics_function_arn="f",
+        model_risk_topic_arn="t")
+    d = build_champion_challenger_definition(s)
+    states = d["States"]
+    candidate = states["CandidateMetrics"]["Parameters"]["Payload"]
+    assert candidate["baseline_metrics.$"] == "$.champion.result.metrics"
+    assert candidate["default_tolerance"] == 0.01
+    assert states["Compare"]["Choices"][1]["Next"] == "NotifyWorse"
+    assert "comparison" in states["NotifyWorse"]["Parameters"]["Message.$"]
+    assert states["NotifyWorse"]["Next"] == "CandidateWorse"
+    assert states["CandidateWorse"]["Type"] == "Fail"
+    champion = states["CreateChampionModel"]["Parameters"]
+    assert champion["EnableNetworkIsolation"] is True and champion["VpcConfig"]["Subnets"]
+    for branch in states["BackTest"]["Branches"]:
+        job = next(iter(branch["States"].values()))["Parameters"]
+        assert job["TransformOutput"]["KmsKeyId"] == "k"
+        assert job["TransformResources"]["VolumeKmsKeyId"] == "k"
+
+
+def test_qa_workflow_only_in_preprod(synth) -> None:
+    def names(stage):
+        return [m["Properties"]["StateMachineName"] for m in
+                synth.resources(stage, "Serving", "AWS::StepFunctions::StateMachine").values()]
+    assert "mlp-preprod-champion-challenger" in names("preprod")
+    assert not any("champion" in n for n in names("prod"))

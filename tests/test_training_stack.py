@@ -40,7 +40,7 @@ def test_pipeline_in_the_app(synth) -> None:
     assert props["Name"] == "mlp-dev-credit-default-training"
     assert [s["Name"] for s in props["Stages"]] == [
         "Source", "BuildAndTest", "Train", "Approve",
-        "DeployPreProd", "ApproveProduction", "DeployProd"]
+        "DeployPreProd", "QA", "ApproveProduction", "DeployProd"]
 
 
 def test_retrain_trigger_is_wired_to_an_encrypted_idempotency_table(synth) -> None:
