@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
@@ -139,6 +140,41 @@ class TrainingStack(Stack):
             deployments=_deployment_targets(config, names, self.registry.group_name,
                                             buckets["processed"].bucket_name))
         self._retraining(names, config, environment, keys, network)
+        self._dashboard(names)
+
+    def _dashboard(self, names: ResourceNames) -> None:
+        """Alarms on failed and timed-out workflow executions, and the pipeline account's
+        dashboard (cdk-monitoring-constructs)."""
+        import cdk_monitoring_constructs as cmc
+
+        facade = cmc.MonitoringFacade(
+            self, "Monitoring",
+            alarm_factory_defaults=cmc.AlarmFactoryDefaults(
+                alarm_name_prefix=names.prefix.rstrip("-"), actions_enabled=True,
+                action=cmc.SnsAlarmActionStrategy(on_alarm_topic=self.operations_topic.topic)),
+            dashboard_factory=cmc.DefaultDashboardFactory(
+                self, "Dashboards", dashboard_name_prefix=f"{names.prefix}training",
+                create_dashboard=True, create_alarm_dashboard=False,
+                create_summary_dashboard=False))
+        facade.add_large_header("Training, retraining and the pipeline")
+        for machine, name, friendly in (
+                (self.workflow.state_machine, "Training workflow", "training"),
+                (self.retraining.state_machine, "Retraining workflow", "retraining")):
+            facade.monitor_step_function(
+                state_machine=machine, human_readable_name=name, alarm_friendly_name=friendly,
+                add_failed_execution_count_alarm={
+                    "Failed": cmc.ErrorCountThreshold(max_error_count=0)},
+                add_timed_out_execution_count_alarm={
+                    "TimedOut": cmc.ErrorCountThreshold(max_error_count=0)})
+        facade.monitor_lambda_function(lambda_function=self.retrain_trigger.function,
+                                       human_readable_name="Retrain trigger",
+                                       alarm_friendly_name="retrain-trigger")
+        # CodePipeline publishes events, not metrics: failures reach operations through the
+        # PipelineFailed rule; the dashboard links the pipeline.
+        facade.add_widget(cw.TextWidget(
+            markdown=f"Pipeline **{self.pipeline.pipeline.pipeline_name}**: failures are "
+                     "e-mailed to operations (EventBridge rule PipelineFailed).",
+            width=24, height=2))
 
     def _retraining(self, names, config, environment, keys, network) -> None:
         """Drift in any serving account starts ONE governed retraining (docs/production.md)."""
