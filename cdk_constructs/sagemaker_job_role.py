@@ -20,7 +20,7 @@ class SageMakerJobRole(Construct):
 
     def __init__(self, scope: Construct, id: str, *, description: str,
                  read_buckets: list[s3.IBucket], write_buckets: list[s3.IBucket],
-                 keys: list[kms.IKey]) -> None:
+                 keys: list[kms.IKey], role_name: str | None = None) -> None:
         super().__init__(scope, id)
         require(bool(read_buckets) and bool(keys), "SageMakerJobRole",
                 "give read_buckets and keys: a job with neither cannot read its data")
@@ -31,9 +31,10 @@ class SageMakerJobRole(Construct):
             iam.PolicyStatement(sid="ReadData", actions=[
                 "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"],
                 resources=[r for b in buckets for r in (b.bucket_arn, b.arn_for_objects("*"))]),
-            iam.PolicyStatement(sid="WriteRunOutputs", actions=[
+            *([iam.PolicyStatement(sid="WriteRunOutputs", actions=[
                 "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                resources=[b.arn_for_objects("runs/*") for b in write_buckets]),
+                resources=[b.arn_for_objects("runs/*") for b in write_buckets])]
+              if write_buckets else []),
             iam.PolicyStatement(sid="UsePlatformKeys", actions=[
                 "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
                 "kms:ReEncryptTo", "kms:DescribeKey"], resources=[k.key_arn for k in keys]),
@@ -62,6 +63,7 @@ class SageMakerJobRole(Construct):
         ])
         self.role = iam.Role(
             self, "Role", description=description, managed_policies=[self.policy],
+            role_name=role_name,
             assumed_by=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com",
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),

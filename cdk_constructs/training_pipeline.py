@@ -27,6 +27,20 @@ from platform_config.model import SourceConfig
 BUILD_VARIABLES = ("RUN_ID", "CODE_PREFIX", "COMMIT_ID", "REPOSITORY", "BRANCH",
                    "COMMIT_AUTHOR", "COMMIT_DATE", "COMMIT_MESSAGE")
 STAGES = ("Source", "BuildAndTest", "Train", "Approve")
+DEPLOY_STAGES = ("DeployPreProd", "QA", "ApproveProduction", "DeployProd")
+
+
+@dataclass(frozen=True)
+class DeploymentTarget:
+    """A serving environment's deployment workflow, started through its deploy role."""
+
+    environment: str
+    account: str
+    state_machine_arn: str
+    role_arn: str
+    model_package_group_arn: str
+    baseline_data_uri: str  # may contain #{BuildVariables.RUN_ID}
+    qa_state_machine_arn: str | None = None  # champion/challenger after this deployment
 
 
 @dataclass(frozen=True)
@@ -120,7 +134,9 @@ class TrainingPipeline(Construct):
                  pipeline_key: kms.IKey, log_key: kms.IKey, log_retention_days: int,
                  vpc: ec2.IVpc, security_group: ec2.ISecurityGroup,
                  state_machine: sfn.IStateMachine, state_machine_name: str, approval_topic: sns.ITopic,
-                 approval_topic_key: kms.IKey, code: PipelineCode) -> None:
+                 approval_topic_key: kms.IKey, code: PipelineCode,
+                 pipeline_role_name: str | None = None,
+                 deployments: list[DeploymentTarget] | None = None) -> None:
         super().__init__(scope, id)
         require(source.kind != "s3" or source_bucket is not None, "TrainingPipeline",
                 "an s3 source needs source_bucket (a versioned platform bucket)")
@@ -150,6 +166,7 @@ class TrainingPipeline(Construct):
         ])
         self.pipeline_role = iam.Role(
             self, "PipelineRole", description="Training pipeline",
+            role_name=pipeline_role_name,
             managed_policies=[self.pipeline_policy],
             assumed_by=iam.ServicePrincipal(
                 "codepipeline.amazonaws.com",
@@ -273,11 +290,58 @@ class TrainingPipeline(Construct):
                             "A model is waiting in the model registry as "
                             "PendingManualApproval. Review its evaluation, bias and "
                             "explainability reports and its lineage before approving."))]),
+                *self._deploy_stages(deployments or [], approval_topic, actions_role),
             ],
         )
         self.pipeline.node.add_dependency(self.pipeline_policy, self.actions_policy)
         tolerate_redundant_depends_on(self.pipeline)
         self._start_rule(source, source_bucket, stack)
+
+    def _deploy_stages(self, deployments: list[DeploymentTarget], approval_topic: sns.ITopic,
+                       actions_role: iam.IRole) -> list[codepipeline.StageProps]:
+        """Deploy to pre-production, approve (model risk), deploy to production: each deploy
+        starts the target account's deployment workflow through its fixed-name deploy role."""
+        by_env = {d.environment: d for d in deployments}
+        stages: list[codepipeline.StageProps] = []
+        for stage_name, env in (("DeployPreProd", "preprod"), ("DeployProd", "prod")):
+            target = by_env.get(env)
+            if target is None:
+                continue
+            if env == "prod":
+                stages.append(codepipeline.StageProps(stage_name="ApproveProduction", actions=[
+                    actions.ManualApprovalAction(
+                        action_name="ModelRiskProductionApproval",
+                        notification_topic=approval_topic, role=actions_role,
+                        additional_information=(
+                            "The model runs in pre-production behind guardrails and "
+                            "monitoring. Review its endpoint alarms and the pre-production "
+                            "dashboard before approving the production deployment."))]))
+            # CodePipeline assumes an action's role with the pipeline's own role.
+            self.pipeline_policy.add_statements(iam.PolicyStatement(
+                sid=f"AssumeDeployRole{env.capitalize()}", actions=["sts:AssumeRole"],
+                resources=[target.role_arn]))
+            deploy_role = iam.Role.from_role_arn(self, f"DeployRole{env.capitalize()}",
+                                                 target.role_arn, mutable=False)
+            workflow = sfn.StateMachine.from_state_machine_arn(
+                self, f"DeploymentWorkflow{env.capitalize()}", target.state_machine_arn)
+            stages.append(codepipeline.StageProps(stage_name=stage_name, actions=[
+                actions.StepFunctionInvokeAction(
+                    action_name=f"DeployTo{env.capitalize()}", state_machine=workflow,
+                    role=deploy_role, execution_name_prefix="pipeline",
+                    state_machine_input=actions.StateMachineInput.literal({
+                        "model_package_group_arn": target.model_package_group_arn,
+                        "run_id": "#{BuildVariables.RUN_ID}",
+                        "baseline_data_uri": target.baseline_data_uri}))]))
+            if target.qa_state_machine_arn:
+                qa = sfn.StateMachine.from_state_machine_arn(
+                    self, f"QaWorkflow{env.capitalize()}", target.qa_state_machine_arn)
+                stages.append(codepipeline.StageProps(stage_name="QA", actions=[
+                    actions.StepFunctionInvokeAction(
+                        action_name="ChampionChallenger", state_machine=qa, role=deploy_role,
+                        execution_name_prefix="pipeline",
+                        state_machine_input=actions.StateMachineInput.literal({
+                            "run_id": "#{BuildVariables.RUN_ID}"}))]))
+        return stages
 
     def _artifact_statements(self, bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStatement]:
         # By name, so policies read as literal ARNs (bucket names are deterministic).

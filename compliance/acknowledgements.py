@@ -48,16 +48,24 @@ class Acknowledgement:
     def acknowledgement_id(self) -> str:
         return f"{self.plugin}::{self.rule}"
 
-    def rule_in(self, *, account: str, region: str, prefix: str) -> str:
-        """The rule id with the stage's placeholders filled in."""
-        return (self.rule.replace("{account}", account).replace("{region}", region)
+    def rule_in(self, *, account: str, region: str, prefix: str,
+                pipeline_account: str | None = None, pipeline_prefix: str | None = None) -> str:
+        """The rule id with the stage's placeholders filled in. ``{pipeline_account}`` and
+        ``{pipeline_prefix}`` name the environment that runs the pipeline and the model
+        registry (cross-account statements of serving stacks)."""
+        return (self.rule.replace("{pipeline_account}", pipeline_account or account)
+                .replace("{pipeline_prefix}", pipeline_prefix or prefix)
+                .replace("{account}", account).replace("{region}", region)
                 .replace("{prefix}", prefix))
 
     def acknowledgement_id_in(self, stage: Stage) -> str:
         names = getattr(stage, "names", None)
+        pipeline = getattr(stage, "pipeline_names", None) or names
         return f"{self.plugin}::" + self.rule_in(
             account=str(stage.account), region=str(stage.region),
-            prefix=names.prefix if names is not None else "")
+            prefix=names.prefix if names is not None else "",
+            pipeline_account=pipeline.account if pipeline is not None else None,
+            pipeline_prefix=pipeline.prefix if pipeline is not None else None)
 
 
 _REPLICATION = (
@@ -195,6 +203,17 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         (f"{_SM}:context/*", _LINEAGE_ENTITIES),
         (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
     )),
+    *_platform_function("Training", "RetrainTrigger"),
+    Acknowledgement("Training/RetrainingWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    Acknowledgement("Training/RetrainingWorkflow/Policy/Resource",
+                    "AwsSolutions-IAM5[Resource::*]", _NO_RESOURCE_LEVEL),
+    *(Acknowledgement("Training/RetrainIdempotency/Resource", f"{pack}-DynamoDBInBackupPlan",
+                      "The table holds only idempotency records of the retrain trigger, each "
+                      "expiring after the retraining cool-down (TTL); point-in-time recovery is "
+                      "on. The record of what was retrained is the Step Functions and "
+                      "CodePipeline history, not this table, so a backup plan adds nothing.")
+      for pack in ("NIST.800.53.R5", "HIPAA.Security")),
     Acknowledgement("Training/TrainingWorkflow/Logs/LogGroup/Resource",
                     "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
     *(Acknowledgement("Training/TrainingWorkflow/Policy/Resource",
@@ -315,6 +334,134 @@ _ACCESS_ACKS: tuple[Acknowledgement, ...] = (
     ),
 )
 
+_SAGEMAKER = "arn:aws:sagemaker:{region}:{account}"  # no trailing colon
+_ENDPOINT = "{prefix}credit-default"
+_PER_DEPLOYMENT = (
+    "Models, endpoint configurations, baseline jobs and data-quality job definitions are "
+    "named <project>-<env>-<kind>-<run id>-<deployment id> per deployment; the workflow may "
+    "only create and describe resources with this environment's prefix, and may change only "
+    "the one endpoint and the one monitoring schedule it owns (named literally)."
+)
+_ENDPOINT_OBJECTS = (
+    "SageMaker names data-capture files and monitoring reports by endpoint, variant and hour; "
+    "the statement is limited to the endpoint's own prefix in the capture and monitoring "
+    "buckets."
+)
+_PIPELINE_RUNS = (
+    "The model artifacts and training data of an approved model are in the pipeline "
+    "account's buckets under runs/<run id>/, chosen per run; only read actions, only that "
+    "prefix of the two buckets."
+)
+
+_QUALITY_OUTPUT = (
+    "Batch transform writes its output under quality/<endpoint>/<execution name>/, a name "
+    "chosen per check; the statement is limited to the endpoint's own quality prefix."
+)
+
+SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    Acknowledgement("Serving/DeploymentWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Serving/DeploymentWorkflow/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SAGEMAKER}:model/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SAGEMAKER}:endpoint-config/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SAGEMAKER}:processing-job/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SAGEMAKER}:data-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
+          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+           "{pipeline_prefix}credit-default/*",
+           "The workflow deploys whichever version of the platform's one model package group "
+           "was approved; versions are numbered per registration."),
+      )),
+    *(Acknowledgement("Serving/EndpointRole/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          ("arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+           "SageMaker writes endpoint and monitoring-job logs to its own /aws/sagemaker/ log "
+           "groups with a stream per instance or job; the statement is limited to them."),
+          (_BUCKET % "data-capture" + "/*",
+           "Monitoring jobs read the captured requests and responses of the endpoint, stored by "
+           "hour under generated keys (read actions only)."),
+          (_BUCKET % "monitoring-reports" + "/*",
+           "Monitoring jobs read the baseline statistics and constraints of the deployed model and "
+           "earlier reports, whose keys are chosen per deployment (read actions only)."),
+          (_BUCKET % "data-capture" + f"/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
+          (_BUCKET % "monitoring-reports" + f"/baselines/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
+          (_BUCKET % "monitoring-reports" + f"/reports/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
+          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{region}/runs/*",
+           _PIPELINE_RUNS),
+          ("arn:aws:s3:::{pipeline_prefix}processed-features-{pipeline_account}-{region}/runs/*",
+           _PIPELINE_RUNS),
+          ("arn:aws:kms:{region}:{pipeline_account}:key/*",
+           "KMS key ids of another account are not known at synth time; the statement is "
+           "limited by kms:ResourceAliases to the pipeline account's two keys (model "
+           "artifacts and training data), and only to Decrypt and DescribeKey."),
+      )),
+    Acknowledgement("Serving/EndpointRole/Policy/Resource",
+                    "AwsSolutions-IAM5[Resource::" + _BUCKET % "monitoring-reports"
+                    + f"/quality/{_ENDPOINT}/*]", _QUALITY_OUTPUT),
+    *_platform_function("Serving", "ModelQualityMetrics", extra_iam=(
+        (_BUCKET % "monitoring-reports" + f"/quality/{_ENDPOINT}/*", _QUALITY_OUTPUT),)),
+    Acknowledgement("Serving/ModelQualityWorkflow/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Serving/ModelQualityWorkflow/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SAGEMAKER}:endpoint-config/{{prefix}}*",
+           "The check reads whichever endpoint configuration the endpoint serves now; "
+           "configurations are named per deployment with this environment's prefix "
+           "(describe only)."),
+          (f"{_SAGEMAKER}:transform-job/{{prefix}}mq-*",
+           "Each check runs one batch transform job named <project>-<env>-mq-<random id>; "
+           "the workflow may only create, describe and stop jobs with that prefix."),
+          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+           "{pipeline_prefix}credit-default/*",
+           "The check compares with the validation metrics of the approved version of the "
+           "platform's one model package group; versions are numbered per registration."),
+          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{region}/runs/*",
+           "The validation metrics (evaluation.json) of the approved model are under "
+           "runs/<run id>/ in the pipeline account's model-artifacts bucket; read only."),
+          ("arn:aws:kms:{region}:{pipeline_account}:key/*",
+           "KMS key ids of another account are not known at synth time; the statement is "
+           "limited by kms:ResourceAliases to the pipeline account's model-artifacts key "
+           "and to Decrypt."),
+      )),
+    Acknowledgement("Serving/ChampionChallenger/Logs/LogGroup/Resource",
+                    "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
+    *(Acknowledgement("Serving/ChampionChallenger/Policy/Resource",
+                      f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+      for resource, reason in (
+          ("*", _NO_RESOURCE_LEVEL),
+          (f"{_SAGEMAKER}:model/{{prefix}}*",
+           "The QA creates the champion model once per run, named "
+           "<project>-<env>-champ-<random id>; only names with this environment's prefix."),
+          (f"{_SAGEMAKER}:endpoint-config/{{prefix}}*",
+           "The QA reads whichever endpoint configuration pre-production serves after the "
+           "deployment; configurations are named per deployment (describe only)."),
+          (f"{_SAGEMAKER}:transform-job/{{prefix}}qa*",
+           "Each QA run starts two batch transform jobs named <project>-<env>-qa<who>-<id>; "
+           "the workflow may only create, describe and stop jobs with that prefix."),
+          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+           "{pipeline_prefix}credit-default/*",
+           "The champion is the previous Approved version of the platform's one model "
+           "package group; versions are numbered per registration."),
+      )),
+    Acknowledgement("Serving/PipelineDeployPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    "{prefix}champion-challenger:*]",
+                    "The pipeline watches the QA executions it starts; execution names are "
+                    "generated per run, and the statement names the one QA workflow."),
+    Acknowledgement("Serving/PipelineDeployPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    "{prefix}deployment:*]",
+                    "The pipeline watches the deployment executions it starts; execution names "
+                    "are generated per run, and the statement names the one deployment workflow."),
+)
+
+
 ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     *_ACCESS_ACKS,
     *(
@@ -384,6 +531,7 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         "CloudTrail S3 data events instead.",
     ),
     *TRAINING_ACKNOWLEDGEMENTS,
+    *SERVING_ACKNOWLEDGEMENTS,
     Acknowledgement(
         "Foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler",
         "cdk-validator-cfnguard::lambda_inside_vpc_check",

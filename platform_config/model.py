@@ -255,6 +255,142 @@ class TrainingConfig(_Strict):
         return value
 
 
+_CRON_RE = re.compile(r"^cron\([^()]+\)$|^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$")
+_QUALITY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
+
+
+def _schedule(value: str) -> str:
+    if not _CRON_RE.match(value):
+        raise ValueError(f"{value!r} is not a schedule expression; write e.g. cron(0 * ? * * *) "
+                         "or rate(1 day)")
+    return value
+
+
+class GuardrailsConfig(_Strict):
+    """SageMaker deployment guardrails: blue/green with traffic shifting and auto-rollback."""
+
+    traffic_routing: Literal["CANARY", "LINEAR"] = "CANARY"
+    canary_percent: int = 10
+    wait_seconds: int = 600
+    termination_wait_seconds: int = 600
+
+    @field_validator("canary_percent")
+    @classmethod
+    def _canary(cls, value: int) -> int:
+        if not 1 <= value <= 50:
+            raise ValueError(f"must be 1..50 percent of capacity, got {value}")
+        return value
+
+    @field_validator("wait_seconds", "termination_wait_seconds")
+    @classmethod
+    def _wait(cls, value: int) -> int:
+        if not 0 <= value <= 3600:
+            raise ValueError(f"must be 0..3600 seconds, got {value}")
+        return value
+
+
+class ServingConfig(_Strict):
+    """Production (whitepaper 'Model monitoring'): endpoints, data capture, drift, retraining."""
+
+    environments: list[Literal["dev", "preprod", "prod"]] = Field(
+        default_factory=lambda: ["preprod", "prod"])
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 2
+    capture_sampling_percent: int = 100
+    monitoring_schedule: str = "cron(0 * ? * * *)"
+    features: list[str] = Field(default_factory=list, description=(
+        "Features with a drift alarm (Model Monitor's feature_baseline_drift_<feature>)."))
+    drift_threshold: float = 0.1
+    ground_truth_s3_prefix: str | None = None
+    champion_challenger_margin: float = 0.01
+    quality_check_schedule: str = "cron(0 6 ? * MON *)"
+    quality_tolerances: dict[str, float] = Field(default_factory=lambda: {"auc": 0.02})
+    scheduled_retraining: str | None = None
+    retrain_cooldown_hours: float = 24.0
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+
+    @field_validator("environments")
+    @classmethod
+    def _environments(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an environment twice; remove the duplicate")
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not _INSTANCE_TYPE_RE.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type; e.g. ml.m5.large")
+        return value
+
+    @field_validator("instance_count")
+    @classmethod
+    def _count(cls, value: int) -> int:
+        if not 1 <= value <= 20:
+            raise ValueError(f"must be 1..20 instances, got {value}; use 2 or more for "
+                             "availability")
+        return value
+
+    @field_validator("capture_sampling_percent")
+    @classmethod
+    def _sampling(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError(f"must be 1..100 percent of requests, got {value}")
+        return value
+
+    @field_validator("monitoring_schedule", "quality_check_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return _schedule(value)
+
+    @field_validator("scheduled_retraining")
+    @classmethod
+    def _retrain_schedule(cls, value: str | None) -> str | None:
+        return None if value is None else _schedule(value)
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+                raise ValueError(f"feature {name!r} is not a column name (letters, digits, _)")
+        return value
+
+    @field_validator("drift_threshold", "champion_challenger_margin")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"must be in [0, 1], got {value}")
+        return value
+
+    @field_validator("ground_truth_s3_prefix")
+    @classmethod
+    def _ground_truth(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+(/[\w.-]+)*/", value):
+            raise ValueError(f"{value!r} must be a key prefix ending in '/' in the monitoring "
+                             "bucket, e.g. ground-truth/")
+        return value
+
+    @field_validator("quality_tolerances")
+    @classmethod
+    def _tolerances(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("give at least one metric tolerance, e.g. {auc: 0.02}")
+        for metric, tolerance in value.items():
+            if metric not in _QUALITY_METRICS:
+                raise ValueError(f"unknown metric {metric!r}; use {', '.join(_QUALITY_METRICS)}")
+            if not 0.0 <= tolerance <= 1.0:
+                raise ValueError(f"tolerance of {metric} must be in [0, 1], got {tolerance}")
+        return value
+
+    @field_validator("retrain_cooldown_hours")
+    @classmethod
+    def _cooldown(cls, value: float) -> float:
+        if not 1 / 60 <= value <= 24 * 90:
+            raise ValueError(f"must be between 1 minute and 90 days (in hours), got {value}")
+        return value
+
+
 def _retention(value: int) -> int:
     if value <= 0:
         raise ValueError(f"must be a positive number of days, got {value}; e.g. 365")
@@ -511,6 +647,7 @@ class PlatformConfig(_Strict):
     lambda_layers: LambdaLayersConfig = Field(default_factory=LambdaLayersConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     @field_validator("environments", mode="before")
     @classmethod

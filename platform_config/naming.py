@@ -74,3 +74,42 @@ class ResourceNames:
 
     def shard_stack_id(self, shard: int) -> str:
         return f"Access-Shard{shard:02d}"
+
+    # --- fixed names that other accounts refer to (cross-account wiring) -------------------
+
+    @property
+    def deployment_state_machine(self) -> str:
+        return f"{self.prefix}deployment"
+
+    @property
+    def qa_state_machine(self) -> str:
+        return f"{self.prefix}champion-challenger"
+
+    @property
+    def pipeline_deploy_role(self) -> str:
+        """In a serving account: the role the dev pipeline assumes to start a deployment."""
+        return f"{self.prefix}pipeline-deploy"
+
+    @property
+    def pipeline_role(self) -> str:
+        """In the pipeline account: the pipeline's role, which CodePipeline uses to assume
+        the roles of cross-account actions."""
+        return f"{self.prefix}pipeline"
+
+    @property
+    def endpoint_role(self) -> str:
+        """In a serving account: the role endpoints and monitoring jobs run as."""
+        return f"{self.prefix}endpoint"
+
+    @property
+    def drift_forwarder_role(self) -> str:
+        return f"{self.prefix}drift-forwarder"
+
+    def role_arn(self, name: str) -> str:
+        return f"arn:aws:iam::{self.account}:role/{name}"
+
+    def state_machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+
+    def endpoint_name(self, model_name: str) -> str:
+        return f"{self.prefix}{model_name}"

@@ -65,6 +65,25 @@ def text(*needles: str) -> Check:
     return check
 
 
+def environment_has_vpc(_r: Resource, e: Environment) -> bool:
+    """the environment has a VPC to attach to"""
+    return bool(e.of_type("AWS::EC2::VPC"))
+
+
+def or_workflow_creates(check: Check, api: str, *needles: str) -> Check:
+    """For a Step Functions workflow that creates the resource at deployment time (the
+    platform names models, endpoint configs and schedules per deployment): its definition
+    calls the SageMaker ``api`` and mentions every needle. Other types: ``check``."""
+    def combined(r: Resource, e: Environment) -> bool:
+        if r.type != "AWS::StepFunctions::StateMachine":
+            return check(r, e)
+        blob = json.dumps(r.props)
+        return f"sagemaker:{api}" in blob and all(n in blob for n in needles)
+    combined.__doc__ = (f"{check.__doc__ or 'exists'}, or a workflow calling sagemaker:{api}"
+                        + (f" with {', '.join(needles)}" if needles else ""))
+    return combined
+
+
 def all_of(*checks: Check) -> Check:
     def check(r: Resource, e: Environment) -> bool:
         return all(c(r, e) for c in checks)
@@ -161,6 +180,7 @@ class Control:
 NOTEBOOK = "AWS::SageMaker::NotebookInstance"
 LAMBDA = "AWS::Lambda::Function"
 POLICY_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+SFN = "AWS::StepFunctions::StateMachine"
 PIPELINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::SageMaker::Pipeline", "AWS::CodePipeline::Pipeline")
 
 
@@ -195,7 +215,8 @@ CONTROLS: tuple[Control, ...] = (
                         lambda r, e: r.props.get("MapPublicIpOnLaunch") in (None, False), kind="each"),
             Requirement("Notebooks in the VPC without direct internet access", (NOTEBOOK,),
                         all_of(prop("SubnetId"), prop("DirectInternetAccess", "Disabled")), kind="each"),
-            Requirement("Lambda functions attached to the VPC", (LAMBDA,), prop("VpcConfig"), kind="each"),
+            Requirement("Lambda functions attached to the VPC", (LAMBDA,),
+                        all_of(prop("VpcConfig"), environment_has_vpc), kind="each"),
         ),
         (r"^VPC", r"VPC\d", r"SubnetAutoAssign", r"InsideVPC|InVPC|inside_vpc", r"NoDirectInternet|no_direct_internet",
          r"^SM1$", r"^SM3$", r"^vpc_sg_", r"subnet_auto_assign", r"Lambda.*VPC|lambda_inside_vpc", r"no_public_ip"),
@@ -284,10 +305,15 @@ CONTROLS: tuple[Control, ...] = (
         "Endpoint data capture, monitoring schedules for data and model drift, and alarms that "
         "reach a person.",
         (
-            Requirement("Endpoint data capture", ("AWS::SageMaker::EndpointConfig",), prop("DataCaptureConfig")),
-            Requirement("Monitoring schedule", ("AWS::SageMaker::MonitoringSchedule",)),
+            Requirement("Endpoint data capture", ("AWS::SageMaker::EndpointConfig", SFN),
+                        or_workflow_creates(prop("DataCaptureConfig"), "createEndpointConfig",
+                                            "DataCaptureConfig", "EnableCapture")),
+            Requirement("Monitoring schedule", ("AWS::SageMaker::MonitoringSchedule", SFN),
+                        or_workflow_creates(always, "createMonitoringSchedule")),
             Requirement("Data or model quality job definitions",
-                        ("AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition")),
+                        ("AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition",
+                         SFN),
+                        or_workflow_creates(always, "createDataQualityJobDefinition")),
             Requirement("Alarms with a notification action", ("AWS::CloudWatch::Alarm",), has_alarm_action),
         ),
         (r"^SM\d+$", r"EndpointConfiguration|endpoint_config", r"Alarm|alarm", r"DetailedMonitoring"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs.access_log_bucket import AccessLogBucket
@@ -28,7 +29,8 @@ class FoundationStack(Stack):
     """Whitepaper section A: compute and network isolation, data encryption."""
 
     def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
-                 environment: EnvironmentConfig, **kwargs) -> None:
+                 environment: EnvironmentConfig, serving_readers: list[str] | None = None,
+                 **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
 
         self.keys: dict[str, ManagedKey] = {
@@ -43,6 +45,11 @@ class FoundationStack(Stack):
         if not environment.audit.use_organization_trail:
             audit_key.allow_cloudtrail(trail_name=names.trail())
         audit_key.allow_sns_publishers(services=SNS_PUBLISHERS, topic_name_prefix=names.prefix)
+        # Alarms and event rules publish to the KMS-encrypted notification topics.
+        for service, sid in (("cloudwatch.amazonaws.com", "AllowCloudWatchAlarmsToEncryptedTopics"),
+                             ("events.amazonaws.com", "AllowEventRulesToEncryptedTopics")):
+            self.keys["monitoring"].allow_service(
+                sid=sid, service=service, actions=["kms:Decrypt", "kms:GenerateDataKey*"])
 
         self.network = IsolatedNetwork(
             self,
@@ -78,3 +85,28 @@ class FoundationStack(Stack):
             "capture": bucket("DataCapture", "data-capture", "monitoring"),
             "monitoring": bucket("MonitoringReports", "monitoring-reports", "monitoring"),
         }
+        if serving_readers:
+            self._share_runs_with(serving_readers)
+
+    def _share_runs_with(self, role_arns: list[str]) -> None:
+        """Endpoint roles of the serving accounts read the model artifacts and training data
+        of a run (``runs/``), nothing else, through S3 only."""
+        accounts = sorted({arn.split(":")[4] for arn in role_arns})
+        principals = [iam.AccountPrincipal(a) for a in accounts]
+        condition = {"ArnEquals": {"aws:PrincipalArn": sorted(role_arns)}}
+        for name in ("models", "processed"):
+            bucket = self.buckets[name].bucket
+            bucket.add_to_resource_policy(iam.PolicyStatement(
+                sid="ServingAccountsReadRuns", principals=principals,
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[bucket.arn_for_objects("runs/*")], conditions=condition))
+            bucket.add_to_resource_policy(iam.PolicyStatement(
+                sid="ServingAccountsListRuns", principals=principals, actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={**condition, "StringLike": {"s3:prefix": ["runs/*"]}}))
+        for purpose in ("pipeline", "data"):
+            self.keys[purpose].key.add_to_resource_policy(iam.PolicyStatement(
+                sid="ServingAccountsDecryptRunsViaS3", principals=principals,
+                actions=["kms:Decrypt", "kms:DescribeKey"], resources=["*"],
+                conditions={**condition, "StringEquals": {
+                    "kms:ViaService": f"s3.{self.region}.amazonaws.com"}}))

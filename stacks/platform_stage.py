@@ -10,6 +10,7 @@ from platform_config.naming import ResourceNames
 from stacks.access_stack import AccessStack
 from stacks.audit_stack import AuditStack
 from stacks.foundation_stack import FoundationStack
+from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 from stacks.user_shard_stack import UserShardStack
 
@@ -27,6 +28,9 @@ class PlatformStage(Stage):
         self.environment_name = environment
         names = ResourceNames.for_environment(config, environment)
         self.names = names
+        # Cross-account wiring names resources of the pipeline (training) environment.
+        self.pipeline_names = ResourceNames.for_environment(
+            config, config.training.pipeline_environment)
         self.foundation = FoundationStack(
             self,
             "Foundation",
@@ -34,6 +38,7 @@ class PlatformStage(Stage):
             description=f"Secure ML platform ({environment}): keys, isolated network, data buckets",
             names=names,
             environment=env_config,
+            serving_readers=_serving_readers(config, environment),
         )
         self.audit = AuditStack(
             self,
@@ -90,6 +95,20 @@ class PlatformStage(Stage):
                     access_stack=self.access,
                 )
 
+        self.serving: ServingStack | None = None
+        if environment in config.serving.environments:
+            self.serving = ServingStack(
+                self,
+                "Serving",
+                stack_name=names.stack("serving"),
+                description=f"Secure ML platform ({environment}): deployment workflow, endpoint "
+                "alarms, drift detection, dashboard",
+                names=names,
+                config=config,
+                environment=env_config,
+                foundation=self.foundation,
+            )
+
     def _pin_foundation_exports(self) -> None:
         """Export what per-user stacks import whether or not a user uses it today, so that
         removing the last user of a subnet never tries to delete an export in use."""
@@ -101,3 +120,17 @@ class PlatformStage(Stage):
                    for e in ("SageMakerApi", "SageMakerNotebook")]
         for value in values:
             self.foundation.export_value(value)
+
+
+def _serving_readers(config: PlatformConfig, environment: str) -> list[str]:
+    """In the pipeline environment: the endpoint roles of serving environments in other
+    accounts, which read run artifacts across accounts."""
+    if environment != config.training.pipeline_environment:
+        return []
+    own = config.environment(environment).account
+    readers = []
+    for env in config.serving.environments:
+        names = ResourceNames.for_environment(config, env)
+        if names.account != own:
+            readers.append(names.role_arn(names.endpoint_role))
+    return readers

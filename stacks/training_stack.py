@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as event_targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.model_registry import ModelRegistry
 from cdk_constructs.platform_function import PlatformFunction
+from cdk_constructs.retraining_workflow import RetrainingWorkflow
 from cdk_constructs.sagemaker_images import sklearn_image, xgboost_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.secure_bucket import SecureBucket
 from cdk_constructs.secure_topic import SecureTopic
-from cdk_constructs.training_pipeline import PipelineCode, TrainingPipeline
+from cdk_constructs.training_pipeline import DeploymentTarget, PipelineCode, TrainingPipeline
 from cdk_constructs.training_workflow import TrainingWorkflow
 from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 from platform_config.model import EnvironmentConfig, PlatformConfig
 from platform_config.naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
+from stacks.serving_stack import QA_ENVIRONMENT
 
 
 class TrainingStack(Stack):
@@ -48,7 +55,10 @@ class TrainingStack(Stack):
 
         self.registry = ModelRegistry(
             self, "ModelRegistry", group_name=f"{names.prefix}{training.model_name}",
-            description=f"{training.model_name}: every trained model, pending human approval")
+            description=f"{training.model_name}: every trained model, pending human approval",
+            reader_accounts=sorted({config.environment(e).account
+                                    for e in config.serving.environments
+                                    if config.environment(e).account != environment.account}))
 
         self.job_role = SageMakerJobRole(
             self, "JobRole", description="SageMaker processing and training jobs",
@@ -125,7 +135,124 @@ class TrainingStack(Stack):
                               raw_bucket_name=buckets["raw"].bucket_name,
                               raw_data_key=training.raw_data_key,
                               codeartifact_domain=names.codeartifact_domain,
-                              codeartifact_repository=names.codeartifact_repository))
+                              codeartifact_repository=names.codeartifact_repository),
+            pipeline_role_name=names.pipeline_role,
+            deployments=_deployment_targets(config, names, self.registry.group_name,
+                                            buckets["processed"].bucket_name))
+        self._retraining(names, config, environment, keys, network)
+        self._dashboard(names)
+
+    def _dashboard(self, names: ResourceNames) -> None:
+        """Alarms on failed and timed-out workflow executions, and the pipeline account's
+        dashboard (cdk-monitoring-constructs)."""
+        import cdk_monitoring_constructs as cmc
+
+        facade = cmc.MonitoringFacade(
+            self, "Monitoring",
+            alarm_factory_defaults=cmc.AlarmFactoryDefaults(
+                alarm_name_prefix=names.prefix.rstrip("-"), actions_enabled=True,
+                action=cmc.SnsAlarmActionStrategy(on_alarm_topic=self.operations_topic.topic)),
+            dashboard_factory=cmc.DefaultDashboardFactory(
+                self, "Dashboards", dashboard_name_prefix=f"{names.prefix}training",
+                create_dashboard=True, create_alarm_dashboard=False,
+                create_summary_dashboard=False))
+        facade.add_large_header("Training, retraining and the pipeline")
+        for machine, name, friendly in (
+                (self.workflow.state_machine, "Training workflow", "training"),
+                (self.retraining.state_machine, "Retraining workflow", "retraining")):
+            facade.monitor_step_function(
+                state_machine=machine, human_readable_name=name, alarm_friendly_name=friendly,
+                add_failed_execution_count_alarm={
+                    "Failed": cmc.ErrorCountThreshold(max_error_count=0)},
+                add_timed_out_execution_count_alarm={
+                    "TimedOut": cmc.ErrorCountThreshold(max_error_count=0)})
+        facade.monitor_lambda_function(lambda_function=self.retrain_trigger.function,
+                                       human_readable_name="Retrain trigger",
+                                       alarm_friendly_name="retrain-trigger")
+        # CodePipeline publishes events, not metrics: failures reach operations through the
+        # PipelineFailed rule; the dashboard links the pipeline.
+        facade.add_widget(cw.TextWidget(
+            markdown=f"Pipeline **{self.pipeline.pipeline.pipeline_name}**: failures are "
+                     "e-mailed to operations (EventBridge rule PipelineFailed).",
+            width=24, height=2))
+
+    def _retraining(self, names, config, environment, keys, network) -> None:
+        """Drift in any serving account starts ONE governed retraining (docs/production.md)."""
+        serving = config.serving
+        self.retraining = RetrainingWorkflow(
+            self, "RetrainingWorkflow", state_machine_name=f"{names.prefix}retraining",
+            pipeline_name=self.pipeline.pipeline.pipeline_name,
+            topic_arn=self.model_risk_topic.topic_arn, topic_key=keys["monitoring"],
+            encryption_key=keys["pipeline"], log_key=keys["audit"],
+            log_retention_days=environment.log_retention_days)
+        self.idempotency_table = dynamodb.Table(
+            self, "RetrainIdempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expiration",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=keys["pipeline"],
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN)
+        self.retrain_trigger = PlatformFunction(
+            self, "RetrainTrigger", asset="retrain_trigger",
+            handler="retrain_trigger_handler.handler",
+            description="Starts one retraining per drift episode (idempotent)",
+            vpc=network.vpc, security_group=network.security_group,
+            encryption_key=keys["audit"], log_retention_days=environment.log_retention_days,
+            powertools_layer_version=config.lambda_layers.powertools_version,
+            timeout=Duration.seconds(60), memory_size=256,
+            environment={
+                "TRAINING_STATE_MACHINE_ARN": self.retraining.state_machine.state_machine_arn,
+                "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
+                "RETRAIN_COOLDOWN_HOURS": str(serving.retrain_cooldown_hours),
+                "MODEL_PACKAGE_GROUP_NAME": self.registry.group_name,
+            })
+        self.retrain_trigger.add_permissions(
+            iam.PolicyStatement(sid="StartRetraining", actions=["states:StartExecution"],
+                                resources=[self.retraining.state_machine.state_machine_arn]),
+            iam.PolicyStatement(sid="IdempotencyRecords", actions=[
+                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem"], resources=[self.idempotency_table.table_arn]),
+            iam.PolicyStatement(sid="IdempotencyKey", actions=["kms:Decrypt",
+                                                               "kms:GenerateDataKey"],
+                                resources=[keys["pipeline"].key_arn]))
+        from stacks.serving_stack import drift_event_patterns
+
+        accounts = sorted({config.environment(e).account for e in serving.environments})
+        target = event_targets.LambdaFunction(self.retrain_trigger.function,
+                                              retry_attempts=2)
+        for account in accounts:
+            if account != self.account:
+                events.CfnEventBusPolicy(
+                    self, f"DriftFrom{account}", statement_id=f"drift-from-{account}",
+                    event_bus_name="default", statement={
+                        "Sid": f"drift-from-{account}", "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Action": "events:PutEvents",
+                        "Resource": f"arn:aws:events:{self.region}:{self.account}:"
+                                    "event-bus/default"})
+        alarm_names = {"wildcard": f"{config.project.name}-*-{config.training.model_name}-drift-*"}
+        for rule_id, description, pattern in drift_event_patterns(alarm_names, accounts):
+            rule = events.Rule(self, f"{rule_id}Retrain", description=description,
+                               event_pattern=pattern)
+            rule.add_target(target)
+        if serving.scheduled_retraining:
+            rule = events.Rule(self, "ScheduledRetraining",
+                               description="Scheduled retraining (serving.scheduled_retraining)",
+                               schedule=events.Schedule.expression(serving.scheduled_retraining))
+            rule.add_target(target)
+        # Pipeline failures reach operations (the retraining pipeline included).
+        failures = events.Rule(
+            self, "PipelineFailed", description="The training pipeline failed",
+            event_pattern=events.EventPattern(
+                source=["aws.codepipeline"],
+                detail_type=["CodePipeline Pipeline Execution State Change"],
+                detail={"pipeline": [self.pipeline.pipeline.pipeline_name],
+                        "state": ["FAILED"]}))
+        failures.add_target(event_targets.SnsTopic(self.operations_topic.topic))
 
 
 def _lineage_statements(sm: str, group: str):
@@ -142,3 +269,23 @@ def _lineage_statements(sm: str, group: str):
             "sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation"],
             resources=[f"{sm}:artifact/*", f"{sm}:action/*", f"{sm}:context/*"]),
     )
+
+
+def _deployment_targets(config: PlatformConfig, names: ResourceNames, group: str,
+                        processed_bucket: str) -> list[DeploymentTarget]:
+    """The serving environments in other accounts; literal ARNs from configuration."""
+    group_arn = f"arn:aws:sagemaker:{names.region}:{names.account}:model-package-group/{group}"
+    targets = []
+    for env in config.serving.environments:
+        if env == names.environment:
+            continue
+        target = ResourceNames.for_environment(config, env)
+        targets.append(DeploymentTarget(
+            environment=env, account=target.account,
+            state_machine_arn=target.state_machine_arn(target.deployment_state_machine),
+            role_arn=target.role_arn(target.pipeline_deploy_role),
+            model_package_group_arn=group_arn,
+            baseline_data_uri=f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/train/",
+            qa_state_machine_arn=(target.state_machine_arn(target.qa_state_machine)
+                                  if env == QA_ENVIRONMENT else None)))
+    return targets

@@ -41,7 +41,9 @@ _CONFIG = load_config(ROOT / "config" / "platform.yaml")
 def _matches(ack, finding: Finding) -> bool:
     stage, rel = _stage_relative(finding.path)
     names = ResourceNames.for_environment(_CONFIG, stage)
-    rule = ack.rule_in(account=names.account, region=names.region, prefix=names.prefix)
+    pipeline = ResourceNames.for_environment(_CONFIG, _CONFIG.training.pipeline_environment)
+    rule = ack.rule_in(account=names.account, region=names.region, prefix=names.prefix,
+                       pipeline_account=pipeline.account, pipeline_prefix=pipeline.prefix)
     return (ack.plugin == finding.plugin and rule == finding.rule
             and fnmatch.fnmatchcase(rel.split(" (", 1)[0], ack.path))
 

@@ -59,8 +59,14 @@ def test_user_shard_stack_snapshot(synth, snapshot_json, shard) -> None:
     assert normalize(synth.template("dev", shard)) == snapshot_json
 
 
+@pytest.mark.parametrize("stage", ("preprod", "prod"))
+def test_serving_stack_snapshot(synth, snapshot_json, stage) -> None:
+    assert normalize(synth.template(stage, "Serving")) == snapshot_json
+
+
 def test_every_stack_has_a_snapshot_test(synth) -> None:
     """A new stack must get its snapshot test here."""
     tested = {f"{stage}/{stack}" for stage in STAGES for stack in ("Foundation", "Audit", "Access")}
     tested |= {f"dev/{shard}" for shard in USER_SHARDS} | {"dev/Training"}
+    tested |= {"preprod/Serving", "prod/Serving"}
     assert set(synth.templates) == tested

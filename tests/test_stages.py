@@ -11,7 +11,8 @@ def test_three_stages_with_their_account_and_region(synth, sample_config) -> Non
     assert sorted(synth.templates) == sorted(
         [f"{stage}/{stack}" for stage in ("dev", "preprod", "prod")
          for stack in ("Access", "Audit", "Foundation")]
-        + ["dev/Access-Shard05", "dev/Access-Shard07", "dev/Training"])
+        + ["dev/Access-Shard05", "dev/Access-Shard07", "dev/Training",
+           "preprod/Serving", "prod/Serving"])
     for stage in ("dev", "preprod", "prod"):
         manifest = (synth.outdir / f"assembly-{stage}" / "manifest.json").read_text()
         env = sample_config.environment(stage)

@@ -1,0 +1,140 @@
+"""The Step Functions deployment workflow (whitepaper: production and continuous monitoring)."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_constructs._lint import tolerate_redundant_depends_on
+from cdk_constructs._validation import require
+from cdk_constructs.deployment_workflow_definition import (
+    DeploymentWorkflowSettings,
+    build_definition,
+)
+from cdk_constructs.secure_log_group import SecureLogGroup
+
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
+
+
+class DeploymentWorkflow(Construct):
+    """model -> endpoint config (KMS, data capture) -> create or blue/green update with
+    auto-rollback -> InService -> data-quality baseline -> monitoring schedule.
+
+    Encrypted with a customer key, logs ALL events to a KMS log group, traced with X-Ray.
+    Its role holds one customer-managed policy scoped to this environment's names.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, settings: DeploymentWorkflowSettings,
+                 state_machine_name: str, encryption_key: kms.IKey, log_key: kms.IKey,
+                 log_retention_days: int, topic_key: kms.IKey,
+                 model_package_group_arn: str) -> None:
+        super().__init__(scope, id)
+        require(bool(_PREFIX_RE.match(settings.name_prefix)), "DeploymentWorkflow",
+                f"name_prefix {settings.name_prefix!r} must be 2-21 lower-case characters")
+        require(bool(settings.subnet_ids) and bool(settings.security_group_ids),
+                "DeploymentWorkflow", "endpoints and jobs must run in the VPC: give subnet_ids "
+                "and security_group_ids")
+        require(1 <= settings.capture_sampling_percent <= 100, "DeploymentWorkflow",
+                "capture_sampling_percent must be 1..100")
+        require(bool(settings.rollback_alarm_names), "DeploymentWorkflow",
+                "give rollback_alarm_names: a blue/green update without alarms cannot roll back")
+        require(settings.traffic_routing in ("CANARY", "LINEAR"), "DeploymentWorkflow",
+                "traffic_routing must be CANARY or LINEAR")
+        self.settings = settings
+        self.definition = build_definition(settings)
+        self.state_machine_name = state_machine_name
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}"
+        sm = f"{arn}:sagemaker:{stack.region}:{stack.account}"
+        prefix = settings.name_prefix
+        endpoint = settings.endpoint_name
+
+        self.log_group = SecureLogGroup(self, "Logs", encryption_key=log_key,
+                                        retention_days=log_retention_days).log_group
+        self.policy = iam.ManagedPolicy(self, "Policy", description="Deployment workflow", statements=[
+            iam.PolicyStatement(sid="CreateModelsAndConfigs", actions=[
+                "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig",
+                "sagemaker:AddTags"],
+                resources=[f"{sm}:model/{prefix}-*", f"{sm}:endpoint-config/{prefix}-*"]),
+            iam.PolicyStatement(sid="DeployEndpoint", actions=[
+                "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
+                "sagemaker:DescribeEndpoint", "sagemaker:AddTags"],
+                resources=[f"{sm}:endpoint/{endpoint}"]),
+            iam.PolicyStatement(sid="ReadApprovedPackage", actions=[
+                "sagemaker:DescribeModelPackage"],
+                resources=[f"{model_package_group_arn.replace(':model-package-group/', ':model-package/')}/*"]),
+            iam.PolicyStatement(sid="FindApprovedPackage", actions=[
+                "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
+                resources=[model_package_group_arn]),
+            iam.PolicyStatement(sid="RollbackAlarms", actions=["cloudwatch:DescribeAlarms"],
+                                resources=[f"{arn}:cloudwatch:{stack.region}:{stack.account}:"
+                                           f"alarm:{name}" for name in settings.rollback_alarm_names]),
+            iam.PolicyStatement(sid="MonitoringJobs", actions=[
+                "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob", "sagemaker:CreateDataQualityJobDefinition",
+                "sagemaker:CreateMonitoringSchedule", "sagemaker:UpdateMonitoringSchedule",
+                "sagemaker:AddTags"],
+                resources=[f"{sm}:processing-job/{prefix}-*",
+                           f"{sm}:data-quality-job-definition/{prefix}-*",
+                           f"{sm}:monitoring-schedule/{endpoint}-data-quality"]),
+            iam.PolicyStatement(sid="SyncJobEvents", actions=[
+                "events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[f"{arn}:events:{stack.region}:{stack.account}:rule/"
+                           "StepFunctionsGetEventsForSageMakerProcessingJobsRule"]),
+            iam.PolicyStatement(sid="PassExecutionRole", actions=["iam:PassRole"],
+                                resources=[settings.execution_role_arn],
+                                conditions={"StringEquals": {
+                                    "iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            iam.PolicyStatement(sid="EncryptedEndpointStorage", actions=[
+                "kms:CreateGrant", "kms:DescribeKey"],
+                resources=[settings.endpoint_key_arn, settings.monitoring_key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+            iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
+                                resources=[settings.notification_topic_arn]),
+            iam.PolicyStatement(sid="NotifyEncrypted", actions=["kms:GenerateDataKey",
+                                                                "kms:Decrypt"],
+                                resources=[topic_key.key_arn]),
+            iam.PolicyStatement(sid="StateEncryption", actions=["kms:Decrypt",
+                                                                "kms:GenerateDataKey"],
+                                resources=[encryption_key.key_arn],
+                                conditions={"StringLike": {
+                                    "kms:EncryptionContext:aws:states:stateMachineArn":
+                                        f"{arn}:states:{stack.region}:{stack.account}:"
+                                        f"stateMachine:*"}}),
+            iam.PolicyStatement(sid="LogDelivery", actions=[
+                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], resources=["*"]),
+            iam.PolicyStatement(sid="Tracing", actions=[
+                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                "xray:GetSamplingTargets"], resources=["*"]),
+        ])
+        self.role = iam.Role(
+            self, "Role", description="Deployment workflow state machine",
+            managed_policies=[self.policy],
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
+        )
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            state_machine_name=state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition)),
+            role=self.role.without_policy_updates(),
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=True),
+            tracing_enabled=True,
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+        )
+        self.state_machine.node.add_dependency(self.policy)
+        tolerate_redundant_depends_on(self.state_machine)
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn

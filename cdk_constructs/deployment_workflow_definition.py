@@ -1,0 +1,374 @@
+"""The deployment workflow's Amazon States Language, built as plain data (no CDK imports).
+
+Execution input (the pipeline's deploy stages pass it)::
+
+    {
+      "model_package_arn": "arn:aws:sagemaker:...:model-package/<group>/<version>",
+      # or, from the pipeline: the group, whose latest Approved version is deployed
+      "model_package_group_arn": "arn:aws:sagemaker:...:model-package-group/<group>",
+      "run_id": "b12-0123456789ab",            # [a-z0-9-]{1,32}, names what the run creates
+      "baseline_data_uri": "s3://.../train/"   # training data for the data-quality baseline
+    }
+
+States: Prepare -> CreateModel -> CreateEndpointConfig -> DescribeEndpoint (Catch: missing
+-> CreateEndpoint) -> UpdateEndpoint (blue/green guardrails, auto-rollback on the endpoint's
+alarms) -> wait loop until InService -> Baseline (Model Monitor analyzer on the training
+data) -> CreateJobDefinition -> monitoring schedule (create, or update when it exists)
+-> Succeeded. Every Task retries throttling and service errors; any other error notifies
+and fails. A failed update is rolled back by SageMaker: the previous fleet keeps serving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SM = "arn:aws:states:::aws-sdk:sagemaker:"
+CREATE_MODEL = SM + "createModel"
+LIST_MODEL_PACKAGES = SM + "listModelPackages"
+CREATE_ENDPOINT_CONFIG = SM + "createEndpointConfig"
+DESCRIBE_ENDPOINT = SM + "describeEndpoint"
+CREATE_ENDPOINT = SM + "createEndpoint"
+UPDATE_ENDPOINT = SM + "updateEndpoint"
+PROCESSING_SYNC = "arn:aws:states:::sagemaker:createProcessingJob.sync"
+CREATE_DQ_JOB_DEFINITION = SM + "createDataQualityJobDefinition"
+CREATE_SCHEDULE = SM + "createMonitoringSchedule"
+UPDATE_SCHEDULE = SM + "updateMonitoringSchedule"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+
+RETRYABLE_ERRORS = [
+    "ThrottlingException",
+    "SageMaker.ThrottlingException",
+    "SageMaker.SageMakerException",
+    "SageMaker.InternalFailure",
+    "SageMaker.ServiceUnavailable",
+    "SNS.ThrottledException",
+    "SNS.InternalErrorException",
+]
+MISSING = ["SageMaker.ResourceNotFoundException", "SageMaker.ValidationException"]
+EXISTS = ["SageMaker.ResourceInUseException"]
+
+FAILURE_NOTICE = "NotifyFailure"
+WORKFLOW_FAILED = "DeploymentFailed"
+
+
+@dataclass(frozen=True)
+class DeploymentWorkflowSettings:
+    name_prefix: str  # e.g. "mlp-prod"
+    endpoint_name: str  # deterministic: alarms exist before the endpoint
+    execution_role_arn: str  # the endpoint's (and monitoring jobs') SageMaker role
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+    endpoint_key_arn: str  # endpoint storage and data capture
+    monitoring_key_arn: str  # monitoring outputs and volumes
+    capture_bucket: str
+    monitoring_bucket: str
+    instance_type: str
+    instance_count: int
+    capture_sampling_percent: int
+    rollback_alarm_names: list[str]
+    traffic_routing: str  # CANARY | LINEAR
+    canary_percent: int
+    wait_seconds: int
+    termination_wait_seconds: int
+    monitor_image: str
+    monitoring_schedule: str
+    notification_topic_arn: str
+    processing_instance_type: str = "ml.m5.large"
+    max_wait_iterations: int = 120  # x 60 s: two hours for an endpoint to be InService
+    volume_size_gb: int = 30
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _retry() -> list[dict]:
+    return [{"ErrorEquals": list(RETRYABLE_ERRORS), "IntervalSeconds": 5,
+             "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+
+
+def _catch(*first: dict) -> list[dict]:
+    return [*first, {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                     "Next": FAILURE_NOTICE}]
+
+
+def _task(resource: str, parameters: dict, *, next_state: str, result_path: str | None,
+          comment: str, result_selector: dict | None = None,
+          catch: list[dict] | None = None) -> dict:
+    state: dict = {"Type": "Task", "Comment": comment, "Resource": resource,
+                   "Parameters": parameters, "Retry": _retry(),
+                   "Catch": catch if catch is not None else _catch()}
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    state["ResultPath"] = result_path
+    state["Next"] = next_state
+    return state
+
+
+def _name(s: DeploymentWorkflowSettings, short: str) -> str:
+    return f"States.Format('{s.name_prefix}-{short}-{{}}', $.deployment_id)"
+
+
+def _tags(s: DeploymentWorkflowSettings) -> list[dict]:
+    return ([{"Key": "ml-platform:run-id", "Value.$": "$.run_id"}]
+            + [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())])
+
+
+def _network(s: DeploymentWorkflowSettings) -> dict:
+    return {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)}
+
+
+def deployment_config(s: DeploymentWorkflowSettings) -> dict:
+    """Blue/green with traffic shifting; SageMaker rolls back when any alarm fires."""
+    step = {"Type": "CAPACITY_PERCENT", "Value": s.canary_percent}
+    routing: dict = {"Type": s.traffic_routing, "WaitIntervalInSeconds": s.wait_seconds}
+    routing["CanarySize" if s.traffic_routing == "CANARY" else "LinearStepSize"] = step
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": s.termination_wait_seconds,
+            "MaximumExecutionTimeoutInSeconds": max(600, 3 * s.wait_seconds
+                                                    + s.termination_wait_seconds + 1800),
+        },
+        "AutoRollbackConfiguration": {
+            "Alarms": [{"AlarmName": name} for name in s.rollback_alarm_names]},
+    }
+
+
+def _monitoring_schedule_config(s: DeploymentWorkflowSettings) -> dict:
+    return {
+        "MonitoringScheduleName": f"{s.endpoint_name}-data-quality",
+        "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": s.monitoring_schedule},
+            "MonitoringJobDefinitionName.$": _name(s, "dq"),
+            "MonitoringType": "DataQuality",
+        },
+    }
+
+
+def build_definition(s: DeploymentWorkflowSettings) -> dict:
+    states: dict[str, dict] = {}
+    baseline_prefix = f"s3://{s.monitoring_bucket}/baselines/{s.endpoint_name}"
+
+    states["PackageGiven"] = {
+        "Type": "Choice", "Comment": "The pipeline passes the group: deploy its latest "
+                                    "approved version (the model-risk approval just given)",
+        "Choices": [{"Variable": "$.model_package_arn", "IsPresent": True, "Next": "Prepare"}],
+        "Default": "FindApprovedPackage"}
+    states["FindApprovedPackage"] = _task(LIST_MODEL_PACKAGES, {
+        "ModelPackageGroupName.$": "$.model_package_group_arn",
+        "ModelApprovalStatus": "Approved", "SortBy": "CreationTime",
+        "SortOrder": "Descending", "MaxResults": 1,
+    }, next_state="ApprovedPackageFound", result_path="$.approved",
+        comment="Latest Approved version of the model package group")
+    states["ApprovedPackageFound"] = {
+        "Type": "Choice", "Choices": [{"Variable": "$.approved.ModelPackageSummaryList[0]",
+                                       "IsPresent": True, "Next": "UseApprovedPackage"}],
+        "Default": "NoApprovedPackage"}
+    states["UseApprovedPackage"] = {
+        "Type": "Pass", "InputPath": "$.approved.ModelPackageSummaryList[0].ModelPackageArn",
+        "ResultPath": "$.model_package_arn", "Next": "Prepare"}
+    states["NoApprovedPackage"] = {
+        "Type": "Pass", "Result": {"Error": "NoApprovedPackage",
+                                   "Cause": "the model package group has no Approved version"},
+        "ResultPath": "$.error", "Next": FAILURE_NOTICE}
+    states["Prepare"] = {
+        "Type": "Pass", "Comment": "One id per deployment names the model, config and jobs",
+        "Parameters": {"id.$": "States.Format('{}-{}', $.run_id, States.ArrayGetItem("
+                               "States.StringSplit(States.UUID(), '-'), 0))"},
+        "ResultPath": "$.prepared", "Next": "SetDeploymentId",
+    }
+    states["SetDeploymentId"] = {
+        "Type": "Pass", "InputPath": "$.prepared.id", "ResultPath": "$.deployment_id",
+        "Next": "SetConfigName"}
+    # The expected config name, for the status Choice (StringEqualsPath needs a path).
+    states["SetConfigName"] = {
+        "Type": "Pass", "Parameters": {"name.$": _name(s, "ec")},
+        "ResultPath": "$.expected", "Next": "StoreConfigName"}
+    states["StoreConfigName"] = {"Type": "Pass", "InputPath": "$.expected.name",
+                                 "ResultPath": "$.endpoint_config_name", "Next": "CreateModel"}
+
+    states["CreateModel"] = _task(CREATE_MODEL, {
+        "ModelName.$": _name(s, "m"),
+        "PrimaryContainer": {"ModelPackageName.$": "$.model_package_arn"},
+        "ExecutionRoleArn": s.execution_role_arn,
+        "VpcConfig": _network(s),
+        "EnableNetworkIsolation": True,
+        "Tags": _tags(s),
+    }, next_state="CreateEndpointConfig", result_path="$.model",
+        result_selector={"arn.$": "$.ModelArn"},
+        comment="Model from the approved package: VPC, network isolation, its own role")
+
+    states["CreateEndpointConfig"] = _task(CREATE_ENDPOINT_CONFIG, {
+        "EndpointConfigName.$": _name(s, "ec"),
+        "KmsKeyId": s.endpoint_key_arn,
+        "ProductionVariants": [{
+            "VariantName": "AllTraffic", "ModelName.$": _name(s, "m"),
+            "InstanceType": s.instance_type, "InitialInstanceCount": s.instance_count,
+            "InitialVariantWeight": 1}],
+        "DataCaptureConfig": {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": s.capture_sampling_percent,
+            "DestinationS3Uri": f"s3://{s.capture_bucket}/{s.endpoint_name}",
+            "KmsKeyId": s.monitoring_key_arn,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+        },
+        "Tags": _tags(s),
+    }, next_state="DescribeEndpoint", result_path="$.endpoint_config",
+        result_selector={"arn.$": "$.EndpointConfigArn"},
+        comment="KMS storage; capture requests and responses to the capture bucket (KMS)")
+
+    states["DescribeEndpoint"] = _task(
+        DESCRIBE_ENDPOINT, {"EndpointName": s.endpoint_name},
+        next_state="UpdateEndpoint", result_path="$.existing",
+        result_selector={"status.$": "$.EndpointStatus"},
+        catch=_catch({"ErrorEquals": MISSING, "ResultPath": "$.existing",
+                      "Next": "CreateEndpoint"}),
+        comment="Create or update: a missing endpoint is created, an existing one updated")
+
+    states["CreateEndpoint"] = _task(CREATE_ENDPOINT, {
+        "EndpointName": s.endpoint_name, "EndpointConfigName.$": _name(s, "ec"),
+        "DeploymentConfig": {"AutoRollbackConfiguration":
+                             deployment_config(s)["AutoRollbackConfiguration"]},
+        "Tags": _tags(s),
+    }, next_state="InitWait", result_path=None, comment="First deployment of the endpoint")
+
+    states["UpdateEndpoint"] = _task(UPDATE_ENDPOINT, {
+        "EndpointName": s.endpoint_name, "EndpointConfigName.$": _name(s, "ec"),
+        "DeploymentConfig": deployment_config(s),
+        "RetainDeploymentConfig": False,
+    }, next_state="InitWait", result_path=None,
+        comment="Blue/green guardrails: shift traffic, roll back automatically on the alarms")
+
+    states["InitWait"] = {"Type": "Pass", "Result": 0, "ResultPath": "$.wait_count",
+                          "Next": "WaitForEndpoint"}
+    states["WaitForEndpoint"] = {"Type": "Wait", "Seconds": 60, "Next": "CheckEndpoint"}
+    states["CheckEndpoint"] = _task(
+        DESCRIBE_ENDPOINT, {"EndpointName": s.endpoint_name}, next_state="CountWait",
+        result_path="$.endpoint", result_selector={
+            "status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
+        comment="Poll the endpoint status")
+    states["CountWait"] = {
+        "Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.wait_count, 1)"},
+        "ResultPath": "$.counter", "Next": "StoreCount"}
+    states["StoreCount"] = {"Type": "Pass", "InputPath": "$.counter.n",
+                            "ResultPath": "$.wait_count", "Next": "EndpointStatus"}
+    states["EndpointStatus"] = {
+        "Type": "Choice", "Comment": "InService with the new config: continue",
+        "Choices": [
+            {"And": [{"Variable": "$.endpoint.status", "StringEquals": "InService"},
+                     {"Variable": "$.endpoint.config", "StringEqualsPath":
+                      "$.endpoint_config_name"}], "Next": "Baseline"},
+            {"Variable": "$.endpoint.status", "StringEquals": "InService",
+             "Next": "RolledBack"},
+            {"Variable": "$.endpoint.status", "StringEquals": "Failed",
+             "Next": "EndpointFailed"},
+            {"Variable": "$.wait_count", "NumericGreaterThanEquals": s.max_wait_iterations,
+             "Next": "WaitTimedOut"},
+        ],
+        "Default": "WaitForEndpoint",
+    }
+    for name, cause in (
+        ("RolledBack", "the endpoint is InService with its previous configuration: the "
+                       "guardrails rolled the deployment back (an alarm fired)"),
+        ("EndpointFailed", "the endpoint is Failed"),
+        ("WaitTimedOut", "the endpoint did not reach InService in time"),
+    ):
+        states[name] = {"Type": "Pass", "Result": {"Error": name, "Cause": cause},
+                        "ResultPath": "$.error", "Next": FAILURE_NOTICE}
+
+    states["Baseline"] = _task(PROCESSING_SYNC, {
+        "ProcessingJobName.$": _name(s, "base"),
+        "RoleArn": s.execution_role_arn,
+        "AppSpecification": {"ImageUri": s.monitor_image},
+        "Environment": {
+            "dataset_format": "{\"csv\": {\"header\": true, \"output_columns_position\": "
+                              "\"START\"}}",
+            "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+            "output_path": "/opt/ml/processing/output",
+            "publish_cloudwatch_metrics": "Disabled",
+        },
+        "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": {
+            "S3Uri.$": "$.baseline_data_uri",
+            "LocalPath": "/opt/ml/processing/input/baseline_dataset_input",
+            "S3DataType": "S3Prefix", "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated"}}],
+        "ProcessingOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "Outputs": [{
+            "OutputName": "monitoring_output", "S3Output": {
+                "S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/', $.deployment_id)",
+                "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceCount": 1, "InstanceType": s.processing_instance_type,
+            "VolumeSizeInGB": s.volume_size_gb, "VolumeKmsKeyId": s.monitoring_key_arn}},
+        "NetworkConfig": {"EnableNetworkIsolation": True,
+                          "EnableInterContainerTrafficEncryption": True,
+                          "VpcConfig": _network(s)},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "Tags": _tags(s),
+    }, next_state="CreateJobDefinition", result_path="$.baseline",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
+        comment="Data-quality baseline: statistics and constraints of the training data")
+
+    resources = {"ClusterConfig": {"InstanceCount": 1,
+                                   "InstanceType": s.processing_instance_type,
+                                   "VolumeSizeInGB": s.volume_size_gb,
+                                   "VolumeKmsKeyId": s.monitoring_key_arn}}
+    states["CreateJobDefinition"] = _task(CREATE_DQ_JOB_DEFINITION, {
+        "JobDefinitionName.$": _name(s, "dq"),
+        "DataQualityAppSpecification": {"ImageUri": s.monitor_image},
+        "DataQualityBaselineConfig": {
+            "ConstraintsResource": {"S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/"
+                                               "constraints.json', $.deployment_id)"},
+            "StatisticsResource": {"S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/"
+                                              "statistics.json', $.deployment_id)"}},
+        "DataQualityJobInput": {"EndpointInput": {
+            "EndpointName": s.endpoint_name,
+            "LocalPath": "/opt/ml/processing/input/endpoint",
+            "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
+        "DataQualityJobOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "MonitoringOutputs": [{
+            "S3Output": {"S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}",
+                         "LocalPath": "/opt/ml/processing/output",
+                         "S3UploadMode": "EndOfJob"}}]},
+        "JobResources": resources,
+        "NetworkConfig": {"EnableNetworkIsolation": True,
+                          "EnableInterContainerTrafficEncryption": True,
+                          "VpcConfig": _network(s)},
+        "RoleArn": s.execution_role_arn,
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3300},
+        "Tags": _tags(s),
+    }, next_state="CreateSchedule", result_path=None,
+        comment="Data-quality job definition: VPC, network isolation, KMS output and volume")
+
+    schedule = _monitoring_schedule_config(s)
+    states["CreateSchedule"] = _task(
+        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state="Succeeded",
+        result_path=None,
+        catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.schedule_exists",
+                      "Next": "UpdateSchedule"}),
+        comment=f"Data-quality monitoring on {s.monitoring_schedule}")
+    states["UpdateSchedule"] = _task(
+        UPDATE_SCHEDULE, schedule, next_state="Succeeded", result_path=None,
+        comment="The schedule exists: point it at the new baseline")
+    states["Succeeded"] = {"Type": "Succeed"}
+
+    states[FAILURE_NOTICE] = {
+        "Type": "Task", "Resource": SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": f"Deployment to {s.endpoint_name} failed",
+            "Message.$": "States.Format('Deployment of run {} failed: {} {}. The "
+                         "previous endpoint configuration keeps serving.', "
+                         "$.run_id, $.error.Error, $.error.Cause)",
+        },
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                   "Next": WORKFLOW_FAILED}],
+        "Next": WORKFLOW_FAILED,
+    }
+    states[WORKFLOW_FAILED] = {"Type": "Fail", "Error": "DeploymentFailed",
+                               "Cause": "A step failed; the operations topic has the error"}
+    return {"Comment": "Secure ML platform: deploy an approved model with guardrails and "
+                       "monitoring", "StartAt": "PackageGiven",
+            "TimeoutSeconds": 6 * 3600, "States": states}
+
+
+def task_states(definition: dict) -> dict[str, dict]:
+    return {n: st for n, st in definition["States"].items() if st["Type"] == "Task"}

@@ -1,0 +1,129 @@
+"""Retraining entry point: a drift episode (or a schedule) re-runs the governed pipeline.
+
+The retrain trigger function starts this workflow once per episode. Retraining goes through
+the whole pipeline (tests, training, quality gate, registry, model-risk approval, guarded
+deployment) rather than straight into the training workflow: a drifted model is replaced
+only by a model that was approved like any other.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_constructs._lint import tolerate_redundant_depends_on
+from cdk_constructs._validation import require
+from cdk_constructs.secure_log_group import SecureLogGroup
+
+START_PIPELINE = "arn:aws:states:::aws-sdk:codepipeline:startPipelineExecution"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+RETRYABLE_ERRORS = ["ThrottlingException", "CodePipeline.ThrottlingException",
+                    "CodePipeline.CodePipelineException", "SNS.ThrottledException",
+                    "SNS.InternalErrorException"]
+
+
+def _retry() -> list[dict]:
+    return [{"ErrorEquals": list(RETRYABLE_ERRORS), "IntervalSeconds": 5, "MaxAttempts": 4,
+             "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+
+
+def build_retraining_definition(*, pipeline_name: str, topic_arn: str) -> dict:
+    """Input: the retrain trigger's ``{reason, modelPackageGroup, endpointName, episode,
+    trigger}``. The execution name (deterministic per episode) is the pipeline's
+    ClientRequestToken, so a repeated start does not start the pipeline twice."""
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}]
+    return {
+        "Comment": "Secure ML platform: retraining through the governed pipeline",
+        "StartAt": "StartPipeline", "TimeoutSeconds": 3600,
+        "States": {
+            "StartPipeline": {
+                "Type": "Task", "Resource": START_PIPELINE,
+                "Comment": "Re-run the pipeline (latest code and data); idempotent per episode",
+                "Parameters": {"Name": pipeline_name, "ClientRequestToken.$": "$$.Execution.Name"},
+                "ResultSelector": {"id.$": "$.PipelineExecutionId"},
+                "ResultPath": "$.pipeline", "Retry": _retry(), "Catch": catch,
+                "Next": "NotifyModelRisk"},
+            "NotifyModelRisk": {
+                "Type": "Task", "Resource": SNS_PUBLISH,
+                "Comment": "Tell model risk why retraining started",
+                "Parameters": {
+                    "TopicArn": topic_arn,
+                    "Subject": "Retraining started",
+                    "Message.$": "States.Format('Retraining of {} started ({}), pipeline "
+                                 "execution {}. Trigger: {}. The new model will wait for your "
+                                 "approval in the model registry.', $.modelPackageGroup, "
+                                 "$.reason, $.pipeline.id, States.JsonToString($.trigger))"},
+                "ResultPath": None, "Retry": _retry(), "Catch": catch, "Next": "Started"},
+            "Started": {"Type": "Succeed"},
+            "NotifyFailure": {
+                "Type": "Task", "Resource": SNS_PUBLISH,
+                "Parameters": {"TopicArn": topic_arn, "Subject": "Retraining failed to start",
+                               "Message.$": "States.Format('Retraining did not start: {} {}', "
+                                            "$.error.Error, $.error.Cause)"},
+                "ResultPath": None, "Retry": _retry(),
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                           "Next": "RetrainingFailed"}],
+                "Next": "RetrainingFailed"},
+            "RetrainingFailed": {"Type": "Fail", "Error": "RetrainingFailed",
+                                 "Cause": "The pipeline could not be started"},
+        },
+    }
+
+
+class RetrainingWorkflow(Construct):
+    """Encrypted with a customer key, logs ALL events to a KMS log group, traced; one
+    customer-managed policy that may start only the one pipeline and notify one topic."""
+
+    def __init__(self, scope: Construct, id: str, *, state_machine_name: str,
+                 pipeline_name: str, topic_arn: str, topic_key: kms.IKey,
+                 encryption_key: kms.IKey, log_key: kms.IKey, log_retention_days: int) -> None:
+        super().__init__(scope, id)
+        require(bool(pipeline_name), "RetrainingWorkflow", "pipeline_name is required")
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}"
+        self.definition = build_retraining_definition(pipeline_name=pipeline_name,
+                                                      topic_arn=topic_arn)
+        self.log_group = SecureLogGroup(self, "Logs", encryption_key=log_key,
+                                        retention_days=log_retention_days).log_group
+        self.policy = iam.ManagedPolicy(self, "Policy", description="Retraining workflow", statements=[
+            iam.PolicyStatement(sid="StartPipeline", actions=["codepipeline:StartPipelineExecution"],
+                                resources=[f"{arn}:codepipeline:{stack.region}:{stack.account}:"
+                                           f"{pipeline_name}"]),
+            iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic_arn]),
+            iam.PolicyStatement(sid="NotifyEncrypted", actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                                resources=[topic_key.key_arn]),
+            iam.PolicyStatement(sid="StateEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                resources=[encryption_key.key_arn],
+                                conditions={"StringLike": {
+                                    "kms:EncryptionContext:aws:states:stateMachineArn":
+                                        f"{arn}:states:{stack.region}:{stack.account}:"
+                                        f"stateMachine:*"}}),
+            iam.PolicyStatement(sid="LogDelivery", actions=[
+                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], resources=["*"]),
+            iam.PolicyStatement(sid="Tracing", actions=[
+                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                "xray:GetSamplingTargets"], resources=["*"]),
+        ])
+        self.role = iam.Role(
+            self, "Role", description="Retraining workflow state machine",
+            managed_policies=[self.policy],
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}}))
+        self.state_machine_name = state_machine_name
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine", state_machine_name=state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition)),
+            role=self.role.without_policy_updates(),
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=True),
+            tracing_enabled=True,
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key))
+        self.state_machine.node.add_dependency(self.policy)
+        tolerate_redundant_depends_on(self.state_machine)
