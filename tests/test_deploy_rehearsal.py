@@ -323,12 +323,19 @@ def test_state_machine_check_needs_the_gate_in_the_live_definition(aws) -> None:
     gated = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "ComplianceGate", "States": {"ComplianceGate": {"Type": "Pass", "End": True}}}]}}}
     ungated = {"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}
-    a = sfn.create_state_machine(name="gated", definition=json.dumps(gated), roleArn=role)["stateMachineArn"]
-    b = sfn.create_state_machine(name="ungated", definition=json.dumps(ungated), roleArn=role)["stateMachineArn"]
+    a = sfn.create_state_machine(name="x-gated-training", definition=json.dumps(gated),
+                                 roleArn=role)["stateMachineArn"]
+    b = sfn.create_state_machine(name="x-ungated-training", definition=json.dumps(ungated),
+                                 roleArn=role)["stateMachineArn"]
+    c = sfn.create_state_machine(name="x-retraining-starter", definition=json.dumps(ungated),
+                                 roleArn=role)["stateMachineArn"]
     results = smoke.check_state_machines(_deployed(_res("AWS::StepFunctions::StateMachine", a),
-                                                   _res("AWS::StepFunctions::StateMachine", b)), aws)
-    assert [(r.check, r.status) for r in results] == [("state machine gated", PASS),
-                                                      ("state machine ungated", FAIL)]
+                                                   _res("AWS::StepFunctions::StateMachine", b),
+                                                   _res("AWS::StepFunctions::StateMachine", c)), aws)
+    # A training workflow must carry the gate; other workflows need only exist.
+    assert [(r.check, r.status) for r in results] == [
+        ("state machine x-gated-training", PASS), ("state machine x-ungated-training", FAIL),
+        ("state machine x-retraining-starter", PASS)]
     assert "ComplianceGate" in results[0].detail
 
 
