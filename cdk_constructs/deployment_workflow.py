@@ -82,6 +82,12 @@ class DeploymentWorkflow(Construct):
                 resources=[f"{sm}:processing-job/{prefix}-*",
                            f"{sm}:data-quality-job-definition/{prefix}-*",
                            f"{sm}:monitoring-schedule/{endpoint}-data-quality"]),
+            *([iam.PolicyStatement(sid="ModelQualityMonitoring", actions=[
+                "sagemaker:CreateModelQualityJobDefinition", "sagemaker:CreateMonitoringSchedule",
+                "sagemaker:UpdateMonitoringSchedule", "sagemaker:AddTags"],
+                resources=[f"{sm}:model-quality-job-definition/{prefix}-*",
+                           f"{sm}:monitoring-schedule/{endpoint}-model-quality"])]
+              if settings.ground_truth_s3_uri else []),
             iam.PolicyStatement(sid="SyncJobEvents", actions=[
                 "events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[f"{arn}:events:{stack.region}:{stack.account}:rule/"

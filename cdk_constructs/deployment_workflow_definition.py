@@ -31,6 +31,7 @@ CREATE_ENDPOINT = SM + "createEndpoint"
 UPDATE_ENDPOINT = SM + "updateEndpoint"
 PROCESSING_SYNC = "arn:aws:states:::sagemaker:createProcessingJob.sync"
 CREATE_DQ_JOB_DEFINITION = SM + "createDataQualityJobDefinition"
+CREATE_MQ_JOB_DEFINITION = SM + "createModelQualityJobDefinition"
 CREATE_SCHEDULE = SM + "createMonitoringSchedule"
 UPDATE_SCHEDULE = SM + "updateMonitoringSchedule"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
@@ -74,6 +75,9 @@ class DeploymentWorkflowSettings:
     monitoring_schedule: str
     notification_topic_arn: str
     processing_instance_type: str = "ml.m5.large"
+    # Where labelled outcomes arrive (s3://...): enables the model-quality schedule.
+    ground_truth_s3_uri: str | None = None
+    model_quality_schedule: str = "cron(0 1 ? * * *)"  # daily: labels lag predictions
     max_wait_iterations: int = 120  # x 60 s: two hours for an endpoint to be InService
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
@@ -338,15 +342,18 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         comment="Data-quality job definition: VPC, network isolation, KMS output and volume")
 
     schedule = _monitoring_schedule_config(s)
+    after_data_quality = "CreateModelQualityJobDefinition" if s.ground_truth_s3_uri else "Succeeded"
     states["CreateSchedule"] = _task(
-        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state="Succeeded",
+        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after_data_quality,
         result_path=None,
         catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.schedule_exists",
                       "Next": "UpdateSchedule"}),
         comment=f"Data-quality monitoring on {s.monitoring_schedule}")
     states["UpdateSchedule"] = _task(
-        UPDATE_SCHEDULE, schedule, next_state="Succeeded", result_path=None,
+        UPDATE_SCHEDULE, schedule, next_state=after_data_quality, result_path=None,
         comment="The schedule exists: point it at the new baseline")
+    if s.ground_truth_s3_uri:
+        states.update(_model_quality_states(s, resources))
     states["Succeeded"] = {"Type": "Succeed"}
 
     states[FAILURE_NOTICE] = {
@@ -368,6 +375,62 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
     return {"Comment": "Secure ML platform: deploy an approved model with guardrails and "
                        "monitoring", "StartAt": "PackageGiven",
             "TimeoutSeconds": 6 * 3600, "States": states}
+
+
+def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
+    return {
+        "MonitoringScheduleName": f"{s.endpoint_name}-model-quality",
+        "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": s.model_quality_schedule},
+            "MonitoringJobDefinitionName.$": _name(s, "mq"),
+            "MonitoringType": "ModelQuality",
+        },
+    }
+
+
+def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict) -> dict[str, dict]:
+    """Where ground truth is configured: Model Monitor merges the captured predictions with
+    the labels that arrive under ``ground_truth_s3_uri`` and computes binary-classification
+    quality daily, for predictions one to two days old (labels lag predictions)."""
+    states: dict[str, dict] = {}
+    states["CreateModelQualityJobDefinition"] = _task(CREATE_MQ_JOB_DEFINITION, {
+        "JobDefinitionName.$": _name(s, "mq"),
+        "ModelQualityAppSpecification": {"ImageUri": s.monitor_image,
+                                         "ProblemType": "BinaryClassification"},
+        "ModelQualityJobInput": {
+            "EndpointInput": {
+                "EndpointName": s.endpoint_name,
+                "LocalPath": "/opt/ml/processing/input/endpoint",
+                "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated",
+                # The XGBoost endpoint answers one probability per CSV row.
+                "ProbabilityAttribute": "0", "ProbabilityThresholdAttribute": 0.5,
+                "StartTimeOffset": "-P2D", "EndTimeOffset": "-P1D"},
+            "GroundTruthS3Input": {"S3Uri": s.ground_truth_s3_uri}},
+        "ModelQualityJobOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "MonitoringOutputs": [{
+            "S3Output": {"S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}"
+                                  "-model-quality",
+                         "LocalPath": "/opt/ml/processing/output",
+                         "S3UploadMode": "EndOfJob"}}]},
+        "JobResources": resources,
+        "NetworkConfig": {"EnableNetworkIsolation": True,
+                          "EnableInterContainerTrafficEncryption": True,
+                          "VpcConfig": _network(s)},
+        "RoleArn": s.execution_role_arn,
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3300},
+        "Tags": _tags(s),
+    }, next_state="CreateModelQualitySchedule", result_path=None,
+        comment="Model-quality job definition: ground truth, VPC, network isolation, KMS")
+    schedule = _model_quality_schedule_config(s)
+    states["CreateModelQualitySchedule"] = _task(
+        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state="Succeeded",
+        result_path=None,
+        catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.mq_schedule_exists",
+                      "Next": "UpdateModelQualitySchedule"}),
+        comment=f"Model-quality monitoring on {s.model_quality_schedule}")
+    states["UpdateModelQualitySchedule"] = _task(
+        UPDATE_SCHEDULE, schedule, next_state="Succeeded", result_path=None,
+        comment="The schedule exists: point it at the new job definition")
+    return states
 
 
 def task_states(definition: dict) -> dict[str, dict]:

@@ -369,6 +369,7 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (f"{_SAGEMAKER}:endpoint-config/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:processing-job/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:data-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
+          (f"{_SAGEMAKER}:model-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
           ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
            "{pipeline_prefix}credit-default/*",
            "The workflow deploys whichever version of the platform's one model package group "

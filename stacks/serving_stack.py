@@ -191,6 +191,9 @@ class ServingStack(Stack):
             termination_wait_seconds=serving.guardrails.termination_wait_seconds,
             monitor_image=model_monitor_image(self.region),
             monitoring_schedule=serving.monitoring_schedule,
+            ground_truth_s3_uri=(f"s3://{buckets['monitoring'].bucket_name}/"
+                                 f"{serving.ground_truth_s3_prefix}"
+                                 if serving.ground_truth_s3_prefix else None),
             notification_topic_arn=self.operations_topic.topic_arn,
             tags={"ml-platform:environment": names.environment},
         )

@@ -170,3 +170,37 @@ def test_refusals(changes, message) -> None:
     stack, key = _stack()
     with pytest.raises(ConstructPropsError, match=message):
         _workflow(stack, key, **changes)
+
+
+def test_no_model_quality_schedule_without_ground_truth(definition) -> None:
+    assert SETTINGS.ground_truth_s3_uri is None
+    states = definition["States"]
+    assert "CreateModelQualityJobDefinition" not in states
+    assert states["CreateSchedule"]["Next"] == "Succeeded"
+
+
+def test_ground_truth_adds_an_isolated_encrypted_model_quality_schedule() -> None:
+    with_labels = build_definition(dataclasses.replace(
+        SETTINGS, ground_truth_s3_uri="s3://monitoring/ground-truth/credit-default/"))
+    states = with_labels["States"]
+    assert states["CreateSchedule"]["Next"] == "CreateModelQualityJobDefinition"
+    assert states["UpdateSchedule"]["Next"] == "CreateModelQualityJobDefinition"
+    job = states["CreateModelQualityJobDefinition"]["Parameters"]
+    assert job["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
+    assert job["ModelQualityJobInput"]["GroundTruthS3Input"] == {
+        "S3Uri": "s3://monitoring/ground-truth/credit-default/"}
+    endpoint_input = job["ModelQualityJobInput"]["EndpointInput"]
+    assert endpoint_input["EndpointName"] == SETTINGS.endpoint_name
+    assert endpoint_input["StartTimeOffset"] == "-P2D" and endpoint_input["EndTimeOffset"] == "-P1D"
+    assert job["NetworkConfig"] == {"EnableNetworkIsolation": True,
+                                    "EnableInterContainerTrafficEncryption": True,
+                                    "VpcConfig": {"Subnets": SETTINGS.subnet_ids,
+                                                  "SecurityGroupIds": SETTINGS.security_group_ids}}
+    assert job["ModelQualityJobOutputConfig"]["KmsKeyId"] == SETTINGS.monitoring_key_arn
+    assert job["JobResources"]["ClusterConfig"]["VolumeKmsKeyId"] == SETTINGS.monitoring_key_arn
+    schedule = states["CreateModelQualitySchedule"]["Parameters"]["MonitoringScheduleConfig"]
+    assert schedule["MonitoringType"] == "ModelQuality"
+    assert states["CreateModelQualitySchedule"]["Catch"][0]["Next"] == "UpdateModelQualitySchedule"
+    for name in ("CreateModelQualityJobDefinition", "CreateModelQualitySchedule",
+                 "UpdateModelQualitySchedule"):
+        assert states[name]["Retry"] and states[name]["Catch"], name
