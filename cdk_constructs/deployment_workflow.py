@@ -7,16 +7,14 @@ import re
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_constructs._lint import tolerate_redundant_depends_on
+from cdk_constructs._state_machine import build_secure_state_machine
 from cdk_constructs._validation import require
 from cdk_constructs.deployment_workflow_definition import (
     DeploymentWorkflowSettings,
     build_definition,
 )
-from cdk_constructs.secure_log_group import SecureLogGroup
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 
@@ -54,9 +52,10 @@ class DeploymentWorkflow(Construct):
         prefix = settings.name_prefix
         endpoint = settings.endpoint_name
 
-        self.log_group = SecureLogGroup(self, "Logs", encryption_key=log_key,
-                                        retention_days=log_retention_days).log_group
-        self.policy = iam.ManagedPolicy(self, "Policy", description="Deployment workflow", statements=[
+        parts = build_secure_state_machine(
+            self, purpose="Deployment workflow", state_machine_name=state_machine_name,
+            definition=self.definition, encryption_key=encryption_key, log_key=log_key,
+            log_retention_days=log_retention_days, statements=[
             iam.PolicyStatement(sid="CreateModelsAndConfigs", actions=[
                 "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig",
                 "sagemaker:AddTags"],
@@ -105,41 +104,9 @@ class DeploymentWorkflow(Construct):
             iam.PolicyStatement(sid="NotifyEncrypted", actions=["kms:GenerateDataKey",
                                                                 "kms:Decrypt"],
                                 resources=[topic_key.key_arn]),
-            iam.PolicyStatement(sid="StateEncryption", actions=["kms:Decrypt",
-                                                                "kms:GenerateDataKey"],
-                                resources=[encryption_key.key_arn],
-                                conditions={"StringLike": {
-                                    "kms:EncryptionContext:aws:states:stateMachineArn":
-                                        f"{arn}:states:{stack.region}:{stack.account}:"
-                                        f"stateMachine:*"}}),
-            iam.PolicyStatement(sid="LogDelivery", actions=[
-                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], resources=["*"]),
-            iam.PolicyStatement(sid="Tracing", actions=[
-                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                "xray:GetSamplingTargets"], resources=["*"]),
         ])
-        self.role = iam.Role(
-            self, "Role", description="Deployment workflow state machine",
-            managed_policies=[self.policy],
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
-        )
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine",
-            state_machine_name=state_machine_name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition)),
-            role=self.role.without_policy_updates(),
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
-                                include_execution_data=True),
-            tracing_enabled=True,
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
-        )
-        self.state_machine.node.add_dependency(self.policy)
-        tolerate_redundant_depends_on(self.state_machine)
+        self.log_group, self.policy = parts.log_group, parts.policy
+        self.role, self.state_machine = parts.role, parts.state_machine
 
     @property
     def state_machine_arn(self) -> str:

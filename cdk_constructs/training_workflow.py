@@ -7,12 +7,10 @@ import re
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk_constructs._lint import tolerate_redundant_depends_on
+from cdk_constructs._state_machine import build_secure_state_machine
 from cdk_constructs._validation import require
-from cdk_constructs.secure_log_group import SecureLogGroup
 from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings, build_definition
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
@@ -49,9 +47,10 @@ class TrainingWorkflow(Construct):
         prefix = settings.name_prefix
         self.state_machine_name = f"{prefix}-training"
 
-        self.log_group = SecureLogGroup(self, "Logs", encryption_key=log_key,
-                                        retention_days=log_retention_days).log_group
-        self.policy = iam.ManagedPolicy(self, "Policy", description="Training workflow", statements=[
+        parts = build_secure_state_machine(
+            self, purpose="Training workflow", state_machine_name=self.state_machine_name,
+            definition=self.definition, encryption_key=encryption_key, log_key=log_key,
+            log_retention_days=log_retention_days, statements=[
             iam.PolicyStatement(sid="RunJobs", actions=[
                 "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
                 "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
@@ -84,42 +83,9 @@ class TrainingWorkflow(Construct):
                                 resources=[topic_key.key_arn]),
             iam.PolicyStatement(sid="RecordLineage", actions=["lambda:InvokeFunction"],
                                 resources=[settings.lineage_function_arn]),
-            iam.PolicyStatement(sid="StateEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                resources=[encryption_key.key_arn],
-                                conditions={"StringLike": {
-                                    "kms:EncryptionContext:aws:states:stateMachineArn":
-                                        f"{arn}:states:{stack.region}:{stack.account}:"
-                                        f"stateMachine:*"}}),
-            # Vended-log delivery and X-Ray APIs have no resource-level permissions.
-            iam.PolicyStatement(sid="LogDelivery", actions=[
-                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], resources=["*"]),
-            iam.PolicyStatement(sid="Tracing", actions=[
-                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                "xray:GetSamplingTargets"], resources=["*"]),
         ])
-        self.role = iam.Role(
-            self, "Role", description="Training workflow state machine",
-            managed_policies=[self.policy],
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(self.definition)),
-            role=self.role.without_policy_updates(),
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL,
-                                include_execution_data=True),
-            tracing_enabled=True,
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
-        )
-        self.state_machine.node.add_dependency(self.policy)
-        tolerate_redundant_depends_on(self.state_machine)
+        self.log_group, self.policy = parts.log_group, parts.policy
+        self.role, self.state_machine = parts.role, parts.state_machine
 
     @property
     def state_machine_arn(self) -> str:

@@ -1,0 +1,82 @@
+"""The one way the platform builds a Step Functions state machine.
+
+Every workflow (training, deployment, model quality, champion/challenger, retraining) gets
+the same secure defaults: CMK encryption, ALL-level logging with execution data to a
+KMS-encrypted retained log group, X-Ray tracing, and a role whose only permissions are one
+customer-managed policy. A workflow construct passes its own statements; the statements
+every state machine needs (its own encryption context, vended-log delivery, tracing) are
+added here. Children are created on the calling construct with fixed ids (Logs, Policy,
+Role, StateMachine), so templates and acknowledgement paths are the same for every workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_constructs._lint import tolerate_redundant_depends_on
+from cdk_constructs.secure_log_group import SecureLogGroup
+
+
+@dataclass(frozen=True)
+class SecureStateMachineParts:
+    log_group: logs.ILogGroup
+    policy: iam.ManagedPolicy
+    role: iam.Role
+    state_machine: sfn.StateMachine
+
+
+def baseline_statements(stack: Stack, encryption_key: kms.IKey) -> list[iam.PolicyStatement]:
+    arn = f"arn:{stack.partition}"
+    return [
+        iam.PolicyStatement(sid="StateEncryption", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                            resources=[encryption_key.key_arn],
+                            conditions={"StringLike": {
+                                "kms:EncryptionContext:aws:states:stateMachineArn":
+                                    f"{arn}:states:{stack.region}:{stack.account}:"
+                                    "stateMachine:*"}}),
+        # Vended-log delivery and X-Ray APIs have no resource-level permissions.
+        iam.PolicyStatement(sid="LogDelivery", actions=[
+            "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], resources=["*"]),
+        iam.PolicyStatement(sid="Tracing", actions=[
+            "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+            "xray:GetSamplingTargets"], resources=["*"]),
+    ]
+
+
+def build_secure_state_machine(scope: Construct, *, purpose: str, state_machine_name: str,
+                               definition: dict, statements: list[iam.PolicyStatement],
+                               encryption_key: kms.IKey, log_key: kms.IKey,
+                               log_retention_days: int) -> SecureStateMachineParts:
+    stack = Stack.of(scope)
+    log_group = SecureLogGroup(scope, "Logs", encryption_key=log_key,
+                               retention_days=log_retention_days).log_group
+    policy = iam.ManagedPolicy(scope, "Policy", description=purpose,
+                               statements=[*statements, *baseline_statements(stack, encryption_key)])
+    role = iam.Role(
+        scope, "Role", description=f"{purpose} state machine", managed_policies=[policy],
+        assumed_by=iam.ServicePrincipal(
+            "states.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}}))
+    state_machine = sfn.StateMachine(
+        scope, "StateMachine",
+        state_machine_name=state_machine_name,
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(definition)),
+        role=role.without_policy_updates(),
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
+                            include_execution_data=True),
+        tracing_enabled=True,
+        encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+    )
+    state_machine.node.add_dependency(policy)
+    tolerate_redundant_depends_on(state_machine)
+    return SecureStateMachineParts(log_group, policy, role, state_machine)
