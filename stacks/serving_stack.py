@@ -18,6 +18,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 import cdk_monitoring_constructs as cmc
+from cdk_constructs._monitoring import monitoring_facade
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
 from cdk_constructs.champion_challenger_workflow import (
     ChampionChallengerSettings,
@@ -275,16 +276,11 @@ class ServingStack(Stack):
                 self.drift_rules.append(rule)
 
         # --- dashboard and workflow alarms (cdk-monitoring-constructs) ---------------------
-        facade = cmc.MonitoringFacade(
-            self, "Monitoring",
-            alarm_factory_defaults=cmc.AlarmFactoryDefaults(
-                alarm_name_prefix=names.prefix.rstrip("-"), actions_enabled=True,
-                action=cmc.SnsAlarmActionStrategy(on_alarm_topic=self.operations_topic.topic)),
-            dashboard_factory=cmc.DefaultDashboardFactory(
-                self, "Dashboards", dashboard_name_prefix=f"{names.prefix}serving",
-                create_dashboard=True, create_alarm_dashboard=False,
-                create_summary_dashboard=False))
-        facade.add_large_header(f"{self.endpoint_name}: endpoint, deployment and drift")
+        facade = monitoring_facade(
+            self, alarm_name_prefix=names.prefix.rstrip("-"),
+            alarm_topic=self.operations_topic.topic,
+            dashboard_name_prefix=f"{names.prefix}serving",
+            header=f"{self.endpoint_name}: endpoint, deployment and drift")
         facade.monitor_step_function(
             state_machine=self.workflow.state_machine, human_readable_name="Deployment workflow",
             alarm_friendly_name="deployment",

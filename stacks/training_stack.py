@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs._monitoring import monitoring_facade
 from cdk_constructs.model_registry import ModelRegistry
 from cdk_constructs.platform_function import PlatformFunction
 from cdk_constructs.retraining_workflow import RetrainingWorkflow
@@ -145,18 +146,12 @@ class TrainingStack(Stack):
     def _dashboard(self, names: ResourceNames) -> None:
         """Alarms on failed and timed-out workflow executions, and the pipeline account's
         dashboard (cdk-monitoring-constructs)."""
-        import cdk_monitoring_constructs as cmc
 
-        facade = cmc.MonitoringFacade(
-            self, "Monitoring",
-            alarm_factory_defaults=cmc.AlarmFactoryDefaults(
-                alarm_name_prefix=names.prefix.rstrip("-"), actions_enabled=True,
-                action=cmc.SnsAlarmActionStrategy(on_alarm_topic=self.operations_topic.topic)),
-            dashboard_factory=cmc.DefaultDashboardFactory(
-                self, "Dashboards", dashboard_name_prefix=f"{names.prefix}training",
-                create_dashboard=True, create_alarm_dashboard=False,
-                create_summary_dashboard=False))
-        facade.add_large_header("Training, retraining and the pipeline")
+        facade = monitoring_facade(
+            self, alarm_name_prefix=names.prefix.rstrip("-"),
+            alarm_topic=self.operations_topic.topic,
+            dashboard_name_prefix=f"{names.prefix}training",
+            header="Training, retraining and the pipeline")
         for machine, name, friendly in (
                 (self.workflow.state_machine, "Training workflow", "training"),
                 (self.retraining.state_machine, "Retraining workflow", "retraining")):
