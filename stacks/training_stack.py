@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cdk_monitoring_constructs as cmc
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_dynamodb as dynamodb
