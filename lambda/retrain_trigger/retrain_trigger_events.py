@@ -188,10 +188,7 @@ def _from_alarm(event: Mapping[str, Any], default_group: str | None) -> RetrainR
         model_package_group=group,
         endpoint_name=endpoint,
         trigger={
-            "source": event.get("source"),
-            "detailType": event.get("detail-type"),
-            "eventId": event.get("id"),
-            "time": event.get("time"),
+            **_envelope(event),
             "alarmName": name,
             "alarmArn": (event.get("resources") or [None])[0],
             "state": value,
@@ -200,6 +197,12 @@ def _from_alarm(event: Mapping[str, Any], default_group: str | None) -> RetrainR
             "stateTimestamp": state.get("timestamp"),
         },
     )
+
+
+def _envelope(event: Mapping[str, Any]) -> dict[str, Any]:
+    """What every trigger record keeps of the EventBridge envelope."""
+    return {"source": event.get("source"), "detailType": event.get("detail-type"),
+            "eventId": event.get("id"), "time": event.get("time")}
 
 
 def _schedule_name_from_arn(arn: str | None) -> str | None:
@@ -231,10 +234,7 @@ def _from_processing_job(event: Mapping[str, Any], default_group: str | None) ->
         model_package_group=group,
         endpoint_name=endpoint,
         trigger={
-            "source": event.get("source"),
-            "detailType": event.get("detail-type"),
-            "eventId": event.get("id"),
-            "time": event.get("time"),
+            **_envelope(event),
             "processingJobName": job,
             "processingJobArn": detail.get("ProcessingJobArn"),
             "monitoringSchedule": schedule,
@@ -261,10 +261,7 @@ def _from_monitoring_summary(event: Mapping[str, Any], default_group: str | None
         model_package_group=group,
         endpoint_name=endpoint,
         trigger={
-            "source": event.get("source"),
-            "detailType": event.get("detail-type"),
-            "eventId": event.get("id"),
-            "time": event.get("time"),
+            **_envelope(event),
             "monitoringSchedule": schedule,
             "scheduledTime": detail.get("ScheduledTime"),
             "processingJobArn": detail.get("ProcessingJobArn"),
@@ -308,11 +305,8 @@ def _from_scheduled_rule(event: Mapping[str, Any], default_group: str | None) ->
         model_package_group=group,
         endpoint_name=None,
         trigger={
-            "source": event.get("source"),
-            "detailType": event.get("detail-type"),
-            "eventId": event.get("id"),
+            **_envelope(event),
             "ruleArn": rule,
-            "time": event.get("time"),
         },
         windowed=False,
     )
