@@ -16,7 +16,7 @@ from pathlib import Path
 from aws_cdk import App, Tags
 
 from compliance.acknowledgements import apply_acknowledgements
-from compliance.checks import add_compliance_checks
+from compliance.checks import add_compliance_checks, plugin_names
 from compliance.summary import ValidationFailed, summarize_validation_failure
 from platform_config import ConfigError, PlatformConfig, load_config
 from platform_config.model import ENVIRONMENT_NAMES
@@ -60,7 +60,8 @@ def build_app(
         Tags.of(stage).add("ml-platform:project", config.project.name)
         Tags.of(stage).add("ml-platform:environment", name)
         if acknowledgements:
-            apply_acknowledgements(stage)
+            apply_acknowledgements(
+                stage, plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None)
     if omit_custom_resources:
         # Deploy rehearsal only (make deploy-local): see rehearsal/omit.py. The compliance
         # checks below still run, on exactly the templates that get deployed.

@@ -12,6 +12,7 @@ targets a whole stack or stage, or names a finding that no longer occurs.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, Stack, Stage, Validations
@@ -59,13 +60,7 @@ class Acknowledgement:
                 .replace("{prefix}", prefix))
 
     def acknowledgement_id_in(self, stage: Stage) -> str:
-        names = getattr(stage, "names", None)
-        pipeline = getattr(stage, "pipeline_names", None) or names
-        return f"{self.plugin}::" + self.rule_in(
-            account=str(stage.account), region=str(stage.region),
-            prefix=names.prefix if names is not None else "",
-            pipeline_account=pipeline.account if pipeline is not None else None,
-            pipeline_prefix=pipeline.prefix if pipeline is not None else None)
+        return f"{self.plugin}::" + self.rule_in(**_stage_ids(stage))
 
 
 _REPLICATION = (
@@ -545,41 +540,101 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
 
 
 
-def _descendants(scope: IConstruct) -> list[IConstruct]:
-    return list(scope.node.find_all())
+class _Tree:
+    """A memo of the construct tree under one stage, read through jsii once.
+
+    Every jsii call is a round trip to node (about half a millisecond here); hundreds of
+    acknowledgements share path prefixes, and per-user patterns list the same shard's
+    children, so each node's children and each (node, id) lookup are fetched only once."""
+
+    def __init__(self) -> None:
+        self._children: dict[str, list[tuple[str, IConstruct]]] = {}
+        self._child: dict[tuple[str, str], IConstruct | None] = {}
+
+    @staticmethod
+    def _key(node: IConstruct) -> str:
+        return node.__jsii_ref__.ref  # jsii's object id: stable for the node's lifetime
+
+    def children(self, node: IConstruct) -> list[tuple[str, IConstruct]]:
+        key = self._key(node)
+        if key not in self._children:
+            # A construct's string form is its path (one jsii call, against two for
+            # ``c.node.id``); ids never contain '/'.
+            self._children[key] = [(c.to_string().rsplit("/", 1)[-1], c)
+                                   for c in node.node.children]
+        return self._children[key]
+
+    def child(self, node: IConstruct, segment: str) -> IConstruct | None:
+        key = (self._key(node), segment)
+        if key not in self._child:
+            listed = self._children.get(key[0])
+            self._child[key] = (dict(listed).get(segment) if listed is not None
+                                else node.node.try_find_child(segment))
+        return self._child[key]
 
 
-def resolve(stage: Stage, ack: Acknowledgement) -> list[IConstruct]:
+def resolve(stage: Stage, ack: Acknowledgement, tree: _Tree | None = None) -> list[IConstruct]:
     """Constructs under ``stage`` whose stage-relative path matches the acknowledgement.
 
     Patterns match segment by segment (``*`` does not cross ``/``), walking down only the
     matching branches: with hundreds of per-user constructs, reading every construct's path
     for every acknowledgement would cost minutes of jsii calls."""
+    tree = tree or _Tree()
     level: list[IConstruct] = [stage]
     for segment in ack.path.split("/"):
         wildcard = any(c in segment for c in "*?[")
         following: list[IConstruct] = []
         for node in level:
             if wildcard:
-                following += [c for c in node.node.children
-                              if fnmatch.fnmatchcase(c.node.id, segment)]
+                following += [c for cid, c in tree.children(node)
+                              if fnmatch.fnmatchcase(cid, segment)]
             else:
-                child = node.node.try_find_child(segment)
+                child = tree.child(node, segment)
                 if child is not None:
                     following.append(child)
         level = following
     return level
 
 
+def _stage_ids(stage: Stage) -> dict[str, str]:
+    """The placeholder values of one stage, read once (each is a jsii call)."""
+    names = getattr(stage, "names", None)
+    pipeline = getattr(stage, "pipeline_names", None) or names
+    return {
+        "account": str(stage.account),
+        "region": str(stage.region),
+        "prefix": names.prefix if names is not None else "",
+        "pipeline_account": pipeline.account if pipeline is not None else None,
+        "pipeline_prefix": pipeline.prefix if pipeline is not None else None,
+    }
+
+
 def apply_acknowledgements(stage: Stage,
-                           acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS) -> None:
+                           acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS,
+                           *, plugins: Collection[str] | None = None) -> None:
+    """Records every acknowledgement on the construct it names, all of one construct's in
+    a single ``acknowledge`` call (same metadata as one call per finding, fewer jsii round
+    trips). A later entry for the same finding on the same construct replaces the earlier.
+
+    ``plugins`` (names as in :func:`compliance.checks.plugin_names`) limits this to the
+    validators that run: an app synthesized without cfn-guard records no cfn-guard
+    acknowledgements. ``None`` records all."""
+    ids = _stage_ids(stage)
+    tree = _Tree()
+    per_node: dict[str, tuple[IConstruct, dict[str, str]]] = {}
     for ack in acknowledgements:
-        for node in resolve(stage, ack):
+        if plugins is not None and ack.plugin not in plugins:
+            continue
+        acknowledgement_id = f"{ack.plugin}::{ack.rule_in(**ids)}"
+        for node in resolve(stage, ack, tree):
             if isinstance(node, (Stack, Stage)):
                 raise ValueError(
                     f"acknowledgement {ack.finding} at {ack.path!r} targets a whole "
                     f"{type(node).__name__}; name the resource it applies to"
                 )
-            Validations.of(node).acknowledge(
-                Acknowledgment(id=ack.acknowledgement_id_in(stage), reason=ack.reason)
-            )
+            entry = per_node.setdefault(tree._key(node), (node, {}))
+            entry[1][acknowledgement_id] = ack.reason
+    for node, findings in per_node.values():
+        Validations.of(node).acknowledge(
+            *(Acknowledgment(id=finding, reason=reason) for finding, reason in findings.items())
+        )

@@ -17,6 +17,14 @@ NAG_PACKS: dict[str, str] = {
 }
 
 
+CFN_GUARD_PLUGIN = "cdk-validator-cfnguard"
+
+
+def plugin_names(*, cfn_guard: bool) -> frozenset[str]:
+    """The plugin names (acknowledgement-id prefixes) :func:`add_compliance_checks` runs."""
+    return frozenset(NAG_PACKS.values()) | ({CFN_GUARD_PLUGIN} if cfn_guard else set())
+
+
 def nag_packs(scope: IConstruct) -> list:
     return [
         AwsSolutionsChecks(scope),

@@ -144,3 +144,65 @@ def test_cfn_lint_is_clean(synth) -> None:
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+def _acknowledged(node) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for entry in node.node.metadata:
+        if entry.type == "aws:cdk:acknowledged-rules":
+            found.update(entry.data)
+    return found
+
+
+def _small_stage():
+    from aws_cdk import App, CfnResource
+
+    stage = Stage(App(), "Dev", env={"account": "111111111111", "region": "eu-west-2"})
+    stack = Stack(stage, "Access")
+    one = CfnResource(stack, "One", type="AWS::SNS::Topic")
+    other = CfnResource(stack, "Other", type="AWS::SNS::Topic")
+    return stage, one, other
+
+
+def test_acknowledgements_of_one_construct_are_recorded_together() -> None:
+    from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
+
+    stage, one, other = _small_stage()
+    reason = "a reason long enough for the reviewer of this small test stage to accept it"
+    apply_acknowledgements(stage, (
+        Acknowledgement("Access/One", "AwsSolutions-SNS2", reason),
+        Acknowledgement("Access/One", "AwsSolutions-IAM5[Resource::arn:aws:s3:::{account}-x/*]",
+                        reason),
+        Acknowledgement("Access/Other", "NIST.800.53.R5-SNSEncryptedKMS", reason),
+    ))
+    assert _acknowledged(one) == {
+        "AwsSolutions::AwsSolutions-SNS2": reason,
+        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::111111111111-x/*]": reason,
+    }
+    assert _acknowledged(other) == {"NIST.800.53.R5::NIST.800.53.R5-SNSEncryptedKMS": reason}
+
+
+def test_acknowledgements_of_validators_that_do_not_run_are_not_recorded() -> None:
+    from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
+    from compliance.checks import plugin_names
+
+    reason = "a reason long enough for the reviewer of this small test stage to accept it"
+    acks = (Acknowledgement("Access/One", "AwsSolutions-SNS2", reason),
+            Acknowledgement("Access/One", "cdk-validator-cfnguard::sns_encrypted_kms", reason))
+    without, one, _ = _small_stage()
+    apply_acknowledgements(without, acks, plugins=plugin_names(cfn_guard=False))
+    assert list(_acknowledged(one)) == ["AwsSolutions::AwsSolutions-SNS2"]
+    with_guard, one, _ = _small_stage()
+    apply_acknowledgements(with_guard, acks, plugins=plugin_names(cfn_guard=True))
+    assert sorted(_acknowledged(one)) == ["AwsSolutions::AwsSolutions-SNS2",
+                                          "cdk-validator-cfnguard::sns_encrypted_kms"]
+
+
+def test_acknowledging_a_whole_stack_is_refused() -> None:
+    from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
+
+    stage, _, _ = _small_stage()
+    with pytest.raises(ValueError, match="targets a whole Stack"):
+        apply_acknowledgements(stage, (Acknowledgement(
+            "Access", "AwsSolutions-SNS2",
+            "a reason long enough for the reviewer of this small test stage to accept it"),))
