@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Stack, Tags
+from functools import cached_property
+
+from aws_cdk import CfnTag
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs._jsii_memo import adopt
 from cdk_constructs._validation import require
 from platform_config.model import principal_kind
 
@@ -99,7 +102,7 @@ class HumanRole(Construct):
                 principal_kind(principal)
             except ValueError as exc:
                 require(False, "HumanRole", str(exc))
-        stack = Stack.of(self)
+        stack = adopt(self, scope)
         self.role_name = role_name
         self.trust = trust_policy(principals, account=stack.account, partition=stack.partition,
                                   require_mfa=require_mfa, session_name=session_name,
@@ -113,12 +116,15 @@ class HumanRole(Construct):
             assume_role_policy_document=self.trust,
             managed_policy_arns=arns,
             max_session_duration=3600,
+            tags=[CfnTag(key=k, value=v) for k, v in sorted((tags or {}).items())] or None,
         )
-        for key, value in (tags or {}).items():
-            Tags.of(self.resource).add(key, value)
         self.role_arn = f"arn:{stack.partition}:iam::{stack.account}:role/{role_name}"
-        self.role: iam.IRole = iam.Role.from_role_arn(self, "Imported", self.resource.attr_arn,
-                                                      mutable=False)
         for policy in managed_policies:
             if not isinstance(policy, str):
                 self.resource.node.add_dependency(policy)
+
+    @cached_property
+    def role(self) -> iam.IRole:
+        """The role as an immutable :class:`iam.IRole` (created on first use: hundreds of
+        per-user access roles never need one, and each costs jsii calls)."""
+        return iam.Role.from_role_arn(self, "Imported", self.resource.attr_arn, mutable=False)

@@ -6,13 +6,14 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-from aws_cdk import CfnTag, Stack
+from aws_cdk import CfnTag
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from cdk_constructs._jsii_memo import adopt, attribute
 from cdk_constructs._validation import require
 from cdk_constructs.human_role import HumanRole
 
@@ -94,7 +95,7 @@ class UserWorkspace(Construct):
         require(0 < len(execution_policy_arns) <= 10, "UserWorkspace",
                 "give 1..10 execution policies (IAM's managed-policy quota per role)")
 
-        stack = Stack.of(self)
+        stack = adopt(self, scope)
         self.user_name = user_name
         self.notebook_name = notebook_name
         identity = {OWNER_TAG: user_name, JOB_FUNCTION_TAG: "data_scientist", **(tags or {})}
@@ -126,11 +127,11 @@ class UserWorkspace(Construct):
             notebook_instance_name=notebook_name,
             instance_type=instance_type,
             role_arn=self.execution_role.attr_arn,
-            subnet_id=subnet.subnet_id,
-            security_group_ids=[security_group.security_group_id],
+            subnet_id=attribute(subnet, "subnet_id"),
+            security_group_ids=[attribute(security_group, "security_group_id")],
             direct_internet_access="Disabled",
             root_access="Disabled",
-            kms_key_id=volume_key.key_arn,
+            kms_key_id=attribute(volume_key, "key_arn"),
             instance_metadata_service_configuration=sagemaker.CfnNotebookInstance
             .InstanceMetadataServiceConfigurationProperty(
                 minimum_instance_metadata_service_version="2"),
@@ -185,4 +186,4 @@ class UserWorkspace(Construct):
                 session_name=user_name,
                 tags=identity,
             )
-            self.access_role.resource.node.add_dependency(self.access_policy)
+            self.access_role.resource.add_dependency(self.access_policy)

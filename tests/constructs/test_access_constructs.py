@@ -113,3 +113,18 @@ def test_notebook_lifecycle(stack) -> None:
     with pytest.raises(ConstructPropsError, match="name"):
         NotebookLifecycle(stack, "L2", name="bad name", region="eu-west-2", domain="mlp-dev",
                           domain_owner="123456789012", repository="pypi", idle_minutes=30)
+
+
+def test_access_role_carries_identity_tags_without_an_imported_role(stack) -> None:
+    workspace = _workspace(stack)
+    role = workspace.access_role
+    # The IRole view is created on first use only: hundreds of users never need one.
+    assert role.node.try_find_child("Imported") is None
+    tags = Template.from_stack(stack).find_resources("AWS::IAM::Role", {
+        "Properties": {"RoleName": "mlp-dev-nb-access-jane-smith"}})
+    (resource,) = tags.values()
+    assert {"Key": "ml-platform:owner", "Value": "jane-smith"} in resource["Properties"]["Tags"]
+    assert {"Key": "ml-platform:job-function", "Value": "data_scientist"} in (
+        resource["Properties"]["Tags"])
+    assert role.role.role_arn == role.resource.attr_arn
+    assert role.node.try_find_child("Imported") is not None
