@@ -6,8 +6,9 @@ platform, changeable only by administrators), so one policy serves every user an
 permissions depend on another's. The guardrails are Deny statements on SageMaker condition
 keys; each key is denied only on the actions that AWS documents for it (Service Authorization
 Reference, "Actions, resources, and condition keys for Amazon SageMaker"), because a key
-that an action does not support is absent, and a Null check on an absent key would deny the
-action outright.
+that an action does not support is absent, and a Null check or negated operator on an absent
+key would deny the action outright. Last checked 2026-11-27 against a generated copy of that
+reference (docs/access.md lists each key, its type and its actions).
 """
 
 from __future__ import annotations
@@ -188,11 +189,13 @@ def data_scientist_guardrails(ctx: AccessContext) -> dict:
         _deny("SecurityGroupRequired", VPC_KEY_ACTIONS,
               {"Null": {"sagemaker:VpcSecurityGroupIds": "true"}}),
         # ... volumes and outputs encrypted with platform keys (a missing key also matches:
-        # StringNotEquals is true when the key is absent from the request) ...
+        # a negated operator is true when the key is absent from the request). AWS replaced
+        # the short keys sagemaker:VolumeKmsKey and sagemaker:OutputKmsKey, which no action
+        # lists any more, with these ARN-typed keys: requests must name the key by its ARN.
         _deny("VolumesWithPlatformKeysOnly", VOLUME_KMS_ACTIONS,
-              {"StringNotEquals": {"sagemaker:VolumeKmsKey": keys}}),
+              {"ArnNotEquals": {"sagemaker:VolumeKmsKeyArn": keys}}),
         _deny("OutputsWithPlatformKeysOnly", OUTPUT_KMS_ACTIONS,
-              {"StringNotEquals": {"sagemaker:OutputKmsKey": keys}}),
+              {"ArnNotEquals": {"sagemaker:OutputKmsKeyArn": keys}}),
         # ... traffic between training containers encrypted (absent counts as false) ...
         _deny("InterContainerEncryptionRequired", INTER_CONTAINER_ACTIONS,
               {"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "false"}}),
@@ -201,6 +204,9 @@ def data_scientist_guardrails(ctx: AccessContext) -> dict:
               {"StringNotEquals": {"sagemaker:DirectInternetAccess": "Disabled"}}),
         _deny("NotebooksWithoutRoot", NOTEBOOK_CREATE,
               {"StringNotEquals": {"sagemaker:RootAccess": "Disabled"}}),
+        # On updates, ...IfExists is also true when the request omits the key, so an update
+        # must restate RootAccess Disabled and IMDSv2 (data scientists have no Allow for
+        # UpdateNotebookInstance at all; this holds if someone grants it later).
         _deny("NotebooksKeepRootDisabled", NOTEBOOK_CHANGE,
               {"StringNotEqualsIfExists": {"sagemaker:RootAccess": "Disabled"}}),
         _deny("NotebooksImdsV2Only", NOTEBOOK_CREATE + NOTEBOOK_CHANGE,

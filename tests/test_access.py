@@ -245,14 +245,21 @@ def test_guardrail_keys_deny_on_supported_actions_only(ctx) -> None:
     doc = access_policies.data_scientist_guardrails(ctx)
     denies = {s["Sid"]: s for s in _statements(doc, "Deny")}
     keys = {k for s in denies.values() for cond in s["Condition"].values() for k in cond}
-    assert {"sagemaker:VpcSubnets", "sagemaker:VpcSecurityGroupIds", "sagemaker:VolumeKmsKey",
-            "sagemaker:OutputKmsKey", "sagemaker:InterContainerTrafficEncryption",
+    assert {"sagemaker:VpcSubnets", "sagemaker:VpcSecurityGroupIds",
+            "sagemaker:VolumeKmsKeyArn", "sagemaker:OutputKmsKeyArn",
+            "sagemaker:InterContainerTrafficEncryption",
             "sagemaker:DirectInternetAccess", "sagemaker:RootAccess",
             "sagemaker:MinimumInstanceMetadataServiceVersion"} <= keys
     # Create* of models has no KMS keys: a KMS deny on it would block every model.
     assert "sagemaker:CreateModel" not in denies["VolumesWithPlatformKeysOnly"]["Action"]
     assert denies["NotebooksWithoutInternet"]["Condition"] == {
         "StringNotEquals": {"sagemaker:DirectInternetAccess": "Disabled"}}
+    # The short KMS keys are deprecated and listed on no action: a negated condition on a key
+    # that is never present would deny every job. The ARN keys take ARN operators.
+    assert not keys & {"sagemaker:VolumeKmsKey", "sagemaker:OutputKmsKey"}
+    for sid, key in (("VolumesWithPlatformKeysOnly", "sagemaker:VolumeKmsKeyArn"),
+                     ("OutputsWithPlatformKeysOnly", "sagemaker:OutputKmsKeyArn")):
+        assert denies[sid]["Condition"] == {"ArnNotEquals": {key: list(ctx.platform_key_arns)}}
 
 
 def _policy_chars(document) -> int:
