@@ -26,7 +26,10 @@ class AuditTrail(Construct):
     whose name starts with ``data_event_bucket_prefix`` are recorded through advanced event
     selectors. The prefix covers buckets of other stacks without a cross-stack reference.
     The trail's own bucket and the access-log bucket are left out: logging writes into them
-    would generate events without end.
+    would generate events without end. The trade-off: object-level reads of the audit bucket
+    itself are not in the trail; its server access logs (access-log bucket) record them, and
+    Object Lock makes deletes fail whoever tries. (CloudTrail's newer option to suppress only
+    its own deliveries has no CloudFormation property in aws-cdk-lib 2.275.)
 
     Service permissions name the trail (``trail_name``) rather than reference it; the key
     policy must allow CloudTrail for that name (``ManagedKey.allow_cloudtrail``).
@@ -57,7 +60,8 @@ class AuditTrail(Construct):
         require(bool(data_event_bucket_prefix) and data_event_bucket_prefix.endswith("-")
                 and data_event_bucket_prefix.islower(), "AuditTrail",
                 f"data_event_bucket_prefix {data_event_bucket_prefix!r} must be lower-case and "
-                "end with '-' so it cannot match another owner's buckets")
+                "end with '-', so that it matches whole name segments (bucket names are global: "
+                "this narrows, but cannot rule out, matches on another owner's buckets)")
         stack = Stack.of(self)
         partition, account = stack.partition, stack.account
         self.trail_name = trail_name

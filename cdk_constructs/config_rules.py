@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-import jsii
 from aws_cdk import aws_config as config
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IDependable
 
 from cdk_constructs._validation import require
+from cdk_constructs.secure_topic import TopicTarget
 
 # Identifiers as AWS lists them (https://docs.aws.amazon.com/config/latest/developerguide/
 # managed-rules-by-aws-config.html); each rule's page is <lower-case-with-hyphens>.html.
@@ -46,20 +46,6 @@ PLATFORM_RULES: tuple[str, ...] = (
 )
 
 _IDENTIFIER_RE = re.compile(r"^[A-Z0-9]+(_[A-Z0-9]+)*$")
-
-
-@jsii.implements(events.IRuleTarget)
-class _TopicTarget:
-    """An SNS target that, unlike ``aws_events_targets.SnsTopic``, does not add an
-    unconditioned ``events.amazonaws.com`` statement to the topic policy: the topic grants
-    EventBridge of its own account (SecureTopic ``allow_services``)."""
-
-    def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
-        self._topic = topic
-        self._message = message
-
-    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
-        return events.RuleTargetConfig(arn=self._topic.topic_arn, input=self._message)
 
 
 class ConfigRules(Construct):
@@ -128,7 +114,7 @@ class ConfigRules(Construct):
             ),
         )
         field = events.EventField.from_path
-        self.non_compliant_alert.add_target(_TopicTarget(
+        self.non_compliant_alert.add_target(TopicTarget(
             notification_topic,
             events.RuleTargetInput.from_object({
                 "alert": "AWS Config: resource became NON_COMPLIANT",

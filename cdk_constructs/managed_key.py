@@ -85,14 +85,20 @@ class ManagedKey(Construct):
         )
 
     def allow_service(self, *, sid: str, service: str, actions: list[str],
-                      conditions: dict | None = None) -> None:
-        """Grant an AWS service principal key use, scoped to this account by default."""
+                      conditions: dict | None = None, source_account: bool = True) -> None:
+        """Grant an AWS service principal key use, scoped to this account by
+        ``aws:SourceAccount`` unless ``source_account=False`` (only for services that do not
+        send it to KMS; then ``conditions`` must scope the grant)."""
         stack = Stack.of(self)
         require(service.endswith(".amazonaws.com"), "ManagedKey.allow_service",
                 f"{service!r} is not a service principal (e.g. 'cloudtrail.amazonaws.com')")
+        require(source_account or bool(conditions), "ManagedKey.allow_service",
+                f"{sid}: without aws:SourceAccount, give conditions that scope the grant "
+                "(e.g. an encryption-context ARN of this account)")
         scoped = dict(conditions or {})
-        scoped.setdefault("StringEquals", {})
-        scoped["StringEquals"] = {**scoped["StringEquals"], "aws:SourceAccount": stack.account}
+        if source_account:
+            scoped["StringEquals"] = {**scoped.get("StringEquals", {}),
+                                      "aws:SourceAccount": stack.account}
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=sid,
@@ -134,16 +140,27 @@ class ManagedKey(Construct):
             conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
         )
 
-    def allow_sns_publishers(self, *, services: tuple[str, ...], topic_name_prefix: str) -> None:
-        """Let AWS services of this account (CloudWatch alarms, EventBridge rules) publish to
-        SNS topics encrypted with this key, only topics whose names start with the prefix
-        (SNS puts the topic ARN in the encryption context)."""
+    def allow_sns_publishers(self, *, services: tuple[str, ...],
+                             topic_name_prefix: str | None) -> None:
+        """Let AWS services (CloudWatch alarms, EventBridge rules) publish to SNS topics of
+        this account and region encrypted with this key: only topics whose names start with
+        ``topic_name_prefix``, or every topic of the account and region with ``None`` (SNS
+        puts the topic ARN in the encryption context, so the grant cannot serve another
+        account's topics).
+
+        EventBridge gets no ``aws:SourceAccount`` condition: the SNS developer guide states
+        that ``aws:SourceAccount`` and ``aws:SourceArn`` in a KMS key policy are not supported
+        for EventBridge-to-encrypted-topic delivery, and with them every delivery fails
+        (FailedInvocations). The encryption-context condition scopes it instead."""
         require(bool(services), "ManagedKey.allow_sns_publishers", "name at least one service")
-        require(bool(topic_name_prefix) and "*" not in topic_name_prefix,
+        require(topic_name_prefix is None or (bool(topic_name_prefix)
+                                              and "*" not in topic_name_prefix),
                 "ManagedKey.allow_sns_publishers",
-                f"topic_name_prefix {topic_name_prefix!r} must be a literal name prefix")
+                f"topic_name_prefix {topic_name_prefix!r} must be a literal name prefix "
+                "(or None for every topic of this account and region)")
         stack = Stack.of(self)
-        topics = f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{topic_name_prefix}*"
+        topics = (f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:"
+                  f"{topic_name_prefix or ''}*")
         for service in services:
             name = service.split(".", 1)[0]
             self.allow_service(
@@ -151,4 +168,5 @@ class ManagedKey(Construct):
                 service=service,
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 conditions={"StringLike": {"kms:EncryptionContext:aws:sns:topicArn": topics}},
+                source_account=service != "events.amazonaws.com",
             )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+import jsii
 from aws_cdk import Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -14,6 +16,22 @@ from constructs import Construct
 from cdk_constructs._validation import require
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+@jsii.implements(events.IRuleTarget)
+class TopicTarget:
+    """An EventBridge target for a :class:`SecureTopic`. Unlike ``aws_events_targets.SnsTopic``
+    it adds no statements: CDK's target would add an unconditioned ``events.amazonaws.com``
+    grant to the topic policy and to the topic's KMS key. The topic's ``allow_services`` and
+    the key's :meth:`ManagedKey.allow_sns_publishers` grant EventBridge instead, scoped to
+    this account and its topics."""
+
+    def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput | None = None) -> None:
+        self._topic = topic
+        self._message = message
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._topic.topic_arn, input=self._message)
 
 
 class SecureTopic(Construct):
@@ -53,3 +71,8 @@ class SecureTopic(Construct):
     @property
     def topic_arn(self) -> str:
         return self.topic.topic_arn
+
+    def as_rule_target(self, message: events.RuleTargetInput | None = None) -> TopicTarget:
+        """This topic as an EventBridge rule target (create it with ``allow_services``
+        including ``events.amazonaws.com``)."""
+        return TopicTarget(self.topic, message)

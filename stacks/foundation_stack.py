@@ -45,11 +45,10 @@ class FoundationStack(Stack):
         if not environment.audit.use_organization_trail:
             audit_key.allow_cloudtrail(trail_name=names.trail())
         audit_key.allow_sns_publishers(services=SNS_PUBLISHERS, topic_name_prefix=names.prefix)
-        # Alarms and event rules publish to the KMS-encrypted notification topics.
-        for service, sid in (("cloudwatch.amazonaws.com", "AllowCloudWatchAlarmsToEncryptedTopics"),
-                             ("events.amazonaws.com", "AllowEventRulesToEncryptedTopics")):
-            self.keys["monitoring"].allow_service(
-                sid=sid, service=service, actions=["kms:Decrypt", "kms:GenerateDataKey*"])
+        # Alarms and event rules publish to the KMS-encrypted notification topics of the
+        # training and serving stacks (CloudFormation-named, so any topic of this account).
+        self.keys["monitoring"].allow_sns_publishers(services=SNS_PUBLISHERS,
+                                                     topic_name_prefix=None)
 
         self.network = IsolatedNetwork(
             self,

@@ -50,7 +50,8 @@ class TrainingStack(Stack):
 
         self.operations_topic = SecureTopic(
             self, "OperationsTopic", display_name="ML platform operations",
-            master_key=keys["monitoring"], emails=config.notifications.operations)
+            master_key=keys["monitoring"], emails=config.notifications.operations,
+            allow_services=("events.amazonaws.com",))
         self.model_risk_topic = SecureTopic(
             self, "ModelRiskTopic", display_name="Model risk: approvals and model quality",
             master_key=keys["monitoring"], emails=config.notifications.model_risk)
@@ -248,7 +249,7 @@ class TrainingStack(Stack):
                 detail_type=["CodePipeline Pipeline Execution State Change"],
                 detail={"pipeline": [self.pipeline.pipeline.pipeline_name],
                         "state": ["FAILED"]}))
-        failures.add_target(event_targets.SnsTopic(self.operations_topic.topic))
+        failures.add_target(self.operations_topic.as_rule_target())
 
 
 def _lineage_statements(sm: str, group: str):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from platform_config import parse_config
 
 
@@ -71,3 +73,20 @@ def test_reordering_config_entries_changes_nothing(sample_config_data, synth, tm
     data["users"] = list(reversed(data["users"]))
     reordered = synthesize(parse_config(data), tmp_path, compliance=False)
     assert reordered.templates == synth.templates
+
+
+@pytest.mark.parametrize("stage", ["dev", "preprod", "prod"])
+def test_every_eventbridge_key_grant_is_scoped_by_topic_not_source_account(synth, stage) -> None:
+    """EventBridge does not send aws:SourceAccount to KMS when it delivers to an encrypted
+    topic, so a grant with it silently drops every alert; a grant with no condition at all
+    would serve any account's rules. Each one must name this account's topics instead."""
+    grants = [s for key in synth.resources(stage, "Foundation", "AWS::KMS::Key").values()
+              for s in key["Properties"]["KeyPolicy"]["Statement"]
+              if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert len(grants) == 2  # audit key (security topics) and monitoring key
+    for grant in grants:
+        assert set(grant["Condition"]) == {"StringLike"}, grant
+        topics = grant["Condition"]["StringLike"]["kms:EncryptionContext:aws:sns:topicArn"]
+        assert topics.startswith("arn:aws:sns:") and topics.endswith("*")
+        assert topics.split(":")[4].isdigit()  # one account, never a wildcard
+

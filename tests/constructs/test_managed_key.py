@@ -99,19 +99,41 @@ def test_cloudtrail_may_encrypt_for_the_named_trail_only(stack) -> None:
         ])}})
 
 
+def _publisher_statement(stack, service: str) -> dict:
+    (key,) = Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    (statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                    if s.get("Principal") == {"Service": service}]
+    return statement
+
+
 def test_sns_publishers_only_for_topics_with_the_prefix(stack) -> None:
     key = ManagedKey(stack, "K", alias="alias/k", description="k")
     key.allow_sns_publishers(services=("cloudwatch.amazonaws.com", "events.amazonaws.com"),
                              topic_name_prefix="mlp-dev-")
-    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-        Template.from_stack(stack).has_resource_properties("AWS::KMS::Key", {
-            "KeyPolicy": {"Statement": Match.array_with([Match.object_like({
-                "Principal": {"Service": service},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": "123456789012"},
-                    "StringLike": {"kms:EncryptionContext:aws:sns:topicArn":
-                                   "arn:aws:sns:eu-west-2:123456789012:mlp-dev-*"}}})])}})
+    topics = {"kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:eu-west-2:123456789012:mlp-dev-*"}
+    alarms = _publisher_statement(stack, "cloudwatch.amazonaws.com")
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                                   "StringLike": topics}
+    # EventBridge does not send aws:SourceAccount/aws:SourceArn to KMS when it delivers to an
+    # encrypted topic (SNS developer guide): with the condition every delivery would fail.
+    rules = _publisher_statement(stack, "events.amazonaws.com")
+    assert rules["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert rules["Condition"] == {"StringLike": topics}
+
+
+def test_sns_publishers_for_every_topic_of_the_account(stack) -> None:
+    key = ManagedKey(stack, "K", alias="alias/k", description="k")
+    key.allow_sns_publishers(services=("events.amazonaws.com",), topic_name_prefix=None)
+    assert _publisher_statement(stack, "events.amazonaws.com")["Condition"] == {"StringLike": {
+        "kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:eu-west-2:123456789012:*"}}
+
+
+def test_service_grant_without_source_account_needs_other_conditions(stack) -> None:
+    key = ManagedKey(stack, "K", alias="alias/k", description="k")
+    with pytest.raises(ConstructPropsError, match="give conditions that scope the grant"):
+        key.allow_service(sid="Open", service="events.amazonaws.com", actions=["kms:Decrypt"],
+                          source_account=False)
 
 
 @pytest.mark.parametrize("call, message", [
