@@ -41,6 +41,15 @@ def baseline_statements(stack: Stack, encryption_key: kms.IKey) -> list[iam.Poli
                                 "kms:EncryptionContext:aws:states:stateMachineArn":
                                     f"{arn}:states:{stack.region}:{stack.account}:"
                                     "stateMachine:*"}}),
+        # Execution logs of a state machine encrypted with a customer key are encrypted too:
+        # Step Functions asks KMS for a data key as the role, with the log destination as
+        # encryption context. (CDK adds this statement itself, but the role here takes no
+        # policy updates, so it must be explicit.)
+        iam.PolicyStatement(sid="LogEncryption", actions=["kms:GenerateDataKey"],
+                            resources=[encryption_key.key_arn],
+                            conditions={"StringEquals": {
+                                "kms:EncryptionContext:SourceArn":
+                                    f"{arn}:logs:{stack.region}:{stack.account}:*"}}),
         # Vended-log delivery and X-Ray APIs have no resource-level permissions.
         iam.PolicyStatement(sid="LogDelivery", actions=[
             "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",

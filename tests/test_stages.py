@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -90,3 +91,23 @@ def test_every_eventbridge_key_grant_is_scoped_by_topic_not_source_account(synth
         assert topics.startswith("arn:aws:sns:") and topics.endswith("*")
         assert topics.split(":")[4].isdigit()  # one account, never a wildcard
 
+
+def test_every_state_machine_role_may_encrypt_its_execution_logs(synth) -> None:
+    """A state machine encrypted with a customer key writes its execution logs encrypted too;
+    its role needs kms:GenerateDataKey under the logs encryption context, or logging fails."""
+    checked = 0
+    for name, template in synth.templates.items():
+        resources = template.get("Resources", {})
+        machines = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+        if not machines:
+            continue
+        statements = [s for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"
+                      for s in r["Properties"]["PolicyDocument"]["Statement"]
+                      if s.get("Sid") == "LogEncryption"]
+        assert len(statements) == len(machines), name
+        for statement in statements:
+            assert statement["Action"] == "kms:GenerateDataKey"
+            (context,) = statement["Condition"]["StringEquals"].values()
+            assert ":logs:" in json.dumps(context) and context != "*"
+        checked += len(machines)
+    assert checked >= 5
