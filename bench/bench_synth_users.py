@@ -4,9 +4,10 @@ CDK app on the same machine.
 
 Each case runs in a fresh subprocess (so jsii/node start-up is counted every time) and
 measures the wall time of: importing the app, building it from the configuration and
-`app.synth()` WITH the four cdk-nag packs and acknowledgements, WITHOUT cfn-guard (the
-Control Tower guard rules run per template in a separate engine and are exercised by
-`make synth` on the sample configuration). The empty app is `App(); Stack(); synth()`.
+`app.synth()` WITH the four cdk-nag packs and acknowledgements and CDK's own template
+validation, WITHOUT cfn-guard unless --cfn-guard (the Control Tower guard rules run per
+template in a separate engine; `make synth` runs them). The empty app is
+`App(); Stack(); synth()`. Each case runs --repeat times; the table shows the median.
 
 Writes a Markdown table (stdout and --out) and exits non-zero if any stack has 450 or more
 resources, a template reaches 80% of CloudFormation's 1 MB limit, a managed policy exceeds
@@ -48,7 +49,7 @@ data = yaml.safe_load(open({config!r}))
 data["users"] = [u for u in data["users"] if u["job_function"] != "data_scientist"] + [
     {{"name": f"ds-{{i:03d}}", "job_function": "data_scientist",
       "allowed_source_cidrs": ["203.0.113.0/24"]}} for i in range({users})]
-build_app(parse_config(data), outdir={outdir!r}, cfn_guard=False).synth()
+build_app(parse_config(data), outdir={outdir!r}, cfn_guard={cfn_guard}).synth()
 """
 
 
@@ -100,12 +101,15 @@ def main() -> int:
     parser.add_argument("--enforce-time", action="store_true")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per case; the table shows the median (default 3)")
+    parser.add_argument("--cfn-guard", action="store_true",
+                        help="also run cfn-guard's Control Tower rules, as `make synth` does")
     args = parser.parse_args()
 
     problems: list[str] = []
     lines = ["| case | synth wall time (s, median) | x empty app | stacks | max resources/stack "
              "| max template bytes | largest managed policy (chars) |",
              "|---|---|---|---|---|---|---|"]
+    guard = " (with cfn-guard)" if args.cfn_guard else ""
     with tempfile.TemporaryDirectory() as tmp:
         empty = run(EMPTY.format(outdir=f"{tmp}/empty"), args.repeat)
         lines.append(f"| empty CDK app | {empty:.1f} | 1.0 | 1 | 0 | - | - |")
@@ -113,10 +117,11 @@ def main() -> int:
         for users in args.users:
             outdir = Path(tmp) / f"u{users}"
             seconds = run(PLATFORM.format(root=str(ROOT), config=args.config, users=users,
-                                          outdir=str(outdir)), args.repeat)
+                                          outdir=str(outdir), cfn_guard=args.cfn_guard),
+                          args.repeat)
             rows = stacks(outdir)
             lines.append(
-                f"| {users} data scientists | {seconds:.1f} | {seconds / empty:.1f} | "
+                f"| {users} data scientists{guard} | {seconds:.1f} | {seconds / empty:.1f} | "
                 f"{len(rows)} | {max(r['resources'] for r in rows)} | "
                 f"{max(r['bytes'] for r in rows):,} | {max(r['largest_policy'] for r in rows):,} |")
             for r in rows:
