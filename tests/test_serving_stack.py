@@ -179,3 +179,30 @@ def test_qa_workflow_only_in_preprod(synth) -> None:
                 synth.resources(stage, "Serving", "AWS::StepFunctions::StateMachine").values()]
     assert "mlp-preprod-champion-challenger" in names("preprod")
     assert not any("champion" in n for n in names("prod"))
+
+
+def test_serving_in_the_pipeline_environment_synthesizes_clean(sample_config_data, tmp_path) -> None:
+    """serving.environments may include dev (where the pipeline and registry live): the dev
+    stage then holds Training and Serving together, with no name clash and zero
+    unacknowledged findings from the four nag packs and cfn-guard."""
+    import copy
+
+    from platform_config import parse_config
+    from synth_support import synthesize
+
+    data = copy.deepcopy(sample_config_data)
+    data["serving"]["environments"] = ["dev", "preprod", "prod"]
+    result = synthesize(parse_config(data), tmp_path, environments=("dev",))
+    assert {"dev/Training", "dev/Serving"} <= set(result.templates)
+    names: list[tuple[str, str]] = []  # (resource type, physical name): unique per type
+    for template in result.templates.values():
+        for resource in template["Resources"].values():
+            props = resource.get("Properties", {})
+            names += [(resource["Type"], v) for k, v in props.items()
+                      if k in ("TopicName", "StateMachineName", "RoleName", "ManagedPolicyName",
+                               "BucketName", "FunctionName", "Name", "ModelPackageGroupName",
+                               "EndpointName", "MonitoringScheduleName", "TableName")
+                      and isinstance(v, str)]
+    assert len(names) > 20
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    assert (tmp_path / "manifest.json").exists()
