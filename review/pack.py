@@ -151,14 +151,22 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
     doc.ul([f"`{k}` = {v}: {P.ASSUMPTION_TEXT.get(k, '')}" for k, v in P.ASSUMPTIONS.items()] +
            [f"{P.HOURS_PER_MONTH} hours per month."])
     doc.h(1, f"Price table ({P.PRICES_AS_OF})")
+    unconfirmed = sorted({key for region, table in P.PRICES.items() for key in table
+                          if not P.confirmed(region, key)})
+    if unconfirmed:
+        doc.p(f"**Not confirmed for their region** (checked {P.PRICES_CHECKED_ON}; see "
+              f"`review/prices.py`): {', '.join(f'`{k}`' for k in unconfirmed)}. Lines priced with "
+              "them are estimates until someone reads the AWS price list for the region.")
     rows = []
     for region, table in P.PRICES.items():
         for key, value in table.items():
+            mark = "yes" if P.confirmed(region, key) else "**no**"
             if isinstance(value, dict):
-                rows += [[region, f"{key} {k}", f"${v:g}", P.SOURCES.get(key, "")] for k, v in value.items()]
+                rows += [[region, f"{key} {k}", f"${v:g}", mark, P.SOURCES.get(key, "")]
+                         for k, v in value.items()]
             else:
-                rows.append([region, key, f"${value:g}", P.SOURCES.get(key, "")])
-    doc.table(["Region", "Price", P.CURRENCY, "Source"], rows)
+                rows.append([region, key, f"${value:g}", mark, P.SOURCES.get(key, "")])
+    doc.table(["Region", "Price", P.CURRENCY, "Confirmed for region", "Source"], rows)
     return doc
 
 

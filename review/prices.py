@@ -50,6 +50,26 @@ PRICES: dict[str, dict] = {
     },
 }
 
+# Which prices were confirmed for the region, and how. On PRICES_CHECKED_ON these matched the
+# AWS price list for eu-west-2 as quoted (with usage-type codes such as EUW2-VpcEndpoint-Hours)
+# in public documents; the live pricing pages could not be read from the build environment.
+# The others were NOT confirmed for London: the SageMaker figures are about 1.17x the us-east-1
+# prices, which suggests they were derived rather than read, and no London figure for AWS Config
+# was found. The review pack marks every unconfirmed price.
+PRICES_CHECKED_ON = "2026-11-27"
+CONFIRMED: dict[str, frozenset[str]] = {
+    "eu-west-2": frozenset({
+        "vpc_interface_endpoint_az_hour", "kms_key_month",
+        "cloudtrail_data_events_per_million",  # one flat rate in every region
+        "logs_ingestion_gb", "logs_storage_gb_month", "cloudwatch_alarm_month", "secret_month",
+    }),
+}
+
+
+def confirmed(region: str, key: str) -> bool:
+    return key in CONFIRMED.get(region, frozenset())
+
+
 # Usage assumptions of an *idle* month: the platform deployed, nobody training or serving.
 ASSUMPTIONS = {
     "config_items_per_recorder_month": 1000,

@@ -183,3 +183,18 @@ def test_html_is_self_contained(pack) -> None:
     assert not re.search(r"<link\b", html, re.I)
     assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html, re.I)
     assert "@import" not in html
+
+
+def test_price_table_marks_prices_not_confirmed_for_their_region(pack) -> None:
+    from review import prices
+
+    cost_md = (pack.directory / "cost.md").read_text()
+    assert "Not confirmed for their region" in cost_md
+    assert "`notebook_instance_hour`" in cost_md and "`config_item`" in cost_md
+    rows = [line for line in cost_md.splitlines() if line.startswith("| eu-west-2 |")]
+    assert rows and len(rows) == sum(len(v) if isinstance(v, dict) else 1
+                                     for v in prices.PRICES["eu-west-2"].values())
+    for row in rows:
+        key = row.split("|")[2].strip().split(" ")[0]
+        assert ("| yes |" in row) == prices.confirmed("eu-west-2", key), row
+    assert set(prices.CONFIRMED["eu-west-2"]) <= set(prices.PRICES["eu-west-2"])
