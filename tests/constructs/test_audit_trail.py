@@ -135,3 +135,54 @@ def test_log_role_is_trusted_by_this_trail_only_and_writes_its_log_group(templat
 def test_refuses(stack, overrides, message) -> None:
     with pytest.raises(ConstructPropsError, match=message):
         _trail(stack, **overrides)
+
+
+def _resolve(value):
+    """A selector value as CloudFormation resolves it (aws partition; the trail's bucket is
+    the one named in _trail)."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_resolve(p) for p in parts)
+    if value == {"Ref": "AWS::Partition"}:
+        return "aws"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        assert value["Fn::GetAtt"][0].startswith("TrailBucket") and value["Fn::GetAtt"][1] == "Arn"
+        return "arn:aws:s3:::mlp-dev-audit-trail-bucket"
+    assert isinstance(value, str), value
+    return value
+
+
+def _recorded(selectors: list[dict], event: dict) -> bool:
+    """CloudTrail's documented evaluation of advanced event selectors: a trail records an
+    event that any selector matches; a selector matches when every field selector does; in a
+    field selector, the values of the including operators (Equals, StartsWith, EndsWith) are
+    ORed, the excluding ones (NotEquals, NotStartsWith, NotEndsWith) are ANDed, and the two
+    groups are ANDed."""
+    def field_matches(selector: dict) -> bool:
+        value = event[selector["Field"]]
+        tests = {"Equals": lambda v: value == v, "StartsWith": value.startswith,
+                 "EndsWith": value.endswith, "NotEquals": lambda v: value != v,
+                 "NotStartsWith": lambda v: not value.startswith(v),
+                 "NotEndsWith": lambda v: not value.endswith(v)}
+        including = [tests[op](_resolve(v)) for op in ("Equals", "StartsWith", "EndsWith")
+                     for v in selector.get(op, [])]
+        excluding = [tests[op](_resolve(v)) for op in ("NotEquals", "NotStartsWith", "NotEndsWith")
+                     for v in selector.get(op, [])]
+        return (not including or any(including)) and all(excluding)
+    return any(all(field_matches(f) for f in s["FieldSelectors"]) for s in selectors)
+
+
+@pytest.mark.parametrize("bucket, recorded", [
+    ("mlp-dev-raw-data-123456789012-eu-west-2", True),
+    ("mlp-dev-model-artifacts-123456789012-eu-west-2", True),
+    ("mlp-dev-audit-trail-bucket", False),  # the trail's own deliveries would feed back
+    ("mlp-dev-access-logs", False),
+    ("mlp-prod-raw-data-123456789012-eu-west-2", False),  # another environment's prefix
+    ("someone-elses-bucket", False),
+])
+def test_selectors_record_exactly_the_platform_buckets_object_events(template, bucket, recorded):
+    selectors = _trail_props(template)["Properties"]["AdvancedEventSelectors"]
+    event = {"eventCategory": "Data", "resources.type": "AWS::S3::Object",
+             "resources.ARN": f"arn:aws:s3:::{bucket}/runs/1/model.tar.gz"}
+    assert _recorded(selectors, event) is recorded
+    assert _recorded(selectors, {"eventCategory": "Management"})
