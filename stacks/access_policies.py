@@ -133,8 +133,7 @@ def data_scientist_data(ctx: AccessContext) -> dict:
          "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
                     "kms:ReEncryptTo", "kms:CreateGrant"],
          "NotResource": list(ctx.platform_key_arns)},
-        {"Sid": "NoRawData", "Effect": "Deny", "Action": DATA_READ_ACTIONS,
-         "Resource": [ctx.buckets["raw"], f"{ctx.buckets['raw']}/*"]},
+        _deny_data_read("NoRawData", ctx, "raw"),
     )
 
 
@@ -173,6 +172,31 @@ def data_scientist_sagemaker(ctx: AccessContext) -> dict:
          "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
          "Resource": "*"},
+    )
+
+
+def _deny_data_read(sid: str, ctx: AccessContext, *buckets: str) -> dict:
+    """Deny reading objects (and listing) in the given platform buckets."""
+    return {"Sid": sid, "Effect": "Deny", "Action": DATA_READ_ACTIONS,
+            "Resource": [ctx.buckets[b] + s for b in buckets for s in ("", "/*")]}
+
+
+def _read_registry(ctx: AccessContext) -> dict:
+    return {"Sid": "ReadRegistry", "Effect": "Allow",
+            "Action": _sm("DescribeModelPackage", "DescribeModelPackageGroup"),
+            "Resource": ctx.model_registry_arns}
+
+
+def _review_statements(ctx: AccessContext) -> tuple[dict, ...]:
+    """What reviewers (model-risk approver, auditor) read: the registry and the monitoring
+    reports."""
+    return (
+        _read_registry(ctx),
+        {"Sid": "ListRegistry", "Effect": "Allow",
+         "Action": _sm("ListModelPackages", "ListModelPackageGroups"), "Resource": "*"},
+        {"Sid": "ReadMonitoringReports", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [ctx.buckets["monitoring"], f"{ctx.buckets['monitoring']}/*"]},
     )
 
 
@@ -234,15 +258,12 @@ def ml_engineer(ctx: AccessContext) -> dict:
          "Action": _sm("ListPipelines", "DescribeTrainingJob", "DescribeProcessingJob",
                        "ListModelPackages", "ListModelPackageGroups"),
          "Resource": "*"},
-        {"Sid": "ReadRegistry", "Effect": "Allow",
-         "Action": _sm("DescribeModelPackage", "DescribeModelPackageGroup"),
-         "Resource": ctx.model_registry_arns},
+        _read_registry(ctx),
         {"Sid": "ReadJobLogs", "Effect": "Allow",
          "Action": ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"],
          "Resource": f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:"
                      "log-group:/aws/sagemaker/*"},
-        {"Sid": "NoRawData", "Effect": "Deny", "Action": DATA_READ_ACTIONS,
-         "Resource": [ctx.buckets["raw"], f"{ctx.buckets['raw']}/*"]},
+        _deny_data_read("NoRawData", ctx, "raw"),
     )
 
 
@@ -258,19 +279,10 @@ def model_risk_approver(ctx: AccessContext) -> dict:
          "Resource": ctx.sagemaker_arn(f"model-package/{ctx.prefix}*"),
          "Condition": {"StringEquals": {"sagemaker:ModelApprovalStatus": ["Approved",
                                                                           "Rejected"]}}},
-        {"Sid": "ReadRegistry", "Effect": "Allow",
-         "Action": _sm("DescribeModelPackage", "DescribeModelPackageGroup"),
-         "Resource": ctx.model_registry_arns},
-        {"Sid": "ListRegistry", "Effect": "Allow",
-         "Action": _sm("ListModelPackages", "ListModelPackageGroups"), "Resource": "*"},
-        {"Sid": "ReadMonitoringReports", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:ListBucket"],
-         "Resource": [ctx.buckets["monitoring"], f"{ctx.buckets['monitoring']}/*"]},
+        *_review_statements(ctx),
         {"Sid": "SeparationOfDuties", "Effect": "Deny", "Action": BUILDER_ACTIONS,
          "Resource": "*"},
-        {"Sid": "NoTrainingData", "Effect": "Deny", "Action": DATA_READ_ACTIONS,
-         "Resource": [ctx.buckets[b] + s for b in ("raw", "processed", "capture")
-                      for s in ("", "/*")]},
+        _deny_data_read("NoTrainingData", ctx, "raw", "processed", "capture"),
     )
 
 
@@ -294,17 +306,8 @@ def auditor(ctx: AccessContext) -> dict:
          "Action": ["iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion",
                     "iam:ListAttachedRolePolicies", "iam:ListRoles", "iam:ListPolicies"],
          "Resource": "*"},
-        {"Sid": "ReadRegistry", "Effect": "Allow",
-         "Action": _sm("DescribeModelPackage", "DescribeModelPackageGroup"),
-         "Resource": ctx.model_registry_arns},
-        {"Sid": "ListRegistry", "Effect": "Allow",
-         "Action": _sm("ListModelPackages", "ListModelPackageGroups"), "Resource": "*"},
-        {"Sid": "ReadMonitoringReports", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:ListBucket"],
-         "Resource": [ctx.buckets["monitoring"], f"{ctx.buckets['monitoring']}/*"]},
-        {"Sid": "NoDataRead", "Effect": "Deny", "Action": DATA_READ_ACTIONS,
-         "Resource": [ctx.buckets[b] + s for b in ("raw", "processed", "capture", "models")
-                      for s in ("", "/*")]},
+        *_review_statements(ctx),
+        _deny_data_read("NoDataRead", ctx, "raw", "processed", "capture", "models"),
         {"Sid": "NoNotebooks", "Effect": "Deny",
          "Action": "sagemaker:CreatePresignedNotebookInstanceUrl", "Resource": "*"},
     )
