@@ -186,4 +186,4 @@ class UserWorkspace(Construct):
                 session_name=user_name,
                 tags=identity,
             )
-            self.access_role.resource.add_dependency(self.access_policy)
+            self.access_role.resource.add_resource_dependency(self.access_policy)
