@@ -15,6 +15,7 @@ from constructs import Construct
 
 from cdk_constructs._jsii_memo import adopt, attribute
 from cdk_constructs._validation import require
+from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs.human_role import HumanRole
 
 _USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -163,15 +164,14 @@ class UserWorkspace(Construct):
                 },
             ],
         }
-        self.access_policy = iam.CfnManagedPolicy(
+        self.access_policy = PlatformManagedPolicy(
             self,
             "AccessPolicy",
-            managed_policy_name=access_name,
+            name=access_name,
             description=f"Open the notebook of {user_name} (and no other)",
-            policy_document=self.access_document,
+            document=self.access_document,
         )
-        self.access_policy_arn = (f"arn:{stack.partition}:iam::{stack.account}:policy/"
-                                  f"{access_name}")
+        self.access_policy_arn = self.access_policy.policy_arn
 
         self.access_role: HumanRole | None = None
         if presign_mode == "iam_role":

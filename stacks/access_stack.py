@@ -10,6 +10,7 @@ from constructs import Construct
 from cdk_constructs.human_role import HumanRole
 from cdk_constructs.notebook_lifecycle import NotebookLifecycle
 from cdk_constructs.package_mirror import PackageMirror
+from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
 from platform_config.model import AccessConfig, EnvironmentConfig, JobFunction
 from platform_config.naming import ResourceNames
 from stacks import access_policies as policies
@@ -75,19 +76,19 @@ class AccessStack(Stack):
         )
 
         self.roles: dict[JobFunction, HumanRole] = {}
-        self.role_policies: dict[JobFunction, iam.CfnManagedPolicy] = {}
+        self.role_policies: dict[JobFunction, PlatformManagedPolicy] = {}
         for job_function, (description, document) in _JOB_FUNCTIONS.items():
             construct_id = "".join(p.capitalize() for p in job_function.value.split("_"))
             role_name = names.job_function_role(job_function.value)
-            policy = iam.CfnManagedPolicy(
+            policy = PlatformManagedPolicy(
                 self,
                 f"{construct_id}Policy",
-                managed_policy_name=role_name,
+                name=role_name,
                 description=description,
-                policy_document=document(self.context),
+                document=document(self.context),
             )
             self.role_policies[job_function] = policy
-            arns = [f"arn:{partition}:iam::{self.account}:policy/{role_name}"]
+            arns = [policy.policy_arn]
             admin = job_function is JobFunction.PLATFORM_ADMIN
             if admin:
                 arns.insert(0, POWER_USER.format(partition=partition))
@@ -112,26 +113,21 @@ class AccessStack(Stack):
         self.notebook_lifecycle: NotebookLifecycle | None = None
         if environment.notebooks_enabled:
             self.data_scientist_policies = {
-                "data": iam.CfnManagedPolicy(
-                    self, "DataScientistDataPolicy",
-                    managed_policy_name=f"{names.prefix}ds-data",
+                "data": PlatformManagedPolicy(
+                    self, "DataScientistDataPolicy", name=f"{names.prefix}ds-data",
                     description="Data scientists: shared processed data, own prefix, platform keys",
-                    policy_document=policies.data_scientist_data(self.context)),
-                "sagemaker": iam.CfnManagedPolicy(
-                    self, "DataScientistSageMakerPolicy",
-                    managed_policy_name=f"{names.prefix}ds-sagemaker",
+                    document=policies.data_scientist_data(self.context)),
+                "sagemaker": PlatformManagedPolicy(
+                    self, "DataScientistSageMakerPolicy", name=f"{names.prefix}ds-sagemaker",
                     description="Data scientists: own jobs, with the platform's guardrails",
-                    policy_document=policies.data_scientist_sagemaker(self.context)),
-                "guardrails": iam.CfnManagedPolicy(
-                    self, "DataScientistGuardrailsPolicy",
-                    managed_policy_name=f"{names.prefix}ds-guardrails",
+                    document=policies.data_scientist_sagemaker(self.context)),
+                "guardrails": PlatformManagedPolicy(
+                    self, "DataScientistGuardrailsPolicy", name=f"{names.prefix}ds-guardrails",
                     description="Data scientists: SageMaker guardrails (Deny on condition keys)",
-                    policy_document=policies.data_scientist_guardrails(self.context)),
+                    document=policies.data_scientist_guardrails(self.context)),
             }
             self.data_scientist_policy_arns = [
-                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-data",
-                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-sagemaker",
-                f"arn:{partition}:iam::{self.account}:policy/{names.prefix}ds-guardrails",
+                *(policy.policy_arn for policy in self.data_scientist_policies.values()),
                 f"arn:{partition}:iam::{self.account}:policy/{self.mirror.read_policy_name}",
             ]
             self.notebook_lifecycle = NotebookLifecycle(

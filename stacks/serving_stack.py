@@ -14,7 +14,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 import cdk_monitoring_constructs as cmc
@@ -25,6 +24,7 @@ from cdk_constructs.champion_challenger_workflow import (
     ChampionChallengerWorkflow,
 )
 from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
+from cdk_constructs.encrypted_schedule import EncryptedSchedule
 from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
 from cdk_constructs.platform_function import RUNTIME, PlatformFunction
 from cdk_constructs.sagemaker_images import model_monitor_image
@@ -358,15 +358,11 @@ class ServingStack(Stack):
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
-        schedule = scheduler.CfnSchedule(
+        schedule = EncryptedSchedule(
             self, "QualitySchedule", name=f"{names.prefix}model-quality",
             description="Model-quality check (serving.quality_check_schedule)",
-            schedule_expression=serving.quality_check_schedule,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            kms_key_arn=keys["monitoring"].key_arn,
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.quality.state_machine.state_machine_arn,
-                role_arn=schedule_role.role_arn, input="{}"))
+            expression=serving.quality_check_schedule, encryption_key=keys["monitoring"],
+            target_arn=self.quality.state_machine.state_machine_arn, role=schedule_role)
         schedule.node.add_dependency(schedule_policy)
         # The Degraded metric (embedded metric format) as a drift alarm: it is forwarded
         # with the feature-drift alarms and starts one retraining per episode.

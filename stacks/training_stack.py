@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs._monitoring import monitoring_facade
+from cdk_constructs.event_bus_permission import EventBusPutPermission
 from cdk_constructs.model_registry import ModelRegistry
 from cdk_constructs.platform_function import PlatformFunction
 from cdk_constructs.retraining_workflow import RetrainingWorkflow
@@ -223,14 +224,8 @@ class TrainingStack(Stack):
                                               retry_attempts=2)
         for account in accounts:
             if account != self.account:
-                events.CfnEventBusPolicy(
-                    self, f"DriftFrom{account}", statement_id=f"drift-from-{account}",
-                    event_bus_name="default", statement={
-                        "Sid": f"drift-from-{account}", "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                        "Action": "events:PutEvents",
-                        "Resource": f"arn:aws:events:{self.region}:{self.account}:"
-                                    "event-bus/default"})
+                EventBusPutPermission(self, f"DriftFrom{account}", source_account=account,
+                                      statement_id=f"drift-from-{account}")
         alarm_names = {"wildcard": f"{config.project.name}-*-{config.training.model_name}-drift-*"}
         for rule_id, description, pattern in drift_event_patterns(alarm_names, accounts):
             rule = events.Rule(self, f"{rule_id}Retrain", description=description,
