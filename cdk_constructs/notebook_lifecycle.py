@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
 
@@ -15,7 +16,7 @@ _DOMAIN_RE = re.compile(r"^[a-z][a-z0-9-]{1,49}$")
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
-MAX_SCRIPT_CHARS = 16384  # SageMaker's limit for one lifecycle script
+MAX_SCRIPT_CHARS = 16384  # SageMaker's limit for one lifecycle script, base64-encoded
 
 _TEMPLATE = r"""#!/bin/bash
 # Secure ML platform: notebook on-start (runs as root at every start, 5-minute limit).
@@ -35,10 +36,11 @@ cat > /usr/local/sbin/platform-package-mirror <<'MIRROR'
 # Point pip (all conda environments) at the CodeArtifact repository with a fresh token.
 set -euo pipefail
 source /etc/platform-package-mirror.env
-token="$(aws codeartifact get-authorization-token --region "$REGION" --domain "$DOMAIN" \
+cli=(aws --region "$REGION" --cli-connect-timeout 10 --cli-read-timeout 30)
+token="$("${cli[@]}" codeartifact get-authorization-token --domain "$DOMAIN" \
   --domain-owner "$DOMAIN_OWNER" --duration-seconds 43200 \
   --query authorizationToken --output text)"
-endpoint="$(aws codeartifact get-repository-endpoint --region "$REGION" --domain "$DOMAIN" \
+endpoint="$("${cli[@]}" codeartifact get-repository-endpoint --domain "$DOMAIN" \
   --domain-owner "$DOMAIN_OWNER" --repository "$REPOSITORY" --format pypi \
   --query repositoryEndpoint --output text)"
 index="https://aws:${token}@${endpoint#https://}simple/"
@@ -59,11 +61,15 @@ MIRROR
 chmod 0755 /usr/local/sbin/platform-package-mirror
 printf 'REGION=%q\nDOMAIN=%q\nDOMAIN_OWNER=%q\nREPOSITORY=%q\n' \
   "$REGION" "$DOMAIN" "$DOMAIN_OWNER" "$REPOSITORY" > /etc/platform-package-mirror.env
-/usr/local/sbin/platform-package-mirror
+# Bounded and non-fatal: a slow or unavailable mirror must not stop the notebook from starting
+# (the script has 5 minutes); pip then has no index (no internet route) until the hourly retry.
+timeout 120 /usr/local/sbin/platform-package-mirror \
+  || echo "package mirror not configured at start; the hourly cron job retries" >&2
 
 cat > /usr/local/sbin/platform-idle-stop <<'IDLE'
 #!/usr/bin/env python3
-# Stop this notebook instance when Jupyter has been idle for more than N minutes.
+# Stop this notebook instance when Jupyter (kernels and terminals) has been idle for more
+# than N minutes. Usage: platform-idle-stop MINUTES REGION
 import datetime
 import json
 import ssl
@@ -71,34 +77,50 @@ import subprocess
 import sys
 import urllib.request
 
-idle_minutes = int(sys.argv[1])
-context = ssl._create_unverified_context()  # Jupyter's own self-signed certificate on localhost
-now = datetime.datetime.now(datetime.timezone.utc)
+JUPYTER = "https://localhost:8443/api"
 
 
-def last_activity(path):
-    with urllib.request.urlopen(f"https://localhost:8443/api/{path}", context=context) as r:
-        items = json.load(r)
-    times = [datetime.datetime.fromisoformat(i["last_activity"].replace("Z", "+00:00"))
-             for i in (k.get("kernel", k) for k in items) if i.get("last_activity")]
-    busy = any(i.get("execution_state") == "busy" for i in (k.get("kernel", k) for k in items))
-    return times, busy
+def _time(value):
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-try:
-    times, busy = last_activity("kernels")
-except OSError:
-    sys.exit(0)  # Jupyter not up yet: never stop a starting notebook
-if busy:
-    sys.exit(0)
-with open("/opt/ml/metadata/resource-metadata.json") as f:
-    name = json.load(f)["ResourceName"]
-with open("/var/log/platform-idle-stop.start") as f:
-    started = datetime.datetime.fromisoformat(f.read().strip())
-latest = max(times + [started])
-if (now - latest).total_seconds() > idle_minutes * 60:
-    subprocess.run(["aws", "sagemaker", "stop-notebook-instance",
-                    "--notebook-instance-name", name], check=True)
+def should_stop(kernels, terminals, started, now, idle_minutes):
+    # kernels/terminals as Jupyter's /api/kernels and /api/terminals return them (sessions
+    # nest the kernel); a busy kernel never stops the notebook.
+    kernels = [k.get("kernel", k) for k in kernels]
+    if any(k.get("execution_state") == "busy" for k in kernels):
+        return False
+    times = [_time(i["last_activity"]) for i in kernels + list(terminals)
+             if i.get("last_activity")]
+    latest = max(times + [started])
+    return (now - latest).total_seconds() > idle_minutes * 60
+
+
+def _get(path, context):
+    with urllib.request.urlopen(f"{JUPYTER}/{path}", context=context, timeout=10) as r:
+        return json.load(r)
+
+
+def main(argv):
+    idle_minutes, region = int(argv[1]), argv[2]
+    context = ssl._create_unverified_context()  # Jupyter's self-signed certificate, localhost
+    try:
+        kernels, terminals = _get("kernels", context), _get("terminals", context)
+    except OSError:
+        return 0  # Jupyter not up yet: never stop a starting notebook
+    with open("/opt/ml/metadata/resource-metadata.json") as f:
+        name = json.load(f)["ResourceName"]
+    with open("/var/log/platform-idle-stop.start") as f:
+        started = _time(f.read().strip())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if should_stop(kernels, terminals, started, now, idle_minutes):
+        subprocess.run(["aws", "sagemaker", "stop-notebook-instance", "--region", region,
+                        "--notebook-instance-name", name], check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
 IDLE
 chmod 0755 /usr/local/sbin/platform-idle-stop
 date -u +%Y-%m-%dT%H:%M:%S+00:00 > /var/log/platform-idle-stop.start
@@ -106,8 +128,8 @@ date -u +%Y-%m-%dT%H:%M:%S+00:00 > /var/log/platform-idle-stop.start
 cat > /etc/cron.d/platform-notebook <<CRON
 SHELL=/bin/bash
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-*/5 * * * * root /usr/local/sbin/platform-idle-stop ${IDLE_MINUTES} >> /var/log/platform-idle-stop.log 2>&1
-0 */6 * * * root /usr/local/sbin/platform-package-mirror >> /var/log/platform-package-mirror.log 2>&1
+*/5 * * * * root /usr/local/sbin/platform-idle-stop ${IDLE_MINUTES} ${REGION} >> /var/log/platform-idle-stop.log 2>&1
+0 * * * * root /usr/local/sbin/platform-package-mirror >> /var/log/platform-package-mirror.log 2>&1
 CRON
 chmod 0644 /etc/cron.d/platform-notebook
 """
@@ -131,7 +153,10 @@ def render_on_start(*, region: str, domain: str, domain_owner: str, repository: 
     script = _TEMPLATE
     for key, value in values.items():
         script = script.replace(f"@{key}@", shlex.quote(value))
-    require(len(script) <= MAX_SCRIPT_CHARS, "NotebookLifecycle", "on-start script too long")
+    encoded = len(base64.b64encode(script.encode()))
+    require(encoded <= MAX_SCRIPT_CHARS, "NotebookLifecycle",
+            f"the on-start script is {encoded} characters base64-encoded; SageMaker accepts "
+            f"{MAX_SCRIPT_CHARS}")
     return script
 
 

@@ -47,7 +47,8 @@ class UserWorkspace(Construct):
     - ``AccessPolicy``: a customer-managed policy allowing CreatePresignedNotebookInstanceUrl,
       describe, start and stop on this notebook's ARN only, under a source condition
       (``aws:SourceIp`` in the user's CIDRs, or ``aws:SourceVpce`` of the platform's
-      endpoints), and denying presigned URLs for any other notebook;
+      endpoints), denying them for any other notebook, and denying them from any other
+      source (so another policy of the same principal cannot widen it);
     - ``AccessRole`` (``presign_mode="iam_role"``): the role the user assumes to open the
       notebook, with only the access policy; with ``"sso_managed_policy"`` the institution's
       IAM Identity Center permission set attaches the access policy by name instead.
@@ -144,8 +145,10 @@ class UserWorkspace(Construct):
 
         if source_cidrs:
             self.source_condition = {"IpAddress": {"aws:SourceIp": sorted(source_cidrs)}}
+            outside_source = {"NotIpAddress": {"aws:SourceIp": sorted(source_cidrs)}}
         else:
             self.source_condition = {"StringEquals": {"aws:SourceVpce": list(source_vpce_ids)}}
+            outside_source = {"StringNotEquals": {"aws:SourceVpce": list(source_vpce_ids)}}
         self.access_document = {
             "Version": "2012-10-17",
             "Statement": [
@@ -161,6 +164,17 @@ class UserWorkspace(Construct):
                     "Effect": "Deny",
                     "Action": NOTEBOOK_ACTIONS,
                     "NotResource": self.notebook_arn,
+                },
+                {
+                    # As AWS documents it: a Deny, so that no other policy of the same
+                    # principal (an SSO permission set, say) can open a notebook from
+                    # elsewhere. For aws:SourceIp, AWS applies it to the presigned URL's
+                    # every HTTP request and WebSocket frame as well.
+                    "Sid": "OnlyFromAllowedSource",
+                    "Effect": "Deny",
+                    "Action": NOTEBOOK_ACTIONS,
+                    "Resource": "*",
+                    "Condition": outside_source,
                 },
             ],
         }

@@ -4,7 +4,9 @@ role separation, the package mirror, and sharding. One small app is synthesized 
 
 from __future__ import annotations
 
+import base64
 import copy
+import datetime as dt
 import itertools
 import json
 import subprocess
@@ -123,8 +125,21 @@ def test_no_user_can_touch_another_users_notebook(small, user, other) -> None:
     for statement in doc["Statement"]:
         if statement["Effect"] == "Allow":
             assert other not in json.dumps(statement)
-        else:  # the Deny covers every notebook except the user's own
-            assert statement["NotResource"] != _notebook_arn(other)
+        elif statement["Sid"] == "NoOtherNotebook":  # every notebook but the user's own
+            assert statement["NotResource"] == _notebook_arn(user) != _notebook_arn(other)
+        else:  # and from nowhere but the allowed source, whatever other policies say
+            assert statement["Sid"] == "OnlyFromAllowedSource"
+            assert statement["Resource"] == "*" and statement["Effect"] == "Deny"
+
+
+def test_source_condition_is_also_a_deny_mirroring_the_allow(small) -> None:
+    for user in USERS:
+        statements = {s["Sid"]: s for s in _access_policy(small, user)["Statement"]}
+        allow = statements["OpenOwnNotebook"]["Condition"]
+        deny = statements["OnlyFromAllowedSource"]["Condition"]
+        assert allow == {"IpAddress": {"aws:SourceIp": deny["NotIpAddress"]["aws:SourceIp"]}}
+        assert statements["OnlyFromAllowedSource"]["Action"] == (
+            statements["OpenOwnNotebook"]["Action"])
 
 
 def test_access_role_trust_pins_the_user(small) -> None:
@@ -152,6 +167,10 @@ def test_source_vpce_mode_uses_the_platform_endpoints(sample_config_data, tmp_pa
     assert list(condition) == ["StringEquals"]
     endpoints = json.dumps(condition["StringEquals"]["aws:SourceVpce"])
     assert "SageMakerApi" in endpoints and "SageMakerNotebook" in endpoints
+    # AWS documents both ids: the API endpoint (the presign call) and the notebook endpoint
+    # (the URL's traffic); anything arriving any other way is denied.
+    deny = {s["Sid"]: s for s in doc["PolicyDocument"]["Statement"]}["OnlyFromAllowedSource"]
+    assert deny["Condition"] == {"StringNotEquals": condition["StringEquals"]}
 
 
 def test_adding_a_user_changes_no_other_users_resources(sample_config_data, small,
@@ -344,3 +363,45 @@ def test_job_function_roles_exposed_with_mfa(small) -> None:
     engineer = roles["mlp-prod-ml-engineer"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert engineer["Condition"]["ArnLike"]["aws:PrincipalArn"][0].startswith(
         "arn:aws:iam::333333333333:role/aws-reserved/sso.amazonaws.com/")
+
+
+def _idle_stop_namespace() -> dict:
+    script = render_on_start(region="eu-west-2", domain="mlp-dev", domain_owner="111111111111",
+                             repository="pypi", idle_minutes=30)
+    source = script.split("<<'IDLE'\n", 1)[1].split("\nIDLE\n", 1)[0]
+    namespace: dict = {"__name__": "platform_idle_stop"}
+    exec(compile(source, "platform-idle-stop", "exec"), namespace)  # defines, does not run
+    return namespace
+
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _ago(minutes: int) -> str:
+    return (NOW - dt.timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize("kernels, terminals, started_minutes_ago, stop", [
+    ([], [], 31, True),                                    # nothing opened since start
+    ([], [], 10, False),                                   # just started
+    ([{"last_activity": _ago(40), "execution_state": "idle"}], [], 60, True),
+    ([{"last_activity": _ago(5), "execution_state": "idle"}], [], 60, False),
+    ([{"kernel": {"last_activity": _ago(5)}}], [], 60, False),   # a session's kernel
+    ([{"last_activity": _ago(90), "execution_state": "busy"}], [], 120, False),  # running
+    ([{"last_activity": _ago(90)}], [{"last_activity": _ago(3)}], 120, False),  # terminal in use
+])
+def test_idle_stop_decision(kernels, terminals, started_minutes_ago, stop) -> None:
+    should_stop = _idle_stop_namespace()["should_stop"]
+    started = NOW - dt.timedelta(minutes=started_minutes_ago)
+    assert should_stop(kernels, terminals, started, NOW, 30) is stop
+
+
+def test_lifecycle_start_is_bounded_and_mirror_failure_is_not_fatal() -> None:
+    script = render_on_start(region="eu-west-2", domain="mlp-dev", domain_owner="111111111111",
+                             repository="pypi", idle_minutes=30)
+    assert "timeout 120 /usr/local/sbin/platform-package-mirror \\\n  || echo" in script
+    assert "--cli-connect-timeout 10 --cli-read-timeout 30" in script
+    assert "platform-idle-stop ${IDLE_MINUTES} ${REGION}" in script
+    assert '"--region", region' in script
+    assert "0 * * * * root /usr/local/sbin/platform-package-mirror" in script  # hourly retry
+    assert len(base64.b64encode(script.encode())) <= 16384
