@@ -114,3 +114,18 @@ def test_schedule_refuses(stack, overrides, message) -> None:
     props.update(overrides)
     with pytest.raises(ConstructPropsError, match=message):
         EncryptedSchedule(stack, "S", **props)
+
+
+def test_policy_size_check_makes_no_jsii_call_per_string(stack, monkeypatch) -> None:
+    """At 500 users every string of every policy is inspected: a jsii round trip each would
+    cost seconds (the synth benchmark caught exactly that)."""
+    import aws_cdk
+
+    def no_jsii(*_args, **_kwargs):
+        raise AssertionError("Token.is_unresolved called")
+
+    monkeypatch.setattr(aws_cdk.Token, "is_unresolved", no_jsii)
+    key = kms.Key(stack, "K")
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": [key.key_arn, "arn:x"]}]}
+    assert policy_chars(document) > 90
