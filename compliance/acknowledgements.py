@@ -59,9 +59,6 @@ class Acknowledgement:
                 .replace("{account}", account).replace("{region}", region)
                 .replace("{prefix}", prefix))
 
-    def acknowledgement_id_in(self, stage: Stage) -> str:
-        return f"{self.plugin}::" + self.rule_in(**_stage_ids(stage))
-
 
 _REPLICATION = (
     "Cross-region replication is a disaster-recovery decision each institution makes for "
