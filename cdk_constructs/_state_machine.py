@@ -61,6 +61,22 @@ def baseline_statements(stack: Stack, encryption_key: kms.IKey) -> list[iam.Poli
     ]
 
 
+def registry_and_endpoint_read(sm: str, *, model_package_group_arn: str, endpoint_name: str,
+                               name_prefix: str) -> list[iam.PolicyStatement]:
+    """What a serving workflow reads before it acts: the model package group and its versions,
+    and the endpoint with its configurations (``sm`` is ``arn:<partition>:sagemaker:<region>:
+    <account>``)."""
+    packages = model_package_group_arn.replace(":model-package-group/", ":model-package/") + "/*"
+    return [
+        iam.PolicyStatement(sid="ReadRegistry", actions=[
+            "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+            resources=[model_package_group_arn, packages]),
+        iam.PolicyStatement(sid="ReadEndpoint", actions=[
+            "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig"],
+            resources=[f"{sm}:endpoint/{endpoint_name}", f"{sm}:endpoint-config/{name_prefix}-*"]),
+    ]
+
+
 def build_secure_state_machine(scope: Construct, *, purpose: str, state_machine_name: str,
                                definition: dict, statements: list[iam.PolicyStatement],
                                encryption_key: kms.IKey, log_key: kms.IKey,

@@ -22,7 +22,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from cdk_constructs._state_machine import build_secure_state_machine
+from cdk_constructs._state_machine import build_secure_state_machine, registry_and_endpoint_read
 from cdk_constructs._validation import require
 from cdk_constructs.model_quality_workflow import (
     LAMBDA_INVOKE,
@@ -198,19 +198,13 @@ class ChampionChallengerWorkflow(Construct):
         sm = f"{arn}:sagemaker:{stack.region}:{stack.account}"
         p = settings.name_prefix
         self.definition = build_champion_challenger_definition(settings)
-        packages = settings.model_package_group_arn.replace(":model-package-group/",
-                                                            ":model-package/") + "/*"
         parts = build_secure_state_machine(
             self, purpose="Champion/challenger QA", state_machine_name=state_machine_name,
             definition=self.definition, encryption_key=encryption_key, log_key=log_key,
             log_retention_days=log_retention_days, statements=[
-            iam.PolicyStatement(sid="ReadRegistry", actions=[
-                "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-                resources=[settings.model_package_group_arn, packages]),
-            iam.PolicyStatement(sid="ReadEndpoint", actions=[
-                "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig"],
-                resources=[f"{sm}:endpoint/{settings.endpoint_name}",
-                           f"{sm}:endpoint-config/{p}-*"]),
+            *registry_and_endpoint_read(
+                sm, model_package_group_arn=settings.model_package_group_arn,
+                endpoint_name=settings.endpoint_name, name_prefix=settings.name_prefix),
             iam.PolicyStatement(sid="ChampionModelAndTransforms", actions=[
                 "sagemaker:CreateModel", "sagemaker:CreateTransformJob",
                 "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
