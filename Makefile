@@ -7,6 +7,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 CONFIG  ?= config/platform.yaml
 OUT     ?= cdk.out
+DIST    ?= dist
+# What `make lint` checks with ruff (mypy's files are in pyproject.toml).
+LINT_PATHS := app.py cdk_constructs compliance platform_config stacks lambda ml examples
 
 # The pinned Node.js 22 and CDK CLI from node_modules come first, then the venv.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -16,11 +19,15 @@ export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install synth review graphviz test deploy-local lint clean lock
+.PHONY: package package-check lint-python
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
 	@echo "make test    - install pinned tools, run the whole test suite"
+	@echo "make package - build the library wheel (cdk_constructs, compliance, platform_config) into $(DIST)/"
+	@echo "make package-check - build the wheel, install it into a fresh venv, synthesize examples/ from it (part of make test)"
+	@echo "make lint    - ruff (lint + format check) and mypy on the package, stacks and Lambda code, then cfn-lint on $(OUT)/"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
@@ -57,13 +64,31 @@ graphviz:
 
 test: install
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory package-check
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
 deploy-local: install
 	$(PY) -m rehearsal.deploy_local --config $(CONFIG)
 
-lint: install
+lint: install lint-python
 	$(VENV)/bin/cfn-lint $(OUT)/assembly-*/*.template.json
+
+# The library (docs/package.md). The wheel is built from the folders the app imports.
+package: install
+	rm -rf $(DIST)
+	$(VENV)/bin/uv build --quiet --wheel --out-dir $(DIST)
+	@ls $(DIST)/*.whl
+
+# Builds the wheel, installs it with the app's pinned versions into a fresh venv (uv, from
+# its cache) and synthesizes examples/secure_data_app/ from a temp folder with it alone.
+package-check: install
+	PACKAGE_CHECK=1 $(PY) -m pytest tests/test_package_wheel.py -q
+
+# ruff and mypy, configured in pyproject.toml. Paths: $(LINT_PATHS).
+lint-python: install
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
 
 lock: install
 	$(PY) -m pip freeze --exclude-editable | grep -v '^xgboost==' > constraints.txt

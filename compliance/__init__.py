@@ -1,1 +1,79 @@
-"""Compliance gates run on every synth: cdk-nag packs, cfn-guard, and the acknowledgements."""
+"""Compliance gates run on every synth: cdk-nag packs, cfn-guard, and the acknowledgements.
+
+The reusable gate is exactly the names in ``__all__``: :func:`add_compliance_checks` makes
+every finding of four cdk-nag packs (AwsSolutions, NIST 800-53 rev 5, HIPAA Security, PCI
+DSS 3.2.1) and of the cfn-guard Control Tower rules fail the synth, and
+:func:`summarize_validation_failure` turns CDK's validation report into a list a person
+can act on. ``compliance.acknowledgements`` is the platform's own reviewed list of
+acknowledged findings: it is not part of the library and not in the wheel (its construct
+paths are this app's; shipped, they could silence another app's findings).
+
+Names resolve on first use (PEP 562): importing ``compliance.summary`` alone does not load
+cdk-nag and start jsii.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compliance.checks import (
+        CFN_GUARD_PLUGIN,
+        NAG_PACKS,
+        add_compliance_checks,
+        plugin_names,
+    )
+    from compliance.summary import (
+        Finding,
+        ValidationFailed,
+        read_findings,
+        summarize_validation_failure,
+    )
+
+# Public name -> (module, one line for the reader of this list).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "add_compliance_checks": (
+        "checks",
+        "register the four cdk-nag packs and (by default) cfn-guard on an app; any finding "
+        "fails the synth",
+    ),
+    "plugin_names": ("checks", "the plugin names (acknowledgement-id prefixes) that run"),
+    "NAG_PACKS": ("checks", "rule-id prefix of each cdk-nag pack -> its plugin name"),
+    "CFN_GUARD_PLUGIN": ("checks", "the plugin name of the cfn-guard validator"),
+    "summarize_validation_failure": (
+        "summary",
+        "the failed synth's findings, each with the fix or the acknowledgement it needs",
+    ),
+    "read_findings": ("summary", "the unacknowledged findings of a cdk.out folder"),
+    "Finding": ("summary", "one finding: plugin, rule, construct path, description, hint"),
+    "ValidationFailed": ("summary", "raised after the summary was printed, to exit non-zero"),
+}
+
+# The public API. tests/test_package_api.py checks that it, _EXPORTS and the TYPE_CHECKING
+# imports name the same things.
+__all__ = [
+    "CFN_GUARD_PLUGIN",
+    "NAG_PACKS",
+    "Finding",
+    "ValidationFailed",
+    "add_compliance_checks",
+    "plugin_names",
+    "read_findings",
+    "summarize_validation_failure",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    try:
+        module, _summary = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'compliance' has no attribute {name!r}") from None
+    value = getattr(import_module(f"compliance.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
