@@ -29,14 +29,18 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; the same names as _EXPORTS
         ChampionChallengerWorkflow,
     )
     from cdk_constructs.config_recorder import ConfigRecorder
-    from cdk_constructs.config_rules import ConfigRules
+    from cdk_constructs.config_rules import PLATFORM_RULES, ConfigRules
     from cdk_constructs.deployment_workflow import DeploymentWorkflow
     from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
     from cdk_constructs.encrypted_schedule import EncryptedSchedule
     from cdk_constructs.event_bus_permission import EventBusPutPermission
     from cdk_constructs.feature_flags import FEATURE_FLAGS
     from cdk_constructs.human_role import HumanRole
-    from cdk_constructs.isolated_network import EndpointSpec, IsolatedNetwork
+    from cdk_constructs.isolated_network import (
+        DEFAULT_INTERFACE_ENDPOINTS,
+        EndpointSpec,
+        IsolatedNetwork,
+    )
     from cdk_constructs.managed_key import ManagedKey
     from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
     from cdk_constructs.model_registry import ModelRegistry
@@ -47,7 +51,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; the same names as _EXPORTS
     from cdk_constructs.secure_bucket import SecureBucket
     from cdk_constructs.secure_log_group import SecureLogGroup
     from cdk_constructs.secure_topic import SecureTopic, TopicTarget
-    from cdk_constructs.security_alarms import SecurityAlarms
+    from cdk_constructs.security_alarms import SECURITY_FILTERS, SecurityAlarms, SecurityFilter
     from cdk_constructs.training_workflow import TrainingWorkflow
     from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 
@@ -71,6 +75,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
         "a VPC with no internet path, flow logs and VPC endpoints with policies",
     ),
     "EndpointSpec": ("isolated_network", "one interface endpoint of an IsolatedNetwork"),
+    "DEFAULT_INTERFACE_ENDPOINTS": (
+        "isolated_network",
+        "the interface endpoints an IsolatedNetwork creates unless given others",
+    ),
     # Identity
     "SageMakerJobRole": ("sagemaker_job_role", "the least-privilege role of SageMaker jobs"),
     "HumanRole": (
@@ -88,7 +96,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     ),
     "ConfigRecorder": ("config_recorder", "the AWS Config recorder and delivery channel"),
     "ConfigRules": ("config_rules", "AWS managed Config rules with NON_COMPLIANT alerts"),
+    "PLATFORM_RULES": ("config_rules", "the managed rule identifiers the platform deploys"),
     "SecurityAlarms": ("security_alarms", "CIS metric filters and alarms on the trail's logs"),
+    "SecurityFilter": ("security_alarms", "one metric filter of SecurityAlarms"),
+    "SECURITY_FILTERS": ("security_alarms", "the CIS benchmark filters SecurityAlarms is given"),
     # Machine learning
     "ModelRegistry": ("model_registry", "a retained SageMaker model package group"),
     "TrainingWorkflow": ("training_workflow", "the governed Step Functions training workflow"),
@@ -145,6 +156,7 @@ __all__ = [
     "ConfigRecorder",
     "ConfigRules",
     "ConstructPropsError",
+    "DEFAULT_INTERFACE_ENDPOINTS",
     "DeploymentWorkflow",
     "DeploymentWorkflowSettings",
     "EncryptedSchedule",
@@ -157,14 +169,17 @@ __all__ = [
     "ModelQualitySettings",
     "ModelQualityWorkflow",
     "ModelRegistry",
+    "PLATFORM_RULES",
     "PackageMirror",
     "PlatformManagedPolicy",
     "RetrainingWorkflow",
+    "SECURITY_FILTERS",
     "SageMakerJobRole",
     "SecureBucket",
     "SecureLogGroup",
     "SecureTopic",
     "SecurityAlarms",
+    "SecurityFilter",
     "TopicTarget",
     "TrainingWorkflow",
     "TrainingWorkflowSettings",

@@ -20,6 +20,9 @@ class AccessLogBucket(Construct):
     Log delivery is granted through the bucket policy (not ACLs) to the S3 logging service
     for source buckets of this account whose names start with ``source_bucket_prefix``, so
     buckets in other stacks of the same environment can log here without a cross-stack cycle.
+
+    Refused: an invalid S3 bucket name, a ``source_bucket_prefix`` that is empty or not
+    lower-case, and a non-positive ``retention_days``.
     """
 
     def __init__(self, scope: Construct, id: str, *, bucket_name: str,

@@ -33,6 +33,10 @@ class AuditTrail(Construct):
 
     Service permissions name the trail (``trail_name``) rather than reference it; the key
     policy must allow CloudTrail for that name (``ManagedKey.allow_cloudtrail``).
+
+    Refused: a trail name that is empty, longer than 128 characters or contains '/', a
+    missing ``encryption_key``, a missing or non-positive ``object_lock_days``, and a
+    ``data_event_bucket_prefix`` that is not lower-case or does not end with '-'.
     """
 
     def __init__(

@@ -37,6 +37,7 @@ FAILURE_NOTICE = "NotifyFailure"
 
 @dataclass(frozen=True)
 class ChampionChallengerSettings:
+    """Names, ARNs and parameters of a :class:`ChampionChallengerWorkflow` (plain data)."""
     name_prefix: str
     endpoint_name: str
     model_package_group_arn: str
@@ -186,7 +187,10 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
 
 
 class ChampionChallengerWorkflow(Construct):
-    """Encrypted, logged (ALL) and traced; one customer-managed policy."""
+    """Encrypted, logged (ALL) and traced; one customer-managed policy.
+
+    Refused: a ``settings.margin`` outside 0..1.
+    """
 
     def __init__(self, scope: Construct, id: str, *, settings: ChampionChallengerSettings,
                  state_machine_name: str, encryption_key: kms.IKey, log_key: kms.IKey,

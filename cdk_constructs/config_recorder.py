@@ -27,6 +27,9 @@ class ConfigRecorder(Construct):
     The recorder uses a dedicated role with AWS's managed ``AWS_ConfigRole`` policy (AWS keeps
     it current as Config supports new resource types) plus a customer-managed policy that
     writes only to this bucket's ``AWSLogs/<account>/Config/`` prefix with this key.
+
+    Refused: a recorder name that is empty or longer than 256 characters, a missing
+    ``encryption_key``, and a ``snapshot_frequency`` Config does not offer.
     """
 
     def __init__(

@@ -56,6 +56,11 @@ class ConfigRules(Construct):
     ``depends_on``: the recorder and delivery channel, when this stack creates them (a rule
     created before the recorder runs evaluates nothing). Where an existing recorder is
     reused, pass nothing.
+
+    Refused: a ``rule_name_prefix`` that is not lower-case words joined by '-' ending with
+    '-', a missing ``notification_topic``, no identifiers, a repeated identifier,
+    ``input_parameters`` for rules that are not created, and an identifier that is not an
+    AWS managed rule identifier (UPPER_CASE words).
     """
 
     def __init__(

@@ -25,6 +25,11 @@ class DeploymentWorkflow(Construct):
 
     Encrypted with a customer key, logs ALL events to a KMS log group, traced with X-Ray.
     Its role holds one customer-managed policy scoped to this environment's names.
+
+    Refused: a ``settings.name_prefix`` that is not 2-21 lower-case characters, no subnets
+    or security groups (endpoints and jobs run in the VPC), a ``capture_sampling_percent``
+    outside 1..100, no ``rollback_alarm_names`` (a blue/green update without alarms cannot
+    roll back), and a ``traffic_routing`` other than CANARY or LINEAR.
     """
 
     def __init__(self, scope: Construct, id: str, *, settings: DeploymentWorkflowSettings,

@@ -54,6 +54,7 @@ WORKFLOW_FAILED = "DeploymentFailed"
 
 @dataclass(frozen=True)
 class DeploymentWorkflowSettings:
+    """Names, ARNs and parameters of a :class:`DeploymentWorkflow` (plain data)."""
     name_prefix: str  # e.g. "mlp-prod"
     endpoint_name: str  # deterministic: alarms exist before the endpoint
     execution_role_arn: str  # the endpoint's (and monitoring jobs') SageMaker role

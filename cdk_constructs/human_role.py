@@ -85,7 +85,12 @@ class HumanRole(Construct):
     """A role people assume. Secure by default: its permissions are customer-managed
     policies only (never inline), one-hour sessions, trust built by :func:`trust_policy`
     (MFA unless disabled), and platform identity tags for ABAC. ``role`` is an immutable
-    :class:`iam.IRole`, so grants made elsewhere cannot silently widen it."""
+    :class:`iam.IRole`, so grants made elsewhere cannot silently widen it.
+
+    Refused: a role name IAM would reject, fewer than 1 or more than 10 managed policies,
+    and a principal that is not an account id, a SAML provider ARN or an IAM role ARN or
+    pattern.
+    """
 
     def __init__(self, scope: Construct, id: str, *, role_name: str, description: str,
                  principals: Sequence[str], managed_policies: Sequence[iam.IManagedPolicy | str],

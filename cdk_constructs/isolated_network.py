@@ -73,6 +73,10 @@ class IsolatedNetwork(Construct):
 
     ``vpc_cidr`` is the literal CIDR from configuration (not a token), so security-group
     rules stay concrete and reviewable.
+
+    Refused: a ``vpc_cidr`` that is not a private CIDR, fewer than two availability zones, an
+    ``endpoint_az_count`` outside 1..number of zones, a ``platform_bucket_prefix`` that is
+    not lower-case or does not end with '-', and repeated interface endpoint ids.
     """
 
     def __init__(

@@ -24,6 +24,12 @@ class ManagedKey(Construct):
     that grants AWS services only what they need under source conditions. IAM principals of
     the account are authorised through IAM (the key policy delegates to the account root,
     the standard pattern), never through key-policy wildcards.
+
+    Refused: an alias that does not start with 'alias/' or starts with 'alias/aws', and a
+    ``pending_window_days`` outside 7..30; ``allow_service`` refuses a principal that is not
+    a service principal and, without ``aws:SourceAccount``, a grant without scoping
+    conditions; ``allow_cloudtrail`` a trail name that is not one exact name;
+    ``allow_sns_publishers`` no services and a wildcard topic prefix.
     """
 
     def __init__(self, scope: Construct, id: str, *, alias: str, description: str,

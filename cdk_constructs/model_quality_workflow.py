@@ -41,6 +41,7 @@ FAILURE_NOTICE = "NotifyFailure"
 
 @dataclass(frozen=True)
 class ModelQualitySettings:
+    """Names, ARNs and parameters of a :class:`ModelQualityWorkflow` (plain data)."""
     name_prefix: str
     endpoint_name: str
     model_package_group_arn: str
@@ -171,7 +172,10 @@ def build_model_quality_definition(s: ModelQualitySettings) -> dict:
 
 
 class ModelQualityWorkflow(Construct):
-    """Encrypted, logged (ALL) and traced; one customer-managed policy."""
+    """Encrypted, logged (ALL) and traced; one customer-managed policy.
+
+    Refused: settings without any tolerance.
+    """
 
     def __init__(self, scope: Construct, id: str, *, settings: ModelQualitySettings,
                  state_machine_name: str, encryption_key: kms.IKey, log_key: kms.IKey,

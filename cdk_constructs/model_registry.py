@@ -15,7 +15,11 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 class ModelRegistry(Construct):
     """A model package group, retained when the stack is deleted: the registry is the
-    record of which model was approved, by whom, with which metrics."""
+    record of which model was approved, by whom, with which metrics.
+
+    Refused: a group name that is not 1-63 letters, digits and hyphens, and a reader account
+    that is not a 12-digit account id.
+    """
 
     def __init__(self, scope: Construct, id: str, *, group_name: str, description: str,
                  reader_accounts: list[str] | None = None) -> None:

@@ -30,6 +30,9 @@ class PackageMirror(Construct):
     The domain's assets are encrypted with a customer-managed key and both resources are
     retained. :attr:`read_policy` is the customer-managed policy any consumer (notebook
     roles, CodeBuild projects) attaches to install packages and nothing more.
+
+    Refused: a domain name that is not 2-50 lower-case letters, digits and hyphens starting
+    with a letter, and an ``upstream`` other than 'public_pypi' or 'none'.
     """
 
     REPOSITORY = "pypi"

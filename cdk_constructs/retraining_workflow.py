@@ -73,7 +73,10 @@ def build_retraining_definition(*, pipeline_name: str, topic_arn: str) -> dict:
 
 class RetrainingWorkflow(Construct):
     """Encrypted with a customer key, logs ALL events to a KMS log group, traced; one
-    customer-managed policy that may start only the one pipeline and notify one topic."""
+    customer-managed policy that may start only the one pipeline and notify one topic.
+
+    Refused: an empty ``pipeline_name``.
+    """
 
     def __init__(self, scope: Construct, id: str, *, state_machine_name: str,
                  pipeline_name: str, topic_arn: str, topic_key: kms.IKey,

@@ -16,7 +16,10 @@ class SageMakerJobRole(Construct):
     """Least privilege for jobs that run in the VPC: read the given buckets, write only
     under ``runs/`` of the output buckets, use only the given keys, pull only AWS's own
     SageMaker images, write only SageMaker log groups and metrics. One customer-managed
-    policy; trusted only by SageMaker for this account."""
+    policy; trusted only by SageMaker for this account.
+
+    Refused: no ``read_buckets`` or no ``keys`` (a job with neither cannot read its data).
+    """
 
     def __init__(self, scope: Construct, id: str, *, description: str,
                  read_buckets: list[s3.IBucket], write_buckets: list[s3.IBucket],

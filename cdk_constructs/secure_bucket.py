@@ -28,6 +28,11 @@ class SecureBucket(Construct):
     SSE-S3, whatever the trail's KMS key, so the two encryption-header denials skip
     ``AWSLogs/*/CloudTrail-Digest/*`` (digests are hashes and signatures, not log content;
     Object Lock still protects them). Without it, log file validation would break.
+
+    Refused: an invalid S3 bucket name, a missing ``encryption_key`` or
+    ``access_logs_bucket``, a non-positive ``object_lock_days`` or
+    ``noncurrent_version_days``, an ``object_lock_mode`` other than GOVERNANCE or
+    COMPLIANCE, and a ``noncurrent_version_days`` shorter than ``object_lock_days``.
     """
 
     def __init__(

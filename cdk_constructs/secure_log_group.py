@@ -10,7 +10,11 @@ from platform_config.regions import LOG_RETENTION_DAYS
 
 
 class SecureLogGroup(Construct):
-    """KMS encryption with a customer key, a retention period, and RETAIN on deletion."""
+    """KMS encryption with a customer key, a retention period, and RETAIN on deletion.
+
+    Refused: a missing ``encryption_key`` and a ``retention_days`` that is not a CloudWatch
+    Logs retention value.
+    """
 
     def __init__(self, scope: Construct, id: str, *, encryption_key: kms.IKey,
                  retention_days: int, log_group_name: str | None = None) -> None:

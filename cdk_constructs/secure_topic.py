@@ -37,7 +37,11 @@ class TopicTarget:
 class SecureTopic(Construct):
     """KMS encryption with a customer key, a policy denying non-TLS publishing, e-mail
     subscriptions, and (optionally) publishing rights for AWS services of this account
-    only (CloudWatch alarms, EventBridge rules)."""
+    only (CloudWatch alarms, EventBridge rules).
+
+    Refused: a missing ``master_key``, a topic name SNS would reject, an address that is not
+    an e-mail address, and an ``allow_services`` entry that is not a service principal.
+    """
 
     def __init__(self, scope: Construct, id: str, *, display_name: str, master_key: kms.IKey,
                  emails: list[str], allow_services: tuple[str, ...] = (),

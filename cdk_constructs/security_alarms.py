@@ -17,6 +17,8 @@ from cdk_constructs._validation import require
 
 @dataclass(frozen=True)
 class SecurityFilter:
+    """One metric filter of :class:`SecurityAlarms`: a stable name, what it detects, and its
+    CloudWatch Logs JSON filter pattern over CloudTrail records."""
     name: str  # construct id and metric name: stable, never a list position
     description: str
     pattern: str  # CloudWatch Logs JSON filter pattern over CloudTrail records
@@ -79,7 +81,13 @@ class SecurityAlarms(Construct):
     """A metric filter per entry of ``filters`` on the CloudTrail log group, counting
     matching events into ``namespace``, and an alarm per filter that notifies ``topic`` as
     soon as one event matches within five minutes (missing data is not breaching: no event
-    means nothing happened)."""
+    means nothing happened).
+
+    Refused: a missing ``trail_log_group`` or ``topic``, a namespace that is not letters and
+    digits joined by '/' or that starts with 'AWS', no filters, repeated filter names, a
+    filter name that is not PascalCase, and a pattern that is not a JSON filter pattern
+    '{ ... }'.
+    """
 
     def __init__(
         self,

@@ -23,6 +23,11 @@ class TrainingWorkflow(Construct):
     The state machine is encrypted with a customer key, logs ALL events (with execution data:
     S3 URIs and metrics, no customer data) to a KMS log group, and is traced with X-Ray. Its
     role holds one customer-managed policy scoped to jobs named ``<name_prefix>-*``.
+
+    Refused: a ``settings.name_prefix`` that is not 2-21 lower-case characters (job names
+    must fit SageMaker's 63), a ``gate_metric`` that ``evaluation.json`` does not report, a
+    ``gate_threshold`` outside (0, 1], and no subnets or security groups (jobs run in the
+    VPC).
     """
 
     def __init__(self, scope: Construct, id: str, *, settings: TrainingWorkflowSettings,

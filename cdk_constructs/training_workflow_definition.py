@@ -56,6 +56,7 @@ WORKFLOW_FAILED = "TrainingFailed"
 
 @dataclass(frozen=True)
 class TrainingWorkflowSettings:
+    """Names, ARNs and parameters of a :class:`TrainingWorkflow` (plain data)."""
     name_prefix: str
     job_role_arn: str
     subnet_ids: list[str]

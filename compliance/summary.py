@@ -29,6 +29,10 @@ FIX_HINTS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Finding:
+    """One unacknowledged finding of a synth: the validator (``plugin``), the rule id
+    (granular where the rule reports one), the construct path and the rule's description;
+    ``hint`` says what to change, ``acknowledgement_id`` what to acknowledge if accepted."""
+
     plugin: str
     rule: str
     path: str
@@ -59,6 +63,8 @@ def load_validation_report(outdir: Path) -> dict:
 
 
 def read_findings(outdir: Path) -> list[Finding]:
+    """The unacknowledged findings in the validation report of ``outdir`` (a cdk.out
+    folder), each once, sorted by construct path and rule."""
     data = load_validation_report(outdir)
     findings = []
     for plugin in data.get("pluginReports", []):
@@ -74,6 +80,8 @@ def read_findings(outdir: Path) -> list[Finding]:
 
 
 def summarize_validation_failure(outdir: Path) -> str:
+    """A readable summary of a failed synth's findings: per finding the rule, the construct,
+    the fix and the acknowledgement id; print it when ``app.synth()`` raised."""
     findings = read_findings(outdir)
     if not findings:
         return f"Compliance validation failed; see {outdir}/validation-report.json"

@@ -71,6 +71,7 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
+    """Validate already-parsed YAML; raises :class:`ConfigError` listing every problem."""
     if not isinstance(data, dict):
         raise ConfigError(source, ["(top level): the file must be a YAML mapping with project, "
                                    "environments, users and notifications"])
@@ -81,6 +82,8 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
 
 
 def load_config(path: str | Path) -> PlatformConfig:
+    """Read and validate a platform YAML file; raises :class:`ConfigError` with readable
+    messages (at synth time, never at deploy time)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

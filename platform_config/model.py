@@ -401,6 +401,9 @@ def _retention(value: int) -> int:
 
 
 class EnvironmentConfig(_Strict):
+    """One environment (dev, preprod or prod): its account, region, network and the
+    settings that differ per environment."""
+
     account: str
     region: str
     availability_zones: list[str]
@@ -489,6 +492,8 @@ class EnvironmentConfig(_Strict):
 
 
 class UserConfig(_Strict):
+    """One data scientist or engineer: name, job function and where they may sign in from."""
+
     name: str
     job_function: JobFunction
     allowed_source_cidrs: list[str] = Field(default_factory=list)
@@ -640,6 +645,8 @@ class AccessConfig(_Strict):
 
 
 class PlatformConfig(_Strict):
+    """The whole validated configuration: project, environments, users, notifications."""
+
     project: ProjectConfig
     environments: dict[str, EnvironmentConfig]
     users: list[UserConfig] = Field(default_factory=list)
