@@ -44,8 +44,8 @@ def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], ack
     if acknowledgements is None:
         from compliance.acknowledgements import ACKNOWLEDGEMENTS as acknowledgements
     by_path = {}
-    for env in environments.values():
-        for r in env.resources:
+    for environment in environments.values():  # ``env`` below is a stage name (str)
+        for r in environment.resources:
             by_path[r.path] = r
             by_path.setdefault(r.path.removesuffix("/Resource"), r)
     report = suppressed(outdir)

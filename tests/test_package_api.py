@@ -42,7 +42,8 @@ def test_all_exports_and_type_checking_imports_list_the_same_names(package):
     assert len(module.__all__) == len(set(module.__all__)), "a name is listed twice"
     assert set(module.__all__) == set(module._EXPORTS), "__all__ and _EXPORTS differ"
     assert set(module.__all__) == _type_checking_names(package), (
-        "__all__ and the TYPE_CHECKING imports differ: type checkers would see other names")
+        "__all__ and the TYPE_CHECKING imports differ: type checkers would see other names"
+    )
     for name, (module_name, summary) in module._EXPORTS.items():
         assert summary.strip(), f"{package}.{name} has no one-line summary in _EXPORTS"
         defined_in = importlib.import_module(f"{package}.{module_name}")
@@ -68,7 +69,7 @@ def test_unknown_names_raise_attribute_error():
 def test_nothing_private_is_exported(package):
     for name, obj in _exports(package):
         assert not name.startswith("_"), f"{package}.{name} is private"
-        module = getattr(obj, "__module__", None)
+        module = getattr(obj, "__module__", "")
         if inspect.isclass(obj) or inspect.isfunction(obj):
             assert module.split(".")[0] == package, f"{package}.{name} comes from {module}"
 
@@ -89,8 +90,11 @@ def test_every_exported_class_and_function_has_its_own_docstring(package):
 def _exported_constructs() -> list[tuple[str, type]]:
     from constructs import Construct
 
-    return [(name, obj) for name, obj in _exports("cdk_constructs")
-            if inspect.isclass(obj) and issubclass(obj, Construct)]
+    return [
+        (name, obj)
+        for name, obj in _exports("cdk_constructs")
+        if inspect.isclass(obj) and issubclass(obj, Construct)
+    ]
 
 
 @pytest.mark.parametrize("name", [n for n, _ in _exported_constructs()])
@@ -103,7 +107,8 @@ def test_exported_construct_documents_what_it_refuses(name):
     source = inspect.getsource(cls)
     assert "require(" in source, f"{name} validates nothing"
     assert re.search(r"^\s*Refused\b", cls.__doc__, re.M), (
-        f"{name}: add a 'Refused: ...' paragraph to the docstring listing what it refuses")
+        f"{name}: add a 'Refused: ...' paragraph to the docstring listing what it refuses"
+    )
 
 
 @pytest.mark.parametrize("name", [n for n, _ in _exported_constructs()])
@@ -120,7 +125,8 @@ def test_exported_construct_props_use_only_public_types(name):
             module = getattr(part, "__module__", "")
             if module.split(".")[0] in PUBLIC_PACKAGES:
                 assert any(part is obj for obj in public), (
-                    f"{name}({prop}=...) needs the internal {part!r}")
+                    f"{name}({prop}=...) needs the internal {part!r}"
+                )
 
 
 def _type_parts(hint: object) -> list[object]:
@@ -134,11 +140,14 @@ def test_importing_the_packages_does_not_start_jsii():
     """Plain-data modules (workflow definitions, compliance.summary for the review pack) must
     stay importable without loading aws-cdk-lib: the package __init__ files resolve names
     lazily."""
-    code = ("import sys, cdk_constructs, compliance, compliance.summary, "
-            "cdk_constructs.training_workflow_definition; "
-            "print(sorted(m for m in ('aws_cdk', 'jsii', 'cdk_nag') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, check=True)
+    code = (
+        "import sys, cdk_constructs, compliance, compliance.summary, "
+        "cdk_constructs.training_workflow_definition; "
+        "print(sorted(m for m in ('aws_cdk', 'jsii', 'cdk_nag') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -161,5 +170,6 @@ def test_the_changelog_describes_the_current_version():
 
     assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
     changelog = (ROOT / "CHANGELOG.md").read_text()
-    assert re.search(rf"^## \[{re.escape(__version__)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog,
-                     re.M), f"CHANGELOG.md has no '## [{__version__}] - YYYY-MM-DD' section"
+    assert re.search(
+        rf"^## \[{re.escape(__version__)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, re.M
+    ), f"CHANGELOG.md has no '## [{__version__}] - YYYY-MM-DD' section"

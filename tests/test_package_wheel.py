@@ -26,8 +26,13 @@ EXAMPLE = ROOT / "examples" / "secure_data_app"
 PACKAGES = ("cdk_constructs", "compliance", "platform_config")
 NOT_SHIPPED = {"compliance/acknowledgements.py"}  # the platform's own list (docs/package.md)
 UV = Path(sys.executable).parent / "uv"
-VALIDATORS = {"AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321",
-              "cdk-validator-cfnguard"}
+VALIDATORS = {
+    "AwsSolutions",
+    "NIST.800.53.R5",
+    "HIPAA.Security",
+    "PCI.DSS.321",
+    "cdk-validator-cfnguard",
+}
 # The validators that find something in the example (all acknowledged). A validator with
 # nothing to report (AwsSolutions here) is left out of CDK's report.
 REPORTING = VALIDATORS - {"AwsSolutions"}
@@ -66,7 +71,11 @@ def _source_files() -> set[str]:
     files = set()
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*"):
-            if path.is_file() and path.suffix in (".py", ".typed") and "__pycache__" not in path.parts:
+            if (
+                path.is_file()
+                and path.suffix in (".py", ".typed")
+                and "__pycache__" not in path.parts
+            ):
                 files.add(path.relative_to(ROOT).as_posix())
     return files - NOT_SHIPPED
 
@@ -87,26 +96,51 @@ def example_run(wheel, tmp_path_factory) -> dict:
     _run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)])
     python = venv / "bin" / "python"
     # The app's exact pins as constraints: the ranges the wheel declares must admit them.
-    _run([str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel),
-          "-c", str(ROOT / "constraints.txt")])
+    _run(
+        [
+            str(UV),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            str(wheel),
+            "-c",
+            str(ROOT / "constraints.txt"),
+        ]
+    )
     work = base / "work"
     work.mkdir()
     shutil.copy(EXAMPLE / "app.py", work / "app.py")
     (work / "probe.py").write_text(PROBE)
     with zipfile.ZipFile(wheel) as whl:
-        shipped = sorted(n[:-3].replace("/", ".").removesuffix(".__init__")
-                         for n in whl.namelist() if n.endswith(".py"))
+        shipped = sorted(
+            n[:-3].replace("/", ".").removesuffix(".__init__")
+            for n in whl.namelist()
+            if n.endswith(".py")
+        )
     (work / "shipped.json").write_text(json.dumps(shipped))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     # -I: neither the working folder nor PYTHONPATH nor user site-packages is on sys.path;
     # the library can only come from the venv.
-    result = subprocess.run([str(python), "-I", "probe.py"], cwd=work, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(python), "-I", "probe.py"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert (work / "probe.json").exists(), result.stderr[-3000:]
     probe = json.loads((work / "probe.json").read_text())
-    return {"probe": probe, "stdout": result.stdout, "stderr": result.stderr,
-            "out": work / "out", "venv": venv}
+    return {
+        "probe": probe,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "out": work / "out",
+        "venv": venv,
+    }
 
 
 def test_wheel_ships_exactly_the_source_the_app_imports(wheel):
@@ -128,15 +162,23 @@ def test_wheel_metadata_has_version_and_dependency_ranges(wheel):
     assert meta["Name"] == "secure-ml-platform-constructs"
     assert meta["Version"] == __version__
     assert meta["Requires-Python"] == ">=3.11"
-    requires = {canonicalize_name(r.name): r
-                for r in map(Requirement, meta.get_all("Requires-Dist"))}
-    assert set(requires) >= {"aws-cdk-lib", "constructs", "cdk-nag",
-                             "cdklabs-cdk-validator-cfnguard", "pydantic", "pyyaml"}
+    requires = {
+        canonicalize_name(r.name): r for r in map(Requirement, meta.get_all("Requires-Dist") or [])
+    }
+    assert set(requires) >= {
+        "aws-cdk-lib",
+        "constructs",
+        "cdk-nag",
+        "cdklabs-cdk-validator-cfnguard",
+        "pydantic",
+        "pyyaml",
+    }
     for requirement in requires.values():
         operators = {spec.operator for spec in requirement.specifier}
         assert operators == {">=", "<"}, (
             f"{requirement}: a library declares a compatible range (lower and upper bound); "
-            "exact pins belong to the app")
+            "exact pins belong to the app"
+        )
 
 
 def test_example_synthesizes_clean_from_the_installed_wheel_alone(example_run):
@@ -146,12 +188,18 @@ def test_example_synthesizes_clean_from_the_installed_wheel_alone(example_run):
     site = Path(probe["prefix"]).resolve()
     assert site == example_run["venv"].resolve()
     files = probe["files"]
-    for module in ("cdk_constructs", "cdk_constructs.managed_key", "cdk_constructs.secure_bucket",
-                   "cdk_constructs.access_log_bucket", "compliance.checks"):
+    for module in (
+        "cdk_constructs",
+        "cdk_constructs.managed_key",
+        "cdk_constructs.secure_bucket",
+        "cdk_constructs.access_log_bucket",
+        "compliance.checks",
+    ):
         assert module in files, f"the example did not import {module}"
     for module, file in files.items():
         assert file is not None and Path(file).resolve().is_relative_to(site), (
-            f"{module} was imported from {file}, not from the fresh venv {site}")
+            f"{module} was imported from {file}, not from the fresh venv {site}"
+        )
         assert not Path(file).resolve().is_relative_to(ROOT), f"{module} came from the source tree"
 
 
@@ -179,21 +227,33 @@ def test_logical_ids_and_physical_names_match_the_published_contract(example_run
     from cdk_constructs._version import __version__
 
     template = json.loads((example_run["out"] / "RiskData.template.json").read_text())
-    actual = {logical_id: {"Type": r["Type"], "Name": _physical_name(r)}
-              for logical_id, r in template["Resources"].items()}
+    actual = {
+        logical_id: {"Type": r["Type"], "Name": _physical_name(r)}
+        for logical_id, r in template["Resources"].items()
+    }
     contract = json.loads((EXAMPLE / "contract.json").read_text())
     assert actual == contract["resources"], (
-        "logical IDs, types or physical names changed: a breaking change (docs/package.md)")
+        "logical IDs, types or physical names changed: a breaking change (docs/package.md)"
+    )
     major, minor, _patch = __version__.split(".")
     breaking_part = f"{major}.{minor}" if major == "0" else major
     assert contract["breaking_part"] == breaking_part, (
-        "contract.json was recorded for another breaking version; re-record it")
+        "contract.json was recorded for another breaking version; re-record it"
+    )
 
 
 def _physical_name(resource: dict) -> str | None:
     props = resource.get("Properties", {})
-    for key in ("BucketName", "AliasName", "RoleName", "ManagedPolicyName", "TopicName",
-                "LogGroupName", "StateMachineName", "Name"):
+    for key in (
+        "BucketName",
+        "AliasName",
+        "RoleName",
+        "ManagedPolicyName",
+        "TopicName",
+        "LogGroupName",
+        "StateMachineName",
+        "Name",
+    ):
         if isinstance(props.get(key), str):
             return props[key]
     return None

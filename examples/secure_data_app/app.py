@@ -40,10 +40,14 @@ LOG_TARGET_SSE_S3 = (
     "holds access logs only and is private, TLS-only, versioned and retained."
 )
 ACCESS_LOG_ACKNOWLEDGEMENTS = {
-    **{f"{pack}::{pack}-S3BucketReplicationEnabled": REPLICATION
-       for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")},
-    **{f"{pack}::{pack}-S3DefaultEncryptionKMS": LOG_TARGET_SSE_S3
-       for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")},
+    **{
+        f"{pack}::{pack}-S3BucketReplicationEnabled": REPLICATION
+        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+    },
+    **{
+        f"{pack}::{pack}-S3DefaultEncryptionKMS": LOG_TARGET_SSE_S3
+        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+    },
     "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check": LOG_TARGET_SSE_S3,
     "cdk-validator-cfnguard::s3_bucket_logging_enabled_check": (
         "The access-log bucket is the log target itself: logging it into itself would log "
@@ -56,7 +60,10 @@ DATA_ACKNOWLEDGEMENTS = {
 }
 
 
-def acknowledge(resource: Construct, findings: dict[str, str]) -> None:
+def acknowledge(construct: Construct, findings: dict[str, str]) -> None:
+    """Acknowledge findings on the one CloudFormation resource of ``construct``."""
+    resource = construct.node.default_child
+    assert resource is not None, f"{construct.node.path} has no CloudFormation resource"
     Validations.of(resource).acknowledge(
         *(Acknowledgment(id=finding, reason=reason) for finding, reason in findings.items())
     )
@@ -65,16 +72,26 @@ def acknowledge(resource: Construct, findings: dict[str, str]) -> None:
 class RiskDataStack(Stack):
     def __init__(self, scope: Construct, id: str, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
-        key = ManagedKey(self, "DataKey", alias="alias/team-risk/data",
-                         description="Risk team data at rest")
-        logs = AccessLogBucket(self, "AccessLogs",
-                               bucket_name=f"{PREFIX}access-logs-{ACCOUNT}-{REGION}",
-                               source_bucket_prefix=PREFIX, retention_days=365)
-        data = SecureBucket(self, "Data", bucket_name=f"{PREFIX}data-{ACCOUNT}-{REGION}",
-                            encryption_key=key.key, access_logs_bucket=logs.bucket,
-                            object_lock_days=30)
-        acknowledge(logs.bucket.node.default_child, ACCESS_LOG_ACKNOWLEDGEMENTS)
-        acknowledge(data.bucket.node.default_child, DATA_ACKNOWLEDGEMENTS)
+        key = ManagedKey(
+            self, "DataKey", alias="alias/team-risk/data", description="Risk team data at rest"
+        )
+        logs = AccessLogBucket(
+            self,
+            "AccessLogs",
+            bucket_name=f"{PREFIX}access-logs-{ACCOUNT}-{REGION}",
+            source_bucket_prefix=PREFIX,
+            retention_days=365,
+        )
+        data = SecureBucket(
+            self,
+            "Data",
+            bucket_name=f"{PREFIX}data-{ACCOUNT}-{REGION}",
+            encryption_key=key.key,
+            access_logs_bucket=logs.bucket,
+            object_lock_days=30,
+        )
+        acknowledge(logs.bucket, ACCESS_LOG_ACKNOWLEDGEMENTS)
+        acknowledge(data.bucket, DATA_ACKNOWLEDGEMENTS)
         self.key, self.logs, self.data = key, logs, data
 
 

@@ -1,0 +1,104 @@
+"""ruff (lint and format) and mypy, configured in pyproject.toml, as `make lint` runs them.
+
+The three gate tests are SKIPPED until the repo-wide `ruff format` / `ruff check --fix` /
+mypy pass has landed (the tree does not pass yet; counts per rule are in the issue 18
+report). To enable them, delete ``PENDING`` below: they then fail on any finding.
+
+The configuration tests run now: they show the settings do what pyproject.toml says.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _setting(pattern: str, path: Path) -> str:
+    match = re.search(pattern, path.read_text(), re.M)
+    assert match, f"{path.name}: no line matching {pattern}"
+    return match[1]
+
+
+LINT_PATHS = _setting(r"^LINT_PATHS := (.+)$", ROOT / "Makefile").split()
+
+PENDING = pytest.mark.skip(
+    reason="pending repo-wide pass: enable after ruff format/fix and "
+    "the mypy fixes have landed (tests/test_lint.py docstring)"
+)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+
+
+@PENDING
+def test_ruff_check_is_clean():
+    result = _run("ruff", "check", "--no-cache", *LINT_PATHS)
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+@PENDING
+def test_ruff_format_is_applied():
+    result = _run("ruff", "format", "--check", "--no-cache", *LINT_PATHS)
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+@PENDING
+def test_mypy_is_clean():
+    result = _run("mypy")
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+def _ruff_stdin(path: str, code: str) -> str:
+    result = subprocess.run(
+        [
+            str(BIN / "ruff"),
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            path,
+        ],
+        input=code,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.stdout
+
+
+def test_ml_code_is_held_to_python_3_9_syntax():
+    """ml/ runs in SageMaker's Python 3.9 framework images: ruff must flag 3.10+ syntax
+    there (and must not ask for it), while the CDK app's code targets 3.11."""
+    code = "def f(x):\n    match x:\n        case 1:\n            return 1\n"
+    assert "Python 3.9" in _ruff_stdin("ml/credit_default/probe.py", code)
+    assert "invalid-syntax" not in _ruff_stdin("stacks/probe.py", code)
+
+    optional = "from typing import Optional\n\n\ndef f(x: Optional[int]) -> None:\n    pass\n"
+    assert "UP045" not in _ruff_stdin("ml/credit_default/probe.py", optional)
+    assert "UP045" in _ruff_stdin("stacks/probe.py", optional)
+
+
+def test_line_length_is_100():
+    line = "x = '" + "a" * 93 + "'\n"  # 99 characters, then 101
+    assert "E501" not in _ruff_stdin("stacks/probe.py", line)
+    assert "E501" in _ruff_stdin("stacks/probe.py", "x = '" + "a" * 95 + "'\n")
+
+
+def test_lint_covers_the_package_the_stacks_and_the_lambda_code():
+    for required in ("cdk_constructs", "compliance", "platform_config", "stacks", "lambda"):
+        assert required in LINT_PATHS
+    mypy_files = _setting(r"^files = \[(.+)\]$", ROOT / "pyproject.toml")
+    for required in ("cdk_constructs", "compliance", "platform_config", "stacks", "lambda"):
+        assert f'"{required}"' in mypy_files
