@@ -135,6 +135,8 @@ def example_run(wheel, tmp_path_factory) -> dict:
     assert (work / "probe.json").exists(), result.stderr[-3000:]
     probe = json.loads((work / "probe.json").read_text())
     return {
+        "work": work,
+        "python": python,
         "probe": probe,
         "stdout": result.stdout,
         "stderr": result.stderr,
@@ -257,3 +259,42 @@ def _physical_name(resource: dict) -> str | None:
         if isinstance(props.get(key), str):
             return props[key]
     return None
+
+
+def test_installed_dependencies_are_consistent(example_run):
+    _run([str(UV), "pip", "check", "--python", str(example_run["python"])])
+
+
+# A consumer's mypy run against the installed wheel (PEP 561). aws-cdk-lib and the other
+# large dependencies are not followed (their names become Any): analysing aws-cdk-lib's
+# stubs takes minutes and proves nothing about this package.
+CONSUMER_MYPY = """[mypy]
+python_executable = {python}
+strict_optional = True
+[mypy-aws_cdk.*,constructs.*,cdk_nag.*,cdklabs.*,jsii.*,cdk_monitoring_constructs.*,pydantic.*,pydantic_core.*,yaml.*]
+follow_imports = skip
+"""
+
+
+def test_installed_package_is_typed_for_consumers(example_run):
+    """py.typed ships: mypy resolves cdk_constructs and compliance from the fresh venv as
+    typed packages (without the marker it reports them as untyped) and the example
+    type-checks against their signatures."""
+    work = example_run["work"]
+    (work / "mypy.ini").write_text(CONSUMER_MYPY.format(python=example_run["python"]))
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mypy"),
+            "--config-file",
+            "mypy.ini",
+            "--cache-dir",
+            str(work / ".mypy_cache"),
+            "app.py",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "Success" in result.stdout
