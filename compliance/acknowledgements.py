@@ -491,6 +491,16 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         "that prefix of that one bucket, and only with the platform's audit key.",
     ),
     Acknowledgement(
+        "Audit/ConfigRecorder/Bucket/Bucket/Resource",
+        "cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check",
+        "AWS Config cannot deliver to a bucket with Object Lock enabled (CloudFormation, "
+        "AWS::Config::DeliveryChannel: 'AWS Config does not support the delivery channel to an "
+        "Amazon S3 bucket bucket where object lock is enabled'). This is the one platform bucket "
+        "without it (SecureBucket refuses the opt-out for any other bucket); it stays "
+        "KMS-encrypted, versioned, TLS-only, access-logged and retained, and every configuration "
+        "change is also in the Object-Locked CloudTrail bucket.",
+    ),
+    Acknowledgement(
         "Audit/ConfigRecorder/Role/Resource",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]",
         "AWS_ConfigRole is the policy AWS publishes for the Config recorder: read-only "
