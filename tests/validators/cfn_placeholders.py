@@ -54,6 +54,7 @@ _ARN = {
     "AWS::CodeConnections::Connection": "arn:aws:codeconnections:{r}:{a}:connection/{uuid}",
     "AWS::Config::ConfigRule": "arn:aws:config:{r}:{a}:config-rule/config-rule-{n}",
     "AWS::EC2::VPC": "arn:aws:ec2:{r}:{a}:vpc/vpc-0123456789abcdef0",
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{r}:{a}:table/{n}",
     "AWS::EC2::SecurityGroup": "arn:aws:ec2:{r}:{a}:security-group/sg-0123456789abcdef0",
 }
 # type -> what Ref returns, when it is not the name.
@@ -79,7 +80,7 @@ _ATTR = {
     "NotebookInstanceName": "{n}", "RepositoryUri": "{a}.dkr.ecr.{r}.amazonaws.com/{n}",
     "CloneUrlHttp": "https://git-codecommit.{r}.amazonaws.com/v1/repos/{n}",
     "ConnectionArn": "arn:aws:codeconnections:{r}:{a}:connection/{uuid}",
-    "Version": "1",
+    "Version": "1", "DefaultSecurityGroup": "sg-0123456789abcdef0",
 }
 
 
@@ -189,6 +190,8 @@ class Resolver:
                     raise KeyError(f"Fn::ImportValue {name!r}: no stack of the stage exports it")
                 owner, expression = self.exports[name]
                 return owner.resolve(expression)
+            if key == "Fn::Base64":
+                return str(self.resolve(arg))
             if key == "Fn::GetAZs":
                 return [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
             if key.startswith("Fn::"):
