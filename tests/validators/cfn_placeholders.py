@@ -67,7 +67,9 @@ _REF = {
     "AWS::EC2::VPCEndpoint": "vpce-0123456789abcdef0",
     "AWS::EC2::RouteTable": "rtb-0123456789abcdef0",
     "AWS::CodeStarConnections::Connection": "arn", "AWS::CodeConnections::Connection": "arn",
-    "AWS::Lambda::LayerVersion": "arn",
+    "AWS::Lambda::LayerVersion": "arn", "AWS::SageMaker::ModelPackageGroup": "arn",
+    "AWS::CodeArtifact::Domain": "arn", "AWS::CodeArtifact::Repository": "arn",
+    "AWS::CodeCommit::Repository": "{uuid}",
 }
 # (type, attribute) -> value, beyond Arn.
 _ATTR = {
