@@ -8,11 +8,15 @@ service models (the machine-readable API definitions AWS's SDKs are generated fr
 - A key ending in ``.$`` is a path or an intrinsic function: its NAME is checked, its value is
   resolved at run time.
 Checked: every member name exists, every required member is given, every literal string of an
-enum shape is one of its values, literal types match (number, boolean, list, structure).
+enum shape is one of its values, literal types match (number, boolean, list, structure), and
+literal strings and integers keep the model's length/range and pattern. Values that came from
+CloudFormation tokens are placeholders (cfn_placeholders.py): a message naming a ``ph-...``
+value is about the placeholder's shape, not the template.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -79,6 +83,25 @@ def task_states(definition: dict, path: str = "") -> Iterator[tuple[str, dict]]:
                 yield from task_states(state[key], f"{path}{name}/")
 
 
+def _bounds(shape, size: int, where: str, what: str) -> Iterator[str]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and size < low or high is not None and size > high:
+        yield f"{where}: {what} is outside the API's range {low}..{high}"
+
+
+def _pattern(shape) -> "re.Pattern | None":
+    """The member's regex from the model, matched against the WHOLE value (the services match
+    whole values: SageMaker's name pattern ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`` bounds the
+    length only that way); None where Python's re cannot read it (Java-only syntax)."""
+    source = shape.metadata.get("pattern")
+    if not source:
+        return None
+    try:
+        return re.compile(source)
+    except re.error:
+        return None
+
+
 def _pascal(name: str) -> str:
     return name[:1].upper() + name[1:]
 
@@ -127,9 +150,15 @@ def _check(shape, value: Any, where: str, context: tuple[str, str, str]) -> Iter
             return
         if kind == "string" and shape.enum and value not in shape.enum:
             yield f"{where}: {value!r} is not one of {', '.join(shape.enum)}"
+        yield from _bounds(shape, len(value), where, f"length {len(value)} of {value!r}")
+        pattern = _pattern(shape)
+        if kind == "string" and pattern is not None and not pattern.fullmatch(value):
+            yield f"{where}: {value!r} does not match the API's pattern {pattern.pattern}"
     elif kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             yield f"{where}: expected an integer, got {value!r}"
+        else:
+            yield from _bounds(shape, value, where, str(value))
     elif kind in ("float", "double"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             yield f"{where}: expected a number, got {value!r}"

@@ -56,6 +56,9 @@ def test_a_valid_task_passes_and_paths_are_checked_by_name_only() -> None:
     (lambda p: p["TransformResources"].update({"InstanceCount": "1"}), "expected an integer"),
     (lambda p: p["TransformInput"]["DataSource"]["S3DataSource"].update({"S3Url.$": "$.u"}),
      "S3Url: not a member"),
+    (lambda p: p["TransformResources"].update({"InstanceCount": 0}), "outside the API's range"),
+    (lambda p: p.update({"ModelName": "m" * 64}), "outside the API's range"),
+    (lambda p: p.update({"ModelName": "credit model"}), "does not match the API's pattern"),
 ])
 def test_the_checker_reports_each_kind_of_error(mutate, expected) -> None:
     parameters = copy.deepcopy(GOOD_TRANSFORM)
