@@ -187,7 +187,8 @@ class _Deriver:
         role = self.world.roles.get(arn)
         if role is None:
             return arn
-        return f"{role.env}/{role.stack} {role.path.split('/', 2)[-1].removesuffix('/Resource')}"
+        name = role.path.split("/", 2)[-1].removesuffix("/Resource") if role.path else role.logical_id
+        return f"{role.env}/{role.stack} {name}"
 
     def s3_object(self, caller_arn: str, uri: str, *, write: bool, source: str, env: str,
                   vpc_env: str | None, sse_key: str | None = None) -> None:
@@ -263,8 +264,23 @@ class _Deriver:
                 except (TypeError, ValueError):
                     continue
                 self.machines.append((info, logical, props, definition))
+                self._log_delivery(info, logical, props)
                 for state in _task_states(definition):
                     self._learn_names(info, state)
+
+    def _log_delivery(self, info: StackInfo, logical: str, props: dict) -> None:
+        """A CMK-encrypted machine logging to CloudWatch Logs: vended-log delivery decrypts
+        the log data keys, whose encryption context Step Functions sets to this account's
+        logs (``SourceArn``)."""
+        encryption = props.get("EncryptionConfiguration") or {}
+        if encryption.get("Type") != "CUSTOMER_MANAGED_KMS_KEY" or not props.get("LoggingConfiguration"):
+            return
+        key = self.world.resolve(info, encryption["KmsKeyId"])
+        name = self.world.physical(info, logical).rsplit(":", 1)[-1]
+        self.add("delivery.logs.amazonaws.com", Principal.aws_service("delivery.logs.amazonaws.com"),
+                 "kms:Decrypt", key, f"execution logs of {name}", info.env,
+                 **{"kms:EncryptionContext:SourceArn":
+                    f"arn:{PARTITION}:logs:{info.region}:{info.account}:*"})
 
     def _learn_names(self, info: StackInfo, state: dict) -> None:
         resource = state.get("Resource", "")
@@ -572,13 +588,14 @@ class _Deriver:
         """With CODEBUILD_CLONE_REF the build project clones the repository itself."""
         if config.get("OutputArtifactFormat") != "CODEBUILD_CLONE_REF":
             return
-        for project_role in self._build_roles(info):
+        for project_role, in_vpc in self._build_roles(info):
             self.add(self.caller_name(project_role), self.role_principal(project_role),
                      action, resource, f"{source} (CODEBUILD_CLONE_REF: the build clones)",
-                     info.env)
+                     info.env, vpc_env=info.env if in_vpc else None)
 
-    def _build_roles(self, info: StackInfo) -> list[str]:
-        return [self.world.resolve(info, body["Properties"]["ServiceRole"])
+    def _build_roles(self, info: StackInfo) -> list[tuple[str, bool]]:
+        return [(self.world.resolve(info, body["Properties"]["ServiceRole"]),
+                 bool(body["Properties"].get("VpcConfig")))
                 for body in info.resources.values()
                 if body.get("Type") == "AWS::CodeBuild::Project"]
 

@@ -136,11 +136,36 @@ def image_layer_calls(world: World, calls: Iterable[Call]) -> list[Call]:
     return out
 
 
+def interface_endpoint_services(world: World) -> dict[str, set[str]]:
+    """env -> the service names (``git-codecommit``, ``sts``...) of its interface endpoints."""
+    found: dict[str, set[str]] = {}
+    for info in world.stacks.values():
+        for body in info.resources.values():
+            if body.get("Type") != "AWS::EC2::VPCEndpoint":
+                continue
+            props = world.resolve(info, body.get("Properties") or {})
+            if props.get("VpcEndpointType") == "Interface":
+                found.setdefault(info.env, set()).add(str(props.get("ServiceName", "")).rsplit(".", 1)[-1])
+    return found
+
+
 def endpoint_failures(world: World, calls: Iterable[Call] | None = None) -> list[Failure]:
-    """Every S3 request that leaves a VPC is allowed by that VPC's gateway endpoint policy."""
+    """Every S3 request that leaves a VPC is allowed by that VPC's gateway endpoint policy,
+    and a Git clone from the isolated VPC has somewhere to go: the ``git-codecommit``
+    interface endpoint for CodeCommit; for a CodeConnections host (GitHub, GitLab,
+    Bitbucket) there is no route at all."""
     calls = list(derive_calls(world) if calls is None else calls)
     policies = gateway_endpoint_policies(world)
+    interfaces = interface_endpoint_services(world)
     failures = []
+    for call in calls:
+        if call.vpc_env and call.action == "codecommit:GitPull" and \
+                "git-codecommit" not in interfaces.get(call.vpc_env, set()):
+            failures.append(Failure(call, f"{call.vpc_env}'s isolated VPC has no git-codecommit "
+                                          "interface endpoint: the clone cannot reach CodeCommit"))
+        if call.vpc_env and call.action == "codeconnections:UseConnection":
+            failures.append(Failure(call, f"{call.vpc_env}'s isolated VPC has no route to a Git "
+                                          "host: a build in it cannot clone through a connection"))
     for call in [*calls, *image_layer_calls(world, calls)]:
         if call.vpc_env is None or not call.action.startswith("s3:"):
             continue
@@ -154,3 +179,55 @@ def endpoint_failures(world: World, calls: Iterable[Call] | None = None) -> list
             failures.append(Failure(call, f"the S3 gateway endpoint policy of {call.vpc_env}'s "
                                           "VPC does not allow it"))
     return failures
+
+
+# --- least trust and service grants ----------------------------------------------------------
+
+OTHER_PRINCIPAL_NAME = "someone-else-in-the-account"
+
+
+def trust_failures(world: World, calls: Iterable[Call] | None = None) -> list[str]:
+    """A role that roles of the platform assume (the table's ``sts:AssumeRole`` rows made by
+    a role) trusts those callers only: another role of the same account, whose own policy
+    allows it to assume anything, is refused by the trust policy."""
+    calls = list(derive_calls(world) if calls is None else calls)
+    problems = []
+    assumed: dict[str, set[str]] = {}
+    for call in calls:
+        if call.action == "sts:AssumeRole" and call.principal.arn is not None:
+            assumed.setdefault(call.resource, set()).add(call.principal.arn)
+    everything = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+    for role_arn, callers in sorted(assumed.items()):
+        role = world.roles.get(role_arn)
+        if role is None:
+            continue
+        for account in sorted({c.split(":")[4] for c in callers}):
+            other = Principal.role(f"arn:{PARTITION}:iam::{account}:role/{OTHER_PRINCIPAL_NAME}")
+            request = Request(other, "sts:AssumeRole", role_arn)
+            verdict = authorize(request, identity_policies=[everything],
+                                resource_policies=[role.trust], resource_account=role.account,
+                                resource_policy_required=True)
+            if verdict.allowed:
+                problems.append(f"{role_arn} (assumed by {', '.join(sorted(callers))}) also "
+                                f"trusts any other principal of account {account}")
+    return problems
+
+
+def unconditioned_service_grants(world: World) -> list[str]:
+    """Every key-policy statement that lets an AWS service principal use a key is scoped by
+    a condition (source account or ARN, encryption context): without one, the service may
+    use the key on behalf of any account's resources."""
+    problems = []
+    for target in world.targets.values():
+        if target.type != "AWS::KMS::Key":
+            continue
+        for policy in target.policies:
+            for statement in policy.get("Statement") or []:
+                principal = statement.get("Principal")
+                if statement.get("Effect") != "Allow" or not isinstance(principal, dict):
+                    continue
+                if principal.get("Service") and not statement.get("Condition"):
+                    problems.append(f"{target.env}/{target.stack} {target.logical_id}: "
+                                    f"{principal['Service']} may use the key "
+                                    f"({statement.get('Action')}) with no condition")
+    return problems
