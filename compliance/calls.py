@@ -664,6 +664,54 @@ class _Deriver:
                 if ":states:" in arn and ":stateMachine:" in arn:
                     self.start_state_machine(caller, principal, arn, source, info.env, describe=False)
 
+    def audit_delivery(self) -> None:
+        """CloudTrail (service principal) and AWS Config (the recorder's role) deliver to
+        their buckets, encrypted with the trail's and the channel's keys."""
+        for info in self.world.stacks.values():
+            for logical, body in info.resources.items():
+                t = body.get("Type")
+                if t not in ("AWS::CloudTrail::Trail", "AWS::Config::DeliveryChannel"):
+                    continue
+                props = self.world.resolve(info, body.get("Properties") or {})
+                bucket = props.get("S3BucketName")
+                prefix = f"{props['S3KeyPrefix'].strip('/')}/" if props.get("S3KeyPrefix") else ""
+                if t == "AWS::CloudTrail::Trail":
+                    trail = self.world.physical(info, logical, "Arn")
+                    service = Principal.aws_service("cloudtrail.amazonaws.com")
+                    ctx = {"aws:SourceArn": trail, "aws:SourceAccount": info.account}
+                    source = f"trail {props.get('TrailName', logical)}"
+                    key = props.get("KMSKeyId")
+                    caller, principal = "cloudtrail.amazonaws.com", service
+                    obj_prefix = f"{prefix}AWSLogs/{info.account}/CloudTrail/"
+                    extra = {"s3:x-amz-acl": "bucket-owner-full-control"}
+                else:
+                    recorder = next((b for b in info.resources.values()
+                                     if b.get("Type") == "AWS::Config::ConfigurationRecorder"), None)
+                    if recorder is None:
+                        continue
+                    role = self.world.resolve(info, recorder["Properties"]["RoleARN"])
+                    caller, principal = self.caller_name(role), self.role_principal(role)
+                    ctx = {}
+                    source = f"config delivery channel {props.get('Name', logical)}"
+                    key = props.get("S3KmsKeyArn")
+                    obj_prefix = f"{prefix}AWSLogs/{info.account}/Config/"
+                    extra = {"s3:x-amz-acl": "bucket-owner-full-control"}
+                self.add(caller, principal, "s3:GetBucketAcl", f"arn:{PARTITION}:s3:::{bucket}",
+                         source, info.env, **ctx)
+                headers = ({"s3:x-amz-server-side-encryption": "aws:kms",
+                            "s3:x-amz-server-side-encryption-aws-kms-key-id": key} if key else {})
+                self.add(caller, principal, "s3:PutObject",
+                         f"arn:{PARTITION}:s3:::{bucket}/{obj_prefix}{EXAMPLE}.json.gz", source,
+                         info.env, **ctx, **extra, **headers)
+                if key:
+                    kms_ctx = dict(ctx)
+                    if t == "AWS::CloudTrail::Trail":
+                        kms_ctx["kms:EncryptionContext:aws:cloudtrail:arn"] = ctx["aws:SourceArn"]
+                    else:
+                        kms_ctx["kms:ViaService"] = f"s3.{info.region}.amazonaws.com"
+                    self.add(caller, principal, "kms:GenerateDataKey", key, f"{source} (key)",
+                             info.env, **kms_ctx)
+
     def alarms(self) -> None:
         for info in self.world.stacks.values():
             for logical, body in info.resources.items():
@@ -784,6 +832,7 @@ def derive_calls(world: World) -> list[Call]:
     deriver.lambdas()
     deriver.builds()
     deriver.schedules()
+    deriver.audit_delivery()
     deriver.alarms()
     deriver.rules()
     unique = {(c.caller, c.action, c.resource, c.context, c.source): c for c in deriver.calls}
@@ -814,3 +863,24 @@ def world_of_assembly(assembly: Any) -> World:
                  for env, environment in assembly.environments.items()
                  for stack, template in environment.templates.items()}
     return World(templates, environments_of(assembly.outdir))
+
+
+def main(argv: list[str]) -> int:
+    """``python -m compliance.calls <cdk.out>``: the table as tab-separated text."""
+    import sys
+
+    if len(argv) != 1:
+        print("usage: python -m compliance.calls <cdk.out>", file=sys.stderr)
+        return 2
+    from compliance.deploy_order import world_of
+
+    print("env\tcaller\taction\tresource\tderived from")
+    for row in calls_table(world_of(argv[0])):
+        print(f"{row.env}\t{row.caller}\t{row.action}\t{row.resource}\t{row.source}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

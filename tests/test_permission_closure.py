@@ -79,6 +79,7 @@ def test_the_table_covers_every_kind_of_caller(calls) -> None:
     sources = " ".join(c.source for c in calls)
     callers = {c.caller for c in calls}
     for kind in ("pipeline ", "build project ", "schedule ", "alarm ", "rule ", ".sync polling",
+                 "trail ", "config delivery channel ",
                  "passes RoleArn", "retrain_trigger_handler", "model_quality_metrics_handler",
                  "execution logs of"):
         assert kind in sources, f"no call derived from {kind!r}"
@@ -220,3 +221,12 @@ def test_finding_17_unconditioned_log_delivery_grant_is_reported(synth, environm
 def test_finding_17_log_delivery_still_decrypts_the_logs_data_keys(calls) -> None:
     rows = [c for c in calls if c.caller == "delivery.logs.amazonaws.com"]
     assert rows and {c.env for c in rows} == {"dev", "preprod", "prod"}
+
+
+def test_trail_delivery_without_its_bucket_statement_is_denied(synth, environments) -> None:
+    """Services to buckets (CloudTrail, AWS Config) are rows of the table too."""
+    def change(t):
+        drop_statement(t, "prod/Audit", "AWS::S3::BucketPolicy", "AllowCloudTrailWrite")
+    failures = closure_failures(mutated(synth, environments, change))
+    assert [f for f in failures if f.call.caller == "cloudtrail.amazonaws.com"
+            and f.call.action == "s3:PutObject" and f.call.env == "prod"]
