@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from compliance.cfn_model import PARTITION, StackInfo, World
-from compliance.iam_eval import Principal, as_list
+from compliance.iam_eval import Principal
 
 EXAMPLE = "example"  # stands for a value known only at run time (an id, a run id)
 

@@ -65,13 +65,11 @@ class Target:
     has_policy: bool = False
     key_arn: str | None = None
     properties: dict = field(default_factory=dict)
+    owner: str = ""  # the owning account (S3 ARNs carry none)
 
     @property
     def account(self) -> str:
-        return self.arn.split(":")[4] if self.arn.split(":")[4] else _S3_ACCOUNT.get(self.arn, "")
-
-
-_S3_ACCOUNT: dict[str, str] = {}  # bucket ARN -> owning account (S3 ARNs carry none)
+        return self.arn.split(":")[4] or self.owner
 
 
 class World:
@@ -253,9 +251,8 @@ class World:
                     if t == "AWS::Logs::LogGroup":
                         arn = arn[: -len(":*")]
                     target = Target(arn=arn, type=t, env=info.env, stack=info.stack,
-                                    logical_id=logical, properties=p)
+                                    logical_id=logical, properties=p, owner=info.account)
                     if t == "AWS::S3::Bucket":
-                        _S3_ACCOUNT[arn] = info.account
                         rules = ((p.get("BucketEncryption") or {})
                                  .get("ServerSideEncryptionConfiguration") or [])
                         for rule in rules:
@@ -355,26 +352,6 @@ class World:
 
     def bucket(self, name: str) -> Target | None:
         return self.targets.get(f"arn:{PARTITION}:s3:::{name}")
-
-    def bucket_account(self, name: str) -> str | None:
-        target = self.bucket(name)
-        return self.stacks_by_env_account(target.env) if target else None
-
-    def stacks_by_env_account(self, env: str) -> str:
-        return next(i.account for i in self.stacks.values() if i.env == env)
-
-    def key_for(self, arn: str) -> Target | None:
-        target = self.targets.get(arn)
-        if target is not None and target.type == "AWS::KMS::Key":
-            return target
-        return None
-
-    def role_by_path(self, suffix: str) -> Role | None:
-        for role in self.roles.values():
-            if role.path.endswith(suffix):
-                return role
-        return None
-
 
 def environments_of(outdir: Path | str) -> dict[str, tuple[str, str]]:
     """env -> (account, region) from the cloud assembly's manifests."""

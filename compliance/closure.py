@@ -77,8 +77,6 @@ def check_call(world: World, call: Call) -> str | None:
     required = False
     if target is not None:
         resource_account = target.account or None
-        if target.type == "AWS::S3::Bucket":
-            resource_account = next(s.account for s in world.stacks.values() if s.env == target.env)
         policies = target.policies if target.has_policy else None
         required = target.type == "AWS::KMS::Key"
     elif call.resource.startswith("arn:"):

@@ -25,10 +25,8 @@ any operator it does not know, so a template that starts using one fails loudly.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterable
 
 ALLOW, DENY, IMPLICIT = "Allow", "Deny", "Implicit"
@@ -45,12 +43,6 @@ def as_list(value: Any) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-@lru_cache(maxsize=8192)
-def _pattern(pattern: str, ignore_case: bool) -> re.Pattern:
-    return re.compile(fnmatch.translate(pattern).replace("(?s:", "(?s:", 1),
-                      re.IGNORECASE if ignore_case else 0)
 
 
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
@@ -143,7 +135,7 @@ def _arn_match(pattern: str, value: str, like: bool) -> bool:
 
 
 def _negated(op: str) -> bool:
-    return "Not" in op and op not in ("NotResource",)
+    return "Not" in op
 
 
 def condition_block_matches(conditions: dict, request: Request) -> bool:
