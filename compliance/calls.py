@@ -530,19 +530,31 @@ class _Deriver:
                      "sts:AssumeRole", actor, f"{source} (action role)", info.env)
         if bucket and (action.get("InputArtifacts") or action.get("OutputArtifacts")):
             obj = f"arn:{PARTITION}:s3:::{bucket}/{pipeline[:20]}/{EXAMPLE}"
-            if action.get("OutputArtifacts"):
-                self.add(caller, principal, "s3:PutObject", obj, f"{source} (artifact)", info.env,
-                         **({"s3:x-amz-server-side-encryption": "aws:kms",
-                             "s3:x-amz-server-side-encryption-aws-kms-key-id": store_key}
-                            if store_key else {}))
-                if store_key:
-                    self.add(caller, principal, "kms:GenerateDataKey", store_key,
-                             f"{source} (artifact key)", info.env)
-            if action.get("InputArtifacts"):
-                self.add(caller, principal, "s3:GetObject", obj, f"{source} (artifact)", info.env)
-                if store_key:
-                    self.add(caller, principal, "kms:Decrypt", store_key,
-                             f"{source} (artifact key)", info.env)
+            # A CodeBuild action's artifacts are moved by the build itself (its service role,
+            # from inside its VPC); every other action's by the action's role.
+            movers = [(caller, principal, None)]
+            if provider == "CodeBuild":
+                project = self._project(info, config.get("ProjectName"))
+                if project is not None:
+                    role, in_vpc = project
+                    movers = [(self.caller_name(role), self.role_principal(role),
+                               info.env if in_vpc else None)]
+            for who, as_principal, vpc_env in movers:
+                if action.get("OutputArtifacts"):
+                    self.add(who, as_principal, "s3:PutObject", obj, f"{source} (artifact)",
+                             info.env, vpc_env=vpc_env,
+                             **({"s3:x-amz-server-side-encryption": "aws:kms",
+                                 "s3:x-amz-server-side-encryption-aws-kms-key-id": store_key}
+                                if store_key else {}))
+                    if store_key:
+                        self.add(who, as_principal, "kms:GenerateDataKey", store_key,
+                                 f"{source} (artifact key)", info.env)
+                if action.get("InputArtifacts"):
+                    self.add(who, as_principal, "s3:GetObject", obj, f"{source} (artifact)",
+                             info.env, vpc_env=vpc_env)
+                    if store_key:
+                        self.add(who, as_principal, "kms:Decrypt", store_key,
+                                 f"{source} (artifact key)", info.env)
         if provider == "StepFunctions":
             machine = config.get("StateMachineArn")
             self.start_state_machine(caller, principal, machine, source, info.env, describe=True)
@@ -592,6 +604,14 @@ class _Deriver:
             self.add(self.caller_name(project_role), self.role_principal(project_role),
                      action, resource, f"{source} (CODEBUILD_CLONE_REF: the build clones)",
                      info.env, vpc_env=info.env if in_vpc else None)
+
+    def _project(self, info: StackInfo, name: str | None) -> tuple[str, bool] | None:
+        for logical, body in info.resources.items():
+            if body.get("Type") == "AWS::CodeBuild::Project" and \
+                    self.world.physical(info, logical) == name:
+                props = body["Properties"]
+                return self.world.resolve(info, props["ServiceRole"]), bool(props.get("VpcConfig"))
+        return None
 
     def _build_roles(self, info: StackInfo) -> list[tuple[str, bool]]:
         return [(self.world.resolve(info, body["Properties"]["ServiceRole"]),
