@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 from compliance.cfn_model import PARTITION, StackInfo, World
@@ -69,7 +70,44 @@ LAMBDA_CALLS: dict[str, list[tuple[str, str]]] = {
     ],
     # s3.get_object of the event's data_s3_uri (from the invoking state machine's payload)
     "model_quality_metrics_handler.handler": [("s3:GetObject", "payload:data_s3_uri")],
+    "compliance_responder_handler.handler": [("sns:Publish", "env:SECURITY_TOPIC_ARN")],
+    # record_run (the handler's only entry point; the module's query helpers are not run)
+    "lineage_recorder_handler.handler": [
+        ("sagemaker:ListArtifacts", "*"), ("sagemaker:CreateArtifact", "sagemaker:artifact"),
+        ("sagemaker:CreateContext", "sagemaker:context"),
+        ("sagemaker:DescribeContext", "sagemaker:context"),
+        ("sagemaker:CreateAction", "sagemaker:action"),
+        ("sagemaker:DescribeAction", "sagemaker:action"),
+        ("sagemaker:ListAssociations", "*"), ("sagemaker:AddAssociation", "sagemaker:artifact"),
+        ("sagemaker:DescribeModelPackage", "sagemaker:model-package"),
+    ],
 }
+LAMBDA_ROOT = Path(__file__).resolve().parents[1] / "lambda"
+
+
+def _camel(method: str) -> str:
+    return "".join(part.capitalize() for part in method.split("_"))
+
+
+def derived_lambda_calls(handler: str) -> list[tuple[str, str]]:
+    """Calls read from a function's own code: the compliance responder's table of the
+    resource kinds it contains (describe, tag, then stop or delete each).
+    ``sagemaker:<type>`` stands for a resource of that type in the function's account, named
+    at run time."""
+    if handler == "compliance_responder_handler.handler":
+        import sys
+
+        sys.path.insert(0, str(LAMBDA_ROOT / "compliance_responder"))
+        try:
+            import compliance_responder_logic as logic
+        finally:
+            sys.path.pop(0)
+        calls = []
+        for kind in {k.resource_type: k for k in logic.EVENT_KINDS.values()}.values():
+            for action in (_camel(kind.describe), "AddTags", kind.action):
+                calls.append((f"sagemaker:{action}", f"sagemaker:{kind.resource_type}"))
+        return calls
+    return []
 
 
 @dataclass(frozen=True)
@@ -472,7 +510,13 @@ class _Deriver:
                 handler = props.get("Handler", "")
                 role_arn = props.get("Role")
                 env_vars = (props.get("Environment") or {}).get("Variables") or {}
-                for action, where in LAMBDA_CALLS.get(handler, []):
+                for action, where in [*LAMBDA_CALLS.get(handler, []),
+                                      *derived_lambda_calls(handler)]:
+                    if where.startswith("sagemaker:") or where == "*":
+                        resource = self._run_time_resource(info, where)
+                        self.add(self.caller_name(role_arn), self.role_principal(role_arn),
+                                 action, resource, f"{handler} (its code)", info.env)
+                        continue
                     if not where.startswith("env:"):
                         continue
                     value = env_vars.get(where.split(":", 1)[1])
@@ -489,6 +533,8 @@ class _Deriver:
                                                  describe=False)
                         continue
                     self.add(caller, principal, action, resource, source, info.env)
+                    if action == "sns:Publish":
+                        self.kms_for_topic(caller, principal, resource, source, info.env)
                     if action.startswith("dynamodb:"):
                         table = self.world.targets.get(resource)
                         if table is not None and table.key_arn:
@@ -496,6 +542,18 @@ class _Deriver:
                             self.add(caller, principal, kms_action, table.key_arn,
                                      f"{source} (table key)", info.env,
                                      kms__ViaService=f"dynamodb.{info.region}.amazonaws.com")
+
+    def _run_time_resource(self, info: StackInfo, where: str) -> str:
+        if where == "*":
+            return "*"
+        kind = where.split(":", 1)[1]
+        name = EXAMPLE
+        if kind == "model-package":  # a version of a model package group of this stack
+            group = next((self.world.physical(info, logical, "ModelPackageGroupName")
+                          for logical, body in info.resources.items()
+                          if body.get("Type") == "AWS::SageMaker::ModelPackageGroup"), EXAMPLE)
+            name = f"{group}/{EXAMPLE}"
+        return f"arn:{PARTITION}:sagemaker:{info.region}:{info.account}:{kind}/{name}"
 
     # -- CodePipeline and CodeBuild -------------------------------------------------------
 

@@ -81,6 +81,7 @@ def test_the_table_covers_every_kind_of_caller(calls) -> None:
     for kind in ("pipeline ", "build project ", "schedule ", "alarm ", "rule ", ".sync polling",
                  "trail ", "config delivery channel ",
                  "passes RoleArn", "retrain_trigger_handler", "model_quality_metrics_handler",
+                 "compliance_responder_handler", "lineage_recorder_handler",
                  "execution logs of"):
         assert kind in sources, f"no call derived from {kind!r}"
     assert {"cloudwatch.amazonaws.com", "events.amazonaws.com",
@@ -230,3 +231,19 @@ def test_trail_delivery_without_its_bucket_statement_is_denied(synth, environmen
     failures = closure_failures(mutated(synth, environments, change))
     assert [f for f in failures if f.call.caller == "cloudtrail.amazonaws.com"
             and f.call.action == "s3:PutObject" and f.call.env == "prod"]
+
+
+def test_responder_containment_calls_come_from_its_own_kinds_table(calls) -> None:
+    """The responder's rows are read from its code's resource kinds: each kind it contains
+    is described, tagged and stopped or deleted, and its role allows all of them."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda" / "compliance_responder"))
+    try:
+        import compliance_responder_logic as logic
+    finally:
+        sys.path.pop(0)
+    actions = {c.action for c in calls if c.source.startswith("compliance_responder_handler")}
+    for kind in logic.EVENT_KINDS.values():
+        assert f"sagemaker:{kind.action}" in actions
