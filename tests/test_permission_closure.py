@@ -247,3 +247,10 @@ def test_responder_containment_calls_come_from_its_own_kinds_table(calls) -> Non
     actions = {c.action for c in calls if c.source.startswith("compliance_responder_handler")}
     for kind in logic.EVENT_KINDS.values():
         assert f"sagemaker:{kind.action}" in actions
+
+
+def test_calls_table_reads_a_cloud_assembly_directory(synth, world) -> None:
+    """What the review pack calls: the same rows from the assembly on disk."""
+    from review.assembly import load_assembly
+
+    assert calls_table(load_assembly(synth.outdir)) == calls_table(world)
