@@ -20,6 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install synth review graphviz test deploy-local lint clean lock
 .PHONY: package package-check lint-python
+.PHONY: help install synth review graphviz test deploy deploy-local lint clean lock
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
@@ -28,6 +29,7 @@ help:
 	@echo "make package - build the library wheel (cdk_constructs, compliance, platform_config) into $(DIST)/"
 	@echo "make package-check - build the wheel, install it into a fresh venv, synthesize examples/ from it (part of make test)"
 	@echo "make lint    - ruff (lint + format check) and mypy on the package, stacks and Lambda code, then cfn-lint on $(OUT)/"
+	@echo "make deploy  - synth, then cdk deploy every stage to its account in the order the templates need (PROFILE_<env>=<aws profile>)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
@@ -65,6 +67,18 @@ graphviz:
 test: install
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory package-check
+
+# Real accounts: each stage with its own account's profile (PROFILE_dev=..., PROFILE_preprod=...),
+# in the order compliance/deploy_order.py derives from the templates (serving stages before the
+# pipeline's, whose cross-account actions CodePipeline checks when it creates the pipeline).
+deploy: synth
+	@order="$$($(PY) -m compliance.deploy_order $(OUT))"; echo "Deploy order: $$order"; \
+	for env in $$order; do \
+	  profile_var="PROFILE_$$env"; profile="$${!profile_var:-}"; \
+	  echo "cdk deploy '$$env/*'$${profile:+ --profile $$profile}"; \
+	  cdk deploy "$$env/*" --app $(OUT) --no-notices --require-approval broadening \
+	    $${profile:+--profile "$$profile"}; \
+	done
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
 deploy-local: install
