@@ -716,14 +716,6 @@ IAM_REFERENCE_ACKNOWLEDGEMENTS: tuple[IamReferenceAcknowledgement, ...] = (
                                   _BOTH_KMS_KEY_NAMES)
       for code in ("CONDITION_KEY_NOT_FOR_ACTION", "parliament:UNKNOWN_CONDITION_FOR_ACTION")
       for key in ("sagemaker:VolumeKmsKeyArn", "sagemaker:OutputKmsKeyArn")),
-    # --- issue #13 finding 7, fixed on the `permissions` branch: delete both entries with it
-    *(IamReferenceAcknowledgement(
-        code, "kms:GrantIsForAWSResource", "*/Serving/DeploymentWorkflowPolicy*",
-        "Issue #13 finding 7 (kms:DescribeKey under kms:GrantIsForAWSResource, which DescribeKey "
-        "never carries) is fixed on the `permissions` branch; this entry keeps this branch's "
-        "suite green until the merge and must be deleted with it (the test then reports it "
-        "as matching nothing).")
-      for code in ("CONDITION_KEY_NOT_FOR_ACTION", "parliament:UNKNOWN_CONDITION_FOR_ACTION")),
     # --- trust policies
     IamReferenceAcknowledgement(
         "parliament:MALFORMED", "Statement contains neither Resource nor NotResource", _TRUST,
