@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; the same names as _EXPORTS
     from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
     from cdk_constructs.retraining_workflow import RetrainingWorkflow
     from cdk_constructs.sagemaker_job_role import SageMakerJobRole
-    from cdk_constructs.secure_bucket import SecureBucket
+    from cdk_constructs.secure_bucket import ObjectLockOptOut, SecureBucket
     from cdk_constructs.secure_log_group import SecureLogGroup
     from cdk_constructs.secure_topic import SecureTopic, TopicTarget
     from cdk_constructs.security_alarms import SECURITY_FILTERS, SecurityAlarms, SecurityFilter
@@ -64,6 +64,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
         "secure_bucket",
         "a private SSE-KMS, versioned, TLS-only, access-logged, "
         "retained S3 bucket (optional Object Lock retention)",
+    ),
+    "ObjectLockOptOut": (
+        "secure_bucket",
+        "the only accepted reasons for a SecureBucket without Object Lock (AWS Config delivery)",
     ),
     "AccessLogBucket": ("access_log_bucket", "the SSE-S3 target of S3 server access logs"),
     "SecureLogGroup": ("secure_log_group", "a KMS-encrypted, retained CloudWatch Logs group"),
@@ -169,6 +173,7 @@ __all__ = [
     "ModelQualitySettings",
     "ModelQualityWorkflow",
     "ModelRegistry",
+    "ObjectLockOptOut",
     "PLATFORM_RULES",
     "PackageMirror",
     "PlatformManagedPolicy",
