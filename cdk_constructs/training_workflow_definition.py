@@ -47,6 +47,7 @@ RETRYABLE_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.TooManyRequestsException",
     "Lambda.SdkClientException",
+    "LineageTransientError",  # lambda/lineage_recorder: throttling/5xx, recording resumes
 ]
 
 GATE_STATE = "QualityGate"

@@ -211,6 +211,11 @@ class TrainingStack(Stack):
         self.retrain_trigger.add_permissions(
             iam.PolicyStatement(sid="StartRetraining", actions=["states:StartExecution"],
                                 resources=[self.retraining.state_machine.state_machine_arn]),
+            # the previous window's execution of an episode (retrain_trigger_start)
+            iam.PolicyStatement(sid="EarlierEpisodeStart", actions=["states:DescribeExecution"],
+                                resources=[f"arn:{self.partition}:states:{self.region}:"
+                                           f"{self.account}:execution:"
+                                           f"{self.retraining.state_machine_name}:*"]),
             iam.PolicyStatement(sid="IdempotencyRecords", actions=[
                 "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem"], resources=[self.idempotency_table.table_arn]),
@@ -258,7 +263,10 @@ def _lineage_statements(sm: str, group: str):
                             resources=["*"]),
         iam.PolicyStatement(sid="WriteLineage", actions=[
             "sagemaker:CreateArtifact", "sagemaker:CreateAction", "sagemaker:DescribeAction",
-            "sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation"],
+            "sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation",
+            # the completion marker; removing an artifact this invocation created as a
+            # concurrent duplicate (lineage_recorder_logic._Writer._converge)
+            "sagemaker:UpdateContext", "sagemaker:DeleteArtifact"],
             resources=[f"{sm}:artifact/*", f"{sm}:action/*", f"{sm}:context/*"]),
     )
 

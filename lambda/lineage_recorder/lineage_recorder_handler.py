@@ -6,14 +6,16 @@ metrics and tracing, a SageMaker client, and a call to the logic.
 
 Errors propagate so the state fails with the exception name as the Step Functions error:
 ``InvalidLineageEventError`` and ``LineageConflictError`` are not retryable (nothing was written);
-anything else (throttling, ...) is safe to retry because recording is idempotent.
+``LineageTransientError`` (throttling past the SDK's attempts, 5xx, dropped connections) is in
+the RecordLineage state's Retry: recording is idempotent and resumes, and the run context stays
+IN_PROGRESS (audit queries say so) until the completion marker is written last.
 
 Environment (read at call time):
     POWERTOOLS_SERVICE_NAME       service dimension / log key (default "lineage-recorder")
     POWERTOOLS_METRICS_NAMESPACE  CloudWatch namespace (default "SecureMlPlatform")
     AWS_REGION                    set by Lambda; the lineage entities are written in this region
 Metrics: LineageRecorded, LineageEntitiesCreated, LineageAssociationsAdded, LineageRejected,
-LineageConflict (all Count).
+LineageConflict, LineageTransientErrors, LineageDuplicatesRemoved (all Count).
 """
 
 from __future__ import annotations
@@ -75,10 +77,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="LineageConflict", unit=MetricUnit.Count, value=1)
         logger.exception("Execution already recorded with different content")
         raise
+    except logic.LineageTransientError:
+        metrics.add_metric(name="LineageTransientErrors", unit=MetricUnit.Count, value=1)
+        logger.exception("Transient AWS error: the workflow retries, recording resumes")
+        raise
 
     metrics.add_metric(name="LineageRecorded", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="LineageEntitiesCreated", unit=MetricUnit.Count, value=result.entities_created)
     metrics.add_metric(name="LineageAssociationsAdded", unit=MetricUnit.Count, value=result.associations_added)
+    metrics.add_metric(name="LineageDuplicatesRemoved", unit=MetricUnit.Count, value=result.duplicates_removed)
     logger.info(
         "Lineage recorded",
         extra={
