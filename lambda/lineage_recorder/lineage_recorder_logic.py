@@ -1248,6 +1248,14 @@ def _runs_of_model(reader: _Reader, model_package_arn: str, model_artifacts: lis
     generated_by = package.get("MetadataProperties", {}).get("GeneratedBy", "")
     if _EXECUTION_ARN.fullmatch(generated_by or ""):
         runs.add(generated_by)
+    if not model_artifacts:
+        # Interrupted before the model artifact was written: the run contexts still in
+        # progress say which run registered this package.
+        for summary in _paginate(reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN):
+            properties = reader.sm.describe_context(ContextName=summary["ContextName"]).get("Properties", {})
+            if (properties.get("model_package_arn") == model_package_arn
+                    and properties.get(STATUS_PROPERTY) == STATUS_IN_PROGRESS):
+                runs.add(properties.get("step_functions_execution_arn", ""))
     return {arn for arn in runs if arn}
 
 

@@ -30,6 +30,7 @@ import io
 import itertools
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -159,6 +160,9 @@ class FakeLineageBackend:
         self.hide_associations_from_list = False  # simulate a concurrent writer
         self.stale_describe_once: set[str] = set()  # names reported missing once (race)
         self._tick = itertools.count()
+        self._lock = threading.RLock()
+        self.fail_write: tuple[int, Exception] | None = None  # (n, error): the n-th write fails
+        self.writes = 0
         self._epoch = datetime(2024, 5, 1, tzinfo=timezone.utc)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -168,12 +172,26 @@ class FakeLineageBackend:
             client.meta.events.register(f"before-call.sagemaker.{operation}", self._on_call)
 
     def _on_call(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        with self._lock:  # concurrent invocations (threads) see one consistent store
+            return self._answer(model, params)
+
+    def _answer(self, model: Any, params: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
         operation = model.name
         request = json.loads(params.get("body") or b"{}")
         check_shape(request, model.input_shape, f"{operation} request", response=False)
         unsupported = set(request) - self.OPERATIONS[operation]
         assert not unsupported, f"{operation}: the fake does not implement {sorted(unsupported)}"
         self.calls.append((operation, request))
+        if operation in self.MUTATING:
+            self.writes += 1
+            if self.fail_write is not None and self.writes == self.fail_write[0]:
+                failure = self.fail_write[1]
+                if isinstance(failure, _ServiceError):
+                    return AWSResponse(params.get("url"), 400, {}, None), {
+                        "Error": {"Code": failure.code, "Message": failure.message},
+                        "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}, "RetryAttempts": 9},
+                    }
+                raise failure
         handler = getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())
         try:
             body = handler(request)
