@@ -65,6 +65,11 @@ class _Raw:
         self._read += len(data)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def close(self) -> None:
         pass
 
