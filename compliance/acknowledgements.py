@@ -194,6 +194,10 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         (f"{_SM}:action/*", _LINEAGE_ENTITIES),
         (f"{_SM}:context/*", _LINEAGE_ENTITIES),
         (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
+        (_BUCKET % "raw-data" + "/*",
+         "The recorder reads the raw data version a run trained on (key and version chosen "
+         "per run) to cross-check the SHA-256 the preprocessing job read; read actions only, "
+         "on the one raw data bucket."),
     )),
     *_platform_function("Training", "RetrainTrigger", extra_iam=(
         ("arn:aws:states:{region}:{account}:execution:{prefix}retraining:*",

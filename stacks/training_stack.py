@@ -80,7 +80,15 @@ class TrainingStack(Stack):
             timeout=Duration.seconds(120), memory_size=256)
         sm = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
         self.lineage.add_permissions(
-            *_lineage_statements(sm, self.registry.group_name))
+            *_lineage_statements(sm, self.registry.group_name),
+            # the recorded raw data version, to cross-check the SHA-256 preprocessing read
+            iam.PolicyStatement(sid="ReadRawDataVersion",
+                                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                                resources=[f"{buckets['raw'].bucket_arn}/*"]),
+            iam.PolicyStatement(sid="DecryptRawData", actions=["kms:Decrypt"],
+                                resources=[keys["data"].key_arn],
+                                conditions={"StringEquals": {
+                                    "kms:ViaService": f"s3.{self.region}.amazonaws.com"}}))
 
         settings = TrainingWorkflowSettings(
             name_prefix=names.prefix.rstrip("-"),

@@ -65,6 +65,7 @@ same execution with different content raises :class:`LineageConflictError` befor
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -216,6 +217,12 @@ class LineageConflictError(LineageError):
 
 class LineageNotFoundError(LineageError, LookupError):
     """No lineage was recorded for the requested entity."""
+
+
+class RawDataMismatchError(LineageError):
+    """The bytes the preprocessing job read (their SHA-256) are not the raw object version
+    recorded before preprocessing: the object was overwritten during the run, so the run's
+    data provenance is unknown. Nothing is written; not retried (a retry cannot fix it)."""
 
 
 class LineageTransientError(LineageError):
@@ -582,6 +589,7 @@ class RecordResult:
     associations_existing: int = 0
     duplicates_removed: int = 0
     complete: bool = False
+    raw_data_check: str = "not checked (no sha256 in the event)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -820,13 +828,13 @@ def run_context_name(execution_arn: str) -> str:
     return _entity_name("training-run", execution_arn.rsplit(":", 1)[-1], execution_arn)
 
 
-def record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
+def record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordResult:
     """Write the lineage graph of one run (idempotent). See the module docstring.
 
     A transient AWS error is raised as :class:`LineageTransientError` (the workflow retries
     it; the next attempt resumes); any other AWS error propagates unchanged (not retried)."""
     try:
-        return _record_run(run, sagemaker=sagemaker)
+        return _record_run(run, sagemaker=sagemaker, s3=s3)
     except (ClientError, BotoCoreError) as error:
         if is_transient(error):
             code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
@@ -838,13 +846,54 @@ def record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
         raise
 
 
-def _record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
+_HASH_CHUNK = 1 << 20
+
+
+def verify_raw_version(dataset: DatasetVersion, *, s3: Any) -> str:
+    """Check that ``dataset.sha256`` (what the preprocessing job read) is the SHA-256 of the
+    recorded object version; returns how it was checked. S3's own full-object SHA-256 is used
+    when the object has one (no read); otherwise the version is streamed and hashed."""
+    if dataset.sha256 is None:
+        return "not checked (no sha256 in the event)"
+    if dataset.version_id is None:
+        raise RawDataMismatchError(
+            f"{dataset.uri}: no version id was recorded, so the SHA-256 cannot be checked "
+            "against the version the run trained on (enable versioning on the raw bucket)")
+    bucket, _, key = dataset.uri[len("s3://"):].partition("/")
+    response = s3.get_object(Bucket=bucket, Key=key, VersionId=dataset.version_id,
+                             ChecksumMode="ENABLED")
+    body = response["Body"]
+    try:
+        stored = response.get("ChecksumSHA256")
+        if stored and response.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+            actual, how = base64.b64decode(stored).hex(), "S3 full-object SHA-256 checksum"
+        else:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: body.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+            actual, how = digest.hexdigest(), "SHA-256 of the version's bytes"
+    finally:
+        body.close()
+    if actual != dataset.sha256:
+        raise RawDataMismatchError(
+            f"{dataset.uri} version {dataset.version_id} has SHA-256 {actual}, but the "
+            f"preprocessing job read bytes with SHA-256 {dataset.sha256}: the object changed "
+            "during the run. Nothing was recorded; re-run the training on a stable version.")
+    return how
+
+
+def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordResult:
     result = RecordResult()
     writer = _Writer(sagemaker, result)
     execution_arn = run.step_functions_execution_arn
     context_name = run_context_name(execution_arn)
 
     # Read-only checks first: a failure here leaves nothing behind.
+    raw = run.datasets["raw"]
+    if raw.sha256 is not None:
+        if s3 is None:
+            raise ValueError("an S3 client is needed to cross-check the raw data SHA-256")
+        result.raw_data_check = verify_raw_version(raw, s3=s3)
     package = _describe_model_package(sagemaker, run.model_package_arn)
     try:
         existing_context = sagemaker.describe_context(ContextName=context_name)
@@ -1032,9 +1081,9 @@ def _record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
     return result
 
 
-def record_event(event: Any, *, sagemaker: Any) -> RecordResult:
+def record_event(event: Any, *, sagemaker: Any, s3: Any = None) -> RecordResult:
     """Validate ``event`` (nothing is written if it is invalid), then record it."""
-    return record_run(parse_run_event(event), sagemaker=sagemaker)
+    return record_run(parse_run_event(event), sagemaker=sagemaker, s3=s3)
 
 
 # --------------------------------------------------------------------------------------------

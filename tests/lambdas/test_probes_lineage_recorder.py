@@ -217,3 +217,50 @@ def test_invalid_event_is_rejected_before_any_write(aws, logic, case) -> None:
         logic.record_event(event, sagemaker=aws.client)
     assert field in rejected.value.fields
     assert aws.backend.writes == 0
+
+
+# ---- the raw data version (issue #14 finding 5) ------------------------------------------------
+
+RAW_BUCKET = "bank-ml-raw-123456789012"
+
+
+@pytest.fixture
+def raw_bucket(aws: Any) -> Any:
+    import boto3
+
+    s3 = boto3.client("s3", region_name="eu-west-2")
+    s3.create_bucket(Bucket=RAW_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    s3.put_bucket_versioning(Bucket=RAW_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return s3
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+@IDEMPOTENCY
+@pytest.mark.parametrize("s3_checksum", [False, True])
+def test_raw_object_overwritten_during_the_run_is_caught(aws, logic, raw_bucket, s3_checksum) -> None:
+    """The version is recorded before preprocessing; the object is then overwritten and the
+    preprocessing job reads the new bytes. Their SHA-256 does not match the recorded version:
+    nothing is recorded (a wrong version would otherwise be the run's provenance)."""
+    key = "credit/applications 2024-04.csv"
+    extra = {"ChecksumAlgorithm": "SHA256"} if s3_checksum else {}
+    recorded = raw_bucket.put_object(Bucket=RAW_BUCKET, Key=key, Body=b"v1,1\n", **extra)["VersionId"]
+    raw_bucket.put_object(Bucket=RAW_BUCKET, Key=key, Body=b"v2,2\n", **extra)  # concurrent overwrite
+    model, event = _recorded(aws, logic)
+    event["datasets"]["raw"] = {"uri": f"s3://{RAW_BUCKET}/{key}", "version_id": recorded,
+                                "sha256": _sha256(b"v2,2\n")}  # what preprocessing read
+    with pytest.raises(logic.RawDataMismatchError):
+        logic.record_event(event, sagemaker=aws.client, s3=raw_bucket)
+    assert aws.backend.writes == 0
+
+    event["datasets"]["raw"]["sha256"] = _sha256(b"v1,1\n")  # preprocessing read the recorded version
+    result = logic.record_event(event, sagemaker=aws.client, s3=raw_bucket)
+    assert result.complete
+    assert result.raw_data_check == ("S3 full-object SHA-256 checksum" if s3_checksum
+                                     else "SHA-256 of the version's bytes")
+    (raw,) = [d for d in logic.provenance_of(model, sagemaker=aws.client).datasets if d.relations == ("source",)]
+    assert raw.version_id == recorded
