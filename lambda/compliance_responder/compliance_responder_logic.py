@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -582,6 +583,11 @@ def scope_problem(
     return None
 
 
+# SageMaker names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (botocore's service model, e.g. ModelName,
+# TrainingJobName, NotebookInstanceName, EndpointConfigName; tuning jobs allow 32 characters).
+_RESOURCE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
 def parse_event(event: Any) -> ParsedEvent | str:
     """The parsed event, or the reason (a str) why it is skipped."""
     if not isinstance(event, Mapping):
@@ -611,6 +617,10 @@ def parse_event(event: Any) -> ParsedEvent | str:
     name = params.get(kind.name_param)
     if not isinstance(name, str) or not name:
         return f"requestParameters has no {kind.name_param}"
+    if not _RESOURCE_NAME.fullmatch(name):
+        # No SageMaker resource can have this name (the API would have refused it): a
+        # crafted or corrupted record, skipped rather than sent to Describe and the DLQ.
+        return f"{kind.name_param} {name[:64]!r} is not a valid SageMaker resource name"
     identity = _mapping(detail.get("userIdentity"))
     return ParsedEvent(
         event_name=event_name,

@@ -17,7 +17,8 @@ Environment (read at call time): ``TRAINING_STATE_MACHINE_ARN`` (required),
 Drift signals older than the cool-down (a redriven alarm) are ignored (``StaleSignals``), and a
 start in the previous window less than a cool-down ago counts as this episode's start (see
 :mod:`retrain_trigger_start`). Malformed events are skipped with a log line and counted
-(``MalformedEvents``); other ignored events count as ``EventsIgnored``. Metrics go to
+(``MalformedEvents``); other ignored events count as ``EventsIgnored``; an error raised for a
+retry counts as ``RetrainErrors``. Metrics go to
 ``$POWERTOOLS_METRICS_NAMESPACE`` (EMF through the log stream).
 """
 
@@ -118,6 +119,15 @@ def _starter(table: str, expires_after: int) -> tuple[IdempotencyConfig, Any]:
     return _starters[key]
 
 
+def _handle(event: Any, context: LambdaContext) -> dict[str, Any]:
+    try:
+        return _decide_and_start(event, context)
+    except Exception:
+        # Raised for the async invocation's retries; counted so an alarm can see it.
+        metrics.add_metric(name="RetrainErrors", unit=MetricUnit.Count, value=1)
+        raise
+
+
 def _ignored(reason: str, metric: str) -> dict[str, Any]:
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return {"status": "IGNORED", "reason": reason}
@@ -128,6 +138,10 @@ def _ignored(reason: str, metric: str) -> dict[str, Any]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE)
+    return _handle(event, context)
+
+
+def _decide_and_start(event: Any, context: LambdaContext) -> dict[str, Any]:
     decision = classify(event, default_model_package_group=os.environ.get("MODEL_PACKAGE_GROUP_NAME") or None)
     if isinstance(decision, Malformed):
         # Logged and counted (MalformedEvents), never a traceback: a retry could not help.

@@ -324,6 +324,8 @@ HOSTILE = {
     "request-parameters-deeply-nested": _hostile(
         lambda e: e["detail"]["requestParameters"].update(tags=_nested(5000))),
     "event-id-is-a-list": _hostile(lambda e: e["detail"].update(eventID=["a"])),
+    "resource-name-not-a-sagemaker-name": _hostile(
+        lambda e: e["detail"]["requestParameters"].update(modelName="m-hostile/../x" + "a" * 5000)),
 }
 
 

@@ -20,6 +20,7 @@ from test_model_quality_metrics import BUCKET, FakeContext, s3  # noqa: F401 - f
 FUNCTION = "model_quality_metrics"
 FAULTS = pytest.mark.probe(FUNCTION, "faults")
 BAD_INPUT = pytest.mark.probe(FUNCTION, "bad input")
+IDEMPOTENCY = pytest.mark.probe(FUNCTION, "idempotency and concurrency")
 
 KEY = "quality/credit-risk-prod/run-1/labelled.csv.out"
 ROWS = b"".join(b"%d,0.%06d\n" % (i % 2, (i * 7919) % 1_000_000) for i in range(20_000))
@@ -159,3 +160,24 @@ def test_hostile_request_is_invalid_input_not_a_traceback(event) -> None:
                                     FakeContext())
     assert result["status"] == "INVALID_INPUT"
     assert result["error"]["code"] == "INVALID_REQUEST"
+
+
+# ---- idempotency and concurrency ----------------------------------------------------------------
+
+@IDEMPOTENCY
+def test_repeated_and_concurrent_checks_give_the_same_result(faults) -> None:
+    """The check only reads: a Step Functions retry or a duplicate run gives the same answer
+    (the retry of a ModelQualityTransientError relies on this)."""
+    import threading
+
+    first = handler_module.handler(_event(), FakeContext())
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: results.append(handler_module.handler(_event(), FakeContext())))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert first["status"] == "OK"
+    assert len(results) == 3
+    assert all(r["metrics"] == first["metrics"] and r["degraded"] == first["degraded"] for r in results)
