@@ -15,12 +15,13 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth review graphviz test deploy-local lint clean lock
+.PHONY: help install synth review graphviz test test-lambda-runtime deploy-local lint clean lock
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
 	@echo "make test    - install pinned tools, run the whole test suite"
+	@echo "make test-lambda-runtime - the Lambda tests and probes under the Lambda runtime's Python (or the closest pyenv has)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
@@ -57,6 +58,19 @@ graphviz:
 
 test: install
 	$(PY) -m pytest
+
+# The Lambda tests and probes under the Lambda runtime's Python. The runtime is 3.14
+# (cdk_constructs/platform_function.py); pyenv here stops at 3.13, the closest: override
+# LAMBDA_PYTHON when a newer one is installed. Pinned by constraints.txt; no CDK in this venv.
+LAMBDA_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.14*/bin/python) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python))
+LAMBDA_VENV   := .venv-lambda
+test-lambda-runtime:
+	@test -n "$(LAMBDA_PYTHON)" || { echo "No Python 3.14 or 3.13 under pyenv: set LAMBDA_PYTHON"; exit 1; }
+	@test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  boto3 "moto[s3,sagemaker,stepfunctions,dynamodb,sns,sqs]" aws-lambda-powertools aws-xray-sdk \
+	  pytest numpy pyarrow scikit-learn cryptography pydantic PyYAML syrupy
+	$(LAMBDA_VENV)/bin/python -m pytest tests/lambdas -q
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
 deploy-local: install
