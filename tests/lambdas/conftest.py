@@ -85,17 +85,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         return
     # one count per probe: its call phase, or the setup phase when that failed or skipped
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        counts = _PROBES.setdefault((marker.args[0], marker.args[1]), [0, 0])
+        counts = _PROBES.setdefault((marker.args[0], marker.args[1]), [0, 0, 0])
         counts[0] += 1
         counts[1] += int(report.passed)
+        counts[2] += int(report.skipped)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _PROBES:
         return
     terminalreporter.section("fault and hostile-input probes")
-    for (function, category), (run, passed) in sorted(_PROBES.items()):
-        terminalreporter.write_line(f"probes: {function} / {category}: {run} run, {passed} passed")
-    run = sum(v[0] for v in _PROBES.values())
-    passed = sum(v[1] for v in _PROBES.values())
-    terminalreporter.write_line(f"probes: {run} run, {passed} passed")
+    def line(label: str, run: int, passed: int, skipped: int) -> str:
+        return f"probes: {label}{run} run, {passed} passed" + (f", {skipped} skipped" if skipped else "")
+
+    for (function, category), counts in sorted(_PROBES.items()):
+        terminalreporter.write_line(line(f"{function} / {category}: ", *counts))
+    terminalreporter.write_line(line("", *(sum(v[i] for v in _PROBES.values()) for i in range(3))))
