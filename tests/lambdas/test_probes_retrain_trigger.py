@@ -265,13 +265,15 @@ def test_lost_start_response_starts_one_execution(aws, invoke, sfn_client) -> No
 @FAULTS
 @pytest.mark.parametrize(("status", "code"), [(400, "ThrottlingException"), (500, "InternalServerError"),
                                               (503, "ServiceUnavailable")])
-def test_start_failing_past_the_sdk_attempts_leaves_no_record(aws, invoke, sfn_client, status, code) -> None:
-    """The error propagates (the async invocation retries) and no idempotency record remains,
-    so the retry can start the execution."""
+def test_start_failing_past_the_sdk_attempts_leaves_no_record(aws, invoke, sfn_client, capsys,
+                                                              status, code) -> None:
+    """The error propagates (the async invocation retries), is counted (RetrainErrors), and no
+    idempotency record remains, so the retry can start the execution."""
     client, holder = sfn_client
     errors = inject(client, "StartExecution", ServerErrors(status, code), holder)
     with pytest.raises(ClientError):
         invoke(alarm_event())
+    assert _metrics(capsys.readouterr().out).get("RetrainErrors") == 1
     assert errors.attempts >= 3
     assert aws["dynamodb"].scan(TableName=TABLE)["Items"] == []
     errors.times = 0  # the service recovers
