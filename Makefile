@@ -18,9 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth review graphviz test deploy-local lint clean lock
-.PHONY: package package-check lint-python
-.PHONY: help install synth review graphviz test deploy deploy-local lint clean lock
+.PHONY: help install synth review graphviz test deploy-local lint clean lock package package-check lint-python deploy test-lambda-runtime
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
@@ -30,6 +28,7 @@ help:
 	@echo "make package-check - build the wheel, install it into a fresh venv, synthesize examples/ from it (part of make test)"
 	@echo "make lint    - ruff (lint + format check) and mypy on the package, stacks and Lambda code, then cfn-lint on $(OUT)/"
 	@echo "make deploy  - synth, then cdk deploy every stage to its account in the order the templates need (PROFILE_<env>=<aws profile>)"
+	@echo "make test-lambda-runtime - the Lambda tests and probes under the Lambda runtime's Python (or the closest pyenv has)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml"
@@ -79,6 +78,19 @@ deploy: synth
 	  cdk deploy "$$env/*" --app $(OUT) --no-notices --require-approval broadening \
 	    $${profile:+--profile "$$profile"}; \
 	done
+
+# The Lambda tests and probes under the Lambda runtime's Python. The runtime is 3.14
+# (cdk_constructs/platform_function.py); pyenv here stops at 3.13, the closest: override
+# LAMBDA_PYTHON when a newer one is installed. Pinned by constraints.txt; no CDK in this venv.
+LAMBDA_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.14*/bin/python) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python))
+LAMBDA_VENV   := .venv-lambda
+test-lambda-runtime:
+	@test -n "$(LAMBDA_PYTHON)" || { echo "No Python 3.14 or 3.13 under pyenv: set LAMBDA_PYTHON"; exit 1; }
+	@test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  boto3 "moto[s3,sagemaker,stepfunctions,dynamodb,sns,sqs]" aws-lambda-powertools aws-xray-sdk \
+	  pytest numpy pyarrow scikit-learn cryptography pydantic PyYAML syrupy
+	$(LAMBDA_VENV)/bin/python -m pytest tests/lambdas -q
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
 deploy-local: install

@@ -140,8 +140,14 @@ class ComplianceResponder(Construct):
         self.rule = events.Rule(
             self,
             "SageMakerChanges",
-            description="CloudTrail records of SageMaker resources being created or started",
+            description="This account's and region's CloudTrail records of SageMaker resources "
+                        "being created or started",
+            # Only this account's and region's own CloudTrail records: the default bus also
+            # receives events relayed from other accounts (serving accounts), and a same-named
+            # resource here must never be stopped for them (the function checks it again).
             event_pattern=events.EventPattern(
+                account=[stack.account],
+                region=[stack.region],
                 source=["aws.sagemaker"],
                 detail_type=["AWS API Call via CloudTrail"],
                 detail={

@@ -35,6 +35,7 @@ RETRYABLE_ERRORS = [
     "SageMaker.InternalFailure", "SageMaker.ServiceUnavailable", "S3.SdkClientException",
     "S3.InternalError", "Lambda.ServiceException", "Lambda.TooManyRequestsException",
     "Lambda.SdkClientException", "SNS.ThrottledException", "SNS.InternalErrorException",
+    "ModelQualityTransientError",  # lambda/model_quality_metrics: SlowDown, 5xx, cut-off bodies
 ]
 FAILURE_NOTICE = "NotifyFailure"
 

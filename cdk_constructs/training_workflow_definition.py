@@ -13,7 +13,7 @@ Execution input (the pipeline's train stage passes it)::
       "pipeline_execution_id": "..."
     }
 
-States: Preprocess -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate
+States: RecordRawVersion -> Preprocess -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate
 -> (below the bar: NotifyGateFailed -> QualityGateFailed) -> ExplainAndBias -> RegisterModel
 -> RecordLineage -> Succeeded. Every Task retries throttling and service errors with
 exponential backoff and, on any other error, notifies and fails.
@@ -47,6 +47,7 @@ RETRYABLE_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.TooManyRequestsException",
     "Lambda.SdkClientException",
+    "LineageTransientError",  # lambda/lineage_recorder: throttling/5xx, recording resumes
 ]
 
 GATE_STATE = "QualityGate"
@@ -216,11 +217,15 @@ def _training_job(s: TrainingWorkflowSettings) -> dict:
     return job
 
 
-def _head(name: str, bucket: str, key_expr: str, *, bucket_from_input: bool = False) -> dict:
+def _head(name: str, bucket: str, key_expr: str, *, bucket_from_input: bool = False,
+          version_expr: str | None = None) -> dict:
     """One Parallel branch reading an object's version. `name` makes the state name unique:
     the States Language requires state names unique in the WHOLE machine, branches included
-    (Step Functions and asl-validator reject DUPLICATE_STATE_NAMES)."""
+    (Step Functions and asl-validator reject DUPLICATE_STATE_NAMES). `version_expr` reads a
+    version recorded earlier (the raw object's, before preprocessing) instead of the latest."""
     bucket_param = {"Bucket.$": bucket} if bucket_from_input else {"Bucket": bucket}
+    if version_expr:
+        bucket_param["VersionId.$"] = version_expr
     state = f"Head{name}"
     return {
         "StartAt": state,
@@ -251,6 +256,16 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     hyperparameters = {k: str(v) for k, v in sorted(s.hyperparameters.items())}
     states: dict[str, dict] = {}
 
+    # The raw object's version is recorded BEFORE preprocessing (issue #14 finding 5): read
+    # after it, a concurrent overwrite would put the wrong version in the lineage. The
+    # lineage recorder cross-checks it against the SHA-256 the preprocessing job read.
+    states["RecordRawVersion"] = {
+        "Type": "Task", "Comment": "The raw data version this run trains on",
+        "Resource": S3_HEAD,
+        "Parameters": {"Bucket.$": "$.raw_data.bucket", "Key.$": "$.raw_data.key"},
+        "ResultSelector": {"version_id.$": "$.VersionId"},
+        "ResultPath": "$.raw_version", "Retry": _retry(), "Catch": _catch(),
+        "Next": "Preprocess"}
     states["Preprocess"] = _task(
         PROCESSING_SYNC,
         _processing_job(
@@ -269,12 +284,22 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     states["DescribeDatasets"] = {
         "Type": "Parallel", "Comment": "Record exact object versions for lineage",
         "Branches": [
-            _head("Raw", "$.raw_data.bucket", "$.raw_data.key", bucket_from_input=True),
+            _head("Raw", "$.raw_data.bucket", "$.raw_data.key", bucket_from_input=True,
+                  version_expr="$.raw_version.version_id"),
             *(_head(n.capitalize(), processed, f"States.Format('runs/{{}}/{n}/{n}.csv', $.run_id)")
               for n in ("train", "validation", "test")),
+            {"StartAt": "ReadPreprocessInput", "States": {"ReadPreprocessInput": {
+                "Type": "Task", "Resource": S3_GET, "Comment": "SHA-256 of what preprocessing read",
+                "Parameters": {"Bucket": processed, "Key.$": "States.Format("
+                               "'runs/{}/params/preprocess_params.json', $.run_id)"},
+                "ResultSelector": {"params.$": "States.StringToJson($.Body)"},
+                "Retry": _retry(), "Next": "PreprocessInputSha256"},
+                "PreprocessInputSha256": {"Type": "Pass",
+                                          "Parameters": {"sha256.$": "$.params.input.sha256"},
+                                          "End": True}}},
         ],
-        "ResultSelector": {"raw.$": "$[0]", "train.$": "$[1]", "validation.$": "$[2]",
-                           "test.$": "$[3]"},
+        "ResultSelector": {"raw.$": "States.JsonMerge($[0], $[4], false)", "train.$": "$[1]",
+                           "validation.$": "$[2]", "test.$": "$[3]"},
         "ResultPath": "$.datasets", "Retry": _retry(), "Catch": _catch(), "Next": "Train",
     }
 
@@ -414,8 +439,11 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
         comment="Register as PendingManualApproval with metrics, bias and explainability")
 
     def dataset(name: str, uri: str) -> dict:
-        return {"uri.$": uri, "version_id.$": f"$.datasets.{name}.version_id",
-                "etag.$": f"$.datasets.{name}.etag"}
+        fields = {"uri.$": uri, "version_id.$": f"$.datasets.{name}.version_id",
+                  "etag.$": f"$.datasets.{name}.etag"}
+        if name == "raw":  # what preprocessing read, cross-checked with the recorded version
+            fields["sha256.$"] = "$.datasets.raw.sha256"
+        return fields
 
     states["RecordLineage"] = _task(
         LAMBDA_INVOKE,
@@ -429,6 +457,7 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                    for n in ("train", "validation", "test")},
             },
             "processing_jobs": {"preprocess.$": "$.jobs.preprocess.arn",
+                                "evaluate.$": "$.jobs.evaluate.arn",
                                 "explain.$": "$.jobs.reports.explain.arn",
                                 "bias.$": "$.jobs.reports.bias.arn"},
             "training_job_arn.$": "$.jobs.train.arn",
@@ -458,7 +487,7 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                                "Cause": "A step failed; the security and operations topic "
                                         "received the error"}
     return {"Comment": "Secure ML platform: commit-driven training with a quality gate",
-            "StartAt": "Preprocess", "TimeoutSeconds": 6 * 3600 + 3 * s.max_runtime_seconds,
+            "StartAt": "RecordRawVersion", "TimeoutSeconds": 6 * 3600 + 3 * s.max_runtime_seconds,
             "States": states}
 
 

@@ -194,8 +194,17 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         (f"{_SM}:action/*", _LINEAGE_ENTITIES),
         (f"{_SM}:context/*", _LINEAGE_ENTITIES),
         (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
+        (_BUCKET % "raw-data" + "/*",
+         "The recorder reads the raw data version a run trained on (key and version chosen "
+         "per run) to cross-check the SHA-256 the preprocessing job read; read actions only, "
+         "on the one raw data bucket."),
     )),
-    *_platform_function("Training", "RetrainTrigger"),
+    *_platform_function("Training", "RetrainTrigger", extra_iam=(
+        ("arn:aws:states:{region}:{account}:execution:{prefix}retraining:*",
+         "DescribeExecution only, on the executions of the one retraining workflow: the "
+         "trigger checks whether the drift episode already started one in the previous "
+         "cool-down window (names are per window, so they cannot be listed in advance)."),
+    )),
     Acknowledgement("Training/RetrainingWorkflow/Logs/LogGroup/Resource",
                     "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check", _VIA_IMPORT),
     Acknowledgement("Training/RetrainingWorkflow/Policy/Resource",

@@ -81,7 +81,15 @@ class TrainingStack(Stack):
             timeout=Duration.seconds(120), memory_size=256)
         sm = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
         self.lineage.add_permissions(
-            *_lineage_statements(sm, self.registry.group_name))
+            *_lineage_statements(sm, self.registry.group_name),
+            # the recorded raw data version, to cross-check the SHA-256 preprocessing read
+            iam.PolicyStatement(sid="ReadRawDataVersion",
+                                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                                resources=[f"{buckets['raw'].bucket_arn}/*"]),
+            iam.PolicyStatement(sid="DecryptRawData", actions=["kms:Decrypt"],
+                                resources=[keys["data"].key_arn],
+                                conditions={"StringEquals": {
+                                    "kms:ViaService": f"s3.{self.region}.amazonaws.com"}}))
 
         settings = TrainingWorkflowSettings(
             name_prefix=names.prefix.rstrip("-"),
@@ -212,6 +220,11 @@ class TrainingStack(Stack):
         self.retrain_trigger.add_permissions(
             iam.PolicyStatement(sid="StartRetraining", actions=["states:StartExecution"],
                                 resources=[self.retraining.state_machine.state_machine_arn]),
+            # the previous window's execution of an episode (retrain_trigger_start)
+            iam.PolicyStatement(sid="EarlierEpisodeStart", actions=["states:DescribeExecution"],
+                                resources=[f"arn:{self.partition}:states:{self.region}:"
+                                           f"{self.account}:execution:"
+                                           f"{self.retraining.state_machine_name}:*"]),
             iam.PolicyStatement(sid="IdempotencyRecords", actions=[
                 "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem"], resources=[self.idempotency_table.table_arn]),
@@ -259,7 +272,10 @@ def _lineage_statements(sm: str, group: str):
                             resources=["*"]),
         iam.PolicyStatement(sid="WriteLineage", actions=[
             "sagemaker:CreateArtifact", "sagemaker:CreateAction", "sagemaker:DescribeAction",
-            "sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation"],
+            "sagemaker:CreateContext", "sagemaker:DescribeContext", "sagemaker:AddAssociation",
+            # the completion marker; removing an artifact this invocation created as a
+            # concurrent duplicate (lineage_recorder_logic._Writer._converge)
+            "sagemaker:UpdateContext", "sagemaker:DeleteArtifact"],
             resources=[f"{sm}:artifact/*", f"{sm}:action/*", f"{sm}:context/*"]),
     )
 

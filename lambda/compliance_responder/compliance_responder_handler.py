@@ -24,7 +24,8 @@ Environment (read at call time):
 Metrics (Count, every invocation): ViolationsFound, ResourcesRemediated, EventsSkipped,
 RemediationErrors.
 
-Runtime: Python 3.12 with the Powertools for AWS Lambda v3 layer (Powertools is not bundled).
+Runtime: the PlatformFunction runtime (Python 3.14) with the Powertools for AWS Lambda v3 layer
+(Powertools is not bundled).
 """
 
 from __future__ import annotations

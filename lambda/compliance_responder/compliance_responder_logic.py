@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ NO_OUTPUT_KMS = "NO_OUTPUT_KMS"
 OUTPUT_KMS_UNAPPROVED = "OUTPUT_KMS_UNAPPROVED"
 NO_NET_ISOLATION = "NO_NET_ISOLATION"
 NO_ICT_ENCRYPTION = "NO_ICT_ENCRYPTION"
+NO_TRAINING_DEFINITION = "NO_TRAINING_DEFINITION"
 
 NOTEBOOK_PENDING = "Pending"
 DEFAULT_PENDING_MAX_WAIT_SECONDS = 600.0
@@ -191,6 +193,10 @@ def _str_list(value: Any) -> list[str]:
     return []
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value[:2048] if isinstance(value, str) and value else None
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -280,12 +286,24 @@ def evaluate_training_job(params: Mapping[str, Any], policy: Policy) -> list[Vio
 def evaluate_tuning_job(params: Mapping[str, Any], policy: Policy) -> list[Violation]:
     """A tuning job launches training jobs from its definition(s): same rules, per definition."""
     definitions: list[Mapping[str, Any]] = []
-    if isinstance(params.get("TrainingJobDefinition"), Mapping):
-        definitions.append(params["TrainingJobDefinition"])
-    definitions.extend(
-        d for d in params.get("TrainingJobDefinitions") or [] if isinstance(d, Mapping)
-    )
     out: list[Violation] = []
+    single = params.get("TrainingJobDefinition")
+    several = params.get("TrainingJobDefinitions")
+    if isinstance(single, Mapping):
+        definitions.append(single)
+    elif single is not None:
+        out.append(Violation(NO_TRAINING_DEFINITION, "TrainingJobDefinition is not an object"))
+    if isinstance(several, list):
+        definitions.extend(d for d in several if isinstance(d, Mapping))
+        if len(definitions) - (1 if isinstance(single, Mapping) else 0) != len(several):
+            out.append(Violation(NO_TRAINING_DEFINITION,
+                                 "TrainingJobDefinitions holds an entry that is not an object"))
+    elif several is not None:
+        out.append(Violation(NO_TRAINING_DEFINITION, "TrainingJobDefinitions is not a list"))
+    if not definitions:
+        # Nothing to judge is not "compliant": fail closed, the live job decides (Describe).
+        out.append(Violation(NO_TRAINING_DEFINITION,
+                             "no training job definition to judge: the live job is described"))
     for index, definition in enumerate(definitions):
         label = definition.get("DefinitionName") or f"definition {index}"
         key = (
@@ -383,8 +401,10 @@ class ResourceKind:
     destructive: str  # "stop" or "delete"
     status_key: str | None = None  # Describe key of the status (stop kinds)
     inactive_statuses: frozenset[str] = frozenset()
-    # set for mutable or re-creatable resources: the live Describe output is re-judged before
-    # acting, so a replayed event never touches a resource that has since been fixed
+    # The live Describe output, in the request's shape. Every kind has one: the decision to
+    # act is always taken on the live resource, never on what an event claims (a crafted or
+    # replayed event naming a compliant resource cannot get it stopped or deleted). Describe
+    # returns the same keys the Create* request has (VpcConfig, KMS keys, isolation...).
     live_config: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
@@ -414,6 +434,7 @@ TRAINING_JOB = ResourceKind(
     "stop",
     status_key="TrainingJobStatus",
     inactive_statuses=_JOB_INACTIVE,
+    live_config=_identity,
 )
 PROCESSING_JOB = ResourceKind(
     "processing-job",
@@ -426,6 +447,7 @@ PROCESSING_JOB = ResourceKind(
     "stop",
     status_key="ProcessingJobStatus",
     inactive_statuses=_JOB_INACTIVE,
+    live_config=_identity,
 )
 TRANSFORM_JOB = ResourceKind(
     "transform-job",
@@ -438,6 +460,7 @@ TRANSFORM_JOB = ResourceKind(
     "stop",
     status_key="TransformJobStatus",
     inactive_statuses=_JOB_INACTIVE,
+    live_config=_identity,
 )
 TUNING_JOB = ResourceKind(
     "hyper-parameter-tuning-job",
@@ -450,6 +473,7 @@ TUNING_JOB = ResourceKind(
     "stop",
     status_key="HyperParameterTuningJobStatus",
     inactive_statuses=_JOB_INACTIVE | {"Deleting", "DeleteFailed"},
+    live_config=_identity,
 )
 MODEL = ResourceKind(
     "model",
@@ -525,6 +549,45 @@ class ParsedEvent:
     source_ip: str | None
 
 
+def _own_scope(context: Any, environ: Mapping[str, str] | None) -> tuple[str | None, str | None]:
+    """(account, region) of this function: from the invoked function ARN, else AWS_REGION."""
+    env = os.environ if environ is None else environ
+    arn = getattr(context, "invoked_function_arn", None)
+    parts = arn.split(":") if isinstance(arn, str) else []
+    account = parts[4] if len(parts) > 5 and parts[2] == "lambda" else None
+    region = env.get("AWS_REGION") or (parts[3] if len(parts) > 5 else None)
+    return account or None, region or None
+
+
+def scope_problem(
+    event: Mapping[str, Any], parsed: ParsedEvent, own_account: str | None, own_region: str | None
+) -> str | None:
+    """Why an event is outside this function's own account and region (None: it is inside).
+
+    The rule filters on account and region; this is the same check in code, so an event
+    relayed from another account's bus, replayed or crafted for another scope is never acted
+    on (acting on it would stop a same-named resource here)."""
+    if not own_account or not own_region:
+        return "the function's own account/region is unknown: not acting on any event"
+    detail = _mapping(event.get("detail"))
+    for label, value, own in (
+        ("account", event.get("account"), own_account),
+        ("recipientAccountId", detail.get("recipientAccountId"), own_account),
+        ("region", event.get("region"), own_region),
+        ("awsRegion", detail.get("awsRegion"), own_region),
+    ):
+        if value is None and label in {"recipientAccountId", "awsRegion"}:
+            continue  # optional in the CloudTrail record; the envelope's value is required
+        if value != own:
+            return f"event {label} {str(value)[:64]!r} is not this function's {own!r}"
+    return None
+
+
+# SageMaker names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (botocore's service model, e.g. ModelName,
+# TrainingJobName, NotebookInstanceName, EndpointConfigName; tuning jobs allow 32 characters).
+_RESOURCE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
 def parse_event(event: Any) -> ParsedEvent | str:
     """The parsed event, or the reason (a str) why it is skipped."""
     if not isinstance(event, Mapping):
@@ -554,6 +617,10 @@ def parse_event(event: Any) -> ParsedEvent | str:
     name = params.get(kind.name_param)
     if not isinstance(name, str) or not name:
         return f"requestParameters has no {kind.name_param}"
+    if not _RESOURCE_NAME.fullmatch(name):
+        # No SageMaker resource can have this name (the API would have refused it): a
+        # crafted or corrupted record, skipped rather than sent to Describe and the DLQ.
+        return f"{kind.name_param} {name[:64]!r} is not a valid SageMaker resource name"
     identity = _mapping(detail.get("userIdentity"))
     return ParsedEvent(
         event_name=event_name,
@@ -561,11 +628,11 @@ def parse_event(event: Any) -> ParsedEvent | str:
         resource_name=name,
         params=params,
         event_id=event_id,
-        event_time=detail.get("eventTime"),
-        region=detail.get("awsRegion") or event.get("region"),
-        account=detail.get("recipientAccountId") or event.get("account"),
-        user_arn=identity.get("arn"),
-        source_ip=detail.get("sourceIPAddress"),
+        event_time=_str_or_none(detail.get("eventTime")),
+        region=_str_or_none(detail.get("awsRegion") or event.get("region")),
+        account=_str_or_none(detail.get("recipientAccountId") or event.get("account")),
+        user_arn=_str_or_none(identity.get("arn")),
+        source_ip=_str_or_none(detail.get("sourceIPAddress")),
     )
 
 
@@ -648,8 +715,11 @@ def _is_not_found(exc: ClientError) -> bool:
     message = str(err.get("Message", "")).lower()
     if code in {"ResourceNotFound", "ResourceNotFoundException"}:
         return True
+    # SageMaker reports a missing resource as a ValidationException in several wordings:
+    # "Could not find model ...", "Requested resource not found.", "... does not exist".
     return code == "ValidationException" and any(
-        marker in message for marker in ("could not find", "recordnotfound", "does not exist")
+        marker in message
+        for marker in ("could not find", "recordnotfound", "does not exist", "not found")
     )
 
 
@@ -849,7 +919,15 @@ def process_event(
 ) -> Outcome:
     """Judge one EventBridge event and contain the resource if needed. Never raises for AWS
     errors: a failure is returned with ``must_fail`` set, after the FAILED notification."""
-    parsed = parse_event(event)
+    try:
+        parsed = parse_event(event)
+        if not isinstance(parsed, str):
+            problem = scope_problem(event, parsed, *_own_scope(context, environ))
+            if problem:
+                parsed = problem
+    except (AttributeError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+        # A malformed event is skipped with a clear reason, never a traceback.
+        parsed = f"malformed event ({type(exc).__name__}: {str(exc)[:200]})"
     if isinstance(parsed, str):
         logger.warning("event skipped", extra={"reason": parsed})
         return Outcome(status=SKIPPED, reason=parsed)
@@ -926,22 +1004,33 @@ def process_event(
             return _fail(outcome, parsed, deps, TimeoutError(outcome.reason))
 
     _tag(outcome, parsed, deps)
+    outcome.reason = f"{kind.action} succeeded"
     try:
         getattr(deps.sagemaker, kind.action_method)(**{kind.name_param: parsed.resource_name})
     except ClientError as exc:
-        if _is_not_found(exc):
-            return _no_action(outcome, "the resource no longer exists")
         code = exc.response.get("Error", {}).get("Code")
-        if code == "ValidationException":
-            why = _became_inactive(deps, parsed)
-            if why:
-                return _no_action(outcome, f"{why} (remediated concurrently)")
-        return _fail(outcome, parsed, deps, exc)
+        if not (_is_not_found(exc) or code == "ValidationException"):
+            return _fail(outcome, parsed, deps, exc)
+        # The Describe above found the resource active, and now our own Stop/Delete says it
+        # is stopped or gone. Most often botocore retried our call after the service had
+        # performed it but its response was lost (RetryAttempts > 0); otherwise a duplicate
+        # invocation acted in between. Either way the resource was contained in answer to
+        # this event: it is reported (notification, metric, log) like any remediation, so
+        # the audit trail never loses it (a deleted model keeps no tag).
+        why = _became_inactive(deps, parsed)
+        if not why:
+            return _fail(outcome, parsed, deps, exc)
+        retried = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0)
+        outcome.reason = (
+            f"{kind.action} performed: {why} after our call"
+            + (f" (the call was retried {retried} time(s); the service had performed an "
+               "earlier attempt whose response was lost)" if retried else
+               " (stopped or deleted between our Describe and our call)")
+        )
     except BotoCoreError as exc:
         return _fail(outcome, parsed, deps, exc)
 
     outcome.status = REMEDIATED
-    outcome.reason = f"{kind.action} succeeded"
     logger.warning(
         "non-compliant resource remediated",
         extra={

@@ -5,15 +5,19 @@ Invoked by the last state of the Step Functions training workflow with the event
 metrics and tracing, a SageMaker client, and a call to the logic.
 
 Errors propagate so the state fails with the exception name as the Step Functions error:
-``InvalidLineageEventError`` and ``LineageConflictError`` are not retryable (nothing was written);
-anything else (throttling, ...) is safe to retry because recording is idempotent.
+``InvalidLineageEventError``, ``LineageConflictError`` and ``RawDataMismatchError`` (the raw object
+changed during the run: the SHA-256 the preprocessing job read is not the recorded version's)
+are not retryable (nothing was written);
+``LineageTransientError`` (throttling past the SDK's attempts, 5xx, dropped connections) is in
+the RecordLineage state's Retry: recording is idempotent and resumes, and the run context stays
+IN_PROGRESS (audit queries say so) until the completion marker is written last.
 
 Environment (read at call time):
     POWERTOOLS_SERVICE_NAME       service dimension / log key (default "lineage-recorder")
     POWERTOOLS_METRICS_NAMESPACE  CloudWatch namespace (default "SecureMlPlatform")
     AWS_REGION                    set by Lambda; the lineage entities are written in this region
 Metrics: LineageRecorded, LineageEntitiesCreated, LineageAssociationsAdded, LineageRejected,
-LineageConflict (all Count).
+LineageConflict, LineageTransientErrors, LineageDuplicatesRemoved (all Count).
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ def _sagemaker_client() -> Any:
     )
 
 
+def _s3_client() -> Any:
+    # reads the recorded raw data version to cross-check its SHA-256
+    return boto3.client("s3", region_name=os.environ.get("AWS_REGION"),
+                        config=Config(retries={"mode": "standard", "max_attempts": 10}))
+
+
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
@@ -70,15 +80,25 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     tracer.put_annotation(key="model_package_arn", value=run.model_package_arn)
 
     try:
-        result = logic.record_run(run, sagemaker=_sagemaker_client())
+        s3 = _s3_client() if run.datasets["raw"].sha256 is not None else None
+        result = logic.record_run(run, sagemaker=_sagemaker_client(), s3=s3)
+    except logic.RawDataMismatchError:
+        metrics.add_metric(name="LineageRawDataMismatch", unit=MetricUnit.Count, value=1)
+        logger.exception("The raw data changed during the run: nothing recorded")
+        raise
     except logic.LineageConflictError:
         metrics.add_metric(name="LineageConflict", unit=MetricUnit.Count, value=1)
         logger.exception("Execution already recorded with different content")
+        raise
+    except logic.LineageTransientError:
+        metrics.add_metric(name="LineageTransientErrors", unit=MetricUnit.Count, value=1)
+        logger.exception("Transient AWS error: the workflow retries, recording resumes")
         raise
 
     metrics.add_metric(name="LineageRecorded", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="LineageEntitiesCreated", unit=MetricUnit.Count, value=result.entities_created)
     metrics.add_metric(name="LineageAssociationsAdded", unit=MetricUnit.Count, value=result.associations_added)
+    metrics.add_metric(name="LineageDuplicatesRemoved", unit=MetricUnit.Count, value=result.duplicates_removed)
     logger.info(
         "Lineage recorded",
         extra={

@@ -25,7 +25,8 @@ One JSON object, exactly these keys (unknown keys are rejected, so a typo is nev
                                   ``test``; each one ``{"uri": "s3://bucket/key",
                                   "version_id": "<S3 VersionId>", "etag": "<S3 ETag>"}`` where
                                   ``uri`` is required and at least one of ``version_id`` / ``etag``
-``processing_jobs``               required object: ``preprocess``, ``explain``, ``bias``, each the
+``processing_jobs``               required object: ``preprocess``, ``evaluate`` (the job whose
+                                  metrics the quality gate read), ``explain``, ``bias``, each the
                                   ARN of a SageMaker processing job
 ``training_job_arn``              required, ARN of the SageMaker training job
 ``hyperparameters``               required object (may be empty), string/number/bool values
@@ -64,6 +65,7 @@ same execution with different content raises :class:`LineageConflictError` befor
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -73,7 +75,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    HTTPClientError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -85,15 +94,17 @@ ACTION_TYPE_PREPROCESS = "DataPreprocessing"
 ACTION_TYPE_EXPLAIN = "ModelExplainability"
 ACTION_TYPE_BIAS = "BiasAnalysis"
 ACTION_TYPE_TRAINING = "ModelTraining"
+ACTION_TYPE_EVALUATE = "ModelEvaluation"
 
 CONTRIBUTED_TO = "ContributedTo"
 PRODUCED = "Produced"
 ASSOCIATED_WITH = "AssociatedWith"
 
 DATASET_ROLES = ("raw", "train", "validation", "test")
-PROCESSING_STEPS = ("preprocess", "explain", "bias")
+PROCESSING_STEPS = ("preprocess", "evaluate", "explain", "bias")
 _STEP_ACTION_TYPE = {
     "preprocess": ACTION_TYPE_PREPROCESS,
+    "evaluate": ACTION_TYPE_EVALUATE,
     "explain": ACTION_TYPE_EXPLAIN,
     "bias": ACTION_TYPE_BIAS,
 }
@@ -105,9 +116,15 @@ RELATION_EVALUATION = "evaluation"  # input of an explainability / bias job (tes
 _RELATION_BY_ACTION_TYPE = {
     ACTION_TYPE_TRAINING: RELATION_TRAINING,
     ACTION_TYPE_PREPROCESS: RELATION_SOURCE,
+    ACTION_TYPE_EVALUATE: RELATION_EVALUATION,
     ACTION_TYPE_EXPLAIN: RELATION_EVALUATION,
     ACTION_TYPE_BIAS: RELATION_EVALUATION,
 }
+
+# The run context's recording status: written IN_PROGRESS first, COMPLETE last (the marker).
+STATUS_PROPERTY = "recording_status"
+STATUS_IN_PROGRESS = "IN_PROGRESS"
+STATUS_COMPLETE = "COMPLETE"
 
 _PAGE_SIZE = 100  # ListArtifacts / ListAssociations maximum
 _MAX_WALK_NODES = 5000  # safety bound for graph walks
@@ -124,7 +141,10 @@ _MODEL_PACKAGE_ARN = re.compile(
 _SFN_NAME = r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/]{1,80}"
 _EXECUTION_ARN = re.compile(rf"{_PARTITION}:states:{_REGION_ACCOUNT}:execution:{_SFN_NAME}:{_SFN_NAME}")
 _COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}([0-9a-fA-F]{24})?")
-_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+")
+# Bucket names per the S3 naming rules; a key is any UTF-8 text without control characters
+# (spaces included: "credit data/2024 04.csv" is a valid key).
+_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f]")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _ETAG = re.compile(r"[0-9a-fA-F]{32}(-[0-9]{1,5})?")
 _NO_WHITESPACE = re.compile(r"\S+")
 _SINGLE_LINE = re.compile(r"[^\x00-\x1f\x7f]+")  # lineage property values must match '.*'
@@ -145,7 +165,8 @@ _FIELD_HELP = {
     "datasets.<role>.version_id": "the S3 object version id (VersionId) of the <role> dataset, "
     "or its 'etag'",
     "datasets.<role>.etag": "the S3 ETag of the <role> dataset (32 hex characters, optional -N suffix)",
-    "processing_jobs": "an object with the preprocess, explain and bias processing job ARNs",
+    "datasets.<role>.sha256": "the SHA-256 (64 lower-case hex) of the <role> bytes a job read",
+    "processing_jobs": "an object with the preprocess, evaluate, explain and bias processing job ARNs",
     "processing_jobs.<step>": "the ARN of the SageMaker processing job that ran the <step> step",
     "training_job_arn": "the ARN of the SageMaker training job",
     "hyperparameters": "an object with the training job's hyperparameters (string, number or "
@@ -198,6 +219,48 @@ class LineageNotFoundError(LineageError, LookupError):
     """No lineage was recorded for the requested entity."""
 
 
+class RawDataMismatchError(LineageError):
+    """The bytes the preprocessing job read (their SHA-256) are not the raw object version
+    recorded before preprocessing: the object was overwritten during the run, so the run's
+    data provenance is unknown. Nothing is written; not retried (a retry cannot fix it)."""
+
+
+class LineageTransientError(LineageError):
+    """A transient AWS error (throttling past the SDK's attempts, 5xx, a dropped connection)
+    interrupted recording. Retried by the workflow (listed in RecordLineage's Retry): recording
+    is idempotent and resumes where it stopped; the run context stays IN_PROGRESS until then."""
+
+
+class LineageIncompleteError(LineageError):
+    """An audit query touched a run whose recording has not completed (no completion marker):
+    answering from the half-written graph could be false, so the query says so instead.
+    ``execution_arns`` names the runs; re-running the workflow's RecordLineage completes them."""
+
+    def __init__(self, message: str, execution_arns: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.execution_arns = execution_arns
+
+
+_TRANSIENT_CODES = frozenset({
+    "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottled",
+    "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException", "SlowDown", "ServiceUnavailable",
+    "ServiceUnavailableException", "InternalFailure", "InternalServerError",
+    "InternalServerException", "InternalError", "RequestTimeout", "RequestTimeoutException",
+    "PriorRequestNotComplete", "EC2ThrottledException", "BandwidthLimitExceeded",
+})
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for errors a later attempt can succeed past: throttling, 5xx, connection faults."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return _error_code(error) in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
+    return isinstance(
+        error, (BotoConnectionError, HTTPClientError, ReadTimeoutError, ResponseStreamingError)
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Parsed event
 # --------------------------------------------------------------------------------------------
@@ -222,6 +285,7 @@ class DatasetVersion:
     uri: str
     version_id: str | None = None
     etag: str | None = None
+    sha256: str | None = None  # SHA-256 of the bytes the preprocessing job read (raw data)
 
     @property
     def source_types(self) -> list[dict[str, str]]:
@@ -238,6 +302,8 @@ class DatasetVersion:
             parts.append(f"versionId={self.version_id}")
         if self.etag is not None:
             parts.append(f"etag={self.etag}")
+        if self.sha256 is not None:
+            parts.append(f"sha256={self.sha256}")
         return " ".join(parts)
 
 
@@ -448,7 +514,7 @@ def _parse_datasets(problems: _Problems, event: Mapping[str, Any]) -> dict[str, 
         item = _object(problems, obj, role, path)
         if item is None:
             continue
-        _check_keys(problems, item, path, {"uri", "version_id", "etag"})
+        _check_keys(problems, item, path, {"uri", "version_id", "etag", "sha256"})
         uri = _string(
             problems, item, "uri", f"{path}.uri", pattern=_S3_URI, max_len=2048, what="an s3://bucket/key URI"
         )
@@ -462,10 +528,12 @@ def _parse_datasets(problems: _Problems, event: Mapping[str, Any]) -> dict[str, 
             if not _ETAG.fullmatch(etag):
                 problems.invalid(f"{path}.etag", f"{item['etag']!r} is not an S3 ETag")
                 etag = None
+        sha256 = _string(problems, item, "sha256", f"{path}.sha256", required=False,
+                         pattern=_SHA256, max_len=64, what="a lower-case hex SHA-256")
         if item.get("version_id") is None and item.get("etag") is None:
             problems.missing(f"{path}.version_id")
         if uri is not None and (version_id is not None or etag is not None):
-            result[role] = DatasetVersion(uri=uri, version_id=version_id, etag=etag)
+            result[role] = DatasetVersion(uri=uri, version_id=version_id, etag=etag, sha256=sha256)
     return result if len(result) == len(DATASET_ROLES) else None
 
 
@@ -519,6 +587,9 @@ class RecordResult:
     entities_reused: int = 0
     associations_added: int = 0
     associations_existing: int = 0
+    duplicates_removed: int = 0
+    complete: bool = False
+    raw_data_check: str = "not checked (no sha256 in the event)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -578,6 +649,7 @@ def _versions_match(existing: list[dict[str, str]] | None, wanted: list[dict[str
 
 
 def _oldest_first(summary: Mapping[str, Any]) -> tuple[float, str]:
+    """Sort key: creation time, then ARN (a total order every concurrent invocation shares)."""
     created = summary.get("CreationTime")
     return (created.timestamp() if isinstance(created, datetime) else float("inf"), summary["ArtifactArn"])
 
@@ -628,6 +700,44 @@ class _Writer:
             candidates.sort(key=_oldest_first)
             self.result.entities_reused += 1
             return candidates[0]["ArtifactArn"]
+        arn = self._create_artifact(name, uri, artifact_type, source_types, properties, metadata)
+        return self._converge(arn, uri, source_types)
+
+    def _converge(self, created: str, uri: str, source_types: list[dict[str, str]]) -> str:
+        """Concurrent identical invocations may each create the artifact (SageMaker does not
+        make artifact names unique). All of them then list again and agree on one canonical
+        artifact (oldest, then lowest ARN); an invocation whose own artifact lost deletes it
+        before any edge uses it, so the graph keeps one artifact per (URI, version)."""
+        candidates = [
+            summary
+            for summary in _paginate(self.sm.list_artifacts, "ArtifactSummaries", SourceUri=uri)
+            if summary.get("Source", {}).get("SourceUri") == uri
+            and _versions_match(summary.get("Source", {}).get("SourceTypes"), source_types)
+        ]
+        if not any(c["ArtifactArn"] == created for c in candidates):
+            return created  # not listed yet (eventual consistency): keep ours
+        candidates.sort(key=_oldest_first)
+        canonical = candidates[0]["ArtifactArn"]
+        if canonical != created:
+            try:
+                self.sm.delete_artifact(ArtifactArn=created)
+            except ClientError as error:
+                if not _not_found(error):
+                    raise
+            self.result.entities_created -= 1
+            self.result.entities_reused += 1
+            self.result.duplicates_removed += 1
+        return canonical
+
+    def _create_artifact(
+        self,
+        name: str,
+        uri: str,
+        artifact_type: str,
+        source_types: list[dict[str, str]],
+        properties: dict[str, str],
+        metadata: dict[str, str] | None,
+    ) -> str:
         source: dict[str, Any] = {"SourceUri": uri}
         if source_types:
             source["SourceTypes"] = source_types
@@ -718,14 +828,72 @@ def run_context_name(execution_arn: str) -> str:
     return _entity_name("training-run", execution_arn.rsplit(":", 1)[-1], execution_arn)
 
 
-def record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
-    """Write the lineage graph of one run (idempotent). See the module docstring."""
+def record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordResult:
+    """Write the lineage graph of one run (idempotent). See the module docstring.
+
+    A transient AWS error is raised as :class:`LineageTransientError` (the workflow retries
+    it; the next attempt resumes); any other AWS error propagates unchanged (not retried)."""
+    try:
+        return _record_run(run, sagemaker=sagemaker, s3=s3)
+    except (ClientError, BotoCoreError) as error:
+        if is_transient(error):
+            code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+            raise LineageTransientError(
+                f"Transient AWS error while recording {run.step_functions_execution_arn} "
+                f"({code}: {error}); the run context stays {STATUS_IN_PROGRESS} and a retry "
+                "resumes the recording."
+            ) from error
+        raise
+
+
+_HASH_CHUNK = 1 << 20
+
+
+def verify_raw_version(dataset: DatasetVersion, *, s3: Any) -> str:
+    """Check that ``dataset.sha256`` (what the preprocessing job read) is the SHA-256 of the
+    recorded object version; returns how it was checked. S3's own full-object SHA-256 is used
+    when the object has one (no read); otherwise the version is streamed and hashed."""
+    if dataset.sha256 is None:
+        return "not checked (no sha256 in the event)"
+    if dataset.version_id is None:
+        raise RawDataMismatchError(
+            f"{dataset.uri}: no version id was recorded, so the SHA-256 cannot be checked "
+            "against the version the run trained on (enable versioning on the raw bucket)")
+    bucket, _, key = dataset.uri[len("s3://"):].partition("/")
+    response = s3.get_object(Bucket=bucket, Key=key, VersionId=dataset.version_id,
+                             ChecksumMode="ENABLED")
+    body = response["Body"]
+    try:
+        stored = response.get("ChecksumSHA256")
+        if stored and response.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+            actual, how = base64.b64decode(stored).hex(), "S3 full-object SHA-256 checksum"
+        else:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: body.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+            actual, how = digest.hexdigest(), "SHA-256 of the version's bytes"
+    finally:
+        body.close()
+    if actual != dataset.sha256:
+        raise RawDataMismatchError(
+            f"{dataset.uri} version {dataset.version_id} has SHA-256 {actual}, but the "
+            f"preprocessing job read bytes with SHA-256 {dataset.sha256}: the object changed "
+            "during the run. Nothing was recorded; re-run the training on a stable version.")
+    return how
+
+
+def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordResult:
     result = RecordResult()
     writer = _Writer(sagemaker, result)
     execution_arn = run.step_functions_execution_arn
     context_name = run_context_name(execution_arn)
 
     # Read-only checks first: a failure here leaves nothing behind.
+    raw = run.datasets["raw"]
+    if raw.sha256 is not None:
+        if s3 is None:
+            raise ValueError("an S3 client is needed to cross-check the raw data SHA-256")
+        result.raw_data_check = verify_raw_version(raw, s3=s3)
     package = _describe_model_package(sagemaker, run.model_package_arn)
     try:
         existing_context = sagemaker.describe_context(ContextName=context_name)
@@ -743,6 +911,37 @@ def record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
             )
 
     commit = run.commit
+    # 0. Run context first, IN_PROGRESS: any run that wrote anything has a context an audit
+    #    query can find; the COMPLETE marker is written last (step 5).
+    context_properties = {
+        "run_fingerprint": run.fingerprint,
+        STATUS_PROPERTY: STATUS_IN_PROGRESS,
+        "schema_version": SCHEMA_VERSION,
+        "step_functions_execution_arn": execution_arn,
+        "pipeline_execution_id": run.pipeline_execution_id,
+        "commit_id": run.commit.id,
+        "repository": _limit(run.commit.repository),
+        "branch": run.commit.branch,
+        "training_job_arn": run.training_job_arn,
+        "model_package_arn": run.model_package_arn,
+        **{f"{step}_job_arn": run.processing_jobs[step] for step in PROCESSING_STEPS},
+        **{f"dataset.{role}": _limit(run.datasets[role].describe()) for role in DATASET_ROLES},
+    }
+    context_arn = writer.context(
+        name=context_name,
+        request={
+            "Source": {
+                "SourceUri": execution_arn,
+                "SourceType": "StepFunctionsExecution",
+                "SourceId": run.pipeline_execution_id,
+            },
+            "ContextType": CONTEXT_TYPE_RUN,
+            "Description": f"Training run {run.pipeline_execution_id} ({execution_arn})",
+            "Properties": context_properties,
+        },
+    )
+    result.run_context_arn = context_arn
+
     message_sha = hashlib.sha256(commit.message.encode()).hexdigest()
     provenance_metadata = {
         "CommitId": commit.id,
@@ -843,37 +1042,9 @@ def record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
     )
     result.training_action_arn = training_arn
 
-    # 3. Run context (its properties are a human-readable summary of the run)
-    context_properties = {
-        "run_fingerprint": run.fingerprint,
-        "schema_version": SCHEMA_VERSION,
-        "step_functions_execution_arn": execution_arn,
-        "pipeline_execution_id": run.pipeline_execution_id,
-        "commit_id": commit.id,
-        "repository": _limit(commit.repository),
-        "branch": commit.branch,
-        "training_job_arn": run.training_job_arn,
-        "model_package_arn": run.model_package_arn,
-        **{f"{step}_job_arn": run.processing_jobs[step] for step in PROCESSING_STEPS},
-        **{f"dataset.{role}": _limit(run.datasets[role].describe()) for role in DATASET_ROLES},
-    }
-    context_arn = writer.context(
-        name=context_name,
-        request={
-            "Source": {
-                "SourceUri": execution_arn,
-                "SourceType": "StepFunctionsExecution",
-                "SourceId": run.pipeline_execution_id,
-            },
-            "ContextType": CONTEXT_TYPE_RUN,
-            "Description": f"Training run {run.pipeline_execution_id} ({execution_arn})",
-            "Properties": context_properties,
-        },
-    )
-    result.run_context_arn = context_arn
 
     # 4. Associations; the ones pointing at the model package go last.
-    preprocess, explain, bias = (step_arns[s] for s in PROCESSING_STEPS)
+    preprocess, evaluate, explain, bias = (step_arns[s] for s in PROCESSING_STEPS)
     edges = [
         (commit_arn, preprocess, CONTRIBUTED_TO),
         (commit_arn, training_arn, CONTRIBUTED_TO),
@@ -883,25 +1054,36 @@ def record_run(run: TrainingRun, *, sagemaker: Any) -> RecordResult:
         (preprocess, dataset_arns["test"], PRODUCED),
         (dataset_arns["train"], training_arn, CONTRIBUTED_TO),
         (dataset_arns["validation"], training_arn, CONTRIBUTED_TO),
+        (dataset_arns["test"], evaluate, CONTRIBUTED_TO),
         (dataset_arns["test"], explain, CONTRIBUTED_TO),
         (dataset_arns["test"], bias, CONTRIBUTED_TO),
     ]
-    members = [commit_arn, *dataset_arns.values(), preprocess, explain, bias, training_arn]
+    members = [commit_arn, *dataset_arns.values(), preprocess, evaluate, explain, bias, training_arn]
     edges += [(arn, context_arn, ASSOCIATED_WITH) for arn in dict.fromkeys(members)]
     edges += [
         (model_arn, context_arn, ASSOCIATED_WITH),
+        (evaluate, model_arn, CONTRIBUTED_TO),  # the gate metric the model was registered on
         (explain, model_arn, CONTRIBUTED_TO),
         (bias, model_arn, CONTRIBUTED_TO),
         (training_arn, model_arn, PRODUCED),
     ]
     for source_arn, destination_arn, association_type in dict.fromkeys(edges):
         writer.associate(source_arn, destination_arn, association_type)
+
+    # 5. The completion marker, last: the run context turns COMPLETE. UpdateContext replaces
+    #    the property list, so the whole list is sent again with the new status.
+    if (existing_context or {}).get("Properties", {}).get(STATUS_PROPERTY) != STATUS_COMPLETE:
+        sagemaker.update_context(
+            ContextName=context_name,
+            Properties={**context_properties, STATUS_PROPERTY: STATUS_COMPLETE},
+        )
+    result.complete = True
     return result
 
 
-def record_event(event: Any, *, sagemaker: Any) -> RecordResult:
+def record_event(event: Any, *, sagemaker: Any, s3: Any = None) -> RecordResult:
     """Validate ``event`` (nothing is written if it is invalid), then record it."""
-    return record_run(parse_run_event(event), sagemaker=sagemaker)
+    return record_run(parse_run_event(event), sagemaker=sagemaker, s3=s3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -951,6 +1133,7 @@ class Provenance:
     training_jobs: tuple[TrainingRecord, ...]
     processing_job_arns: tuple[str, ...]
     runs: tuple[RunRecord, ...]
+    incomplete_runs: tuple[str, ...] = ()  # execution ARNs still IN_PROGRESS (allow_incomplete)
 
     @property
     def commit_ids(self) -> tuple[str, ...]:
@@ -1023,14 +1206,57 @@ def _source_version(source: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return types.get("S3Version"), types.get("S3ETag")
 
 
-def models_trained_on(dataset_uri: str, *, sagemaker: Any, version: str | None = None) -> list[str]:
+def _run_status(reader: _Reader, execution_arn: str) -> str | None:
+    """The recording status of one run: COMPLETE, IN_PROGRESS, or None when no context exists.
+    A context written before completion markers existed (no status property) counts as
+    COMPLETE: that version wrote its context after every artifact and action."""
+    try:
+        context = reader.sm.describe_context(ContextName=run_context_name(execution_arn))
+    except ClientError as error:
+        if _not_found(error):
+            return None
+        raise
+    return context.get("Properties", {}).get(STATUS_PROPERTY, STATUS_COMPLETE)
+
+
+def _incomplete_runs_using(reader: _Reader, dataset_uri: str, version: str | None) -> list[str]:
+    """Execution ARNs of runs still IN_PROGRESS whose recorded datasets include the URI."""
+    found = []
+    for summary in _paginate(reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN):
+        context = reader.sm.describe_context(ContextName=summary["ContextName"])
+        properties = context.get("Properties", {})
+        if properties.get(STATUS_PROPERTY) != STATUS_IN_PROGRESS:
+            continue
+        for role in DATASET_ROLES:
+            described = _unescape(properties.get(f"dataset.{role}", ""))
+            if described == dataset_uri or described.startswith(dataset_uri + " "):
+                if version is None or f"={version}" in described:
+                    found.append(properties.get("step_functions_execution_arn", summary["ContextName"]))
+                    break
+    return sorted(set(found))
+
+
+def models_trained_on(
+    dataset_uri: str, *, sagemaker: Any, version: str | None = None, allow_incomplete: bool = False
+) -> list[str]:
     """Model package ARNs of every model trained on ``dataset_uri`` (any version, or ``version``,
     an S3 version id or ETag), directly or through data derived from it by a preprocessing job.
 
     Datasets used only for evaluation (explainability / bias jobs) do not count: an empty list for
     a holdout set is the whitepaper's "holdout set was never used for training" check.
+
+    Raises :class:`LineageIncompleteError` when a run that used the dataset has not finished
+    recording (its answer could be missing from the list), unless ``allow_incomplete``.
     """
     reader = _Reader(sagemaker)
+    incomplete = _incomplete_runs_using(reader, dataset_uri, version)
+    if incomplete and not allow_incomplete:
+        raise LineageIncompleteError(
+            f"{len(incomplete)} run(s) that used {dataset_uri} have not finished recording their "
+            f"lineage ({', '.join(incomplete)}): the list of models trained on it may be "
+            "incomplete. Re-run the workflow's RecordLineage step (or let its retries finish).",
+            tuple(incomplete),
+        )
     start = []
     for summary in reader.artifacts_with_uri(dataset_uri):
         version_id, etag = _source_version(summary.get("Source", {}))
@@ -1057,11 +1283,52 @@ def models_trained_on(dataset_uri: str, *, sagemaker: Any, version: str | None =
     return sorted(models)
 
 
-def provenance_of(model_package_arn: str, *, sagemaker: Any) -> Provenance:
-    """Walk upstream from a model package to its commit(s), datasets, jobs and runs."""
+def _runs_of_model(reader: _Reader, model_package_arn: str, model_artifacts: list[str]) -> set[str]:
+    """Execution ARNs that registered the model package, as far as they can be known before
+    the graph is read: the model artifacts' properties and the package's GeneratedBy."""
+    runs = {
+        reader.describe(arn).get("Properties", {}).get("step_functions_execution_arn", "")
+        for arn in model_artifacts
+    }
+    try:
+        package = reader.sm.describe_model_package(ModelPackageName=model_package_arn)
+    except ClientError:
+        package = {}
+    generated_by = package.get("MetadataProperties", {}).get("GeneratedBy", "")
+    if _EXECUTION_ARN.fullmatch(generated_by or ""):
+        runs.add(generated_by)
+    if not model_artifacts:
+        # Interrupted before the model artifact was written: the run contexts still in
+        # progress say which run registered this package.
+        for summary in _paginate(reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN):
+            properties = reader.sm.describe_context(ContextName=summary["ContextName"]).get("Properties", {})
+            if (properties.get("model_package_arn") == model_package_arn
+                    and properties.get(STATUS_PROPERTY) == STATUS_IN_PROGRESS):
+                runs.add(properties.get("step_functions_execution_arn", ""))
+    return {arn for arn in runs if arn}
+
+
+def provenance_of(model_package_arn: str, *, sagemaker: Any, allow_incomplete: bool = False) -> Provenance:
+    """Walk upstream from a model package to its commit(s), datasets, jobs and runs.
+
+    Raises :class:`LineageIncompleteError` when the run that registered the package has not
+    finished recording (the walk would return an empty or partial answer), unless
+    ``allow_incomplete``: then the partial answer lists those runs in ``incomplete_runs``.
+    """
     reader = _Reader(sagemaker)
     model_artifacts = [s["ArtifactArn"] for s in reader.artifacts_with_uri(model_package_arn)]
-    if not model_artifacts:
+    incomplete = sorted(
+        arn for arn in _runs_of_model(reader, model_package_arn, model_artifacts)
+        if _run_status(reader, arn) != STATUS_COMPLETE
+    )
+    if incomplete and not allow_incomplete:
+        raise LineageIncompleteError(
+            f"The lineage of {model_package_arn} is incomplete: run(s) {', '.join(incomplete)} "
+            "have not finished recording. Re-run the workflow's RecordLineage step (or let its "
+            "retries finish) before relying on this provenance.",
+            tuple(incomplete),
+        )
+    if not model_artifacts and not incomplete:
         raise LineageNotFoundError(f"No lineage artifact has SourceUri {model_package_arn}")
 
     commits: dict[str, CommitRecord] = {}
@@ -1142,4 +1409,5 @@ def provenance_of(model_package_arn: str, *, sagemaker: Any) -> Provenance:
         training_jobs=tuple(sorted(trainings.values(), key=lambda t: t.training_job_arn)),
         processing_job_arns=tuple(sorted(processing)),
         runs=tuple(sorted(runs.values(), key=lambda r: r.step_functions_execution_arn)),
+        incomplete_runs=tuple(incomplete),
     )

@@ -125,3 +125,17 @@ class ColumnNotFoundError(ModelQualityInputError):
     """A requested column is not in the file, or the choice of column is ambiguous."""
 
     code = "COLUMN_NOT_FOUND"
+
+
+class InputTooLargeError(ModelQualityInputError):
+    """An input object is larger than the function's configured memory can hold (checked from
+    the object's size before reading, so the function never ends in a MemoryError)."""
+
+    code = "INPUT_TOO_LARGE"
+
+
+class ModelQualityTransientError(RuntimeError):
+    """A transient AWS error while reading an input (``SlowDown``, 5xx, a dropped or short
+    response body: ``ResponseStreamingError``, ``IncompleteReadError``, read timeouts).
+    Not an input error: raised under this name so the workflow's ``Retry`` lists it and the
+    check runs again (it is read-only and idempotent)."""

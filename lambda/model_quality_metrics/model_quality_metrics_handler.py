@@ -6,8 +6,11 @@ publish CloudWatch metrics (embedded metric format, through the function's log s
 result.
 
 A bad request or a bad file returns ``{"status": "INVALID_INPUT", "error": {...}}`` (never
-raises, so Step Functions branches instead of retrying). AWS errors (``AccessDenied``,
-``NoSuchKey``, throttling...) are raised and are retryable.
+raises, so Step Functions branches instead of retrying); so does an object too large for the
+configured memory (``INPUT_TOO_LARGE``, checked from its size before reading, see
+:func:`max_input_bytes`). Transient AWS errors (``SlowDown``, 5xx, throttling, a dropped or
+short response body) are raised as ``ModelQualityTransientError``, which the workflow's
+``Retry`` lists; other AWS errors (``AccessDenied``, ``NoSuchKey``...) are raised unchanged.
 
 Metrics: namespace ``$POWERTOOLS_METRICS_NAMESPACE``, dimensions exactly
 ``ModelPackageGroup`` and ``Endpoint`` (``none`` when the event has no endpoint_name).
@@ -15,6 +18,7 @@ Metrics: namespace ``$POWERTOOLS_METRICS_NAMESPACE``, dimensions exactly
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -24,7 +28,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from model_quality_metrics_check import run_check
 from model_quality_metrics_csv import OpenedFile
-from model_quality_metrics_errors import InvalidRequestError, ModelQualityInputError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+
+from model_quality_metrics_errors import (
+    InputTooLargeError,
+    InvalidRequestError,
+    ModelQualityInputError,
+    ModelQualityTransientError,
+)
 from model_quality_metrics_request import parse_request
 
 logger = Logger()
@@ -56,11 +75,64 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+# Memory model (docs/model-quality.md, "Algorithm and memory bound"): 12 B per row at most
+# (8 B retained + 4 B of merge buffer), the score buffer sized from the object size with 5 %
+# slack, rows of at least 12 bytes of CSV text ("1,0.64818984" + newline is 13), a few parse
+# blocks, and the Python runtime with numpy and pyarrow loaded.
+RUNTIME_MIB = 160  # interpreter, numpy, pyarrow, boto3, Powertools: measured RSS ~120 MiB
+BYTES_OF_MEMORY_PER_INPUT_BYTE = 12 * 1.05 / 12
+
+
+def max_input_bytes(memory_mb: int) -> int:
+    """The largest input object the function's configured memory holds (0 if none)."""
+    usable = (memory_mb - RUNTIME_MIB) * 2**20
+    return max(0, int(usable / BYTES_OF_MEMORY_PER_INPUT_BYTE))
+
+
+def _memory_mb() -> int | None:
+    try:
+        return int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+    except (KeyError, ValueError):
+        return None  # not in Lambda (local run): no limit
+
+
+_TRANSIENT_CODES = frozenset({
+    "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed",
+    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+    "503 SlowDown", "KMS.ThrottlingException", "KMSInternalException", "InternalFailure",
+})
+_TRANSIENT_FAULTS = (
+    BotoConnectionError, HTTPClientError, ReadTimeoutError, ResponseStreamingError,
+    IncompleteReadError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        return code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
+    return isinstance(error, _TRANSIENT_FAULTS)
+
+
 def open_s3(uri: str) -> OpenedFile:
-    """Stream an S3 object (the only opener the Lambda uses: local paths are refused)."""
+    """Stream an S3 object (the only opener the Lambda uses: local paths are refused).
+
+    Rejects an object larger than :func:`max_input_bytes` of the configured memory with
+    ``INPUT_TOO_LARGE`` before reading its body."""
     bucket, key = parse_s3_uri(uri)
     response = _s3().get_object(Bucket=bucket, Key=key)
-    return OpenedFile(response["Body"], response.get("ContentLength"))
+    size = response.get("ContentLength")
+    memory = _memory_mb()
+    if memory is not None and isinstance(size, int) and size > max_input_bytes(memory):
+        response["Body"].close()
+        raise InputTooLargeError(
+            f"the object is {size:,} bytes; a function with {memory} MB of memory holds at most "
+            f"{max_input_bytes(memory):,} bytes of label,score CSV (about 12 bytes of memory per "
+            "row). Raise the function's memory (up to 10,240 MB) or split the evaluation set",
+            source=uri,
+        )
+    return OpenedFile(response["Body"], size)
 
 
 def _new_metrics(model_package_group: str, endpoint_name: str | None) -> EphemeralMetrics:
@@ -119,6 +191,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = parse_request(event)
         result = run_check(request, opener=open_s3)
+    except (ClientError, BotoCoreError) as exc:
+        if not is_transient(exc):
+            raise
+        logger.warning("transient AWS error: raised as ModelQualityTransientError for a retry",
+                       extra={"error": f"{type(exc).__name__}: {exc}"})
+        raise ModelQualityTransientError(f"{type(exc).__name__}: {exc}") from exc
+    except MemoryError:
+        # Belt and braces: the size check above is the rule; an allocation that still fails
+        # is reported the same way, not as a crash.
+        exc = InputTooLargeError("the input did not fit in the function's memory")
+        logger.warning("model-quality input rejected", extra={"error": exc.to_dict()})
+        publish_invalid_input(event)
+        return {"status": "INVALID_INPUT", "error": exc.to_dict()}
     except ModelQualityInputError as exc:
         logger.warning("model-quality input rejected", extra={"error": exc.to_dict()})
         publish_invalid_input(event)

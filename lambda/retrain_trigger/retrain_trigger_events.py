@@ -48,6 +48,10 @@ REASON_MONITORING = "MONITORING_VIOLATIONS"
 REASON_SCHEDULED = "SCHEDULED"
 
 _MAX_NAME = 80
+_MAX_CLOCK_SKEW_SECONDS = 3600
+# datetime covers years 1-9999; a CloudWatch/EventBridge time is after 2000 and before 2200.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -81,7 +85,36 @@ class RetrainRequest:
 
     def execution_name(self, cooldown_seconds: int) -> str:
         """Deterministic Step Functions execution name (<= 80 chars, [A-Za-z0-9_-])."""
-        stamp = self.window_start(cooldown_seconds).strftime("%Y%m%dT%H%M%SZ")
+        return self.execution_name_for(self.window_start(cooldown_seconds))
+
+    def previous_execution_name(self, cooldown_seconds: int) -> str | None:
+        """The name this episode had in the window before this one (drift episodes only): a
+        start there less than a cool-down ago is the same episode seen across a window edge
+        (e.g. 23:59 and 00:01 with a 24-hour cool-down)."""
+        if not self.windowed:
+            return None
+        start = self.window_start(cooldown_seconds)
+        return self.execution_name_for(datetime.fromtimestamp(
+            start.timestamp() - cooldown_seconds, tz=timezone.utc))
+
+    def staleness(self, now: datetime, cooldown_seconds: int) -> str | None:
+        """Why a drift signal is not acted on because of its time (None: it is current).
+
+        A signal older than the cool-down (e.g. an alarm redriven days later from a DLQ or an
+        archive) describes drift a retraining may already have answered, and its own window
+        no longer overlaps any idempotency record: it is ignored, never started."""
+        if not self.windowed:
+            return None  # a scheduled run is keyed by its scheduled time
+        age = (now - self.event_time).total_seconds()
+        if age > cooldown_seconds:
+            return (f"stale signal: {self.reason} from {_iso(self.event_time)} is "
+                    f"{age / 3600:.1f} h old, older than the {cooldown_seconds / 3600:g} h cool-down")
+        if age < -_MAX_CLOCK_SKEW_SECONDS:
+            return f"signal time {_iso(self.event_time)} is in the future"
+        return None
+
+    def execution_name_for(self, window_start: datetime) -> str:
+        stamp = window_start.strftime("%Y%m%dT%H%M%SZ")
         digest = hashlib.sha256(f"{self.episode_key}|{stamp}".encode()).hexdigest()[:12]
         kind = "drift" if self.windowed else "sched"
         prefix = f"retrain-{kind}-"
@@ -110,6 +143,9 @@ class RetrainRequest:
         return {
             "episodeKey": self.episode_key,
             "executionName": self.execution_name(cooldown_seconds),
+            "previousExecutionName": self.previous_execution_name(cooldown_seconds),
+            "eventTime": _iso(self.event_time),
+            "cooldownSeconds": cooldown_seconds,
             "input": self.workflow_input(cooldown_seconds),
         }
 
@@ -125,8 +161,10 @@ def parse_time(value: Any) -> datetime | None:
     """Parse the timestamps AWS puts in events (``...Z``, ``...+0000``, fractions, epoch ms)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value
+        if not _EARLIEST.timestamp() <= seconds < _LATEST.timestamp():  # also NaN, 1e20, inf
+            return None
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
     text = value.strip()
     if text.endswith("Z"):
@@ -138,7 +176,21 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00
+        return None
+    return moment if _EARLIEST <= moment < _LATEST else None
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (a string, list or number where
+    the event should hold an object is treated as absent, never dereferenced)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else None
 
 
 def _text(value: Any) -> str | None:
@@ -159,22 +211,21 @@ def _episode_key_drift(group: str, endpoint: str | None) -> str:
 
 
 def _alarm_dimensions(detail: Mapping[str, Any]) -> dict[str, str]:
-    configuration = detail.get("configuration") or {}
-    for metric in configuration.get("metrics") or []:
-        stat = (metric or {}).get("metricStat") or {}
-        dimensions = (stat.get("metric") or {}).get("dimensions")
+    metrics = _obj(detail.get("configuration")).get("metrics")
+    for metric in metrics if isinstance(metrics, list) else []:
+        dimensions = _obj(_obj(_obj(metric).get("metricStat")).get("metric")).get("dimensions")
         if isinstance(dimensions, Mapping) and dimensions:
-            return {str(k): str(v) for k, v in dimensions.items()}
+            return {str(k): v for k, v in dimensions.items() if isinstance(v, str) and v}
     return {}
 
 
 def _from_alarm(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
-    detail = event.get("detail") or {}
+    detail = _obj(event.get("detail"))
     name = _text(detail.get("alarmName")) or "<unnamed alarm>"
-    state = detail.get("state") or {}
+    state = _obj(detail.get("state"))
     value = state.get("value")
     if value != "ALARM":
-        return Ignored(f"alarm {name} changed to {value}, not ALARM")
+        return Ignored(f"alarm {name} changed to {str(value)[:64]}, not ALARM")
     dimensions = _alarm_dimensions(detail)
     group = _group(dimensions.get("ModelPackageGroup"), default_group, f"alarm {name}")
     endpoint = dimensions.get("Endpoint") or dimensions.get("EndpointName")
@@ -190,9 +241,9 @@ def _from_alarm(event: Mapping[str, Any], default_group: str | None) -> RetrainR
         trigger={
             **_envelope(event),
             "alarmName": name,
-            "alarmArn": (event.get("resources") or [None])[0],
+            "alarmArn": _text(_first(event.get("resources"))),
             "state": value,
-            "previousState": (detail.get("previousState") or {}).get("value"),
+            "previousState": _obj(detail.get("previousState")).get("value"),
             "stateReason": state.get("reason"),
             "stateTimestamp": state.get("timestamp"),
         },
@@ -212,13 +263,13 @@ def _schedule_name_from_arn(arn: str | None) -> str | None:
 
 
 def _from_processing_job(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
-    detail = event.get("detail") or {}
+    detail = _obj(event.get("detail"))
     job = _text(detail.get("ProcessingJobName")) or "<unnamed job>"
     status = detail.get("ProcessingJobStatus")
-    exit_message = detail.get("ExitMessage") or ""
-    if status != "Completed" or not str(exit_message).startswith(VIOLATIONS_STATUS):
-        return Ignored(f"processing job {job}: status {status}, no monitoring violations")
-    environment = detail.get("Environment") or {}
+    exit_message = _text(detail.get("ExitMessage")) or ""
+    if status != "Completed" or not exit_message.startswith(VIOLATIONS_STATUS):
+        return Ignored(f"processing job {job}: status {str(status)[:64]}, no monitoring violations")
+    environment = _obj(detail.get("Environment"))
     schedule = _schedule_name_from_arn(_text(detail.get("MonitoringScheduleArn"))) or _text(
         environment.get("sagemaker_monitoring_schedule_name")
     )
@@ -244,11 +295,11 @@ def _from_processing_job(event: Mapping[str, Any], default_group: str | None) ->
 
 
 def _from_monitoring_summary(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
-    detail = event.get("detail") or {}
+    detail = _obj(event.get("detail"))
     schedule = _text(detail.get("MonitoringScheduleName")) or "<unnamed schedule>"
     status = detail.get("MonitoringExecutionStatus")
     if status != VIOLATIONS_STATUS:
-        return Ignored(f"monitoring schedule {schedule}: execution status {status}")
+        return Ignored(f"monitoring schedule {schedule}: execution status {str(status)[:64]}")
     endpoint = _text(detail.get("EndpointName"))
     group = _group(detail.get("ModelPackageGroup"), default_group, f"monitoring schedule {schedule}")
     moment = parse_time(detail.get("ScheduledTime")) or parse_time(event.get("time"))
@@ -293,7 +344,7 @@ def _from_scheduler(event: Mapping[str, Any], default_group: str | None) -> Retr
 
 
 def _from_scheduled_rule(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
-    rule = (event.get("resources") or [None])[0]
+    rule = _text(_first(event.get("resources")))
     moment = parse_time(event.get("time"))
     if not rule or moment is None:
         return Ignored("scheduled event without rule ARN or time")
@@ -312,8 +363,24 @@ def _from_scheduled_rule(event: Mapping[str, Any], default_group: str | None) ->
     )
 
 
+@dataclass(frozen=True)
+class Malformed(Ignored):
+    """An event of a known kind whose fields have impossible types or values."""
+
+
 def classify(event: Any, *, default_model_package_group: str | None) -> RetrainRequest | Ignored:
-    """Map an event to a :class:`RetrainRequest` or an :class:`Ignored` with the reason."""
+    """Map an event to a :class:`RetrainRequest` or an :class:`Ignored` with the reason.
+
+    Never raises for a malformed event (strings where objects are expected, numbers out of
+    range...): it is a :class:`Malformed` with the reason, which the handler logs and counts.
+    A :class:`RetrainConfigurationError` (the function's own configuration) is raised."""
+    try:
+        return _classify(event, default_model_package_group)
+    except (AttributeError, TypeError, ValueError, OverflowError, KeyError, IndexError) as exc:
+        return Malformed(f"malformed event ({type(exc).__name__}: {str(exc)[:200]})")
+
+
+def _classify(event: Any, default_model_package_group: str | None) -> RetrainRequest | Ignored:
     if not isinstance(event, Mapping):
         return Ignored("event is not a JSON object")
     if event.get("type") == SCHEDULER_PAYLOAD_TYPE:
@@ -329,4 +396,4 @@ def classify(event: Any, *, default_model_package_group: str | None) -> RetrainR
         return _from_monitoring_summary(event, default_model_package_group)
     if detail_type == SCHEDULED_EVENT_DETAIL_TYPE and source == "aws.events":
         return _from_scheduled_rule(event, default_model_package_group)
-    return Ignored(f"unsupported event: source={source!r} detail-type={detail_type!r}")
+    return Ignored(f"unsupported event: source={str(source)[:64]!r} detail-type={str(detail_type)[:64]!r}")

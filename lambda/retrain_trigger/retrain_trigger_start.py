@@ -10,6 +10,7 @@ name and same input) or fails with ``ExecutionAlreadyExists``, which is reported
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,35 @@ from botocore.exceptions import ClientError
 def execution_arn(state_machine_arn: str, name: str) -> str:
     """``arn:aws:states:r:a:stateMachine:SM`` -> ``arn:aws:states:r:a:execution:SM:name``."""
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def _started_in_previous_window(sfn_client: Any, state_machine_arn: str,
+                                payload: dict[str, Any]) -> str | None:
+    """The execution ARN of this episode's start in the previous window, if it began less than
+    a cool-down before this signal; else None.
+
+    The idempotency record covers the cool-down from the first start; the execution name, a
+    window aligned to the clock (midnight UTC for 24 hours). When the record is lost, a signal
+    at 00:01 after a start at 23:59 would otherwise get a new name and a second retraining.
+    Step Functions is the record of truth here: DescribeExecution of the previous window's name.
+    """
+    previous = payload.get("previousExecutionName")
+    if not previous:
+        return None
+    arn = execution_arn(state_machine_arn, previous)
+    try:
+        described = sfn_client.describe_execution(executionArn=arn)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return None
+        raise
+    started = described.get("startDate")
+    signal = datetime.fromisoformat(payload["eventTime"].replace("Z", "+00:00"))
+    if not isinstance(started, datetime):
+        return arn  # it exists: err on the side of one retraining
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=timezone.utc)
+    return arn if (signal - started).total_seconds() < payload["cooldownSeconds"] else None
 
 
 def start_workflow(sfn_client: Any, state_machine_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +64,10 @@ def start_workflow(sfn_client: Any, state_machine_arn: str, payload: dict[str, A
         "reason": payload["input"]["reason"],
         "modelPackageGroup": payload["input"]["modelPackageGroup"],
     }
+    earlier = _started_in_previous_window(sfn_client, state_machine_arn, payload)
+    if earlier is not None:
+        return {"status": "ALREADY_STARTED", "executionArn": earlier, **summary,
+                "note": "started in the previous window less than a cool-down before this signal"}
     try:
         response = sfn_client.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
     except ClientError as exc:

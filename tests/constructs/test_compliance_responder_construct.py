@@ -8,7 +8,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
-from construct_stack import new_stack
+from construct_stack import ACCOUNT, REGION, new_stack
 
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.compliance_responder import COMPLIANCE_TAG_KEYS, ComplianceResponder
@@ -108,6 +108,15 @@ def test_rule_takes_only_successful_sagemaker_calls_and_targets_the_function(tem
     })
     template.has_resource_properties("AWS::Lambda::Permission", {
         "Principal": "events.amazonaws.com", "SourceArn": Match.any_value()})
+
+
+def test_rule_takes_only_this_accounts_and_regions_own_events(template) -> None:
+    """Issue #17 finding 1: the default bus also receives events relayed from other accounts;
+    an event of another account or region must never reach the function (which checks too)."""
+    rule = next(iter(template.find_resources("AWS::Events::Rule").values()))
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["account"] == [ACCOUNT]
+    assert pattern["region"] == [REGION]
 
 
 def test_no_permission_beyond_the_documented_policy(template) -> None:

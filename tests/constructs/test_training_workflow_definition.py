@@ -49,8 +49,26 @@ def test_state_order(definition) -> None:
         order.append(name)
         state = states[name]
         name = state.get("Next") or (state["Choices"][0]["Next"] if state["Type"] == "Choice" else None)
-    assert order == ["Preprocess", "DescribeDatasets", "Train", "Evaluate", "ReadEvaluation",
-                     GATE_STATE, "ExplainAndBias", "RegisterModel", "RecordLineage"]
+    assert order == ["RecordRawVersion", "Preprocess", "DescribeDatasets", "Train", "Evaluate",
+                     "ReadEvaluation", GATE_STATE, "ExplainAndBias", "RegisterModel",
+                     "RecordLineage"]
+
+
+def test_raw_version_is_recorded_before_preprocessing_and_cross_checked(definition) -> None:
+    """Issue #14 finding 5: the version is read before Preprocess (an overwrite during the
+    run cannot change it), the lineage's raw dataset is that version, and the SHA-256 the
+    preprocessing job read goes to the lineage recorder, which compares it with the version."""
+    states = definition["States"]
+    assert definition["StartAt"] == "RecordRawVersion"
+    record = states["RecordRawVersion"]
+    assert record["Next"] == "Preprocess" and record["ResultPath"] == "$.raw_version"
+    raw_branch = states["DescribeDatasets"]["Branches"][0]["States"]
+    (head,) = raw_branch.values()
+    assert head["Parameters"]["VersionId.$"] == "$.raw_version.version_id"
+    payload = states["RecordLineage"]["Parameters"]["Payload"]
+    assert payload["datasets"]["raw"]["sha256.$"] == "$.datasets.raw.sha256"
+    assert payload["processing_jobs"]["evaluate.$"] == "$.jobs.evaluate.arn"
+    assert "LineageTransientError" in states["RecordLineage"]["Retry"][0]["ErrorEquals"]
 
 
 def test_every_task_retries_and_is_caught(definition) -> None:
@@ -159,7 +177,7 @@ def test_lineage_payload_carries_the_schema_the_recorder_validates(definition) -
     payload = definition["States"]["RecordLineage"]["Parameters"]["Payload"]
     assert payload["schema_version"] == "1"
     assert set(payload["datasets"]) == {"raw", "train", "validation", "test"}
-    assert set(payload["processing_jobs"]) == {"preprocess.$", "explain.$", "bias.$"}
+    assert set(payload["processing_jobs"]) == {"preprocess.$", "evaluate.$", "explain.$", "bias.$"}
     for key in ("commit.$", "training_job_arn.$", "model_package_arn.$",
                 "pipeline_execution_id.$", "step_functions_execution_arn.$"):
         assert key in payload

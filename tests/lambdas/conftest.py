@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,65 @@ def _aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+# --------------------------------------------------------------------------------------------
+# The fault-and-hostile-input probes (issue #17): tests marked
+# ``@pytest.mark.probe(function, category)`` are counted per function and category, and the
+# run ends with a summary line per pair and a total, e.g.
+#   probes: compliance_responder / faults: 9 run, 9 passed
+#   probes: 95 run, 95 passed
+# --------------------------------------------------------------------------------------------
+
+PROBE_CATEGORIES = (
+    "bad input",
+    "faults",
+    "idempotency and concurrency",
+    "security of the corrective control",
+)
+_PROBES: dict[tuple[str, str], list[int]] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "probe(function, category): a fault or hostile-input probe of a Lambda function; "
+        f"category one of {', '.join(PROBE_CATEGORIES)}",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("probe")
+        if marker is not None and (len(marker.args) != 2 or marker.args[1] not in PROBE_CATEGORIES):
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.probe(function, category) needs a category in "
+                f"{PROBE_CATEGORIES}, got {marker.args}"
+            )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker("probe")
+    if marker is None:
+        return
+    # one count per probe: its call phase, or the setup phase when that failed or skipped
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        counts = _PROBES.setdefault((marker.args[0], marker.args[1]), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += int(report.passed)
+        counts[2] += int(report.skipped)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _PROBES:
+        return
+    terminalreporter.section("fault and hostile-input probes")
+    def line(label: str, run: int, passed: int, skipped: int) -> str:
+        return f"probes: {label}{run} run, {passed} passed" + (f", {skipped} skipped" if skipped else "")
+
+    for (function, category), counts in sorted(_PROBES.items()):
+        terminalreporter.write_line(line(f"{function} / {category}: ", *counts))
+    terminalreporter.write_line(line("", *(sum(v[i] for v in _PROBES.values()) for i in range(3))))

@@ -663,6 +663,10 @@ def create(aws: Aws, event_name: str, params: dict[str, Any]) -> str:
     record = aws.backend._get_resource_from_arn(arn)
     if record.tags is None:  # moto keeps None when Tags is omitted, then fails in AddTags
         record.tags = []
+    if event_name == "CreateProcessingJob":
+        # moto drops ProcessingResources on CreateProcessingJob (DescribeProcessingJob returns
+        # it in AWS, with the volume key the responder judges): mirror the request
+        record.processing_resources = copy.deepcopy(params.get("ProcessingResources"))
     if event_name == "CreateModel":
         # moto drops EnableNetworkIsolation on CreateModel: mirror the request in its record
         aws.backend._models[params["ModelName"]].enable_network_isolation = bool(
@@ -1281,22 +1285,29 @@ def test_remediation_error_metric_is_flushed_even_though_the_handler_raises(
     assert message["body"]["error"] == {"code": "ValidationException", "message": "Cannot delete: in use"}
 
 
-def test_stop_rejected_because_a_duplicate_already_stopped_it_is_a_no_op(aws, run) -> None:
+def test_stop_rejected_because_it_is_already_stopping_after_our_call_is_reported(aws, run) -> None:
+    """Issue #17 finding 2: Describe found the notebook InService, and our Stop is answered
+    "Status (Stopping)": it was stopped in answer to this event (our own earlier attempt whose
+    response was lost, or a duplicate invocation). That is a remediation: notified, counted."""
     params = changed(notebook_request("nb-race"), {"RootAccess": "Enabled"})
-    create(aws, "CreateNotebookInstance", params)
+    arn = create(aws, "CreateNotebookInstance", params)
     record = aws.backend.notebook_instances["nb-race"]
 
     def _concurrently_stopped(_body):
-        record.status = "Stopping"  # the parallel duplicate invocation got there first
+        record.status = "Stopping"
         return 400, {"Error": {"Code": "ValidationException",
                                "Message": "Status (Stopping) not in ([InService])."}}
 
     fake_operation(aws, "StopNotebookInstance", _concurrently_stopped)
-    result = run(cloudtrail_event("CreateNotebookInstance", params))
-    assert result["status"] == "NO_ACTION"
-    assert "concurrently" in result["reason"]
+    event = cloudtrail_event("CreateNotebookInstance", params)
+    result = run(event)
+    assert result["status"] == "REMEDIATED"
+    assert "already Stopping after our call" in result["reason"]
+    assert result["metrics"]["ResourcesRemediated"] == 1
     assert result["metrics"]["RemediationErrors"] == 0
-    assert aws.messages() == []
+    (message,) = aws.messages()
+    assert_notification(message, arn=arn, event=event, action="StopNotebookInstance",
+                        violations=["ROOT_ACCESS"])
 
 
 def test_describe_denied_is_reported_and_raised(aws: Aws, handler_module) -> None:

@@ -30,6 +30,7 @@ import io
 import itertools
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -130,6 +131,9 @@ class FakeLineageBackend:
         "DescribeArtifact": {"ArtifactArn"},
         "CreateContext": {"ContextName", "Source", "ContextType", "Description", "Properties"},
         "DescribeContext": {"ContextName"},
+        "UpdateContext": {"ContextName", "Description", "Properties", "PropertiesToRemove"},
+        "ListContexts": {"SourceUri", "ContextType", "NextToken", "MaxResults"},
+        "DeleteArtifact": {"ArtifactArn", "Source"},
         "CreateAction": {
             "ActionName", "Source", "ActionType", "Description", "Status", "Properties", "MetadataProperties",
         },
@@ -140,7 +144,8 @@ class FakeLineageBackend:
             "NextToken", "MaxResults",
         },
     }
-    MUTATING = {"CreateArtifact", "CreateContext", "CreateAction", "AddAssociation"}
+    MUTATING = {"CreateArtifact", "CreateContext", "CreateAction", "AddAssociation", "UpdateContext",
+                "DeleteArtifact"}
     SUMMARY_MEMBERS = ("ArtifactArn", "ArtifactName", "Source", "ArtifactType", "CreationTime", "LastModifiedTime")
 
     def __init__(self, *, region: str, account: str, page_size: int = 3) -> None:
@@ -155,6 +160,9 @@ class FakeLineageBackend:
         self.hide_associations_from_list = False  # simulate a concurrent writer
         self.stale_describe_once: set[str] = set()  # names reported missing once (race)
         self._tick = itertools.count()
+        self._lock = threading.RLock()
+        self.fail_write: tuple[int, Exception] | None = None  # (n, error): the n-th write fails
+        self.writes = 0
         self._epoch = datetime(2024, 5, 1, tzinfo=timezone.utc)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -164,12 +172,26 @@ class FakeLineageBackend:
             client.meta.events.register(f"before-call.sagemaker.{operation}", self._on_call)
 
     def _on_call(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        with self._lock:  # concurrent invocations (threads) see one consistent store
+            return self._answer(model, params)
+
+    def _answer(self, model: Any, params: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
         operation = model.name
         request = json.loads(params.get("body") or b"{}")
         check_shape(request, model.input_shape, f"{operation} request", response=False)
         unsupported = set(request) - self.OPERATIONS[operation]
         assert not unsupported, f"{operation}: the fake does not implement {sorted(unsupported)}"
         self.calls.append((operation, request))
+        if operation in self.MUTATING:
+            self.writes += 1
+            if self.fail_write is not None and self.writes == self.fail_write[0]:
+                failure = self.fail_write[1]
+                if isinstance(failure, _ServiceError):
+                    return AWSResponse(params.get("url"), 400, {}, None), {
+                        "Error": {"Code": failure.code, "Message": failure.message},
+                        "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}, "RetryAttempts": 9},
+                    }
+                raise failure
         handler = getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())
         try:
             body = handler(request)
@@ -264,6 +286,38 @@ class FakeLineageBackend:
 
     def _describe_context(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._named(self.contexts, request["ContextName"], "Context")
+
+    def _update_context(self, request: dict[str, Any]) -> dict[str, Any]:
+        # The API reference: "Properties: The new list of properties. Overwrites the current
+        # property list." The fake overwrites, so a logic that sent only the changed key fails.
+        record = self._named(self.contexts, request["ContextName"], "Context")
+        stored = self.contexts[record["ContextName"]]
+        if "Properties" in request:
+            stored["Properties"] = dict(request["Properties"])
+        for key in request.get("PropertiesToRemove", []):
+            stored.get("Properties", {}).pop(key, None)
+        stored["LastModifiedTime"] = self._now()
+        return {"ContextArn": stored["ContextArn"]}
+
+    def _list_contexts(self, request: dict[str, Any]) -> dict[str, Any]:
+        summaries = [
+            {k: r[k] for k in ("ContextArn", "ContextName", "Source", "ContextType", "CreationTime",
+                               "LastModifiedTime") if k in r}
+            for r in self.contexts.values()
+            if r["ContextType"] == request.get("ContextType", r["ContextType"])
+            and r["Source"]["SourceUri"] == request.get("SourceUri", r["Source"]["SourceUri"])
+        ]
+        summaries.sort(key=lambda s: s["CreationTime"], reverse=True)
+        return self._page(summaries, request, "ContextSummaries")
+
+    def _delete_artifact(self, request: dict[str, Any]) -> dict[str, Any]:
+        arn = request.get("ArtifactArn")
+        if arn not in self.artifacts:
+            raise _ServiceError("ResourceNotFound", f"Artifact {arn} does not exist")
+        if any(arn in (a["SourceArn"], a["DestinationArn"]) for a in self.associations):
+            raise _ServiceError("ValidationException", f"Artifact {arn} has associations")
+        del self.artifacts[arn]
+        return {"ArtifactArn": arn}
 
     def _create_action(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["ActionName"]
@@ -416,6 +470,7 @@ def make_event(model_package_arn: str, run: str, **overrides: Any) -> dict[str, 
         },
         "processing_jobs": {
             "preprocess": f"{sagemaker_arn}:processing-job/credit-risk-preprocess-{run}",
+            "evaluate": f"{sagemaker_arn}:processing-job/credit-risk-eval-{run}",
             "explain": f"{sagemaker_arn}:processing-job/credit-risk-explain-{run}",
             "bias": f"{sagemaker_arn}:processing-job/credit-risk-bias-{run}",
         },
@@ -503,7 +558,11 @@ def test_graph_has_the_documented_associations(aws, logic):
     assert (datasets["test"], training, "ContributedTo") not in edges  # the holdout set is not a training input
     associated = {source for source, destination, kind in edges if destination == context and kind == "AssociatedWith"}
     assert {result.commit_artifact_arn, training, result.model_package_artifact_arn, *datasets.values()} <= associated
-    assert len(associated) == 10  # commit, 4 datasets, 3 processing actions, training, model package
+    assert len(associated) == 11  # commit, 4 datasets, 4 processing actions, training, model package
+    # Issue #14 finding 5: the evaluate job that produced the gate metric is in the lineage.
+    evaluate = next(a["ActionArn"] for a in aws.backend.actions.values() if a["ActionType"] == "ModelEvaluation")
+    assert (datasets["test"], evaluate, "ContributedTo") in edges
+    assert (evaluate, result.model_package_artifact_arn, "ContributedTo") in edges
     # The edge an auditor follows from the model is written last (no half-written run is visible).
     last = aws.backend.associations[-1]
     assert (last["SourceArn"], last["DestinationArn"], last["AssociationType"]) == (
@@ -570,9 +629,10 @@ def test_recording_the_same_run_twice_creates_no_duplicates(aws, logic):
     second = logic.record_event(event, sagemaker=aws.client)
 
     assert aws.backend.counts() == before
-    assert before == {"artifacts": 6, "contexts": 1, "actions": 4, "associations": 23}
+    # 5 actions: preprocess, evaluate, explain, bias, training (issue #14 finding 5)
+    assert before == {"artifacts": 6, "contexts": 1, "actions": 5, "associations": 26}
     assert (second.entities_created, second.associations_added) == (0, 0)
-    assert (second.entities_reused, second.associations_existing) == (11, 23)
+    assert (second.entities_reused, second.associations_existing) == (12, 26)
     assert second.run_context_arn == first.run_context_arn
     assert second.model_package_artifact_arn == first.model_package_artifact_arn
     assert second.dataset_artifact_arns == first.dataset_artifact_arns
@@ -593,10 +653,10 @@ def test_concurrent_writer_races_are_treated_as_existing_entities(aws, logic):
 
     assert aws.backend.counts() == before
     assert (again.entities_created, again.associations_added) == (0, 0)
-    assert again.associations_existing == 23
+    assert again.associations_existing == 26
     attempted = [operation for operation, _ in aws.backend.calls[calls_before:]]
-    assert attempted.count("CreateAction") == 4  # each rejected as "already exists"
-    assert attempted.count("AddAssociation") == 23
+    assert attempted.count("CreateAction") == 5  # each rejected as "already exists"
+    assert attempted.count("AddAssociation") == 26
 
 
 def test_existing_artifacts_with_the_same_source_uri_are_reused(aws, logic):
@@ -727,7 +787,7 @@ def test_handler_end_to_end_with_realistic_event(aws, logic, handler_module, cap
     records = log_records(handler_module)
 
     assert response["run_context_arn"].startswith(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:context/training-run-run7-")
-    assert response["entities_created"] == 11 and response["associations_added"] == 23
+    assert response["entities_created"] == 12 and response["associations_added"] == 26
     json.dumps(response)  # serialisable as the state output
     assert logic.provenance_of(model, sagemaker=aws.client).commit_ids == (event["commit"]["id"],)
 
@@ -737,13 +797,13 @@ def test_handler_end_to_end_with_realistic_event(aws, logic, handler_module, cap
     directive = blob["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "MlPlatformTest"
     assert {m["Name"] for m in directive["Metrics"]} == {
-        "LineageRecorded", "LineageEntitiesCreated", "LineageAssociationsAdded",
+        "LineageRecorded", "LineageEntitiesCreated", "LineageAssociationsAdded", "LineageDuplicatesRemoved",
     }
     assert blob["LineageRecorded"] == [1.0]
-    assert blob["LineageAssociationsAdded"] == [23.0]
+    assert blob["LineageAssociationsAdded"] == [26.0]
     assert blob["service"] == "ml-platform-test"
     [recorded] = [r for r in records if r["message"] == "Lineage recorded"]
-    assert recorded["model_package_arn"] == model and recorded["associations_added"] == 23
+    assert recorded["model_package_arn"] == model and recorded["associations_added"] == 26
 
 
 def test_handler_rejects_invalid_event_and_emits_rejected_metric(aws, handler_module, capsys):

@@ -43,8 +43,22 @@ class FakeContext:
         return 30_000
 
 
+# The handler's clock: the sample events are from the morning of 2026-11-27, so "now" is that
+# day's noon (a drift signal older than the cool-down is ignored as stale).
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch):
+def clock(monkeypatch: pytest.MonkeyPatch) -> dict:
+    state = {"now": NOW}
+    monkeypatch.setattr(handler_module, "_now", lambda: state["now"])
+    # moto stamps executions (startDate) with its own clock: the same one
+    monkeypatch.setattr("moto.stepfunctions.models.utcnow", lambda: state["now"].replace(tzinfo=None))
+    return state
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, clock: dict):
     with mock_aws():
         handler_module.reset_clients()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -64,7 +78,7 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
         monkeypatch.setenv("RETRAIN_COOLDOWN_HOURS", "24")
         monkeypatch.setenv("MODEL_PACKAGE_GROUP_NAME", GROUP)
-        yield {"sfn": sfn, "dynamodb": dynamodb, "arn": machine["stateMachineArn"]}
+        yield {"sfn": sfn, "dynamodb": dynamodb, "arn": machine["stateMachineArn"], "clock": clock}
     handler_module.reset_clients()
 
 
@@ -200,6 +214,7 @@ def test_two_different_episodes_start_two_executions(aws) -> None:
 
 
 def test_new_episode_after_the_cooldown(aws) -> None:
+    aws["clock"]["now"] = datetime(2026, 11, 27, 8, 16, tzinfo=timezone.utc)
     first = _invoke(alarm_event(timestamp="2026-11-27T08:15:02.000+0000"))
     # The cool-down elapses: Powertools treats the record as expired.
     item = aws["dynamodb"].scan(TableName=TABLE)["Items"][0]
@@ -209,6 +224,7 @@ def test_new_episode_after_the_cooldown(aws) -> None:
         UpdateExpression="SET expiration = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
+    aws["clock"]["now"] = datetime(2026, 11, 28, 9, 5, tzinfo=timezone.utc)  # 24 h 49 min later
     second = _invoke(alarm_event(timestamp="2026-11-28T09:00:00.000+0000", event_id="next-day"))
     assert second["status"] == "STARTED"
     assert second["executionName"] != first["executionName"]
