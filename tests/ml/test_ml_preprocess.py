@@ -175,3 +175,61 @@ def test_missing_required_column_is_an_error(raw_frame, tmp_path):
     raw_frame.drop(columns="AGE").to_csv(tmp_path / "x.csv", index=False)
     with pytest.raises(ValueError, match="AGE"):
         preprocess.run(tmp_path / "x.csv", tmp_path / "out")
+
+
+def _serving_features():
+    """``serving.features`` of the platform configuration: the per-feature drift alarms."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((common_root() / "config" / "platform.yaml").read_text())
+    return config["serving"]["features"]
+
+
+def common_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2]
+
+
+def test_baseline_dataset_is_headed_features_only_and_names_the_alarmed_features(preprocessed):
+    """Finding 2: Model Monitor reads the baseline with ``header: true``; its header must name
+    the model's features, so every ``feature_baseline_drift_<feature>`` alarm gets data."""
+    out, params = preprocessed["dir"], preprocessed["params"]
+    baseline = pd.read_csv(out / "baseline" / "baseline.csv")
+    features = params["parameters"]["feature_columns"]
+    assert list(baseline.columns) == features  # headed, no label, model features in order
+    assert params["outputs"]["baseline"]["header"] is True
+    train = _read_split(out, "train")
+    assert np.array_equal(baseline.to_numpy(dtype=float), train[features].to_numpy(dtype=float))
+    alarmed = _serving_features()
+    assert alarmed and set(alarmed) <= set(baseline.columns), "drift alarms on columns the baseline lacks"
+
+
+def test_facet_files_are_row_aligned_and_keep_protected_attributes(preprocessed, raw_frame):
+    """Finding 4: protected attributes are not features, but the facet files keep them (and
+    the application id and AGE band) row by row beside each split."""
+    out, params = preprocessed["dir"], preprocessed["params"]
+    assert params["parameters"]["protected_attributes"] == ["SEX", "AGE", "MARRIAGE"]
+    assert not set(params["parameters"]["protected_attributes"]) & set(params["parameters"]["feature_columns"])
+    for name in ("train", "validation", "test"):
+        facets = pd.read_csv(out / "facets" / ("%s_facets.csv" % name))
+        assert list(facets.columns) == ["ID", "SEX", "AGE", "MARRIAGE", "AGE_BAND"]
+        assert len(facets) == params["row_counts"][name]
+        assert facets["ID"].is_unique
+    # The test split carries the same columns after its features, in the same order.
+    test = pd.read_csv(out / "test" / "test.csv")
+    facets = pd.read_csv(out / "facets" / "test_facets.csv")
+    pd.testing.assert_frame_equal(test[list(facets.columns)], facets)
+    # Row alignment: the facet row holds the raw row's attributes (by application id).
+    train_facets = pd.read_csv(out / "facets" / "train_facets.csv")
+    raw = raw_frame.drop_duplicates().set_index("ID")
+    sample = train_facets.dropna().head(50)
+    assert (raw.loc[sample["ID"], "SEX"].to_numpy() == sample["SEX"].to_numpy()).all()
+    train = _read_split(out, "train")
+    assert (raw.loc[sample["ID"], "default"].to_numpy() == train.loc[sample.index, "default"].to_numpy()).all()
+    # Bands: labels from the edges; an impossible age stays missing rather than imputed.
+    labels = params["parameters"]["age_bands"]["labels"]
+    assert labels == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
+    assert set(train_facets["AGE_BAND"].dropna()) <= set(labels)
+    assert train_facets["AGE"].isna().sum() == train_facets["AGE_BAND"].isna().sum() > 0
+    band = common.age_bands(pd.Series([24, 25, 34, 35, 64, 65, 99, None]), [25, 35, 45, 55, 65])
+    assert band.tolist() == ["<25", "25-34", "25-34", "35-44", "55-64", "65+", "65+", None]
