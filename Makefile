@@ -57,6 +57,7 @@ graphviz:
 
 test: install
 	$(PY) -m pytest
+	ml/images/test_images.sh
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
 deploy-local: install

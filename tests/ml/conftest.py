@@ -57,6 +57,7 @@ def preprocessed(raw_csv, tmp_path_factory):
 @pytest.fixture(scope="session")
 def model_dir(preprocessed, tmp_path_factory) -> Path:
     """The model folder (``xgboost-model`` only); the metadata is in ``../output-data``."""
+    pytest.importorskip("xgboost", reason="this image (scikit-learn processing) has no xgboost")
     out = tmp_path_factory.mktemp("training-job")
     processing = preprocessed["dir"]
     train.run(

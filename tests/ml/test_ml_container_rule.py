@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 
 from credit_default import _common as common
+
+pytest.importorskip("xgboost", reason="the scikit-learn processing image has no xgboost")
 from credit_default import container_rule, evaluate, pipeline_local
 
 

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from credit_default import _common as common
+
+pytest.importorskip("xgboost", reason="the scikit-learn processing image has no xgboost")
 from credit_default import train
 
 
