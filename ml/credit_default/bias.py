@@ -414,6 +414,8 @@ def _ratio(numerator: float, denominator: float) -> Tuple[Optional[float], Optio
 
 
 def _difference(left: Tuple[Optional[float], Optional[str]], right: Tuple[Optional[float], Optional[str]]):
+    if left[0] is None and right[0] is None and "infinite" in str(left[1]) and "infinite" in str(right[1]):
+        return 0.0, "both sides infinite (division by zero): 0 by Clarify's convention"
     if left[0] is None or right[0] is None:
         return None, "undefined: %s" % (left[1] or right[1])
     return left[0] - right[0], None

@@ -202,10 +202,10 @@ def build_model_card(
     parameters = preprocess_params["parameters"]
     balance = preprocess_params["class_balance"]["train"]
     protected = parameters.get("protected_attributes") or []
-    training_metrics = []
+    training_metrics = []  # the schema's training_metric is {name, value, notes}: no "type"
     for name in ("train_auc", "validation_auc", "auc_gap", "train_test_auc_gap"):
-        if name in evaluation["metrics"]:
-            training_metrics.append(_number(name, evaluation["metrics"][name]["value"]))
+        if name in evaluation["metrics"] and evaluation["metrics"][name]["value"] is not None:
+            training_metrics.append({"name": name, "value": float(evaluation["metrics"][name]["value"])})
     hyperparameters = []
     for name, value in sorted(((training_metadata or {}).get("hyperparameters") or {}).items()):
         if value is not None and name != "feature_names":
@@ -219,7 +219,7 @@ def build_model_card(
     )
     job: Dict[str, Any] = {
         "training_datasets": [_clip(d, 1024) for d in datasets][:15],
-        "training_metrics": _metric_list(training_metrics),
+        "training_metrics": training_metrics,
         "hyper_parameters": hyperparameters,
     }
     if training_job_arn:
