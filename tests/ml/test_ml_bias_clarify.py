@@ -15,6 +15,8 @@ import pytest
 
 from credit_default import bias
 
+pytestmark = pytest.mark.control("explainability")
+
 
 def _random_case(seed: int, n: int = 600, d_share: float = 0.4, disparity: float = 0.1):
     rng = np.random.default_rng(seed)

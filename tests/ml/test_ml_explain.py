@@ -138,3 +138,16 @@ def test_reason_code_texts_in_business_units():
     assert codes[1]["value_text"] == "latest statement balance NT$ 45,000; average balance over 2 months NT$ 43,000"
     assert codes[2]["value_text"] == "latest payment NT$ 0; total repaid over 2 months NT$ 1,500"
     assert codes[3]["value_text"] == "credit limit NT$ 50,000"
+
+
+def test_contributions_equal_the_shap_package(loaded):
+    """XGBoost's built-in TreeSHAP against the ``shap`` package's TreeExplainer (installed in
+    the XGBoost 1.7-1 image venv by make test; skipped where shap is missing)."""
+    shap = pytest.importorskip("shap")
+    booster, frame, features = loaded
+    rows = frame.head(200)
+    contributions, bias, _ = explain.shap_values(booster, rows, features)
+    explainer = shap.TreeExplainer(booster)
+    expected = explainer.shap_values(rows[features].to_numpy(dtype=np.float32))
+    assert np.allclose(contributions, expected, atol=1e-4)
+    assert float(np.ravel(explainer.expected_value)[0]) == pytest.approx(float(bias[0]), abs=1e-4)
