@@ -700,7 +700,16 @@ def analyse_facets(
                         flat[name] = None
                         reasons[name] = "no %s data with column(s) %s" % (stage.replace("_", "-"), needed)
                     continue
-                is_d, usable = facet_mask(frame[spec.column], values, threshold, spec.column)
+                try:
+                    is_d, usable = facet_mask(frame[spec.column], values, threshold, spec.column)
+                except BiasConfigError as error:
+                    if spec.values is not None or spec.threshold is not None:
+                        raise  # a configured group that does not fit the data is a configuration error
+                    # a value seen in one data set only (e.g. a rare age band absent from train)
+                    for name in names:
+                        flat[name] = None
+                        reasons[name] = "no %s comparison: %s" % (stage.replace("_", "-"), error)
+                    continue
                 rows = frame.loc[usable]
                 d = is_d[usable]
                 sizes[stage] = {"n": int(len(rows)), "n_a": int((~d).sum()), "n_d": int(d.sum())}

@@ -115,3 +115,14 @@ def test_standard_errors_match_the_binomial_formula():
     d = np.array([False] * 100 + [True] * 100)
     se = bias.standard_errors(y, d)["DPL"]
     assert se == pytest.approx(math.sqrt(0.6 * 0.4 / 100 + 0.3 * 0.7 / 100))
+
+
+def test_a_value_missing_from_one_data_set_gives_nulls_not_a_crash():
+    predictions = _frame(150, 0.8, 0.8)
+    pretraining = predictions[predictions["SEX"] == 1].assign(SEX=np.where(np.arange(150) % 2, 1, 3))
+    report = bias.analyse_facets([bias.FacetSpec("SEX")], "default", pretraining, predictions)
+    assert report["by_facet"]["SEX"]["2"]["CI"] is None  # 2 is not in the pre-training data
+    assert "not present" in report["facet_groups"][1]["reasons"]["CI"]
+    assert report["by_facet"]["SEX"]["2"]["AD"] == pytest.approx(0.0)
+    with pytest.raises(bias.BiasConfigError, match="not present"):  # configured values must exist
+        bias.analyse_facets([bias.FacetSpec("SEX", [2])], "default", pretraining, predictions)
