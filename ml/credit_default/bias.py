@@ -642,6 +642,10 @@ def evidence_bound(name: str, value: float, se: Optional[float], limit: Dict[str
     return bound
 
 
+def _keep(table: Dict[str, Optional[float]], key: str, value: float, pick) -> None:
+    table[key] = value if table[key] is None else pick(value, table[key])
+
+
 def analyse_facets(
     facets: Sequence[FacetSpec],
     label_column: str,
@@ -678,6 +682,7 @@ def analyse_facets(
     groups_out: List[Dict] = []
     # Worst value over the gated groups, one key per threshold (null when no group is gated).
     worst: Dict[str, Optional[float]] = {"%s_%s" % (m, k): None for m in gate_metrics for k in limits[m]}
+    worst_evidence: Dict[str, Optional[float]] = dict(worst)
     warnings: List[str] = []
     failures: List[str] = []
     not_gated: List[str] = []
@@ -753,16 +758,18 @@ def analyse_facets(
                     value = flat.get(name)
                     if value is None:
                         continue
-                    limit = limits[name]
+                    limit, bound = limits[name], bounds[name]
+                    # point estimates (worst) and the evidence bounds the gate decides on
+                    # (worst_evidence): the value moved by z standard errors toward the range
                     if "max_abs" in limit:
-                        key = "%s_max_abs" % name
-                        worst[key] = abs(value) if worst[key] is None else max(abs(value), worst[key])
+                        _keep(worst, "%s_max_abs" % name, abs(value), max)
+                        _keep(worst_evidence, "%s_max_abs" % name, bound["abs_lower"], max)
                     if "min" in limit:
-                        key = "%s_min" % name
-                        worst[key] = value if worst.get(key) is None else min(value, worst[key])
+                        _keep(worst, "%s_min" % name, value, min)
+                        _keep(worst_evidence, "%s_min" % name, bound["upper"], min)
                     if "max" in limit:
-                        key = "%s_max" % name
-                        worst[key] = value if worst.get(key) is None else max(value, worst[key])
+                        _keep(worst, "%s_max" % name, value, max)
+                        _keep(worst_evidence, "%s_max" % name, bound["lower"], max)
             else:
                 not_gated.append("%s %s: n_d = %d < %d" % (spec.column, label, n_d, min_group_size))
             by_facet.setdefault(spec.column, {})[label] = flat
@@ -787,6 +794,7 @@ def analyse_facets(
             "min_group_size": int(min_group_size),
             "confidence": gate_confidence,
             "worst": worst,
+            "worst_evidence": worst_evidence,
             "failures": failures,
             "warnings": warnings,
             "not_gated_small_groups": not_gated,

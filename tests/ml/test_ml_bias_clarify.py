@@ -93,6 +93,11 @@ def test_gate_fails_on_evidence_and_only_warns_within_sampling_error():
     group = noisy["facet_groups"][0]
     assert group["gate_flags"]["AD"] == "warn" and group["gate_evidence"]["AD"]["evidence_outside_threshold"] is False
     assert noisy["gate"]["passed"] is True and noisy["gate"]["warnings"]
+    # a Choice on the evidence bounds agrees with gate.passed; one on point estimates does not
+    assert noisy["gate"]["worst"]["AD_max_abs"] > 0.1
+    assert noisy["gate"]["worst_evidence"]["AD_max_abs"] == pytest.approx(group["gate_evidence"]["AD"]["abs_lower"])
+    assert noisy["gate"]["worst_evidence"]["AD_max_abs"] <= 0.1
+    assert strong["gate"]["worst_evidence"]["AD_max_abs"] > 0.1
     # with point-estimate gating the same data fails
     strict = bias.analyse_facets([bias.FacetSpec("SEX", [2])], "default", None, _frame(120, 0.8, 0.69), gate_confidence=0.0)
     assert strict["gate"]["passed"] is False
