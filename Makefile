@@ -65,6 +65,7 @@ graphviz:
 
 test: install
 	$(PY) -m pytest
+	ml/images/test_images.sh
 	@$(MAKE) --no-print-directory package-check
 
 # Real accounts: each stage with its own account's profile (PROFILE_dev=..., PROFILE_preprod=...),

@@ -44,6 +44,13 @@ FEATURE_COLUMNS = (
     + PAY_AMOUNT_COLUMNS
 )
 ALL_COLUMNS = [LABEL_COLUMN] + FEATURE_COLUMNS
+# The application id column of the UCI data set; passed through, never a feature.
+ID_COLUMN = "ID"
+# Protected attributes of the UCI schema: kept out of the model's features by default and
+# evaluated as bias facets (AGE in bands, see ``age_band_labels``).
+DEFAULT_PROTECTED_ATTRIBUTES = ["SEX", "AGE", "MARRIAGE"]
+DEFAULT_AGE_BAND_EDGES = [25, 35, 45, 55, 65]
+AGE_BAND_COLUMN = "AGE_BAND"
 
 # Model artefact names. ``xgboost-model`` is the name the SageMaker XGBoost container's
 # default model loader looks for; the file holds the Booster in XGBoost's JSON format.
@@ -62,6 +69,27 @@ def configure_logging(level: str = "INFO") -> None:
         handler._credit_default = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+
+
+def age_band_labels(edges: Sequence[float]) -> List[str]:
+    """Labels for the bands cut at ``edges``: ``<25``, ``25-34``, ..., ``65+`` (integer ages)."""
+    edges = [int(e) for e in edges]
+    if not edges or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError("age band edges must be increasing integers, got %s" % (edges,))
+    labels = ["<%d" % edges[0]]
+    labels += ["%d-%d" % (a, b - 1) for a, b in zip(edges, edges[1:])]
+    labels.append("%d+" % edges[-1])
+    return labels
+
+
+def age_bands(ages: pd.Series, edges: Sequence[float]) -> pd.Series:
+    """The band label of each age (missing age -> missing band)."""
+    labels = age_band_labels(edges)
+    values = pd.to_numeric(ages, errors="coerce").to_numpy(dtype=float)
+    index = np.searchsorted(np.asarray([float(e) for e in edges]), values, side="right")
+    out = pd.Series([labels[i] for i in index], index=ages.index, dtype=object)
+    out[np.isnan(values)] = None
+    return out
 
 
 # ----------------------------------------------------------------------------- hashing

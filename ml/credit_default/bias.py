@@ -66,6 +66,7 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from statistics import NormalDist
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -374,6 +375,433 @@ def build_bias_report(
     return report
 
 
+# ----------------------------------------------------------------------------- full Clarify set
+# The SageMaker Clarify bias metrics (names as in Clarify's analysis.json; the docs call
+# DCAcc "DCA" in smclarify). Definitions follow the Clarify documentation; the tests check
+# every value against AWS's ``smclarify`` package.
+PRETRAINING_METRICS = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
+POSTTRAINING_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "SD", "DAR", "DRR", "AD", "TE", "CDDPL", "FT", "GE"]
+METRIC_NAMES = {
+    "CI": "Class Imbalance", "DPL": "Difference in Positive Proportions in Labels",
+    "KL": "Kullback-Leibler Divergence", "JS": "Jensen-Shannon Divergence", "LP": "L-p Norm (p=2)",
+    "TVD": "Total Variation Distance", "KS": "Kolmogorov-Smirnov Distance",
+    "CDDL": "Conditional Demographic Disparity in Labels",
+    "DPPL": "Difference in Positive Proportions in Predicted Labels", "DI": "Disparate Impact",
+    "DCAcc": "Difference in Conditional Acceptance", "DCR": "Difference in Conditional Rejection",
+    "RD": "Recall Difference", "SD": "Specificity Difference", "DAR": "Difference in Acceptance Rates",
+    "DRR": "Difference in Rejection Rates", "AD": "Accuracy Difference", "TE": "Treatment Equality",
+    "CDDPL": "Conditional Demographic Disparity in Predicted Labels", "FT": "Flip Test",
+    "GE": "Generalized Entropy (alpha = 2)",
+}
+# Metrics the registration gate reads by default: the model's behaviour towards group d.
+# CI and DPL describe the data (reported, flagged, not gated unless --gate-metrics says so).
+DEFAULT_GATE_METRICS = ["DI", "DPPL", "RD", "AD"]
+# Groups smaller than this are reported but not gated: the sampling error of a rate on
+# fewer rows is larger than the thresholds (e.g. AD on 40 rows has a standard error ~0.06).
+DEFAULT_MIN_GROUP_SIZE = 100
+# One-sided confidence that a gated metric is beyond its threshold before the gate fails.
+DEFAULT_GATE_CONFIDENCE = 0.95
+# Facets evaluated besides SEX=2 when the command line names none (the protected attributes
+# preprocess keeps out of the model: AGE in bands, MARRIAGE per value).
+DEFAULT_EXTRA_FACETS = ["AGE_BAND", "MARRIAGE"]
+
+
+def _ratio(numerator: float, denominator: float) -> Tuple[Optional[float], Optional[str]]:
+    """Clarify's convention: 0/0 = 0; x/0 is infinite (reported as null with a reason)."""
+    if denominator == 0:
+        return (0.0, None) if numerator == 0 else (None, "infinite (division by zero)")
+    return float(numerator) / float(denominator), None
+
+
+def _difference(left: Tuple[Optional[float], Optional[str]], right: Tuple[Optional[float], Optional[str]]):
+    if left[0] is None and right[0] is None and "infinite" in str(left[1]) and "infinite" in str(right[1]):
+        return 0.0, "both sides infinite (division by zero): 0 by Clarify's convention"
+    if left[0] is None or right[0] is None:
+        return None, "undefined: %s" % (left[1] or right[1])
+    return left[0] - right[0], None
+
+
+def _label_distributions(positive: np.ndarray, is_d: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """P_a and P_d over the label values both groups have (Clarify drops the others)."""
+    rows = []
+    for value in (False, True):
+        p_a = float((positive[~is_d] == value).mean())
+        p_d = float((positive[is_d] == value).mean())
+        if p_a > 0 and p_d > 0:
+            rows.append((p_a, p_d))
+    return np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+
+
+def _cdd(positive: np.ndarray, is_d: np.ndarray, group: Optional[np.ndarray]) -> Tuple[Optional[float], Optional[str]]:
+    if group is None:
+        return None, "needs a group variable (--group-variable)"
+    if positive.all() or (~positive).all():
+        return None, "undefined: needs both outcomes"
+    total, weighted = 0, 0.0
+    for value in pd.unique(group):
+        in_group = group == value
+        accepted = positive & in_group
+        rejected = ~positive & in_group
+        share_accepted = (accepted & is_d).sum() / accepted.sum() if accepted.sum() else 0.0
+        share_rejected = (rejected & is_d).sum() / rejected.sum() if rejected.sum() else 0.0
+        weighted += in_group.sum() * (share_rejected - share_accepted)
+        total += in_group.sum()
+    return float(weighted / total), None
+
+
+def full_pretraining_metrics(positive: Sequence[bool], is_d: Sequence[bool], group: Optional[Sequence] = None) -> Dict[str, Tuple[Optional[float], Optional[str]]]:
+    """Every Clarify pre-training metric: ``{name: (value or None, reason or None)}``."""
+    y = np.asarray(positive, dtype=bool)
+    d = np.asarray(is_d, dtype=bool)
+    n_a, n_d = int((~d).sum()), int(d.sum())
+    if n_a == 0 or n_d == 0:
+        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (n_a, n_d))
+    out: Dict[str, Tuple[Optional[float], Optional[str]]] = {
+        "CI": ((n_a - n_d) / (n_a + n_d), None),
+        "DPL": (float(y[~d].mean() - y[d].mean()), None),
+    }
+    p_a, p_d = _label_distributions(y, d)
+    if len(p_a) == 0:
+        for name in ("KL", "JS", "LP", "TVD", "KS"):
+            out[name] = (None, "undefined: the groups share no label value")
+    else:
+        mixture = (p_a + p_d) / 2
+        out["KL"] = (float(np.sum(p_a * np.log(p_a / p_d))), None)
+        out["JS"] = (float(0.5 * (np.sum(p_a * np.log(p_a / mixture)) + np.sum(p_d * np.log(p_d / mixture)))), None)
+        out["LP"] = (float(np.sqrt(np.sum((p_a - p_d) ** 2))), None)
+        out["TVD"] = (float(0.5 * np.sum(np.abs(p_a - p_d))), None)
+        out["KS"] = (float(np.max(np.abs(p_a - p_d))), None)
+    out["CDDL"] = _cdd(y, d, None if group is None else np.asarray(group))
+    return out
+
+
+def flip_test(features: np.ndarray, is_d: np.ndarray, predicted_positive: np.ndarray) -> float:
+    """Clarify's FlipTest: a k-NN (k=5, or 1 when group a has 9 rows or fewer) fitted on group
+    a's features and predicted labels, applied to group d; (flips to negative-for-the-model
+    positive - the reverse) / n_d, as Clarify counts them."""
+    from sklearn.neighbors import KNeighborsClassifier  # the scikit-learn image has it
+
+    neighbours = 5 if int((~is_d).sum()) > 9 else 1
+    knn = KNeighborsClassifier(n_neighbors=neighbours)
+    knn.fit(features[~is_d], predicted_positive[~is_d])
+    as_if_a = knn.predict(features[is_d]).astype(bool)
+    model = predicted_positive[is_d]
+    return float(((model & ~as_if_a).sum() - (~model & as_if_a).sum()) / int(is_d.sum()))
+
+
+def full_posttraining_metrics(
+    positive: Sequence[bool], predicted_positive: Sequence[bool], is_d: Sequence[bool],
+    features: Optional[np.ndarray] = None, group: Optional[Sequence] = None,
+) -> Dict[str, Tuple[Optional[float], Optional[str]]]:
+    """Every Clarify post-training metric: ``{name: (value or None, reason or None)}``."""
+    y = np.asarray(positive, dtype=bool)
+    p = np.asarray(predicted_positive, dtype=bool)
+    d = np.asarray(is_d, dtype=bool)
+    a = ~d
+    if int(a.sum()) == 0 or int(d.sum()) == 0:
+        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (int(a.sum()), int(d.sum())))
+
+    def count(mask: np.ndarray) -> int:
+        return int(mask.sum())
+
+    out: Dict[str, Tuple[Optional[float], Optional[str]]] = {}
+    qp_a, qp_d = count(p & a) / count(a), count(p & d) / count(d)
+    out["DPPL"] = (qp_a - qp_d, None)
+    out["DI"] = (qp_d / qp_a, None) if qp_a else (None, "undefined: q'_a = 0")
+    # conditional acceptance / rejection: observed / predicted counts
+    out["DCAcc"] = _difference(_ratio(count(y & a), count(p & a)), _ratio(count(y & d), count(p & d)))
+    out["DCR"] = _difference(_ratio(count(~y & d), count(~p & d)), _ratio(count(~y & a), count(~p & a)))
+    out["RD"] = _difference(_ratio(count(y & p & a), count(y & a)), _ratio(count(y & p & d), count(y & d)))
+    out["SD"] = _difference(_ratio(count(~y & ~p & d), count(~y & d)), _ratio(count(~y & ~p & a), count(~y & a)))
+    out["DAR"] = _difference(_ratio(count(y & p & a), count(p & a)), _ratio(count(y & p & d), count(p & d)))
+    out["DRR"] = _difference(_ratio(count(~y & ~p & d), count(~p & d)), _ratio(count(~y & ~p & a), count(~p & a)))
+    out["AD"] = ((count(y & p & a) + count(~y & ~p & a)) / count(a) - (count(y & p & d) + count(~y & ~p & d)) / count(d), None)
+    out["TE"] = _difference(_ratio(count(y & ~p & d), count(~y & p & d)), _ratio(count(y & ~p & a), count(~y & p & a)))
+    out["CDDPL"] = _cdd(p, d, None if group is None else np.asarray(group))
+    if features is None:
+        out["FT"] = (None, "needs the model features (--pretraining-columns-from or --feature-columns)")
+    else:
+        out["FT"] = (flip_test(np.asarray(features, dtype=float), d, p), None)
+    benefit = p.astype(float) - y.astype(float) + 1.0
+    mean_benefit = benefit.mean()
+    if mean_benefit == 0:
+        out["GE"] = (None, "undefined: every prediction is a false negative")
+    else:
+        out["GE"] = (float(((benefit / mean_benefit) ** 2 - 1).sum() / (len(benefit) * 2)), None)
+    return out
+
+
+class FacetSpec:
+    """One facet: ``COLUMN`` (each value vs the rest), ``COLUMN=V1,V2`` or ``COLUMN>T``."""
+
+    def __init__(self, column: str, values: Optional[Sequence[Any]] = None, threshold: Optional[float] = None):
+        if not column:
+            raise BiasConfigError("a facet needs a column name")
+        if values is not None and threshold is not None:
+            raise BiasConfigError("facet %s: give values or a threshold, not both" % column)
+        self.column, self.values, self.threshold = column, (list(values) if values else None), threshold
+
+    @classmethod
+    def parse(cls, text: str) -> "FacetSpec":
+        text = text.strip()
+        if ">" in text:
+            column, threshold = text.split(">", 1)
+            try:
+                return cls(column.strip(), threshold=float(threshold))
+            except ValueError:
+                raise BiasConfigError("facet %r: the threshold after '>' must be a number" % text) from None
+        if "=" in text:
+            column, values = text.split("=", 1)
+            parsed = [_parse_scalar(v.strip()) for v in values.split(",") if v.strip()]
+            if not parsed:
+                raise BiasConfigError("facet %r: no value after '='" % text)
+            return cls(column.strip(), values=parsed)
+        return cls(text)
+
+    def groups(self, values: pd.Series) -> List[Tuple[str, Optional[List[Any]], Optional[float]]]:
+        """``(label, facet_values, facet_threshold)`` for each group d this spec defines."""
+        if self.threshold is not None:
+            return [(">%s" % _label(self.threshold), None, self.threshold)]
+        if self.values is not None:
+            return [(",".join(_label(v) for v in self.values), self.values, None)]
+        present = sorted(values.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+        if len(present) < 2:
+            raise BiasConfigError("facet %r has fewer than two values: no group to compare" % self.column)
+        return [(_label(v), [v], None) for v in present]
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "FacetSpec(%r, %r, %r)" % (self.column, self.values, self.threshold)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _usable(frame: Optional[pd.DataFrame], columns: Sequence[str]) -> bool:
+    return frame is not None and all(c in frame.columns for c in columns)
+
+
+def _proportion_difference_se(hits_a: int, n_a: int, hits_d: int, n_d: int) -> Optional[float]:
+    if n_a == 0 or n_d == 0:
+        return None
+    p_a, p_d = hits_a / n_a, hits_d / n_d
+    return float(np.sqrt(p_a * (1 - p_a) / n_a + p_d * (1 - p_d) / n_d))
+
+
+def standard_errors(positive: np.ndarray, is_d: np.ndarray, predicted: Optional[np.ndarray] = None) -> Dict[str, Optional[float]]:
+    """Normal-approximation standard errors of the gated metrics (independent groups).
+
+    DI's is on the log scale (delta method). ``None`` where a rate has no rows."""
+    y, d = np.asarray(positive, dtype=bool), np.asarray(is_d, dtype=bool)
+    a = ~d
+    n_a, n_d = int(a.sum()), int(d.sum())
+    n = n_a + n_d
+    share = n_d / n
+    out: Dict[str, Optional[float]] = {
+        "CI": float(2 * np.sqrt(share * (1 - share) / n)),
+        "DPL": _proportion_difference_se(int((y & a).sum()), n_a, int((y & d).sum()), n_d),
+    }
+    if predicted is None:
+        return out
+    p = np.asarray(predicted, dtype=bool)
+    out["DPPL"] = _proportion_difference_se(int((p & a).sum()), n_a, int((p & d).sum()), n_d)
+    correct = p == y
+    out["AD"] = _proportion_difference_se(int((correct & a).sum()), n_a, int((correct & d).sum()), n_d)
+    out["RD"] = _proportion_difference_se(int((y & p & a).sum()), int((y & a).sum()), int((y & p & d).sum()), int((y & d).sum()))
+    q_a, q_d = (p & a).sum() / n_a, (p & d).sum() / n_d
+    out["DI"] = float(np.sqrt((1 - q_d) / (n_d * q_d) + (1 - q_a) / (n_a * q_a))) if q_a > 0 and q_d > 0 else None
+    return out
+
+
+def evidence_bound(name: str, value: float, se: Optional[float], limit: Dict[str, float], z: float) -> Dict[str, Any]:
+    """The metric moved by ``z`` standard errors toward its acceptable range, and whether even
+    that bound is outside the threshold (evidence of a disparity beyond the tolerance)."""
+    se = se or 0.0
+    outside = False
+    bound: Dict[str, Any] = {"se": se}
+    if "max_abs" in limit:
+        bound["abs_lower"] = max(0.0, abs(value) - z * se)
+        outside = outside or bound["abs_lower"] > limit["max_abs"]
+    if name == "DI":
+        if "min" in limit:
+            bound["upper"] = float(value * np.exp(z * se))
+            outside = outside or bound["upper"] < limit["min"]
+        if "max" in limit:
+            bound["lower"] = float(value * np.exp(-z * se))
+            outside = outside or bound["lower"] > limit["max"]
+    else:
+        if "min" in limit:
+            bound["upper"] = value + z * se
+            outside = outside or bound["upper"] < limit["min"]
+        if "max" in limit:
+            bound["lower"] = value - z * se
+            outside = outside or bound["lower"] > limit["max"]
+    bound["evidence_outside_threshold"] = outside
+    return bound
+
+
+def _keep(table: Dict[str, Optional[float]], key: str, value: float, pick) -> None:
+    table[key] = value if table[key] is None else pick(value, table[key])
+
+
+def analyse_facets(
+    facets: Sequence[FacetSpec],
+    label_column: str,
+    pretraining: Optional[pd.DataFrame],
+    predictions: Optional[pd.DataFrame],
+    positive_outcome: Any = 0,
+    predicted_label_column: str = "predicted_label",
+    thresholds: Optional[Dict[str, Dict[str, float]]] = None,
+    feature_columns: Optional[Sequence[str]] = None,
+    group_variable: Optional[str] = None,
+    gate_metrics: Sequence[str] = tuple(DEFAULT_GATE_METRICS),
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    gate_confidence: float = DEFAULT_GATE_CONFIDENCE,
+) -> Dict:
+    """The full Clarify metric set for every facet group, and the registration gate.
+
+    The gate fails a gated group's metric when it is undefined, or when the evidence says it
+    is beyond the threshold: the one-sided ``gate_confidence`` bound (normal approximation)
+    is still outside. A point estimate outside the threshold without that evidence is a
+    warning (``warnings``). ``gate_confidence=0`` gates on point estimates.
+
+    Returns ``{"by_facet": {column: {group: {metric: value}}}, "facet_groups": [...],
+    "gate": {...}}``. Pre-training metrics use ``pretraining`` (labels), post-training
+    metrics ``predictions``; a group's ``n_d`` for the gate is its post-training size."""
+    limits = merge_thresholds(thresholds)
+    if not 0.0 <= gate_confidence < 1.0:
+        raise BiasConfigError("gate confidence must be in [0, 1), got %s" % gate_confidence)
+    z = NormalDist().inv_cdf(gate_confidence) if gate_confidence > 0.5 else 0.0
+    unknown = [m for m in gate_metrics if m not in limits]
+    if unknown:
+        raise BiasConfigError("gate metrics %s have no threshold; choose from %s" % (unknown, sorted(limits)))
+    positive = float(positive_outcome)
+    by_facet: Dict[str, Dict[str, Dict[str, Optional[float]]]] = {}
+    groups_out: List[Dict] = []
+    # Worst value over the gated groups, one key per threshold (null when no group is gated).
+    worst: Dict[str, Optional[float]] = {"%s_%s" % (m, k): None for m in gate_metrics for k in limits[m]}
+    worst_evidence: Dict[str, Optional[float]] = dict(worst)
+    warnings: List[str] = []
+    failures: List[str] = []
+    not_gated: List[str] = []
+    for spec in facets:
+        source = predictions if _usable(predictions, [spec.column]) else pretraining
+        if source is None or spec.column not in source.columns:
+            raise BiasConfigError("facet column %r is in neither the predictions nor the pre-training data" % spec.column)
+        for label, values, threshold in spec.groups(source[spec.column]):
+            flat: Dict[str, Optional[float]] = {}
+            reasons: Dict[str, str] = {}
+            sizes: Dict[str, Dict[str, int]] = {}
+            errors: Dict[str, Optional[float]] = {}
+            for stage, frame, names in (
+                ("pre_training", pretraining, PRETRAINING_METRICS),
+                ("post_training", predictions, POSTTRAINING_METRICS),
+            ):
+                needed = [spec.column, label_column] + ([predicted_label_column] if stage == "post_training" else [])
+                if not _usable(frame, needed):
+                    for name in names:
+                        flat[name] = None
+                        reasons[name] = "no %s data with column(s) %s" % (stage.replace("_", "-"), needed)
+                    continue
+                try:
+                    is_d, usable = facet_mask(frame[spec.column], values, threshold, spec.column)
+                except BiasConfigError as error:
+                    if spec.values is not None or spec.threshold is not None:
+                        raise  # a configured group that does not fit the data is a configuration error
+                    # a value seen in one data set only (e.g. a rare age band absent from train)
+                    for name in names:
+                        flat[name] = None
+                        reasons[name] = "no %s comparison: %s" % (stage.replace("_", "-"), error)
+                    continue
+                rows = frame.loc[usable]
+                d = is_d[usable]
+                sizes[stage] = {"n": int(len(rows)), "n_a": int((~d).sum()), "n_d": int(d.sum())}
+                y = rows[label_column].to_numpy(dtype=float) == positive
+                group = rows[group_variable].to_numpy() if group_variable and group_variable in rows.columns else None
+                if stage == "pre_training":
+                    values_reasons = full_pretraining_metrics(y, d, group)
+                    errors.update({k: v for k, v in standard_errors(y, d).items() if k in ("CI", "DPL")})
+                else:
+                    feats = None
+                    if feature_columns and all(c in rows.columns for c in feature_columns):
+                        feats = rows.loc[:, list(feature_columns)].to_numpy(dtype=float)
+                    p = rows[predicted_label_column].to_numpy(dtype=float) == positive
+                    values_reasons = full_posttraining_metrics(y, p, d, feats, group)
+                    errors.update({k: v for k, v in standard_errors(y, d, p).items() if k not in ("CI", "DPL")})
+                for name, (value, reason) in values_reasons.items():
+                    flat[name] = value
+                    if reason:
+                        reasons[name] = reason
+            n_d = sizes.get("post_training", sizes.get("pre_training", {})).get("n_d", 0)
+            gated = n_d >= min_group_size
+            checks = {}
+            bounds = {}
+            for name in gate_metrics:
+                checked = flag_metric({"value": flat.get(name)}, limits[name])
+                checks[name] = checked["flag"]
+                if flat.get(name) is not None:
+                    bounds[name] = evidence_bound(name, flat[name], errors.get(name), limits[name], z)
+                if not gated:
+                    continue
+                if flat.get(name) is None:
+                    failures.append("%s %s: %s undefined (%s)" % (spec.column, label, name, reasons.get(name)))
+                elif bounds[name]["evidence_outside_threshold"]:
+                    failures.append("%s %s: %s = %.4f outside %s with %.0f%% confidence (se %.4f)"
+                                    % (spec.column, label, name, flat[name], limits[name], 100 * gate_confidence, bounds[name]["se"]))
+                elif checked["flag"] != "pass":
+                    warnings.append("%s %s: %s = %.4f outside %s, within sampling error (se %.4f)"
+                                    % (spec.column, label, name, flat[name], limits[name], bounds[name]["se"]))
+            if gated:
+                for name in gate_metrics:
+                    value = flat.get(name)
+                    if value is None:
+                        continue
+                    limit, bound = limits[name], bounds[name]
+                    # point estimates (worst) and the evidence bounds the gate decides on
+                    # (worst_evidence): the value moved by z standard errors toward the range
+                    if "max_abs" in limit:
+                        _keep(worst, "%s_max_abs" % name, abs(value), max)
+                        _keep(worst_evidence, "%s_max_abs" % name, bound["abs_lower"], max)
+                    if "min" in limit:
+                        _keep(worst, "%s_min" % name, value, min)
+                        _keep(worst_evidence, "%s_min" % name, bound["upper"], min)
+                    if "max" in limit:
+                        _keep(worst, "%s_max" % name, value, max)
+                        _keep(worst_evidence, "%s_max" % name, bound["lower"], max)
+            else:
+                not_gated.append("%s %s: n_d = %d < %d" % (spec.column, label, n_d, min_group_size))
+            by_facet.setdefault(spec.column, {})[label] = flat
+            groups_out.append({
+                "facet": spec.column,
+                "group_d": label,
+                "disadvantaged_group_d": {"threshold": threshold} if threshold is not None else {"values": values},
+                "sizes": sizes,
+                "gated": gated,
+                "gate_flags": checks,
+                "gate_evidence": bounds,
+                "metrics": flat,
+                "reasons": reasons,
+            })
+    return {
+        "by_facet": by_facet,
+        "facet_groups": groups_out,
+        "gate": {
+            "passed": not failures,
+            "metrics": list(gate_metrics),
+            "thresholds": {m: limits[m] for m in gate_metrics},
+            "min_group_size": int(min_group_size),
+            "confidence": gate_confidence,
+            "worst": worst,
+            "worst_evidence": worst_evidence,
+            "failures": failures,
+            "warnings": warnings,
+            "not_gated_small_groups": not_gated,
+        },
+    }
+
+
 # ----------------------------------------------------------------------------- CLI
 def _parse_scalar(text: str) -> Any:
     try:
@@ -383,9 +811,33 @@ def _parse_scalar(text: str) -> Any:
     return int(number) if number.is_integer() else number
 
 
+def _read_pretraining(
+    pretraining_path: Path, pretraining_columns_from: Optional[Path], pretraining_facets: Optional[Path], inputs: Dict[str, Any]
+) -> pd.DataFrame:
+    inputs["pretraining_sha256"] = common.sha256_files(common.list_csv_files(Path(pretraining_path)))
+    if pretraining_columns_from:
+        params = common.read_json(Path(pretraining_columns_from))
+        frame = common.read_headerless_csv(Path(pretraining_path), params["outputs"]["train"]["columns"])
+    else:
+        frame = common.read_csv_with_header(Path(pretraining_path))
+    if pretraining_facets:
+        facets = common.read_csv_with_header(Path(pretraining_facets))
+        inputs["pretraining_facets_sha256"] = common.sha256_files(common.list_csv_files(Path(pretraining_facets)))
+        if len(facets) != len(frame):
+            raise BiasConfigError(
+                "the facet file has %d rows but the pre-training data %d: they must be row-aligned "
+                "(preprocess writes facets/train_facets.csv for train/train.csv)" % (len(facets), len(frame))
+            )
+        clash = [c for c in facets.columns if c in frame.columns]
+        if clash:
+            raise BiasConfigError("columns %s are in both the pre-training data and the facet file" % clash)
+        frame = pd.concat([frame.reset_index(drop=True), facets.reset_index(drop=True)], axis=1)
+    return frame
+
+
 def run(
     output_dir: Path,
-    facet_column: str,
+    facet_column: Optional[str],
     facet_values: Optional[Sequence[Any]] = None,
     facet_threshold: Optional[float] = None,
     predictions_path: Optional[Path] = None,
@@ -395,28 +847,53 @@ def run(
     positive_outcome: Any = 0,
     predicted_label_column: str = "predicted_label",
     thresholds: Optional[Dict[str, Dict[str, float]]] = None,
+    pretraining_facets: Optional[Path] = None,
+    facets: Optional[Sequence[FacetSpec]] = None,
+    group_variable: Optional[str] = None,
+    gate_metrics: Sequence[str] = tuple(DEFAULT_GATE_METRICS),
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    feature_columns: Optional[Sequence[str]] = None,
+    gate_confidence: float = DEFAULT_GATE_CONFIDENCE,
 ) -> Dict:
+    """Write ``bias_report.json``. The first facet (``facet_column`` or ``facets[0]``) also
+    fills the six-metric ``metrics`` section; every facet gets the full Clarify set."""
     predictions = common.read_csv_with_header(Path(predictions_path)) if predictions_path else None
     pretraining = None
     inputs: Dict[str, Any] = {}
     if predictions_path:
         inputs["predictions_sha256"] = common.sha256_files(common.list_csv_files(Path(predictions_path)))
     if pretraining_path:
-        inputs["pretraining_sha256"] = common.sha256_files(common.list_csv_files(Path(pretraining_path)))
-        if pretraining_columns_from:
-            params = common.read_json(Path(pretraining_columns_from))
-            columns = params["outputs"]["train"]["columns"]
-            pretraining = common.read_headerless_csv(Path(pretraining_path), columns)
-        else:
-            pretraining = common.read_csv_with_header(Path(pretraining_path))
+        pretraining = _read_pretraining(Path(pretraining_path), pretraining_columns_from, pretraining_facets, inputs)
     inputs["pretraining_source"] = "pretraining_data" if pretraining is not None else "predictions_labels"
+    specs = list(facets or [])
+    if facet_column:
+        specs.insert(0, FacetSpec(facet_column, facet_values, facet_threshold))
+    if not specs:
+        raise BiasConfigError("no facet: give --facet or --facet-column")
+    primary = specs[0]
+    if primary.values is None and primary.threshold is None:
+        raise BiasConfigError("the first facet (%s) needs values or a threshold: it fills the headline metrics" % primary.column)
+    if feature_columns is None and pretraining_columns_from:
+        feature_columns = common.read_json(Path(pretraining_columns_from))["parameters"]["feature_columns"]
     report = build_bias_report(
-        facet_column, label_column, pretraining, predictions, facet_values, facet_threshold,
+        primary.column, label_column, pretraining, predictions, primary.values, primary.threshold,
         positive_outcome, predicted_label_column, thresholds,
     )
+    report.update(analyse_facets(
+        specs, label_column, pretraining if pretraining is not None else predictions, predictions,
+        positive_outcome, predicted_label_column, thresholds, feature_columns, group_variable,
+        gate_metrics, min_group_size, gate_confidence,
+    ))
     report["inputs"] = inputs
     common.write_json(Path(output_dir) / BIAS_REPORT_FILENAME, report)
     return report
+
+
+def _value_list(values: Optional[Sequence[str]]) -> Optional[List[Any]]:
+    """``--facet-values`` tokens, each optionally comma-separated, as scalars."""
+    if values is None:
+        return None
+    return [_parse_scalar(part.strip()) for token in values for part in str(token).split(",") if part.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -425,8 +902,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pretraining-data", default=None, help="labelled data for pre-training metrics")
     parser.add_argument("--pretraining-columns-from", default=None, help="preprocess_params.json, if --pretraining-data has no header")
     parser.add_argument("--output-dir", default="/opt/ml/processing/bias")
-    parser.add_argument("--facet-column", default="SEX")
-    parser.add_argument("--facet-values", default=None, help="comma-separated values of the disadvantaged group d (default 2)")
+    parser.add_argument("--pretraining-facets", default=None, help="facet file row-aligned with --pretraining-data (preprocess facets/train_facets.csv)")
+    parser.add_argument("--facet-column", default=None, help="first facet's column (default SEX when no --facet is given)")
+    parser.add_argument(
+        "--facet-values", nargs="+", default=None,
+        help="values of the disadvantaged group d: one or more arguments, each optionally comma-separated (default 2)",
+    )
+    parser.add_argument(
+        "--facet", dest="facets", action="append", type=FacetSpec.parse, default=None,
+        help="repeatable: COLUMN (each value vs the rest), COLUMN=V1,V2 or COLUMN>T "
+             "(default, without --facet-column: SEX=2, AGE_BAND, MARRIAGE)",
+    )
+    parser.add_argument("--group-variable", default=None, help="column for CDDL/CDDPL (conditional demographic disparity)")
+    parser.add_argument("--gate-metrics", default=",".join(DEFAULT_GATE_METRICS), help="comma-separated metrics the gate checks")
+    parser.add_argument("--min-group-size", type=int, default=DEFAULT_MIN_GROUP_SIZE, help="smaller groups are reported, not gated")
+    parser.add_argument("--gate-confidence", type=float, default=DEFAULT_GATE_CONFIDENCE,
+                        help="one-sided confidence that a metric is beyond its threshold before the gate fails (0 = point estimates)")
     parser.add_argument("--facet-threshold", type=float, default=None, help="numeric facet: d = value > threshold")
     parser.add_argument("--label-column", default=common.LABEL_COLUMN)
     parser.add_argument("--positive-outcome", default="0", help="favourable label value (default 0 = no default)")
@@ -450,21 +941,32 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         if key.startswith("t_") and value is not None:
             _, metric, name = key.split("_", 2)
             thresholds.setdefault(metric, {})[name] = value
+    facet_column = args.facet_column
+    facets = args.facets
+    if facet_column is None and not facets:
+        facet_column = "SEX"
+        if args.facet_values is None and args.facet_threshold is None:
+            facets = [FacetSpec.parse(f) for f in DEFAULT_EXTRA_FACETS]
     facet_values = None
-    if args.facet_threshold is None:
-        raw = args.facet_values if args.facet_values is not None else "2"
-        facet_values = [_parse_scalar(v.strip()) for v in raw.split(",") if v.strip()]
-    elif args.facet_values is not None:
-        raise BiasConfigError("give --facet-values or --facet-threshold, not both")
+    if facet_column is not None:
+        if args.facet_threshold is None:
+            facet_values = _value_list(args.facet_values) if args.facet_values is not None else [2]
+        elif args.facet_values is not None:
+            raise BiasConfigError("give --facet-values or --facet-threshold, not both")
     predictions = None if str(args.predictions).lower() == "none" else Path(args.predictions)
     report = run(
-        Path(args.output_dir), args.facet_column, facet_values, args.facet_threshold, predictions,
+        Path(args.output_dir), facet_column, facet_values, args.facet_threshold if facet_column else None, predictions,
         Path(args.pretraining_data) if args.pretraining_data else None,
         Path(args.pretraining_columns_from) if args.pretraining_columns_from else None,
         args.label_column, _parse_scalar(args.positive_outcome), args.predicted_label_column, thresholds,
+        pretraining_facets=Path(args.pretraining_facets) if args.pretraining_facets else None,
+        facets=facets, group_variable=args.group_variable,
+        gate_metrics=[m.strip() for m in args.gate_metrics.split(",") if m.strip()],
+        min_group_size=args.min_group_size, gate_confidence=args.gate_confidence,
     )
     common.LOG.info(
-        "bias: %s %s", report["overall_flag"], {k: v["value"] for k, v in report["metrics"].items()}
+        "bias: gate %s, %s %s", "passed" if report["gate"]["passed"] else "FAILED", report["overall_flag"],
+        {k: v["value"] for k, v in report["metrics"].items()}
     )
     return report
 

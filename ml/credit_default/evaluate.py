@@ -15,6 +15,11 @@ Writes (``--output-dir``, default ``/opt/ml/processing/evaluation``)
     ``predictions.csv``  the test rows plus ``score`` (predicted probability of default) and
                          ``predicted_label`` (1 = default) -- the input of ``bias.py``.
 
+Optional ``--train`` and ``--validation`` (the header-less split files, label first) add
+the train/validation gap, so a gate can bound overfitting as well as test AUC:
+``metrics.train_auc``, ``metrics.validation_auc``, ``metrics.auc_gap`` (= train_auc -
+validation_auc) and ``metrics.train_test_auc_gap`` (= train_auc - test auc).
+
 A row is predicted positive (default, label 1) when ``score >= --threshold``.
 Precision, recall and F1 are for the positive class 1 and are 0.0 when undefined (no
 predicted or no actual positives), as scikit-learn reports them. AUC needs both classes in
@@ -179,12 +184,39 @@ def predict_scores(booster, frame: pd.DataFrame, feature_columns: Sequence[str])
     return booster.predict(common.make_dmatrix(frame, feature_columns, booster)).astype(np.float64)
 
 
+def split_auc(booster, path: Path, feature_columns: Sequence[str]) -> Dict:
+    """AUC of the model on a header-less split file (label first, then the features)."""
+    frame = common.read_headerless_csv(Path(path))
+    if frame.shape[1] < 1 + len(feature_columns):
+        raise ValueError("%s has %d columns; the model needs the label and %d features" % (path, frame.shape[1], len(feature_columns)))
+    frame = frame.iloc[:, : 1 + len(feature_columns)]
+    frame.columns = ["__label__"] + list(feature_columns)
+    scores = predict_scores(booster, frame, feature_columns)
+    return {"auc": roc_auc(frame["__label__"].to_numpy(), scores), "rows": int(len(frame)),
+            "sha256": common.sha256_files(common.list_csv_files(Path(path)))}
+
+
+def generalisation_gap(booster, feature_columns: Sequence[str], train_path: Path, validation_path: Path, test_auc: float) -> Dict:
+    """Train and validation AUC and the gaps a gate bounds (positive = better on train)."""
+    train = split_auc(booster, train_path, feature_columns)
+    validation = split_auc(booster, validation_path, feature_columns)
+    return {
+        "train_auc": train["auc"],
+        "validation_auc": validation["auc"],
+        "auc_gap": train["auc"] - validation["auc"],
+        "train_test_auc_gap": train["auc"] - test_auc,
+        "inputs": {"train": train, "validation": validation},
+    }
+
+
 def run(
     model_path: Path,
     test_path: Path,
     output_dir: Path,
     threshold: float = 0.5,
     label_column: str = common.LABEL_COLUMN,
+    train_path: Optional[Path] = None,
+    validation_path: Optional[Path] = None,
 ) -> Dict:
     booster, model_info = common.load_booster(Path(model_path))
     test_files = common.list_csv_files(Path(test_path))
@@ -208,6 +240,16 @@ def run(
             },
         },
     )
+    if (train_path is None) != (validation_path is None):
+        raise ValueError("give both --train and --validation for the train/validation gap, or neither")
+    if train_path is not None:
+        gap = generalisation_gap(booster, features, Path(train_path), Path(validation_path), metrics["auc"])
+        for name in ("train_auc", "validation_auc", "auc_gap", "train_test_auc_gap"):
+            report["metrics"][name] = {"value": gap[name]}
+        report["generalisation"] = {
+            "definition": "auc_gap = train_auc - validation_auc; train_test_auc_gap = train_auc - test auc",
+            "inputs": gap["inputs"],
+        }
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     predictions = frame.copy()
@@ -225,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
     parser.add_argument("--threshold", type=float, default=0.5, help="score >= threshold predicts default")
     parser.add_argument("--label-column", default=common.LABEL_COLUMN)
+    parser.add_argument("--train", default=None, help="header-less train split (for train_auc and the gap)")
+    parser.add_argument("--validation", default=None, help="header-less validation split (for validation_auc and the gap)")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -232,7 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> Dict:
     args = build_parser().parse_args(argv)
     common.configure_logging(args.log_level)
-    report = run(Path(args.model), Path(args.test), Path(args.output_dir), args.threshold, args.label_column)
+    report = run(
+        Path(args.model), Path(args.test), Path(args.output_dir), args.threshold, args.label_column,
+        Path(args.train) if args.train else None, Path(args.validation) if args.validation else None,
+    )
     common.LOG.info("evaluation: %s", {k: round(v["value"], 4) for k, v in report["metrics"].items()})
     return report
 

@@ -39,7 +39,13 @@ rows predicted to default (``score >= --threshold``), highest score first, at mo
       "decisions": [
         {"row": 17, "id": null, "score": 0.93, "margin": 2.6, "predicted_label": 1,
          "label": 1, "base_value": -1.27,
-         "top_reasons": [{"feature": "PAY_0", "value": 3.0, "contribution": 1.9}, ...]}],
+         "application_id": 10234,        # from the input's id column (preprocess --id-column)
+         "top_reasons": [{"feature": "PAY_0", "value": 3.0, "contribution": 1.9}, ...],
+         "reason_codes": [                # adverse-action reasons, feature families grouped
+           {"code": "RC01", "family": "repayment_status",
+            "description": "Late or missed repayments in recent months",
+            "features": ["PAY_0", ...], "value_text": "latest month: 3 months late; ...",
+            "contribution": 2.1}, ...]}],
       "parameters": {"top_k": 5, "threshold": 0.5, "max_rows": 20, "rows": null},
       "model": {...}, "data": {...}
     }
@@ -126,6 +132,99 @@ def top_reasons(contribution_row: np.ndarray, value_row: Sequence[float], featur
     return reasons
 
 
+# ----------------------------------------------------------------------------- reason codes
+# Adverse-action reason codes: the SHAP contributions of a feature family are summed
+# (TreeSHAP values are additive, so a family's sum is its joint push on the log-odds) and
+# the families pushing toward default are stated in business terms. Amounts are in the
+# data's currency (New Taiwan dollars in the UCI data).
+CURRENCY = "NT$"
+REASON_FAMILIES = [
+    # (code, family, features (a prefix ends with *), description)
+    ("RC01", "repayment_status", ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"], "Late or missed repayments in recent months"),
+    ("RC02", "bill_amount", ["BILL_AMT*"], "High outstanding balance on recent statements"),
+    ("RC03", "payment_amount", ["PAY_AMT*"], "Low amounts repaid in recent months"),
+    ("RC04", "credit_limit", ["LIMIT_BAL"], "Credit limit"),
+    ("RC05", "education", ["EDUCATION"], "Education level"),
+    ("RC90", "protected_attribute", ["SEX", "AGE", "MARRIAGE"], "Protected attribute used as a model feature (review: should not drive a decision)"),
+]
+PAY_STATUS_TEXT = {-2: "no balance to pay", -1: "paid in full", 0: "minimum paid (revolving)"}
+EDUCATION_TEXT = {1: "graduate school", 2: "university", 3: "high school", 4: "other"}
+MONTH_NAMES = ["latest month", "2 months ago", "3 months ago", "4 months ago", "5 months ago", "6 months ago"]
+
+
+def _family_of(feature: str) -> Optional[int]:
+    for index, (_, _, members, _) in enumerate(REASON_FAMILIES):
+        for member in members:
+            if feature == member or (member.endswith("*") and feature.startswith(member[:-1])):
+                return index
+    return None
+
+
+def _money(value: float) -> str:
+    return "%s %s" % (CURRENCY, format(int(round(value)), ","))
+
+
+def _pay_status(value: float) -> str:
+    code = int(round(value))
+    if code in PAY_STATUS_TEXT:
+        return PAY_STATUS_TEXT[code]
+    return "%d month%s late" % (code, "" if code == 1 else "s")
+
+
+def _value_text(family: str, values: Dict[str, float]) -> str:
+    """The family's values in business units (currency, months of delay, categories)."""
+    if family == "repayment_status":
+        ordered = [c for c in ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"] if c in values]
+        parts = ["%s: %s" % (MONTH_NAMES[i] if i < len(MONTH_NAMES) else c, _pay_status(values[c])) for i, c in enumerate(ordered)]
+        worst = max(values[c] for c in ordered)
+        text = "; ".join(parts[:3])
+        if worst >= 1:
+            text += "; worst in the period: %s" % _pay_status(worst)
+        return text
+    if family in ("bill_amount", "payment_amount"):
+        ordered = sorted(values, key=lambda c: int("".join(ch for ch in c if ch.isdigit()) or 0))
+        latest = values[ordered[0]]
+        what = "latest statement balance" if family == "bill_amount" else "latest payment"
+        total = sum(values.values())
+        label = "average balance" if family == "bill_amount" else "total repaid"
+        shown = total / len(values) if family == "bill_amount" else total
+        return "%s %s; %s over %d months %s" % (what, _money(latest), label, len(values), _money(shown))
+    if family == "credit_limit":
+        return "credit limit %s" % _money(values["LIMIT_BAL"])
+    if family == "education":
+        return EDUCATION_TEXT.get(int(round(values["EDUCATION"])), "code %g" % values["EDUCATION"])
+    return ", ".join("%s = %g" % (k, v) for k, v in values.items())
+
+
+def reason_codes(contribution_row: np.ndarray, value_row: Sequence[float], feature_columns: Sequence[str], top_k: int) -> List[Dict]:
+    """Up to ``top_k`` reason codes: feature families whose summed contribution pushes this
+    row toward default (> 0), largest first. Features outside every family stand alone."""
+    totals: Dict[str, Dict] = {}
+    for i, feature in enumerate(feature_columns):
+        index = _family_of(feature)
+        if index is None:
+            code, family, description = "RC99-%s" % feature, feature.lower(), "Feature %s" % feature
+        else:
+            code, family, _, description = REASON_FAMILIES[index]
+        entry = totals.setdefault(code, {"code": code, "family": family, "description": description,
+                                         "features": [], "values": {}, "contribution": 0.0})
+        entry["features"].append(feature)
+        entry["values"][feature] = float(value_row[i])
+        entry["contribution"] += float(contribution_row[i])
+    ranked = sorted((e for e in totals.values() if e["contribution"] > 0), key=lambda e: (-e["contribution"], e["code"]))
+    out = []
+    for entry in ranked[:top_k]:
+        out.append({
+            "code": entry["code"],
+            "family": entry["family"],
+            "description": entry["description"],
+            "features": entry["features"],
+            "value_text": _value_text(entry["family"], entry["values"]),
+            "contribution": entry["contribution"],
+        })
+    return out
+
+
 def select_rows(scores: np.ndarray, rows: Optional[Sequence[int]], threshold: float, max_rows: int) -> List[int]:
     if rows:
         bad = [r for r in rows if r < 0 or r >= len(scores)]
@@ -154,6 +253,8 @@ def explain_frame(
         raise ValueError("top_k must be >= 1")
     if id_column is not None and id_column not in frame.columns:
         raise ValueError("id column %r not in data" % id_column)
+    if id_column is None and common.ID_COLUMN in frame.columns and common.ID_COLUMN not in feature_columns:
+        id_column = common.ID_COLUMN  # the application id preprocess passes through
     contributions, bias, margin = shap_values(booster, frame, feature_columns)
     additivity = check_additivity(contributions, bias, margin, tolerance)
     # The model's own probability output, exactly as evaluate.py computes it.
@@ -165,12 +266,14 @@ def explain_frame(
             {
                 "row": int(r),
                 "id": None if id_column is None else common.to_jsonable(frame[id_column].iloc[r]),
+                "application_id": None if id_column is None else common.to_jsonable(frame[id_column].iloc[r]),
                 "score": float(scores[r]),
                 "margin": float(margin[r]),
                 "predicted_label": int(scores[r] >= threshold),
                 "label": None if label_column is None else int(frame[label_column].iloc[r]),
                 "base_value": float(bias[r]),
                 "top_reasons": top_reasons(contributions[r], values[r], feature_columns, top_k),
+                "reason_codes": reason_codes(contributions[r], values[r], feature_columns, top_k),
             }
         )
     return {
@@ -211,15 +314,15 @@ def render_markdown(report: Dict, top_features: int = 10) -> str:
     if not report["decisions"]:
         lines.append("No row selected (no row predicted to default at the threshold).")
     for decision in report["decisions"]:
-        ident = "" if decision["id"] is None else " (id %s)" % decision["id"]
+        ident = "" if decision["application_id"] is None else " (application %s)" % decision["application_id"]
         lines.append(
             "- Row %d%s: probability of default %.3f, predicted %s."
             % (decision["row"], ident, decision["score"], "default" if decision["predicted_label"] else "no default")
         )
-        if not decision["top_reasons"]:
+        if not decision["reason_codes"]:
             lines.append("  - No feature pushes this row toward default.")
-        for reason in decision["top_reasons"]:
-            lines.append("  - %s = %g (%+.3f log-odds)" % (reason["feature"], reason["value"], reason["contribution"]))
+        for reason in decision["reason_codes"]:
+            lines.append("  - %s %s: %s" % (reason["code"], reason["description"], reason["value_text"]))
     return "\n".join(lines) + "\n"
 
 

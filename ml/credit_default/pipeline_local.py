@@ -1,26 +1,30 @@
-"""Run the whole training workflow locally on synthetic data.
+"""Run the whole training workflow locally on synthetic data (the end-to-end rehearsal).
 
-preprocess -> train -> evaluate -> AUC/accuracy gate -> explain + bias -> registry inputs,
-in a work folder laid out like the S3 prefixes the Step Functions workflow uses. This is
-the local demo and what the pipeline's CodeBuild test stage runs:
+preprocess -> train -> evaluate -> quality and train/validation-gap gates -> explain + bias
+-> bias gate -> model card -> model package contents -> a prediction served through the
+XGBoost container's loading rule, in a work folder laid out like the S3 prefixes the Step
+Functions workflow uses. This is the local demo and part of ``make test``:
 
     python ml/credit_default/pipeline_local.py --work-dir /tmp/credit-demo
 
-It exits non-zero when the gate rejects the model or any step fails. Every step is called
-through its command-line ``main`` (the same argument parsing the SageMaker jobs use).
+It exits non-zero when a gate rejects the model or any step fails. Every step is called
+through its command-line ``main`` with the arguments the workflow passes.
 
 Work folder (``--work-dir``, default a new temporary folder that is kept)::
 
-    input/data/credit.csv              synthetic raw data
-    processing/{train,validation,test,params}/   preprocess outputs
+    input/data/credit.csv              synthetic raw data (with an ``ID`` column)
+    processing/{train,validation,test,baseline,facets,params}/   preprocess outputs
     input/config/hyperparameters.json  string-valued, as SageMaker writes it
-    model/                             train output (SM_MODEL_DIR)
+    model/                             train output (SM_MODEL_DIR): xgboost-model only
     training-output/model.tar.gz       the model as a training job uploads it
+    training-output/data/model_metadata.json   SM_OUTPUT_DATA_DIR (output.tar.gz)
     evaluation/{evaluation.json,predictions.csv}
     explainability/{explainability.json,explainability_report.md}
     bias/bias_report.json
-    pipeline_summary.json              gate decision, headline metrics, artefact paths and
-                                       the Model Registry ModelMetrics mapping
+    model_card/model_card_content.json
+    serving/model/                     model.tar.gz unpacked as the endpoint would
+    pipeline_summary.json              gate decisions, headline metrics, artefact paths,
+                                       the Model Registry inputs and the serving check
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ from typing import Dict, Optional, Sequence
 
 try:
     from . import _common as common
-    from . import bias, evaluate, explain, preprocess, synthetic, train
+    from . import bias, container_rule, evaluate, explain, model_card, preprocess, synthetic, train
 except ImportError:  # run as a script beside the other modules
     import _common as common  # type: ignore[no-redef]
     import bias  # type: ignore[no-redef]
+    import container_rule  # type: ignore[no-redef]
+    import model_card  # type: ignore[no-redef]
     import evaluate  # type: ignore[no-redef]
     import explain  # type: ignore[no-redef]
     import preprocess  # type: ignore[no-redef]
@@ -56,6 +62,10 @@ def _package_model(model_dir: Path, archive: Path) -> Path:
     return archive
 
 
+def _gate_summary(passed: bool, **values) -> Dict:
+    return dict(values, passed=bool(passed))
+
+
 def run_pipeline(
     work_dir: Path,
     rows: int = 3000,
@@ -69,6 +79,8 @@ def run_pipeline(
     facet_effect: float = 0.0,
     dirty_fraction: float = 0.01,
     log_level: str = "INFO",
+    max_auc_gap: float = 0.1,
+    extra_facets: Sequence[str] = tuple(bias.DEFAULT_EXTRA_FACETS),
 ) -> Dict:
     work = Path(work_dir)
     log = ["--log-level", log_level]
@@ -85,44 +97,52 @@ def run_pipeline(
 
     config = work / "input" / "config" / "hyperparameters.json"
     common.write_json(config, {  # SageMaker passes every hyperparameter value as a string
-        "num_round": str(num_round), "max_depth": "4", "eta": "0.1", "subsample": "0.8",
+        "num_round": str(num_round), "max_depth": "4", "eta": "0.3", "subsample": "0.8",
         "colsample_bytree": "0.8", "min_child_weight": "5", "seed": str(seed),
         "early_stopping_rounds": "20", "objective": "binary:logistic", "eval_metric": "auc",
         "feature_names": ",".join(params["parameters"]["feature_columns"]),
         "sagemaker_program": "train.py",
     })
     model_dir = work / "model"
+    output_data = work / "training-output" / "data"
     train.main([
         "--train", str(processing / "train"), "--validation", str(processing / "validation"),
-        "--model-dir", str(model_dir), "--hyperparameters-file", str(config),
+        "--model-dir", str(model_dir), "--output-data-dir", str(output_data), "--hyperparameters-file", str(config),
     ] + log)
     archive = _package_model(model_dir, work / "training-output" / "model.tar.gz")
 
     evaluation_dir = work / "evaluation"
     report = evaluate.main([
         "--model", str(archive), "--test", str(processing / "test"),
+        "--train", str(processing / "train"), "--validation", str(processing / "validation"),
         "--output-dir", str(evaluation_dir), "--threshold", str(threshold),
     ] + log)
-    auc = report["metrics"]["auc"]["value"]
-    accuracy = report["metrics"]["accuracy"]["value"]
-    gate_passed = auc >= min_auc and accuracy >= min_accuracy
+    metrics = report["metrics"]
+    auc, accuracy, gap = metrics["auc"]["value"], metrics["accuracy"]["value"], metrics["auc_gap"]["value"]
+    quality_gate = _gate_summary(auc >= min_auc and accuracy >= min_accuracy, min_auc=min_auc,
+                                 min_accuracy=min_accuracy, auc=auc, accuracy=accuracy)
+    gap_gate = _gate_summary(gap <= max_auc_gap, max_auc_gap=max_auc_gap, auc_gap=gap,
+                             train_auc=metrics["train_auc"]["value"], validation_auc=metrics["validation_auc"]["value"])
     summary: Dict = {
         "work_dir": str(work),
-        "gate": {"min_auc": min_auc, "min_accuracy": min_accuracy, "auc": auc, "accuracy": accuracy, "passed": gate_passed},
+        "gate": quality_gate,  # the quality gate (kept under its old key)
+        "gates": {"quality": quality_gate, "auc_gap": gap_gate},
         "artifacts": {
             "raw_data": str(raw),
             "preprocess_params": str(processing / "params" / preprocess.PARAMS_FILENAME),
             "train": str(processing / "train" / "train.csv"),
             "validation": str(processing / "validation" / "validation.csv"),
             "test": str(processing / "test" / "test.csv"),
+            "baseline": str(processing / "baseline" / "baseline.csv"),
+            "train_facets": str(processing / "facets" / "train_facets.csv"),
             "model": str(model_dir / common.MODEL_FILENAME),
-            "model_metadata": str(model_dir / common.MODEL_METADATA_FILENAME),
+            "model_metadata": str(output_data / common.MODEL_METADATA_FILENAME),
             "model_archive": str(archive),
             "evaluation": str(evaluation_dir / evaluate.EVALUATION_FILENAME),
             "predictions": str(evaluation_dir / evaluate.PREDICTIONS_FILENAME),
         },
     }
-    if not gate_passed:
+    if not (quality_gate["passed"] and gap_gate["passed"]):
         summary["status"] = "rejected_by_gate"
         common.write_json(work / "pipeline_summary.json", summary)
         return summary
@@ -133,19 +153,62 @@ def run_pipeline(
         "--threshold", str(threshold), "--max-rows", "10",
     ] + log)
     bias_dir = work / "bias"
+    facet_args: list = []
+    for spec in extra_facets:
+        facet_args += ["--facet", spec]
     bias_report = bias.main([
         "--predictions", str(evaluation_dir / evaluate.PREDICTIONS_FILENAME),
         "--pretraining-data", str(processing / "train"),
         "--pretraining-columns-from", str(processing / "params" / preprocess.PARAMS_FILENAME),
-        "--output-dir", str(bias_dir), "--facet-column", facet_column,
-        "--facet-values", ",".join(str(v) for v in facet_values),
-    ] + log)
+        "--pretraining-facets", str(processing / "facets" / "train_facets.csv"),
+        "--output-dir", str(bias_dir),
+        # exactly the workflow's form: the values as separate arguments
+        "--facet-column", facet_column, "--facet-values", *[str(v) for v in facet_values],
+    ] + facet_args + log)
     summary["artifacts"].update({
         "explainability": str(explain_dir / explain.EXPLAINABILITY_FILENAME),
         "explainability_report": str(explain_dir / explain.REPORT_FILENAME),
         "bias_report": str(bias_dir / bias.BIAS_REPORT_FILENAME),
     })
     summary["bias_overall_flag"] = bias_report["overall_flag"]
+    bias_gate = _gate_summary(bias_report["gate"]["passed"], failures=bias_report["gate"]["failures"],
+                              worst=bias_report["gate"]["worst"])
+    summary["gates"]["bias"] = bias_gate
+    if not bias_gate["passed"]:
+        summary["status"] = "rejected_by_gate"
+        common.write_json(work / "pipeline_summary.json", summary)
+        return summary
+
+    card_dir = work / "model_card"
+    model_card.main([
+        "--evaluation", str(evaluation_dir), "--bias", str(bias_dir), "--explainability", str(explain_dir),
+        "--preprocess-params", str(processing / "params"), "--training-metadata", str(output_data),
+        "--output-dir", str(card_dir), "--model-artifact", str(archive), "--dataset", str(raw),
+        "--threshold", str(threshold),
+        "--gate", "quality=auc %.4f >= %s and accuracy %.4f >= %s" % (auc, min_auc, accuracy, min_accuracy),
+        "--gate", "auc_gap=train-validation AUC gap %.4f <= %s" % (gap, max_auc_gap),
+        "--gate", "bias=%s" % ", ".join("%s %s" % (k, v) for k, v in sorted(bias_report["gate"]["worst"].items())),
+    ] + log)
+    summary["artifacts"]["model_card"] = str(card_dir / model_card.MODEL_CARD_FILENAME)
+
+    # What the endpoint does with model.tar.gz: unpack, load every non-dot file as a booster,
+    # predict on a CSV row of features (no header, no label).
+    with tarfile.open(archive, "r:gz") as tar:
+        members = sorted(m.name for m in tar.getmembers())
+    test_frame = common.read_csv_with_header(processing / "test")
+    features = params["parameters"]["feature_columns"]
+    payload = ",".join(repr(float(v)) for v in test_frame.loc[0, features].tolist())
+    loaded, scores = container_rule.serve_archive(archive, work / "serving" / "model", payload)
+    predictions = common.read_csv_with_header(evaluation_dir / evaluate.PREDICTIONS_FILENAME)
+    expected = float(predictions.loc[0, evaluate.SCORE_COLUMN])
+    summary["model_package"] = {"archive_members": members}
+    summary["serving_check"] = {
+        "loaded_files": loaded, "payload": payload, "score": float(scores[0]), "evaluate_score": expected,
+        "matches_evaluation": abs(float(scores[0]) - expected) <= 1e-6,
+    }
+    if not summary["serving_check"]["matches_evaluation"]:
+        raise RuntimeError("the served score %s differs from evaluate's %s" % (scores[0], expected))
+
     # What the Model Registry step receives (CreateModelPackage ModelMetrics, application/json).
     summary["model_registry"] = {
         "model_data_url": str(archive),
@@ -154,6 +217,7 @@ def run_pipeline(
             "Bias": {"Report": summary["artifacts"]["bias_report"]},
             "Explainability": {"Report": summary["artifacts"]["explainability"]},
         },
+        "model_card_content": summary["artifacts"]["model_card"],
         "model_approval_status": "PendingManualApproval",
     }
     summary["status"] = "completed"
@@ -170,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--min-auc", type=float, default=0.7)
     parser.add_argument("--min-accuracy", type=float, default=0.7)
+    parser.add_argument("--max-auc-gap", type=float, default=0.1, help="gate: train AUC - validation AUC at most this")
     parser.add_argument("--facet-column", default="SEX")
     parser.add_argument("--facet-values", default="2")
     parser.add_argument("--facet-effect", type=float, default=0.0, help="synthetic log-odds shift for group d")
@@ -188,11 +253,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         summary = run_pipeline(
             work, args.rows, args.seed, args.num_round, args.threshold, args.min_auc, args.min_accuracy,
             args.facet_column, facet_values, args.facet_effect, args.dirty_fraction, args.log_level,
+            args.max_auc_gap,
         )
     finally:
         if args.cleanup:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({k: summary[k] for k in ("status", "gate", "work_dir")}, indent=2))
+    print(json.dumps({k: summary[k] for k in ("status", "gates", "work_dir")}, indent=2))
     return summary
 
 

@@ -9,14 +9,24 @@ Reads
     Other columns are dropped unless listed in ``--passthrough-columns``.
 
 Writes (under ``--output-dir``, default ``/opt/ml/processing``; one ProcessingOutput each)
-    ``train/train.csv``            label first, then features; no header, no index
+    ``train/train.csv``            label first, then the model features; no header, no index
     ``validation/validation.csv``  same layout (the SageMaker built-in XGBoost CSV format)
-    ``test/test.csv``              WITH a header: label, features (training order), then any
-                                   pass-through / excluded-feature columns (e.g. an ID, or a
-                                   protected attribute kept out of the model for bias checks)
+    ``test/test.csv``              WITH a header: label, model features (training order), then
+                                   the facet / pass-through columns (below)
+    ``baseline/baseline.csv``      WITH a header: the model features of the training rows, no
+                                   label -- the data-quality baseline (what the endpoint gets)
+    ``facets/{train,validation,test}_facets.csv``  WITH a header: the id (``--id-column``),
+                                   the protected attributes and other excluded features,
+                                   ``AGE_BAND``, the pass-through columns; row i belongs to
+                                   row i of the split file (the bias step joins them)
     ``params/preprocess_params.json``  every parameter, the cleaning counts, the values fitted
                                    on the training split, row counts, class balance per
                                    split, SHA-256 of the input and of every output file.
+
+Protected attributes (``--protected-attributes``, default SEX, AGE, MARRIAGE) are kept out
+of the model's features and written to the facet files, so the bias step still evaluates
+them; AGE is also banded (``--age-bands`` edges) into ``AGE_BAND``. The facet files hold the
+cleaned values before imputation (a missing attribute stays missing).
 
 Cleaning (whole data set, before the split; nothing here is learnt from the data)
     * values that do not parse as numbers become missing;
@@ -80,8 +90,12 @@ def clean(
     label_column: str = common.LABEL_COLUMN,
     feature_columns: Sequence[str] = tuple(common.FEATURE_COLUMNS),
     passthrough_columns: Sequence[str] = (),
+    duplicate_check_ignores: Sequence[str] = (),
 ) -> Tuple[pd.DataFrame, Dict]:
-    """Apply the data-independent cleaning rules. Returns the clean frame and counts."""
+    """Apply the data-independent cleaning rules. Returns the clean frame and counts.
+
+    ``duplicate_check_ignores``: columns left out of the exact-duplicate test (a generated
+    row-number id, which would make every duplicate unique)."""
     feature_columns = list(feature_columns)
     passthrough_columns = [c for c in passthrough_columns if c not in feature_columns]
     required = [label_column] + feature_columns + passthrough_columns
@@ -106,7 +120,8 @@ def clean(
     report["invalid_label_rows_dropped"] = int((~label_ok).sum())
     out = out.loc[label_ok]
 
-    duplicated = out.duplicated(keep="first")
+    subset = [c for c in out.columns if c not in duplicate_check_ignores]
+    duplicated = out.duplicated(subset=subset, keep="first")
     report["duplicate_rows_dropped"] = int(duplicated.sum())
     out = out.loc[~duplicated]
 
@@ -250,44 +265,83 @@ def run(
     passthrough_columns: Sequence[str] = (),
     exclude_features: Sequence[str] = (),
     clip_quantiles: Tuple[float, float] = (0.001, 0.999),
+    protected_attributes: Sequence[str] = tuple(common.DEFAULT_PROTECTED_ATTRIBUTES),
+    age_band_edges: Optional[Sequence[float]] = tuple(common.DEFAULT_AGE_BAND_EDGES),
+    id_column: Optional[str] = common.ID_COLUMN,
 ) -> Dict:
     """Run the whole step; returns the ``preprocess_params.json`` content."""
     input_files = common.list_csv_files(Path(input_path))
     raw = common.read_csv_with_header(Path(input_path))
-    unknown_excluded = [c for c in exclude_features if c not in common.FEATURE_COLUMNS]
+    protected = list(dict.fromkeys(protected_attributes))
+    excluded = list(dict.fromkeys(list(protected) + list(exclude_features)))
+    unknown_excluded = [c for c in excluded if c not in common.FEATURE_COLUMNS]
     if unknown_excluded:
-        raise ValueError("--exclude-features names unknown features: %s" % unknown_excluded)
-    model_features = [c for c in common.FEATURE_COLUMNS if c not in exclude_features]
+        raise ValueError(
+            "--protected-attributes/--exclude-features name unknown features: %s (features: %s)"
+            % (unknown_excluded, ", ".join(common.FEATURE_COLUMNS))
+        )
+    model_features = [c for c in common.FEATURE_COLUMNS if c not in excluded]
     if not model_features:
         raise ValueError("no feature left after exclusions")
-    extra_columns = list(exclude_features) + [c for c in passthrough_columns if c not in exclude_features]
+    id_column = id_column or None
+    id_source = None
+    if id_column:
+        if id_column in common.FEATURE_COLUMNS or id_column == label_column:
+            raise ValueError("--id-column %r is a feature or the label; name a pass-through column" % id_column)
+        if id_column in raw.columns:
+            id_source = "input_column"
+        else:
+            raw = raw.copy()
+            raw[id_column] = np.arange(1, len(raw) + 1)  # 1-based data row of the input
+            id_source = "input_row_number"
+            common.LOG.warning("input has no %r column: using the 1-based input row number as the id", id_column)
+    passthrough = [c for c in passthrough_columns if c not in common.FEATURE_COLUMNS and c != id_column]
+    band_column = common.AGE_BAND_COLUMN if (age_band_edges and "AGE" in excluded) else None
+    if band_column:
+        common.age_band_labels(age_band_edges)  # validates the edges before any work
+    # The facet / pass-through file: id, protected and excluded attributes, the age band,
+    # then the pass-through columns; row i belongs to row i of the split file.
+    facet_columns = ([id_column] if id_column else []) + excluded + ([band_column] if band_column else []) + passthrough
 
-    cleaned, cleaning = clean(raw, label_column, common.FEATURE_COLUMNS, [c for c in extra_columns if c not in common.FEATURE_COLUMNS])
+    cleaned, cleaning = clean(
+        raw, label_column, common.FEATURE_COLUMNS, ([id_column] if id_column else []) + passthrough,
+        duplicate_check_ignores=[id_column] if id_source == "input_row_number" else [],
+    )
     splits = split_indices(cleaned[label_column].to_numpy(), train_fraction, validation_fraction, test_fraction, seed)
     fitted = fit_transform_params(cleaned.iloc[splits["train"]], common.FEATURE_COLUMNS, clip_quantiles)
 
     output_dir = Path(output_dir)
     outputs, transform_counts, balance = {}, {}, {"clean": _class_balance(cleaned[label_column])}
+
+    def write(key: str, frame: pd.DataFrame, relative: str, header: bool) -> None:
+        path = output_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False, header=header)
+        outputs[key] = {
+            "path": relative,
+            "header": header,
+            "columns": [str(c) for c in frame.columns],
+            "rows": int(len(frame)),
+            "sha256": common.sha256_file(path),
+        }
+
     for name in ("train", "validation", "test"):
         part, counts = apply_transform(cleaned.iloc[splits[name]], common.FEATURE_COLUMNS, fitted)
         transform_counts[name] = counts
         balance[name] = _class_balance(part[label_column])
-        folder = output_dir / name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ("%s.csv" % name)
+        # Facet values as cleaned, before imputation: a missing protected attribute stays
+        # missing (the bias step leaves such rows out) instead of becoming the median.
+        facets = _facet_frame(cleaned.iloc[splits[name]], excluded, id_column, band_column, age_band_edges, passthrough)
+        facets = facets.loc[:, facet_columns].reset_index(drop=True)
+        model_part = part.loc[:, [label_column] + model_features].reset_index(drop=True)
         if name == "test":
-            columns = [label_column] + model_features + extra_columns
-            part.loc[:, columns].to_csv(path, index=False, header=True)
+            write(name, pd.concat([model_part, facets], axis=1), "test/test.csv", header=True)
         else:
-            columns = [label_column] + model_features
-            part.loc[:, columns].to_csv(path, index=False, header=False)
-        outputs[name] = {
-            "path": "%s/%s.csv" % (name, name),
-            "header": name == "test",
-            "columns": columns,
-            "rows": int(len(part)),
-            "sha256": common.sha256_file(path),
-        }
+            write(name, model_part, "%s/%s.csv" % (name, name), header=False)
+        write("%s_facets" % name, facets, "facets/%s_facets.csv" % name, header=True)
+        if name == "train":
+            # The data-quality baseline: what the endpoint receives (features only), headed.
+            write("baseline", model_part.loc[:, model_features], "baseline/baseline.csv", header=True)
 
     params = {
         "schema_version": SCHEMA_VERSION,
@@ -297,7 +351,7 @@ def run(
             "sha256": common.sha256_files(input_files),
             "sha256_note": "SHA-256 of the input files' bytes concatenated in name order",
             "rows": int(len(raw)),
-            "columns": [str(c) for c in raw.columns],
+            "columns": [str(c) for c in raw.columns if not (id_source == "input_row_number" and c == id_column)],
         },
         "parameters": {
             "train_fraction": train_fraction,
@@ -307,8 +361,16 @@ def run(
             "stratify_on": label_column,
             "label_column": label_column,
             "feature_columns": model_features,
-            "excluded_features": list(exclude_features),
-            "passthrough_columns": [c for c in extra_columns if c not in exclude_features],
+            "protected_attributes": protected,
+            "excluded_features": excluded,
+            "id_column": id_column,
+            "id_source": id_source,
+            "age_bands": (
+                {"column": band_column, "edges": [int(e) for e in age_band_edges], "labels": common.age_band_labels(age_band_edges)}
+                if band_column else None
+            ),
+            "facet_columns": facet_columns,
+            "passthrough_columns": passthrough,
             "clip_quantiles": list(clip_quantiles),
             "clip_columns": [c for c in CLIP_COLUMNS if c in common.FEATURE_COLUMNS],
             "category_rules": CATEGORY_RULES,
@@ -334,6 +396,30 @@ def run(
     return params
 
 
+def _facet_frame(
+    rows: pd.DataFrame,
+    excluded: Sequence[str],
+    id_column: Optional[str],
+    band_column: Optional[str],
+    age_band_edges: Optional[Sequence[float]],
+    passthrough: Sequence[str],
+) -> pd.DataFrame:
+    out = pd.DataFrame(index=rows.index)
+    if id_column:
+        out[id_column] = rows[id_column]
+    for column in excluded:
+        values = rows[column]
+        # Integer codes stay integers in the CSV (nullable, so a missing value stays empty).
+        if values.dropna().apply(float.is_integer).all():
+            values = values.round().astype("Int64")
+        out[column] = values
+    if band_column:
+        out[band_column] = common.age_bands(rows["AGE"], age_band_edges)
+    for column in passthrough:
+        out[column] = rows[column]
+    return out
+
+
 def _float_pair(text: str) -> Tuple[float, float]:
     parts = [p for p in text.replace(" ", "").split(",") if p]
     if len(parts) != 2:
@@ -345,6 +431,10 @@ def _name_list(text: str) -> List[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
+def _int_list(text: str) -> List[int]:
+    return [int(p) for p in _name_list(text)]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Clean and split the credit-default data.")
     parser.add_argument("--input", default="/opt/ml/processing/input/data", help="CSV file or folder of CSVs")
@@ -354,8 +444,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--label-column", default=common.LABEL_COLUMN)
-    parser.add_argument("--passthrough-columns", type=_name_list, default=[], help="comma-separated; kept in test.csv only")
-    parser.add_argument("--exclude-features", type=_name_list, default=[], help="comma-separated features kept out of the model (still in test.csv)")
+    parser.add_argument("--passthrough-columns", type=_name_list, default=[], help="comma-separated; kept in the facet files and test.csv")
+    parser.add_argument("--exclude-features", type=_name_list, default=[], help="comma-separated features kept out of the model (still in the facet files and test.csv)")
+    parser.add_argument(
+        "--protected-attributes", type=_name_list, default=list(common.DEFAULT_PROTECTED_ATTRIBUTES),
+        help="comma-separated protected attributes: kept out of the model, kept as bias facets ('' = none)",
+    )
+    parser.add_argument(
+        "--age-bands", type=_int_list, default=list(common.DEFAULT_AGE_BAND_EDGES),
+        help="comma-separated AGE band edges for the AGE_BAND facet ('' = no bands)",
+    )
+    parser.add_argument("--id-column", default=common.ID_COLUMN, help="application id column passed through ('' = none)")
     parser.add_argument("--clip-quantiles", type=_float_pair, default=(0.001, 0.999))
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -375,6 +474,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         passthrough_columns=args.passthrough_columns,
         exclude_features=args.exclude_features,
         clip_quantiles=args.clip_quantiles,
+        protected_attributes=args.protected_attributes,
+        age_band_edges=args.age_bands,
+        id_column=args.id_column,
     )
     common.LOG.info("preprocess done: %s", params["row_counts"])
     return params

@@ -47,7 +47,7 @@ def generate(
     facet_effect: float = 0.0,
     dirty_fraction: float = 0.0,
 ) -> pd.DataFrame:
-    """Return a DataFrame with ``default`` first, then the 23 UCI feature columns."""
+    """Return a DataFrame with ``ID``, ``default``, then the 23 UCI feature columns."""
     if n_rows < 10:
         raise ValueError("n_rows must be at least 10")
     if facet_column not in common.FEATURE_COLUMNS:
@@ -109,9 +109,11 @@ def generate(
     logit = logit + facet_effect * facet_mask
     frame.insert(0, common.LABEL_COLUMN, (rng.random(n) < _sigmoid(logit)).astype(int))
 
+    # Application id (the UCI data set's ``ID`` column): passed through to the explanations.
+    frame.insert(0, common.ID_COLUMN, np.arange(1, n + 1))
     if dirty_fraction > 0:
         frame = _inject_quality_problems(frame, rng, dirty_fraction)
-    return frame[common.ALL_COLUMNS]
+    return frame[[common.ID_COLUMN] + common.ALL_COLUMNS]
 
 
 def _inject_quality_problems(frame: pd.DataFrame, rng: np.random.Generator, fraction: float) -> pd.DataFrame:

@@ -18,11 +18,18 @@ Reads
 
 Writes
     ``--model-dir`` (``SM_MODEL_DIR``, default ``/opt/ml/model``; SageMaker tars it to
-    ``model.tar.gz``):
-        ``xgboost-model``        the Booster in XGBoost JSON format (the name the SageMaker
-                                 XGBoost serving container loads)
-        ``model_metadata.json``  resolved hyperparameters, XGBoost version, rounds, best
-                                 iteration, final train/validation metrics, data SHA-256s
+    ``model.tar.gz``): ONLY ``xgboost-model``, the Booster in XGBoost JSON format. The
+    XGBoost container in built-in serving mode loads every non-dot file of the model
+    folder as a booster (``serve_utils._get_full_model_paths`` in
+    aws/sagemaker-xgboost-container), so any other file there breaks ``/ping``.
+    ``--output-data-dir`` (``SM_OUTPUT_DATA_DIR``, default ``/opt/ml/output/data``; the
+    training job's ``output.tar.gz``): ``model_metadata.json`` -- resolved
+    hyperparameters, XGBoost version, rounds, best iteration, train/validation AUC at the
+    best iteration, data SHA-256s.
+
+Early stopping: with a validation channel, training stops when the validation metric has
+not improved for ``early_stopping_rounds`` rounds (default 20; 0 disables) and keeps the
+best iteration.
 
 Determinism: the ``seed`` hyperparameter (default 42) seeds XGBoost's row/column
 sampling, ``tree_method`` defaults to ``hist`` (the same algorithm in XGBoost 1.7 and 3.x)
@@ -83,6 +90,8 @@ CONTROL_HYPERPARAMETERS: Dict[str, Tuple[type, Any]] = {
 ALL_HYPERPARAMETERS = dict(BOOSTER_HYPERPARAMETERS, **CONTROL_HYPERPARAMETERS)
 ALIASES = {"learning_rate": "eta", "reg_lambda": "lambda", "reg_alpha": "alpha", "random_state": "seed", "n_jobs": "nthread"}
 DEFAULT_HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
+# Applied when a validation channel is given and early_stopping_rounds is not set (0 = off).
+DEFAULT_EARLY_STOPPING_ROUNDS = 20
 
 
 def _decode(value: Any) -> Any:
@@ -198,6 +207,8 @@ def train_model(
             raise ValueError("validation has %d features, train has %d" % (X_validation.shape[1], X_train.shape[1]))
         evals.append((xgb.DMatrix(X_validation, label=y_validation, feature_names=names, missing=np.nan), "validation"))
     early = hyperparameters.get("early_stopping_rounds")
+    if early == 0:
+        early = None
     if early is not None and X_validation is None:
         raise ValueError("early_stopping_rounds needs a validation channel")
     history: Dict[str, Dict[str, list]] = {}
@@ -232,13 +243,17 @@ def train_model(
     return booster, info
 
 
-def save_model(booster, model_dir: Path, metadata: Mapping[str, Any]) -> Path:
-    """Write ``xgboost-model`` (XGBoost JSON) and ``model_metadata.json`` to ``model_dir``."""
+def save_model(booster, model_dir: Path, metadata: Mapping[str, Any], output_data_dir: Optional[Path] = None) -> Path:
+    """Write ``xgboost-model`` (XGBoost JSON) alone to ``model_dir``; the metadata goes to
+    ``output_data_dir`` (never beside the model: the serving container would try to load it)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / common.MODEL_FILENAME
     path.write_bytes(bytes(booster.save_raw(raw_format="json")))
-    common.write_json(model_dir / common.MODEL_METADATA_FILENAME, dict(metadata, model_sha256=common.sha256_file(path)))
+    if output_data_dir is not None:
+        if Path(output_data_dir).resolve() == model_dir.resolve():
+            raise ValueError("--output-data-dir must not be the model folder: the serving container loads every file there")
+        common.write_json(Path(output_data_dir) / common.MODEL_METADATA_FILENAME, dict(metadata, model_sha256=common.sha256_file(path)))
     return path
 
 
@@ -248,8 +263,11 @@ def run(
     validation_path: Optional[Path] = None,
     hyperparameters: Optional[Mapping[str, Any]] = None,
     hyperparameters_file: Optional[Path] = None,
+    output_data_dir: Optional[Path] = None,
 ):
-    """Train from channel paths and save the model. Returns ``(booster, metadata)``."""
+    """Train from channel paths and save the model. Returns ``(booster, metadata)``.
+
+    ``model_metadata.json`` is written to ``output_data_dir`` when given."""
     import xgboost as xgb
 
     resolved = resolve_hyperparameters(hyperparameters, hyperparameters_file)
@@ -259,6 +277,8 @@ def run(
     if validation_path is not None and Path(validation_path).exists():
         X_val, y_val = load_channel(Path(validation_path))
         validation_files = common.list_csv_files(Path(validation_path))
+        if resolved.get("early_stopping_rounds") is None:
+            resolved["early_stopping_rounds"] = DEFAULT_EARLY_STOPPING_ROUNDS
     common.LOG.info("training with %s", json.dumps(resolved, sort_keys=True))
     booster, info = train_model(X_train, y_train, resolved, X_val, y_val)
     metadata = {
@@ -274,7 +294,10 @@ def run(
         "environment": common.library_versions(),
     }
     metadata.update(info)
-    path = save_model(booster, Path(model_dir), metadata)
+    metric = str(resolved.get("eval_metric") or "")
+    metadata["train_%s" % metric] = info["final_metrics"].get("train-%s" % metric)
+    metadata["validation_%s" % metric] = info["final_metrics"].get("validation-%s" % metric)
+    path = save_model(booster, Path(model_dir), metadata, output_data_dir)
     metadata["model_sha256"] = common.sha256_file(path)
     return booster, metadata
 
@@ -296,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--validation", default=common.env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")
     )
     parser.add_argument("--model-dir", "--model_dir", dest="model_dir", default=common.env_path("SM_MODEL_DIR", "/opt/ml/model"))
+    parser.add_argument(
+        "--output-data-dir", "--output_data_dir", dest="output_data_dir",
+        default=common.env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"),
+        help="where model_metadata.json goes (not the model folder)",
+    )
     parser.add_argument("--hyperparameters-file", default=DEFAULT_HYPERPARAMETERS_FILE)
     parser.add_argument("--log-level", default="INFO")
     for name in sorted(ALL_HYPERPARAMETERS):
@@ -337,6 +365,7 @@ def main(argv: Optional[Sequence[str]] = None):
         validation_path=Path(args.validation) if args.validation else None,
         hyperparameters=overrides,
         hyperparameters_file=Path(args.hyperparameters_file) if args.hyperparameters_file else None,
+        output_data_dir=Path(args.output_data_dir) if args.output_data_dir else None,
     )
     common.LOG.info("model saved to %s: %s", args.model_dir, metadata["final_metrics"])
     return metadata

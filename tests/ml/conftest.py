@@ -56,15 +56,24 @@ def preprocessed(raw_csv, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def model_dir(preprocessed, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("model")
+    """The model folder (``xgboost-model`` only); the metadata is in ``../output-data``."""
+    pytest.importorskip("xgboost", reason="this image (scikit-learn processing) has no xgboost")
+    out = tmp_path_factory.mktemp("training-job")
     processing = preprocessed["dir"]
     train.run(
         processing / "train",
-        out,
+        out / "model",
         validation_path=processing / "validation",
         hyperparameters=dict(FAST_HYPERPARAMETERS, seed=SEED),
+        output_data_dir=out / "output-data",
     )
-    return out
+    return out / "model"
+
+
+@pytest.fixture(scope="session")
+def model_features(preprocessed):
+    """The model's features: the UCI features minus the protected attributes."""
+    return list(preprocessed["params"]["parameters"]["feature_columns"])
 
 
 @pytest.fixture(scope="session")

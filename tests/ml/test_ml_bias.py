@@ -120,12 +120,17 @@ def test_cli_with_headerless_training_data_and_clarify_sections(preprocessed, tm
     report = bias.main([
         "--predictions", str(predictions), "--pretraining-data", str(processing / "train"),
         "--pretraining-columns-from", str(processing / "params" / "preprocess_params.json"),
+        "--pretraining-facets", str(processing / "facets" / "train_facets.csv"),
         "--output-dir", str(tmp_path / "out"), "--facet-values", "2", "--di-min", "0.3",
     ])
     written = common.read_json(tmp_path / "out" / "bias_report.json")
     assert written == common.to_jsonable(report)
-    train = pd.read_csv(processing / "train" / "train.csv", header=None, names=common.ALL_COLUMNS)
-    n_d, n_a = int((train.SEX == 2).sum()), int((train.SEX == 1).sum())
+    # SEX is not in train.csv (a protected attribute, kept out of the model): it comes from
+    # the row-aligned facet file (finding 4).
+    params = common.read_json(processing / "params" / "preprocess_params.json")
+    assert "SEX" not in params["outputs"]["train"]["columns"]
+    facets = pd.read_csv(processing / "facets" / "train_facets.csv")
+    n_d, n_a = int((facets.SEX == 2).sum()), int((facets.SEX == 1).sum())
     assert written["metrics"]["CI"]["value"] == pytest.approx((n_a - n_d) / (n_a + n_d))
     assert written["metrics"]["DI"]["value"] == pytest.approx(0.375) and written["metrics"]["DI"]["flag"] == "pass"
     assert written["inputs"]["pretraining_source"] == "pretraining_data"

@@ -87,7 +87,7 @@ def test_unsafe_archive_is_rejected(tmp_path):
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(evil, arcname="../escape")
     with pytest.raises(ValueError, match="unsafe"):
-        common.load_booster(archive)
+        common.resolve_model_file(archive)  # extraction checks every member first
 
 
 def test_feature_layout_is_checked(model_dir, test_csv, tmp_path):
@@ -98,3 +98,23 @@ def test_feature_layout_is_checked(model_dir, test_csv, tmp_path):
     frame.iloc[:, :10].to_csv(tmp_path / "short.csv", index=False)
     with pytest.raises(ValueError, match="expects"):
         evaluate.run(model_dir, tmp_path / "short.csv", tmp_path / "out")
+
+
+def test_train_validation_gap_for_the_gate(model_dir, test_csv, preprocessed, tmp_path):
+    processing = preprocessed["dir"]
+    report = evaluate.main(["--model", str(model_dir), "--test", str(test_csv), "--output-dir", str(tmp_path),
+                            "--train", str(processing / "train"), "--validation", str(processing / "validation")])
+    booster, _ = common.load_booster(model_dir)
+    features = preprocessed["params"]["parameters"]["feature_columns"]
+    expected = {}
+    for name in ("train", "validation"):
+        frame = pd.read_csv(processing / name / ("%s.csv" % name), header=None, names=["default"] + features)
+        expected[name] = skm.roc_auc_score(frame["default"], evaluate.predict_scores(booster, frame, features))
+    metrics = common.read_json(tmp_path / "evaluation.json")["metrics"]
+    assert metrics["train_auc"]["value"] == pytest.approx(expected["train"], abs=1e-12)
+    assert metrics["validation_auc"]["value"] == pytest.approx(expected["validation"], abs=1e-12)
+    assert metrics["auc_gap"]["value"] == pytest.approx(expected["train"] - expected["validation"], abs=1e-12)
+    assert metrics["train_test_auc_gap"]["value"] == pytest.approx(expected["train"] - metrics["auc"]["value"], abs=1e-12)
+    assert report["metrics"] == metrics
+    with pytest.raises(ValueError, match="both"):
+        evaluate.run(model_dir, test_csv, tmp_path / "x", train_path=processing / "train")

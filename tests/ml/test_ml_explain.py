@@ -97,3 +97,57 @@ def test_cli_writes_json_and_markdown(model_dir, test_csv, tmp_path):
     markdown = (tmp_path / "explainability_report.md").read_text()
     assert "Global importance" in markdown and report["global_importance"][0]["feature"] in markdown
     assert "Row 1" in markdown and "Row 2" in markdown
+
+
+def test_decisions_carry_the_application_id_and_grouped_reason_codes(loaded):
+    """Adverse-action reasons: the id passed through from the input, and reason codes per
+    feature family (their summed SHAP), with values in business units."""
+    booster, frame, features = loaded
+    report = explain.explain_frame(booster, frame, features, "default", top_k=3, threshold=0.0, max_rows=40)
+    contributions, _, _ = explain.shap_values(booster, frame, features)
+    assert report["decisions"]
+    for decision in report["decisions"]:
+        row = decision["row"]
+        assert decision["application_id"] == int(frame["ID"].iloc[row])  # passed through from the input
+        codes = decision["reason_codes"]
+        assert 1 <= len(codes) <= 3
+        assert [c["contribution"] for c in codes] == sorted((c["contribution"] for c in codes), reverse=True)
+        for code in codes:
+            members = [features.index(f) for f in code["features"]]
+            assert code["contribution"] == pytest.approx(float(contributions[row, members].sum()))
+            assert code["contribution"] > 0
+            if code["family"] == "repayment_status":
+                assert code["code"] == "RC01" and set(code["features"]) <= set(common.PAY_STATUS_COLUMNS)
+                assert "latest month:" in code["value_text"]
+            if code["family"] == "bill_amount":
+                assert code["features"] == common.BILL_AMOUNT_COLUMNS and "NT$" in code["value_text"]
+            if code["family"] == "payment_amount":
+                assert code["features"] == common.PAY_AMOUNT_COLUMNS and "NT$" in code["value_text"]
+    families = {c["family"] for d in report["decisions"] for c in d["reason_codes"]}
+    assert "repayment_status" in families
+
+
+def test_reason_code_texts_in_business_units():
+    features = ["LIMIT_BAL", "PAY_0", "PAY_2", "BILL_AMT1", "BILL_AMT2", "PAY_AMT1", "PAY_AMT2", "EDUCATION"]
+    values = [50000, 2, -1, 45000, 41000, 0, 1500, 3]
+    contributions = np.array([0.1, 0.9, 0.2, 0.3, 0.1, 0.05, 0.05, -0.2])
+    codes = explain.reason_codes(contributions, values, features, top_k=5)
+    assert [c["code"] for c in codes] == ["RC01", "RC02", "RC03", "RC04"]  # EDUCATION pushes away
+    assert codes[0]["contribution"] == pytest.approx(1.1)
+    assert codes[0]["value_text"] == "latest month: 2 months late; 2 months ago: paid in full; worst in the period: 2 months late"
+    assert codes[1]["value_text"] == "latest statement balance NT$ 45,000; average balance over 2 months NT$ 43,000"
+    assert codes[2]["value_text"] == "latest payment NT$ 0; total repaid over 2 months NT$ 1,500"
+    assert codes[3]["value_text"] == "credit limit NT$ 50,000"
+
+
+def test_contributions_equal_the_shap_package(loaded):
+    """XGBoost's built-in TreeSHAP against the ``shap`` package's TreeExplainer (installed in
+    the XGBoost 1.7-1 image venv by make test; skipped where shap is missing)."""
+    shap = pytest.importorskip("shap")
+    booster, frame, features = loaded
+    rows = frame.head(200)
+    contributions, bias, _ = explain.shap_values(booster, rows, features)
+    explainer = shap.TreeExplainer(booster)
+    expected = explainer.shap_values(rows[features].to_numpy(dtype=np.float32))
+    assert np.allclose(contributions, expected, atol=1e-4)
+    assert float(np.ravel(explainer.expected_value)[0]) == pytest.approx(float(bias[0]), abs=1e-4)

@@ -14,7 +14,8 @@ def _read_split(directory, name):
     path = directory / name / ("%s.csv" % name)
     if name == "test":
         return pd.read_csv(path)
-    return pd.read_csv(path, header=None, names=common.ALL_COLUMNS)
+    columns = common.read_json(directory / "params" / preprocess.PARAMS_FILENAME)["outputs"][name]["columns"]
+    return pd.read_csv(path, header=None, names=columns)
 
 
 def test_split_indices_are_stratified_disjoint_and_complete():
@@ -101,15 +102,21 @@ def test_outputs_layout_and_stratification(preprocessed):
     # train/validation: no header, label first, 0/1
     first_line = (out / "train" / "train.csv").read_text().splitlines()[0]
     assert not first_line.startswith("default")
+    features = params["parameters"]["feature_columns"]
+    # protected attributes are out of the model by default
+    assert features == [c for c in common.FEATURE_COLUMNS if c not in ("SEX", "AGE", "MARRIAGE")]
+    facet_columns = ["ID", "SEX", "AGE", "MARRIAGE", "AGE_BAND"]
+    assert params["parameters"]["facet_columns"] == facet_columns
     for name, frame in splits.items():
-        assert list(frame.columns) == common.ALL_COLUMNS
+        expected = ["default"] + features + (facet_columns if name == "test" else [])
+        assert list(frame.columns) == expected
         assert set(frame["default"].unique()) == {0, 1}
-        assert not frame.isna().any().any()
+        assert not frame[["default"] + features].isna().any().any()
     overall = params["class_balance"]["clean"]["positive_rate"]
     for name, frame in splits.items():
         assert abs(frame["default"].mean() - overall) <= 2.0 / len(frame)
     # disjoint: no identical row in two splits (rows are unique after de-duplication)
-    keys = {name: set(map(tuple, frame.to_numpy().round(6).tolist())) for name, frame in splits.items()}
+    keys = {name: set(map(tuple, frame[["default"] + features].to_numpy().round(6).tolist())) for name, frame in splits.items()}
     assert not keys["train"] & keys["test"] and not keys["train"] & keys["validation"] and not keys["validation"] & keys["test"]
     assert sum(len(f) for f in splits.values()) == params["row_counts"]["clean"]
 
@@ -132,6 +139,9 @@ def test_params_file_complete(preprocessed, raw_csv, raw_frame):
         assert balance["positives"] == int(frame["default"].sum())
         assert params["outputs"][name]["sha256"] == hashlib.sha256((out / name / ("%s.csv" % name)).read_bytes()).hexdigest()
     assert set(params["fitted_on_train"]["medians"]) == set(common.FEATURE_COLUMNS)
+    for key in ("baseline", "train_facets", "validation_facets", "test_facets"):
+        path = out / params["outputs"][key]["path"]
+        assert params["outputs"][key]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), key
 
 
 def test_reproducible_with_seed(raw_csv, preprocessed, tmp_path):
@@ -145,17 +155,19 @@ def test_reproducible_with_seed(raw_csv, preprocessed, tmp_path):
 def test_cli_with_excluded_feature_and_passthrough(raw_frame, tmp_path):
     data = tmp_path / "in"
     data.mkdir()
-    raw_frame.assign(ID=range(len(raw_frame))).to_csv(data / "part.csv", index=False)
+    raw_frame.assign(APP_ID=range(len(raw_frame)), REGION="north").to_csv(data / "part.csv", index=False)
     params = preprocess.main([
         "--input", str(data), "--output-dir", str(tmp_path / "out"), "--train-fraction", "0.6",
         "--validation-fraction", "0.2", "--test-fraction", "0.2", "--seed", "5",
-        "--exclude-features", "SEX", "--passthrough-columns", "ID",
+        "--protected-attributes", "", "--exclude-features", "SEX", "--passthrough-columns", "REGION",
+        "--id-column", "APP_ID",
     ])
     assert "SEX" not in params["parameters"]["feature_columns"]
+    assert "AGE" in params["parameters"]["feature_columns"]  # no protected attribute given
     train = pd.read_csv(tmp_path / "out" / "train" / "train.csv", header=None)
     assert train.shape[1] == 1 + len(common.FEATURE_COLUMNS) - 1
     test = pd.read_csv(tmp_path / "out" / "test" / "test.csv")
-    assert list(test.columns[-2:]) == ["SEX", "ID"] and test.columns[0] == "default"
+    assert list(test.columns[-3:]) == ["APP_ID", "SEX", "REGION"] and test.columns[0] == "default"
     assert params["parameters"]["train_fraction"] == 0.6
 
 
@@ -163,3 +175,61 @@ def test_missing_required_column_is_an_error(raw_frame, tmp_path):
     raw_frame.drop(columns="AGE").to_csv(tmp_path / "x.csv", index=False)
     with pytest.raises(ValueError, match="AGE"):
         preprocess.run(tmp_path / "x.csv", tmp_path / "out")
+
+
+def _serving_features():
+    """``serving.features`` of the platform configuration: the per-feature drift alarms."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((common_root() / "config" / "platform.yaml").read_text())
+    return config["serving"]["features"]
+
+
+def common_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2]
+
+
+def test_baseline_dataset_is_headed_features_only_and_names_the_alarmed_features(preprocessed):
+    """Finding 2: Model Monitor reads the baseline with ``header: true``; its header must name
+    the model's features, so every ``feature_baseline_drift_<feature>`` alarm gets data."""
+    out, params = preprocessed["dir"], preprocessed["params"]
+    baseline = pd.read_csv(out / "baseline" / "baseline.csv")
+    features = params["parameters"]["feature_columns"]
+    assert list(baseline.columns) == features  # headed, no label, model features in order
+    assert params["outputs"]["baseline"]["header"] is True
+    train = _read_split(out, "train")
+    assert np.array_equal(baseline.to_numpy(dtype=float), train[features].to_numpy(dtype=float))
+    alarmed = _serving_features()
+    assert alarmed and set(alarmed) <= set(baseline.columns), "drift alarms on columns the baseline lacks"
+
+
+def test_facet_files_are_row_aligned_and_keep_protected_attributes(preprocessed, raw_frame):
+    """Finding 4: protected attributes are not features, but the facet files keep them (and
+    the application id and AGE band) row by row beside each split."""
+    out, params = preprocessed["dir"], preprocessed["params"]
+    assert params["parameters"]["protected_attributes"] == ["SEX", "AGE", "MARRIAGE"]
+    assert not set(params["parameters"]["protected_attributes"]) & set(params["parameters"]["feature_columns"])
+    for name in ("train", "validation", "test"):
+        facets = pd.read_csv(out / "facets" / ("%s_facets.csv" % name))
+        assert list(facets.columns) == ["ID", "SEX", "AGE", "MARRIAGE", "AGE_BAND"]
+        assert len(facets) == params["row_counts"][name]
+        assert facets["ID"].is_unique
+    # The test split carries the same columns after its features, in the same order.
+    test = pd.read_csv(out / "test" / "test.csv")
+    facets = pd.read_csv(out / "facets" / "test_facets.csv")
+    pd.testing.assert_frame_equal(test[list(facets.columns)], facets)
+    # Row alignment: the facet row holds the raw row's attributes (by application id).
+    train_facets = pd.read_csv(out / "facets" / "train_facets.csv")
+    raw = raw_frame.drop_duplicates().set_index("ID")
+    sample = train_facets.dropna().head(50)
+    assert (raw.loc[sample["ID"], "SEX"].to_numpy() == sample["SEX"].to_numpy()).all()
+    train = _read_split(out, "train")
+    assert (raw.loc[sample["ID"], "default"].to_numpy() == train.loc[sample.index, "default"].to_numpy()).all()
+    # Bands: labels from the edges; an impossible age stays missing rather than imputed.
+    labels = params["parameters"]["age_bands"]["labels"]
+    assert labels == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
+    assert set(train_facets["AGE_BAND"].dropna()) <= set(labels)
+    assert train_facets["AGE"].isna().sum() == train_facets["AGE_BAND"].isna().sum() > 0
+    band = common.age_bands(pd.Series([24, 25, 34, 35, 64, 65, 99, None]), [25, 35, 45, 55, 65])
+    assert band.tolist() == ["<25", "25-34", "25-34", "35-44", "55-64", "65+", "65+", None]

@@ -11,7 +11,8 @@ from credit_default import synthetic
 
 def test_schema_and_label():
     frame = synthetic.generate(500, seed=1)
-    assert list(frame.columns) == common.ALL_COLUMNS
+    assert list(frame.columns) == [common.ID_COLUMN] + common.ALL_COLUMNS
+    assert frame[common.ID_COLUMN].is_unique  # the application id the explanations carry
     assert "PAY_1" not in frame.columns  # the UCI quirk is kept
     assert set(frame["default"].unique()) == {0, 1}
     assert set(frame["SEX"].unique()) <= {1, 2}

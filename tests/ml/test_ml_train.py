@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from credit_default import _common as common
+
+pytest.importorskip("xgboost", reason="the scikit-learn processing image has no xgboost")
 from credit_default import train
 
 
@@ -59,13 +61,19 @@ def test_same_seed_same_model_different_seed_different_model(preprocessed, tmp_p
     assert runs["a"][1]["hyperparameters"]["nthread"] == 1
 
 
-def test_model_artifacts_and_metadata(model_dir, preprocessed, fast_hyperparameters):
+def test_model_artifacts_and_metadata(model_dir, preprocessed, fast_hyperparameters, model_features):
     assert (model_dir / "xgboost-model").read_bytes().startswith(b"{")  # XGBoost JSON
-    metadata = common.read_json(model_dir / "model_metadata.json")
+    # Finding 1: the model folder holds the booster only; the metadata is a separate output.
+    assert sorted(p.name for p in model_dir.iterdir()) == ["xgboost-model"]
+    metadata = common.read_json(model_dir.parent / "output-data" / "model_metadata.json")
     assert metadata["hyperparameters"]["seed"] == preprocessed["params"]["parameters"]["seed"]
-    assert metadata["num_boosted_rounds"] == fast_hyperparameters["num_round"]
+    # early stopping on the validation set is on by default and keeps the best iteration
+    assert metadata["hyperparameters"]["early_stopping_rounds"] == train.DEFAULT_EARLY_STOPPING_ROUNDS
+    assert metadata["num_boosted_rounds"] == metadata["best_iteration"] + 1 <= fast_hyperparameters["num_round"]
+    assert metadata["validation_auc"] == metadata["final_metrics"]["validation-auc"]
+    assert metadata["train_auc"] == metadata["final_metrics"]["train-auc"] >= metadata["validation_auc"]
     assert metadata["train_rows"] == preprocessed["params"]["row_counts"]["train"]
-    assert metadata["num_features"] == len(common.FEATURE_COLUMNS)
+    assert metadata["num_features"] == len(model_features)
     assert metadata["final_metrics"]["validation-auc"] > 0.7
     assert metadata["model_sha256"] == common.sha256_file(model_dir / "xgboost-model")
 
@@ -90,13 +98,18 @@ def test_cli_script_mode_arguments_and_sm_model_dir(preprocessed, tmp_path, monk
     config = tmp_path / "hp.json"
     config.write_text(json.dumps({"num_round": "5", "max_depth": "2"}))
     # Exactly what SageMaker script mode passes: --name value pairs.
-    metadata = train.main(["--num_round", "9", "--eta", "0.3", "--feature_names", ",".join(common.FEATURE_COLUMNS),
-                           "--hyperparameters-file", str(config), "--verbosity", "0",
+    monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(tmp_path / "sm-output"))
+    features = preprocessed["params"]["parameters"]["feature_columns"]
+    metadata = train.main(["--num_round", "9", "--eta", "0.3", "--feature_names", ",".join(features),
+                           "--hyperparameters-file", str(config), "--verbosity", "0", "--early_stopping_rounds", "0",
                            "--_tuning_objective_metric", "validation:auc"])  # added by a tuning job
-    assert (tmp_path / "sm-model" / "xgboost-model").is_file()
+    assert [p.name for p in (tmp_path / "sm-model").iterdir()] == ["xgboost-model"]
+    assert common.read_json(tmp_path / "sm-output" / "model_metadata.json")["model_sha256"] == metadata["model_sha256"]
     assert metadata["num_boosted_rounds"] == 9 and metadata["hyperparameters"]["max_depth"] == 2
     booster, _ = common.load_booster(tmp_path / "sm-model")
-    assert booster.feature_names == common.FEATURE_COLUMNS
+    assert booster.feature_names == features
+    with pytest.raises(ValueError, match="model folder"):
+        train.main(["--model-dir", str(tmp_path / "m"), "--output-data-dir", str(tmp_path / "m"), "--num_round", "2"])
     with pytest.raises(SystemExit):
         train.main(["--not-a-hyperparameter", "1"])
     with pytest.raises(SystemExit):

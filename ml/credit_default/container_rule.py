@@ -1,0 +1,105 @@
+"""What the SageMaker XGBoost 1.7-1 container does with ``model.tar.gz`` in built-in serving.
+
+This module restates, for tests and the local rehearsal, the loading and prediction rule of
+AWS's container (aws/sagemaker-xgboost-container, ``algorithm_mode/serve_utils.py`` and
+``encoder.py`` as of the 1.7-1 image), so a model archive can be checked without Docker:
+
+* ``_get_full_model_paths``: every regular file directly in the model folder whose name
+  does not start with ``.`` is a model file (dot-files are skipped with a warning);
+* ``get_loaded_booster``: with ensemble mode on (``SAGEMAKER_INFERENCE_ENSEMBLE``, default
+  ``"true"``) EVERY such file is loaded, otherwise only the first one ``os.listdir``
+  returns; each file is tried as a pickle, then with ``xgb.Booster().load_model(path)``;
+  a file that loads neither way raises ``RuntimeError`` and the endpoint's ``/ping`` fails;
+* ``encoder.csv_to_dmatrix``: a ``text/csv`` request (features only, no header, no label)
+  becomes a DMatrix without feature names;
+* ``predict``: ``booster.predict(dtest, ntree_limit=best_ntree_limit or 0,
+  validate_features=False)``; several boosters are averaged (binary:logistic).
+
+No pickle is ever loaded here (the platform stores models as XGBoost JSON): a file that is
+not an XGBoost model fails as it would in the container.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import os
+import tarfile
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+try:
+    from . import _common as common
+except ImportError:  # run as a script beside _common.py
+    import _common as common  # type: ignore[no-redef]
+
+
+class ContainerLoadError(RuntimeError):
+    """A file in the model folder is not a booster: the container's /ping would fail."""
+
+
+def model_files(model_dir: Path) -> List[Path]:
+    """The files the container treats as models: non-dot regular files, in listdir order."""
+    model_dir = Path(model_dir)
+    return [model_dir / name for name in os.listdir(model_dir)
+            if (model_dir / name).is_file() and not name.startswith(".")]
+
+
+def load_like_container(model_dir: Path, ensemble: bool = True):
+    """Load every model file as the container does; raise :class:`ContainerLoadError`."""
+    import xgboost as xgb
+
+    paths = model_files(model_dir)
+    if not paths:
+        raise ContainerLoadError("no model file in %s" % model_dir)
+    boosters = []
+    for path in paths if ensemble else paths[:1]:
+        booster = xgb.Booster()
+        try:
+            booster.load_model(str(path))
+        except Exception as error:  # the container wraps any failure the same way
+            raise ContainerLoadError("Model %s cannot be loaded: %s" % (path, error)) from None
+        booster.set_param("nthread", 1)
+        boosters.append(booster)
+    return boosters
+
+
+def extract_archive(archive: Path, destination: Path) -> Path:
+    """Unpack ``model.tar.gz`` (member paths checked) into ``destination``."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:gz") as tar:
+        common._safe_extract(tar, destination)
+    return destination
+
+
+def csv_to_dmatrix(payload: str):
+    """A ``text/csv`` request body as the container parses it (float values, no names)."""
+    import xgboost as xgb
+
+    text = payload.strip("\n")
+    delimiter = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
+    delimiter = "," if delimiter.isalnum() else delimiter
+    rows = [[float(v) if v.strip() != "" else np.nan for v in line.split(delimiter)] for line in text.split("\n")]
+    return xgb.DMatrix(np.array(rows, dtype=float))
+
+
+def predict_like_container(boosters: Sequence, payload: str) -> np.ndarray:
+    """Scores for a CSV payload: the mean over the loaded boosters, as the container returns."""
+    dtest = csv_to_dmatrix(payload)
+    scores = []
+    for booster in boosters:
+        if "ntree_limit" in inspect.signature(booster.predict).parameters:  # xgboost < 2
+            scores.append(booster.predict(dtest, ntree_limit=getattr(booster, "best_ntree_limit", 0), validate_features=False))
+        else:
+            scores.append(booster.predict(dtest, validate_features=False))
+    return np.mean(scores, axis=0)
+
+
+def serve_archive(archive: Path, work_dir: Path, payload: str) -> Tuple[List[str], np.ndarray]:
+    """Unpack, load every model file, predict: ``(loaded file names, scores)``."""
+    folder = extract_archive(Path(archive), Path(work_dir))
+    boosters = load_like_container(folder)
+    return sorted(p.name for p in model_files(folder)), predict_like_container(boosters, payload)

@@ -1,0 +1,52 @@
+"""Finding 1: model.tar.gz holds only what the XGBoost 1.7-1 container loads.
+
+``credit_default.container_rule`` restates the container's rule (every non-dot file of the
+model folder is loaded as a booster); these tests show the rule rejects the old archive
+layout and serves the new one, with the xgboost the interpreter has (1.7.4 in the image venv).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credit_default import _common as common
+
+pytest.importorskip("xgboost", reason="the scikit-learn processing image has no xgboost")
+from credit_default import container_rule, evaluate, pipeline_local
+
+
+def test_the_training_output_folder_is_loadable_by_the_container(model_dir):
+    assert [p.name for p in container_rule.model_files(model_dir)] == ["xgboost-model"]
+    boosters = container_rule.load_like_container(model_dir)
+    assert len(boosters) == 1
+
+
+def test_a_metadata_file_beside_the_model_breaks_loading(model_dir, tmp_path):
+    """The layout before the fix: model_metadata.json beside xgboost-model -> /ping fails."""
+    folder = tmp_path / "old-layout"
+    shutil.copytree(model_dir, folder)
+    common.write_json(folder / "model_metadata.json", {"step": "train"})
+    with pytest.raises(container_rule.ContainerLoadError, match="model_metadata.json"):
+        container_rule.load_like_container(folder)
+    # a dot-file is skipped by the container, as the rule says
+    (folder / "model_metadata.json").rename(folder / ".model_metadata.json")
+    assert [p.name for p in container_rule.model_files(folder)] == ["xgboost-model"]
+
+
+def test_served_scores_equal_the_evaluation_scores(model_dir, preprocessed, tmp_path):
+    archive = pipeline_local._package_model(model_dir, tmp_path / "model.tar.gz")
+    with tarfile.open(archive, "r:gz") as tar:
+        assert tar.getnames() == ["xgboost-model"]
+    features = preprocessed["params"]["parameters"]["feature_columns"]
+    test = pd.read_csv(preprocessed["dir"] / "test" / "test.csv").head(5)
+    payload = "\n".join(",".join(repr(float(v)) for v in row) for row in test[features].to_numpy())
+    loaded, scores = container_rule.serve_archive(archive, tmp_path / "serve", payload)
+    assert loaded == ["xgboost-model"]
+    booster, _ = common.load_booster(model_dir)
+    expected = evaluate.predict_scores(booster, test, features)
+    assert np.allclose(scores, expected, rtol=0, atol=1e-6)
