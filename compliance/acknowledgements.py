@@ -790,6 +790,7 @@ IAM_REFERENCE_ACKNOWLEDGEMENTS: tuple[IamReferenceAcknowledgement, ...] = (
     *(IamReferenceAcknowledgement(code, action, location, _ALTERNATIVE_TYPES)
       for code in ("RESOURCE_TYPE_NOT_COVERED", "parliament:RESOURCE_MISMATCH")
       for action, location in (("states:DescribeExecution", "*/*/Pipeline*Policy*"),
+                               ("states:DescribeExecution", "*/Training/RetrainTriggerPolicy*"),
                                ("sagemaker:AddAssociation", "*/Training/LineageRecorderPolicy*"))),
     IamReferenceAcknowledgement(
         "parliament:RESOURCE_STAR", "ec2:*NetworkInterface*", _ALL_DOCUMENTS,

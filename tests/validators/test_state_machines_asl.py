@@ -54,6 +54,8 @@ def _duplicate_branch_state_names(definition: dict) -> dict:
     """Finding 1 as it was: every Parallel branch's only state is called ``Head``."""
     broken = copy.deepcopy(definition)
     for branch in broken["States"]["DescribeDatasets"]["Branches"]:
+        if len(branch["States"]) != 1:
+            continue  # the branch reading preprocessing's own record has two states
         (state,) = branch["States"].values()
         branch["StartAt"], branch["States"] = "Head", {"Head": state}
     return broken
