@@ -18,12 +18,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help install synth review graphviz test deploy-local lint clean lock
 
 help:
-	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
+	@echo "make install - create .venv and node_modules from the pinned files (every target does this first)"
+	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/; fails on any unacknowledged compliance finding; then writes the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
+	@echo "make graphviz - install Graphviz (for the review pack's diagrams) where it is missing"
 	@echo "make test    - install pinned tools, run the whole test suite"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
+	@echo "make lint    - cfn-lint every template of an existing synth in $(OUT)/"
+	@echo "make lock    - rewrite constraints.txt from the installed venv"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
-	@echo "Options: CONFIG=path/to/platform.yaml"
+	@echo "Options: CONFIG=path/to/platform.yaml OUT=cdk.out"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -37,9 +41,13 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# The app itself fails on any unacknowledged finding (compliance/gate.py). It synthesizes into
+# $(OUT).next and replaces $(OUT) only on success: a bad configuration or a finding leaves the
+# previous $(OUT) as it was ($(OUT).next keeps the failed run's report).
 synth: install
-	rm -rf $(OUT)
-	cdk synth --quiet --no-notices --output $(OUT) -c config=$(CONFIG)
+	rm -rf $(OUT).next
+	cdk synth --quiet --no-notices --output $(OUT).next -c config=$(CONFIG)
+	rm -rf $(OUT) && mv $(OUT).next $(OUT)
 	@echo "Synthesized $$(ls -d $(OUT)/assembly-* | xargs -n1 basename | tr '\n' ' ')into $(OUT)/ with zero unacknowledged compliance findings."
 	@$(MAKE) --no-print-directory review
 
@@ -69,4 +77,4 @@ lock: install
 	$(PY) -m pip freeze --exclude-editable | grep -v '^xgboost==' > constraints.txt
 
 clean:
-	rm -rf $(OUT)
+	rm -rf $(OUT) $(OUT).next

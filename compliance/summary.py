@@ -45,10 +45,6 @@ class Finding:
         return FIX_HINTS.get(short) or FIX_HINTS.get(base) or self.description
 
 
-class ValidationFailed(Exception):
-    """Raised after the summary was printed, to exit non-zero."""
-
-
 def load_validation_report(outdir: Path) -> dict:
     """CDK's policy-validation report of a synth (empty when no plugin reported)."""
     for name in REPORT_NAMES:
@@ -59,6 +55,8 @@ def load_validation_report(outdir: Path) -> dict:
 
 
 def read_findings(outdir: Path) -> list[Finding]:
+    """Every violation every plugin listed, whatever the plugin concluded: a report whose
+    conclusion reads "success" still fails the gate on a violation it lists."""
     data = load_validation_report(outdir)
     findings = []
     for plugin in data.get("pluginReports", []):
@@ -73,10 +71,16 @@ def read_findings(outdir: Path) -> list[Finding]:
     return sorted(set(findings), key=lambda f: (f.path, f.rule))
 
 
+def report_path(outdir: Path) -> Path:
+    return next((outdir / n for n in REPORT_NAMES if (outdir / n).exists()),
+                outdir / REPORT_NAMES[0])
+
+
 def summarize_validation_failure(outdir: Path) -> str:
     findings = read_findings(outdir)
     if not findings:
-        return f"Compliance validation failed; see {outdir}/validation-report.json"
+        return (f"COMPLIANCE CHECKS FAILED: synthesis stopped on a validation error; see "
+                f"{report_path(outdir)}")
     lines = [
         "",
         f"COMPLIANCE CHECKS FAILED: {len(findings)} unacknowledged finding(s).",
@@ -90,5 +94,5 @@ def summarize_validation_failure(outdir: Path) -> str:
         lines.append(f"    fix:  {f.hint}")
         lines.append(f"    id:   {f.acknowledgement_id}")
     lines.append("")
-    lines.append(f"Full report: {outdir}/validation-report.json")
+    lines.append(f"Full report: {report_path(outdir)}")
     return "\n".join(lines)
