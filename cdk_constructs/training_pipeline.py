@@ -136,7 +136,8 @@ class TrainingPipeline(Construct):
                  state_machine: sfn.IStateMachine, state_machine_name: str, approval_topic: sns.ITopic,
                  approval_topic_key: kms.IKey, code: PipelineCode,
                  pipeline_role_name: str | None = None,
-                 deployments: list[DeploymentTarget] | None = None) -> None:
+                 deployments: list[DeploymentTarget] | None = None,
+                 replica_stores: dict[str, tuple[str, str]] | None = None) -> None:
         super().__init__(scope, id)
         require(source.kind != "s3" or source_bucket is not None, "TrainingPipeline",
                 "an s3 source needs source_bucket (a versioned platform bucket)")
@@ -266,7 +267,12 @@ class TrainingPipeline(Construct):
             pipeline_name=pipeline_name,
             pipeline_type=codepipeline.PipelineType.V2,
             execution_mode=codepipeline.ExecutionMode.QUEUED,
-            artifact_bucket=artifact_bucket,
+            # CDK takes the pipeline's own store either as artifact_bucket or, with stores in
+            # other regions, as the entry of its own region in the map.
+            artifact_bucket=None if replica_stores else artifact_bucket,
+            cross_region_replication_buckets=(
+                {Stack.of(self).region: artifact_bucket,
+                 **self._replica_buckets(replica_stores)} if replica_stores else None),
             role=self.pipeline_role.without_policy_updates(),
             restart_execution_on_update=False,
             stages=[
@@ -296,6 +302,21 @@ class TrainingPipeline(Construct):
         self.pipeline.node.add_dependency(self.pipeline_policy, self.actions_policy)
         tolerate_redundant_depends_on(self.pipeline)
         self._start_rule(source, source_bucket, stack)
+
+    def _replica_buckets(self, stores: dict[str, tuple[str, str]]) -> dict[str, s3.IBucket]:
+        """The platform's artifact stores in the regions of cross-region deploy actions
+        (stacks/pipeline_replica_stack.py), by name and key alias: without them CDK would
+        create support stacks with an unrotated, deletable key and an unversioned bucket."""
+        stack = Stack.of(self)
+        buckets = {}
+        for region, (bucket_name, key_alias_arn) in sorted(stores.items()):
+            require(region != stack.region, "TrainingPipeline",
+                    f"replica_stores names the pipeline's own region {region}")
+            key = kms.Key.from_key_arn(self, f"ReplicaKey-{region}", key_alias_arn)
+            buckets[region] = s3.Bucket.from_bucket_attributes(
+                self, f"ReplicaStore-{region}", bucket_name=bucket_name, region=region,
+                account=stack.account, encryption_key=key)
+        return buckets
 
     def _deploy_stages(self, deployments: list[DeploymentTarget], approval_topic: sns.ITopic,
                        actions_role: iam.IRole) -> list[codepipeline.StageProps]:

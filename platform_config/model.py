@@ -774,10 +774,14 @@ def name_length_problems(*, project: ProjectConfig, environments: dict[str, Envi
     features = tuple(serving.features) if serving is not None else ()
     for env_name, env in environments.items():
         names = ResourceNames(project.name, env_name, env.account, env.region)
+        is_pipeline = training is not None and training.pipeline_environment == env_name
+        replica_regions = tuple(sorted({
+            environments[e].region for e in (serving.environments if serving else ())
+            if e in environments and environments[e].region != env.region})) if is_pipeline else ()
         derived = environment_names(
             names, model_name=model_name, features=features,
             serving=serving is not None and env_name in serving.environments,
-            pipeline=training is not None and training.pipeline_environment == env_name)
+            pipeline=is_pipeline, replica_regions=replica_regions)
         for item in derived:
             if len(item.name) > item.limit and (item.kind, item.name) not in reported:
                 reported.add((item.kind, item.name))

@@ -151,6 +151,9 @@ BUCKET_PURPOSES: tuple[str, ...] = (
     "monitoring-reports", "audit-trail", "config-history", "pipeline-artifacts", "model-source",
 )
 KEY_PURPOSES: tuple[str, ...] = ("data", "notebook", "pipeline", "monitoring", "audit", "logs")
+# The pipeline's artifact store in another region (stacks/pipeline_replica_stack.py).
+REPLICA_BUCKET_PURPOSE = "pipeline-replica"
+REPLICA_KEY_PURPOSE = "pipeline-replica"
 ENDPOINT_ALARM_KINDS: tuple[str, ...] = ("latency-p99", "5xx-errors", "4xx-errors", "cpu",
                                           "memory")
 
@@ -168,8 +171,10 @@ class DerivedName:
 
 def environment_names(names: ResourceNames, *, model_name: str | None,
                       features: tuple[str, ...] = (), serving: bool = False,
-                      pipeline: bool = False) -> list[DerivedName]:
-    """Every physical name the platform derives for one environment (users excluded)."""
+                      pipeline: bool = False,
+                      replica_regions: tuple[str, ...] = ()) -> list[DerivedName]:
+    """Every physical name the platform derives for one environment (users excluded).
+    ``replica_regions``: other regions where the pipeline keeps an artifact store."""
     base = "project.name, the environment name, its account and region"
     prefixed = "project.name and the environment name"
     out = [DerivedName("S3 bucket", names.bucket(p), base) for p in BUCKET_PURPOSES]
@@ -198,6 +203,12 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
             DerivedName("IAM role", names.pipeline_role, prefixed),
             DerivedName("Step Functions state machine", f"{names.prefix}retraining", prefixed),
         ]
+    for region in replica_regions:
+        replica = ResourceNames(names.project, names.environment, names.account, region)
+        out += [DerivedName("S3 bucket", replica.bucket(p), base)
+                for p in ("access-logs", REPLICA_BUCKET_PURPOSE)]
+        out.append(DerivedName("CloudFormation stack",
+                               replica.stack(f"pipeline-replica-{region}"), prefixed))
     if serving and model_name:
         endpoint = names.endpoint_name(model_name)
         fields = f"{prefixed} and training.model_name"

@@ -27,6 +27,7 @@ from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 from platform_config.model import EnvironmentConfig, PlatformConfig
 from platform_config.naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
+from stacks.pipeline_replica_stack import replica_stores
 from stacks.serving_stack import QA_ENVIRONMENT
 
 
@@ -141,6 +142,7 @@ class TrainingStack(Stack):
                               codeartifact_domain=names.codeartifact_domain,
                               codeartifact_repository=names.codeartifact_repository),
             pipeline_role_name=names.pipeline_role,
+            replica_stores=replica_stores(config),
             deployments=_deployment_targets(config, names, self.registry.group_name,
                                             buckets["processed"].bucket_name))
         self._retraining(names, config, environment, keys, network)

@@ -151,3 +151,14 @@ def test_make_synth_with_a_bad_config_reports_every_problem_and_keeps_cdk_out(ru
     previous = runs["previous"].workdir
     assert (previous / "marker").read_text() == "a previous synth"
     assert (previous / "assembly-dev").is_dir()
+
+
+def test_make_help_lists_every_target() -> None:
+    import re
+
+    targets = {m.group(1) for m in re.finditer(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(),
+                                                 re.MULTILINE)}
+    shown = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "help"],
+                           capture_output=True, text=True, check=True).stdout
+    listed = {m.group(1) for m in re.finditer(r"^make ([a-z-]+)", shown, re.MULTILINE)}
+    assert targets - {"help"} <= listed, targets - listed
