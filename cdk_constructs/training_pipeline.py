@@ -37,7 +37,7 @@ class DeploymentTarget:
     environment: str
     account: str
     state_machine_arn: str
-    role_arn: str
+    role_arn: str | None  # None: the pipeline's own environment (its actions role starts it)
     model_package_group_arn: str
     baseline_data_uri: str  # may contain #{BuildVariables.RUN_ID}
     qa_state_machine_arn: str | None = None  # champion/challenger after this deployment
@@ -324,7 +324,8 @@ class TrainingPipeline(Construct):
         starts the target account's deployment workflow through its fixed-name deploy role."""
         by_env = {d.environment: d for d in deployments}
         stages: list[codepipeline.StageProps] = []
-        for stage_name, env in (("DeployPreProd", "preprod"), ("DeployProd", "prod")):
+        for stage_name, env in (("DeployDev", "dev"), ("DeployPreProd", "preprod"),
+                                ("DeployProd", "prod")):
             target = by_env.get(env)
             if target is None:
                 continue
@@ -337,12 +338,26 @@ class TrainingPipeline(Construct):
                             "The model runs in pre-production behind guardrails and "
                             "monitoring. Review its endpoint alarms and the pre-production "
                             "dashboard before approving the production deployment."))]))
-            # CodePipeline assumes an action's role with the pipeline's own role.
-            self.pipeline_policy.add_statements(iam.PolicyStatement(
-                sid=f"AssumeDeployRole{env.capitalize()}", actions=["sts:AssumeRole"],
-                resources=[target.role_arn]))
-            deploy_role = iam.Role.from_role_arn(self, f"DeployRole{env.capitalize()}",
-                                                 target.role_arn, mutable=False)
+            if target.role_arn is None:
+                # The pipeline's own environment: its actions role starts the workflows there.
+                deploy_role = actions_role
+                startable = [target.state_machine_arn, *filter(None, [target.qa_state_machine_arn])]
+                self.actions_policy.add_statements(
+                    iam.PolicyStatement(sid=f"StartDeployment{env.capitalize()}",
+                                        actions=["states:StartExecution",
+                                                 "states:DescribeStateMachine"],
+                                        resources=startable),
+                    iam.PolicyStatement(sid=f"WatchDeployment{env.capitalize()}",
+                                        actions=["states:DescribeExecution"],
+                                        resources=[a.replace(":stateMachine:", ":execution:") + ":*"
+                                                   for a in startable]))
+            else:
+                # CodePipeline assumes an action's role with the pipeline's own role.
+                self.pipeline_policy.add_statements(iam.PolicyStatement(
+                    sid=f"AssumeDeployRole{env.capitalize()}", actions=["sts:AssumeRole"],
+                    resources=[target.role_arn]))
+                deploy_role = iam.Role.from_role_arn(self, f"DeployRole{env.capitalize()}",
+                                                     target.role_arn, mutable=False)
             workflow = sfn.StateMachine.from_state_machine_arn(
                 self, f"DeploymentWorkflow{env.capitalize()}", target.state_machine_arn)
             stages.append(codepipeline.StageProps(stage_name=stage_name, actions=[

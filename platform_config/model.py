@@ -746,14 +746,13 @@ def cross_check_problems(*, project: ProjectConfig | None,
     if training is not None and serving is not None:
         pipeline = training.pipeline_environment
         for env in serving.environments:
-            if PROMOTION_ORDER.index(env) <= PROMOTION_ORDER.index(pipeline):
-                where = "is the pipeline environment" if env == pipeline else "comes before it"
+            if PROMOTION_ORDER.index(env) < PROMOTION_ORDER.index(pipeline):
                 problems.append(("serving.environments", (
-                    f"lists {env}, which {where} (training.pipeline_environment is {pipeline}); "
-                    "the pipeline trains in its own account and deploys each approved model "
-                    "forward, dev -> preprod -> prod, to later environments only (a deploy "
-                    "stage, with QA in preprod and a model-risk approval before prod); it has "
-                    f"no deploy stage for {env}. Remove {env} from serving.environments or move "
+                    f"lists {env}, which comes before training.pipeline_environment "
+                    f"{pipeline}; the pipeline deploys each approved model forward, dev -> "
+                    "preprod -> prod (a deploy stage per serving environment from its own on, "
+                    "QA in preprod, a model-risk approval before prod), so it has no deploy "
+                    f"stage for {env}. Remove {env} from serving.environments or move "
                     "training.pipeline_environment to an earlier environment")))
     if project is not None:
         problems += name_length_problems(project=project, environments=environments,

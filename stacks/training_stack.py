@@ -271,13 +271,13 @@ def _deployment_targets(config: PlatformConfig, names: ResourceNames, group: str
     group_arn = f"arn:aws:sagemaker:{names.region}:{names.account}:model-package-group/{group}"
     targets = []
     for env in config.serving.environments:
-        if env == names.environment:
-            continue
+        # The pipeline's own environment is a target too: its actions role starts the workflow.
+        own = env == names.environment
         target = ResourceNames.for_environment(config, env)
         targets.append(DeploymentTarget(
             environment=env, account=target.account,
             state_machine_arn=target.state_machine_arn(target.deployment_state_machine),
-            role_arn=target.role_arn(target.pipeline_deploy_role),
+            role_arn=None if own else target.role_arn(target.pipeline_deploy_role),
             model_package_group_arn=group_arn,
             baseline_data_uri=f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/train/",
             qa_state_machine_arn=(target.state_machine_arn(target.qa_state_machine)

@@ -230,14 +230,14 @@ def test_independent_problems_of_every_kind_are_reported_in_one_run(sample_confi
     data["environments"]["preprod"]["region"] = "us-west-2"  # unsupported, and overlapping
     data["users"].append(copy.deepcopy(data["users"][0]))  # duplicate user
     data["users"][1]["name"] = "Bad Name"  # field error in a user
-    data["training"] = {"pipeline_environment": "preprod"}  # preprod also serves
+    data["training"] = {"pipeline_environment": "prod"}  # preprod serves before it
     with pytest.raises(ConfigError) as caught:
         parse_config(data, "x.yaml")
     text = "\n".join(caught.value.problems)
     for fragment in ("environments.dev.account", "environments.preprod.region",
                      "environments.prod.vpc_cidr: 10.21.0.0/22 overlaps",
                      "users[1].name: 'Bad Name'", "users[3].name: repeats the name",
-                     "serving.environments: lists preprod, which is the pipeline environment"):
+                     "serving.environments: lists preprod, which comes before"):
         assert fragment in text, f"{fragment!r} not in:\n{text}"
 
 
@@ -424,8 +424,8 @@ def test_every_serving_environment_gets_a_deploy_stage_or_is_refused(
     data = copy.deepcopy(sample_config_data)
     data.setdefault("training", {})["pipeline_environment"] = pipeline
     data.setdefault("serving", {})["environments"] = serving
-    later = _ENVS[_ENVS.index(pipeline) + 1:]
-    refused = [env for env in serving if env not in later]
+    from_pipeline_on = _ENVS[_ENVS.index(pipeline):]
+    refused = [env for env in serving if env not in from_pipeline_on]
     if refused:
         with pytest.raises(ConfigError) as caught:
             parse_config(data, "x.yaml")
@@ -438,3 +438,6 @@ def test_every_serving_environment_gets_a_deploy_stage_or_is_refused(
     assert [t.environment for t in targets] == serving
     assert [t.environment for t in targets if t.qa_state_machine_arn] == (
         [QA_ENVIRONMENT] if QA_ENVIRONMENT in serving else [])
+    # The pipeline's own environment is deployed by the pipeline's actions role.
+    assert [t.environment for t in targets if t.role_arn is None] == (
+        [pipeline] if pipeline in serving else [])
