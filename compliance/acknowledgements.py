@@ -552,7 +552,6 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
         _NO_SELF_LOGGING,
     ),
     *TRAINING_ACKNOWLEDGEMENTS,
-    *MULTI_REGION_ACKNOWLEDGEMENTS,
     *SERVING_ACKNOWLEDGEMENTS,
     Acknowledgement(
         "Foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler",
@@ -636,8 +635,28 @@ def _stage_ids(stage: Stage) -> dict[str, str]:
     }
 
 
+# With the pipeline's own environment also serving, the pipeline's actions role starts the
+# deployment (and, in preprod, QA) workflow there and watches its executions: the same
+# statement, and the same reason, as the serving account's PipelineDeployPolicy above.
+PIPELINE_SERVES_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = tuple(
+    Acknowledgement("Training/Pipeline/ActionsPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    f"{{prefix}}{workflow}:*]",
+                    f"The pipeline watches the {what} executions it starts in its own account; "
+                    "execution names are generated per run, and the statement names the one "
+                    f"{what} workflow.")
+    for workflow, what in (("deployment", "deployment"), ("champion-challenger", "QA")))
+
+# Acknowledgements of constructs that exist only in some configurations (not the sample's):
+# recorded wherever their construct exists; tests/test_multi_region.py and
+# tests/test_serving_stack.py synthesize those configurations.
+CONDITIONAL_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *MULTI_REGION_ACKNOWLEDGEMENTS, *PIPELINE_SERVES_ACKNOWLEDGEMENTS)
+
+
 def apply_acknowledgements(stage: Stage,
-                           acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS,
+                           acknowledgements: tuple[Acknowledgement, ...] = (
+                               *ACKNOWLEDGEMENTS, *CONDITIONAL_ACKNOWLEDGEMENTS),
                            *, plugins: Collection[str] | None = None) -> None:
     """Records every acknowledgement on the construct it names, all of one construct's in
     a single ``acknowledge`` call (same metadata as one call per finding, fewer jsii round

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import Stack, Stage
 
-from compliance.acknowledgements import ACKNOWLEDGEMENTS, MULTI_REGION_ACKNOWLEDGEMENTS, resolve
+from compliance.acknowledgements import ACKNOWLEDGEMENTS, resolve
 from compliance.summary import Finding, read_findings, summarize_validation_failure
 from platform_config import load_config
 from platform_config.naming import ResourceNames
@@ -84,12 +84,7 @@ def test_acknowledgement_is_explained(ack) -> None:
     assert "*" not in ack.finding.split("[", 1)[0], "name one rule, not a pattern"
 
 
-# The sample configuration is single-region; tests/test_multi_region.py checks these.
-SAMPLE_ACKNOWLEDGEMENTS = tuple(a for a in ACKNOWLEDGEMENTS
-                                if a not in MULTI_REGION_ACKNOWLEDGEMENTS)
-
-
-@pytest.mark.parametrize("ack", SAMPLE_ACKNOWLEDGEMENTS, ids=lambda a: f"{a.path}:{a.finding}")
+@pytest.mark.parametrize("ack", ACKNOWLEDGEMENTS, ids=lambda a: f"{a.path}:{a.finding}")
 def test_acknowledgement_targets_resources_not_stacks(synth, ack) -> None:
     stages = [c for c in synth.app.node.children if isinstance(c, Stage)]
     targets = [node for stage in stages for node in resolve(stage, ack)]
@@ -99,7 +94,7 @@ def test_acknowledgement_targets_resources_not_stacks(synth, ack) -> None:
         assert node.node.scope is not None and not isinstance(node.node.scope, Stage)
 
 
-@pytest.mark.parametrize("ack", SAMPLE_ACKNOWLEDGEMENTS, ids=lambda a: f"{a.path}:{a.finding}")
+@pytest.mark.parametrize("ack", ACKNOWLEDGEMENTS, ids=lambda a: f"{a.path}:{a.finding}")
 def test_acknowledgement_names_a_finding_that_still_occurs(unacknowledged, ack) -> None:
     _, findings = unacknowledged
     assert any(_matches(ack, f) for f in findings), (

@@ -50,7 +50,7 @@ def _synth(config, tmp_path, *, acknowledge: bool):
     app = App(outdir=str(tmp_path), context=cdk_json_context())
     stage = _PipelineStage(app, config)
     if acknowledge:
-        apply_acknowledgements(stage, ACKNOWLEDGEMENTS)
+        apply_acknowledgements(stage)
     add_compliance_checks(app)
     return stage, synth_or_fail(app, tmp_path)
 
