@@ -50,8 +50,9 @@ PRICES: dict[str, dict] = {
     },
     # Frankfurt, for environments there (multi-region deployments). NONE of these is confirmed
     # (CONFIRMED below has no entry for eu-central-1): the flat-rate services (KMS, Config,
-    # CloudTrail, alarms, Secrets Manager) carry their list prices, the region-specific ones
-    # (endpoints, logs, SageMaker) are estimates to re-check on the pricing pages before quoting.
+    # CloudTrail, alarms, Secrets Manager) carry their list prices; endpoints and logs are
+    # estimates; the SageMaker figures are London's (eu-west-2) copied as placeholders. Re-check
+    # all of them on the pricing pages before quoting a figure.
     "eu-central-1": {
         "vpc_interface_endpoint_az_hour": 0.012,
         "kms_key_month": 1.00,
