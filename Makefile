@@ -21,8 +21,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help install synth review graphviz test deploy-local lint clean lock package package-check lint-python deploy test-lambda-runtime
 
 help:
-	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
+	@echo "make install - create .venv and node_modules from the pinned files (every target does this first)"
+	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/; fails on any unacknowledged compliance finding; then writes the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
+	@echo "make graphviz - install Graphviz (for the review pack's diagrams) where it is missing"
 	@echo "make test    - install pinned tools, run the whole test suite"
 	@echo "make package - build the library wheel (cdk_constructs, compliance, platform_config) into $(DIST)/"
 	@echo "make package-check - build the wheel, install it into a fresh venv, synthesize examples/ from it (part of make test)"
@@ -30,8 +32,10 @@ help:
 	@echo "make deploy  - synth, then cdk deploy every stage to its account in the order the templates need (PROFILE_<env>=<aws profile>)"
 	@echo "make test-lambda-runtime - the Lambda tests and probes under the Lambda runtime's Python (or the closest pyenv has)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
+	@echo "make lint    - cfn-lint every template of an existing synth in $(OUT)/"
+	@echo "make lock    - rewrite constraints.txt from the installed venv"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
-	@echo "Options: CONFIG=path/to/platform.yaml"
+	@echo "Options: CONFIG=path/to/platform.yaml OUT=cdk.out"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -45,9 +49,13 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# The app itself fails on any unacknowledged finding (compliance/gate.py). It synthesizes into
+# $(OUT).next and replaces $(OUT) only on success: a bad configuration or a finding leaves the
+# previous $(OUT) as it was ($(OUT).next keeps the failed run's report).
 synth: install
-	rm -rf $(OUT)
-	cdk synth --quiet --no-notices --output $(OUT) -c config=$(CONFIG)
+	rm -rf $(OUT).next
+	cdk synth --quiet --no-notices --output $(OUT).next -c config=$(CONFIG)
+	rm -rf $(OUT) && mv $(OUT).next $(OUT)
 	@echo "Synthesized $$(ls -d $(OUT)/assembly-* | xargs -n1 basename | tr '\n' ' ')into $(OUT)/ with zero unacknowledged compliance findings."
 	@$(MAKE) --no-print-directory review
 
@@ -121,4 +129,4 @@ lock: install
 	$(PY) -m pip freeze --exclude-editable | grep -v '^xgboost==' > constraints.txt
 
 clean:
-	rm -rf $(OUT)
+	rm -rf $(OUT) $(OUT).next

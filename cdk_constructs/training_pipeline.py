@@ -37,7 +37,7 @@ class DeploymentTarget:
     environment: str
     account: str
     state_machine_arn: str
-    role_arn: str
+    role_arn: str | None  # None: the pipeline's own environment (its actions role starts it)
     model_package_group_arn: str
     baseline_data_uri: str  # may contain #{BuildVariables.RUN_ID}
     qa_state_machine_arn: str | None = None  # champion/challenger after this deployment
@@ -158,7 +158,8 @@ class TrainingPipeline(Construct):
                  state_machine: sfn.IStateMachine, state_machine_name: str, approval_topic: sns.ITopic,
                  approval_topic_key: kms.IKey, code: PipelineCode,
                  pipeline_role_name: str | None = None,
-                 deployments: list[DeploymentTarget] | None = None) -> None:
+                 deployments: list[DeploymentTarget] | None = None,
+                 replica_stores: dict[str, tuple[str, str]] | None = None) -> None:
         super().__init__(scope, id)
         require(source.kind != "s3" or source_bucket is not None, "TrainingPipeline",
                 "an s3 source needs source_bucket (a versioned platform bucket)")
@@ -296,7 +297,12 @@ class TrainingPipeline(Construct):
             pipeline_name=pipeline_name,
             pipeline_type=codepipeline.PipelineType.V2,
             execution_mode=codepipeline.ExecutionMode.QUEUED,
-            artifact_bucket=artifact_bucket,
+            # CDK takes the pipeline's own store either as artifact_bucket or, with stores in
+            # other regions, as the entry of its own region in the map.
+            artifact_bucket=None if replica_stores else artifact_bucket,
+            cross_region_replication_buckets=(
+                {Stack.of(self).region: artifact_bucket,
+                 **self._replica_buckets(replica_stores)} if replica_stores else None),
             role=self.pipeline_role.without_policy_updates(),
             restart_execution_on_update=False,
             stages=[
@@ -328,13 +334,29 @@ class TrainingPipeline(Construct):
         tolerate_redundant_depends_on(self.pipeline)
         self._start_rule(source, source_bucket, stack)
 
+    def _replica_buckets(self, stores: dict[str, tuple[str, str]]) -> dict[str, s3.IBucket]:
+        """The platform's artifact stores in the regions of cross-region deploy actions
+        (stacks/pipeline_replica_stack.py), by name and key alias: without them CDK would
+        create support stacks with an unrotated, deletable key and an unversioned bucket."""
+        stack = Stack.of(self)
+        buckets = {}
+        for region, (bucket_name, key_alias_arn) in sorted(stores.items()):
+            require(region != stack.region, "TrainingPipeline",
+                    f"replica_stores names the pipeline's own region {region}")
+            key = kms.Key.from_key_arn(self, f"ReplicaKey-{region}", key_alias_arn)
+            buckets[region] = s3.Bucket.from_bucket_attributes(
+                self, f"ReplicaStore-{region}", bucket_name=bucket_name, region=region,
+                account=stack.account, encryption_key=key)
+        return buckets
+
     def _deploy_stages(self, deployments: list[DeploymentTarget], approval_topic: sns.ITopic,
                        actions_role: iam.IRole) -> list[codepipeline.StageProps]:
         """Deploy to pre-production, approve (model risk), deploy to production: each deploy
         starts the target account's deployment workflow through its fixed-name deploy role."""
         by_env = {d.environment: d for d in deployments}
         stages: list[codepipeline.StageProps] = []
-        for stage_name, env in (("DeployPreProd", "preprod"), ("DeployProd", "prod")):
+        for stage_name, env in (("DeployDev", "dev"), ("DeployPreProd", "preprod"),
+                                ("DeployProd", "prod")):
             target = by_env.get(env)
             if target is None:
                 continue
@@ -347,12 +369,26 @@ class TrainingPipeline(Construct):
                             "The model runs in pre-production behind guardrails and "
                             "monitoring. Review its endpoint alarms and the pre-production "
                             "dashboard before approving the production deployment."))]))
-            # CodePipeline assumes an action's role with the pipeline's own role.
-            self.pipeline_policy.add_statements(iam.PolicyStatement(
-                sid=f"AssumeDeployRole{env.capitalize()}", actions=["sts:AssumeRole"],
-                resources=[target.role_arn]))
-            deploy_role = iam.Role.from_role_arn(self, f"DeployRole{env.capitalize()}",
-                                                 target.role_arn, mutable=False)
+            if target.role_arn is None:
+                # The pipeline's own environment: its actions role starts the workflows there.
+                deploy_role = actions_role
+                startable = [target.state_machine_arn, *filter(None, [target.qa_state_machine_arn])]
+                self.actions_policy.add_statements(
+                    iam.PolicyStatement(sid=f"StartDeployment{env.capitalize()}",
+                                        actions=["states:StartExecution",
+                                                 "states:DescribeStateMachine"],
+                                        resources=startable),
+                    iam.PolicyStatement(sid=f"WatchDeployment{env.capitalize()}",
+                                        actions=["states:DescribeExecution"],
+                                        resources=[a.replace(":stateMachine:", ":execution:") + ":*"
+                                                   for a in startable]))
+            else:
+                # CodePipeline assumes an action's role with the pipeline's own role.
+                self.pipeline_policy.add_statements(iam.PolicyStatement(
+                    sid=f"AssumeDeployRole{env.capitalize()}", actions=["sts:AssumeRole"],
+                    resources=[target.role_arn]))
+                deploy_role = iam.Role.from_role_arn(self, f"DeployRole{env.capitalize()}",
+                                                     target.role_arn, mutable=False)
             workflow = sfn.StateMachine.from_state_machine_arn(
                 self, f"DeploymentWorkflow{env.capitalize()}", target.state_machine_arn)
             stages.append(codepipeline.StageProps(stage_name=stage_name, actions=[

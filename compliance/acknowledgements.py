@@ -50,11 +50,14 @@ class Acknowledgement:
         return f"{self.plugin}::{self.rule}"
 
     def rule_in(self, *, account: str, region: str, prefix: str,
-                pipeline_account: str | None = None, pipeline_prefix: str | None = None) -> str:
-        """The rule id with the stage's placeholders filled in. ``{pipeline_account}`` and
-        ``{pipeline_prefix}`` name the environment that runs the pipeline and the model
-        registry (cross-account statements of serving stacks)."""
+                pipeline_account: str | None = None, pipeline_prefix: str | None = None,
+                pipeline_region: str | None = None) -> str:
+        """The rule id with the stage's placeholders filled in. ``{pipeline_account}``,
+        ``{pipeline_region}`` and ``{pipeline_prefix}`` name the environment that runs the
+        pipeline and the model registry (cross-account, and possibly cross-region, statements
+        of serving stacks)."""
         return (self.rule.replace("{pipeline_account}", pipeline_account or account)
+                .replace("{pipeline_region}", pipeline_region or region)
                 .replace("{pipeline_prefix}", pipeline_prefix or prefix)
                 .replace("{account}", account).replace("{region}", region)
                 .replace("{prefix}", prefix))
@@ -375,7 +378,7 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (f"{_SAGEMAKER}:processing-job/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:data-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:model-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
-          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+          ("arn:aws:sagemaker:{pipeline_region}:{pipeline_account}:model-package/"
            "{pipeline_prefix}credit-default/*",
            "The workflow deploys whichever version of the platform's one model package group "
            "was approved; versions are numbered per registration."),
@@ -396,11 +399,11 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (_BUCKET % "data-capture" + f"/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
           (_BUCKET % "monitoring-reports" + f"/baselines/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
           (_BUCKET % "monitoring-reports" + f"/reports/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
-          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{region}/runs/*",
+          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{pipeline_region}/runs/*",
            _PIPELINE_RUNS),
-          ("arn:aws:s3:::{pipeline_prefix}processed-features-{pipeline_account}-{region}/runs/*",
+          ("arn:aws:s3:::{pipeline_prefix}processed-features-{pipeline_account}-{pipeline_region}/runs/*",
            _PIPELINE_RUNS),
-          ("arn:aws:kms:{region}:{pipeline_account}:key/*",
+          ("arn:aws:kms:{pipeline_region}:{pipeline_account}:key/*",
            "KMS key ids of another account are not known at synth time; the statement is "
            "limited by kms:ResourceAliases to the pipeline account's two keys (model "
            "artifacts and training data), and only to Decrypt and DescribeKey."),
@@ -423,14 +426,14 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (f"{_SAGEMAKER}:transform-job/{{prefix}}mq-*",
            "Each check runs one batch transform job named <project>-<env>-mq-<random id>; "
            "the workflow may only create, describe and stop jobs with that prefix."),
-          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+          ("arn:aws:sagemaker:{pipeline_region}:{pipeline_account}:model-package/"
            "{pipeline_prefix}credit-default/*",
            "The check compares with the validation metrics of the approved version of the "
            "platform's one model package group; versions are numbered per registration."),
-          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{region}/runs/*",
+          ("arn:aws:s3:::{pipeline_prefix}model-artifacts-{pipeline_account}-{pipeline_region}/runs/*",
            "The validation metrics (evaluation.json) of the approved model are under "
            "runs/<run id>/ in the pipeline account's model-artifacts bucket; read only."),
-          ("arn:aws:kms:{region}:{pipeline_account}:key/*",
+          ("arn:aws:kms:{pipeline_region}:{pipeline_account}:key/*",
            "KMS key ids of another account are not known at synth time; the statement is "
            "limited by kms:ResourceAliases to the pipeline account's model-artifacts key "
            "and to Decrypt."),
@@ -450,7 +453,7 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (f"{_SAGEMAKER}:transform-job/{{prefix}}qa*",
            "Each QA run starts two batch transform jobs named <project>-<env>-qa<who>-<id>; "
            "the workflow may only create, describe and stop jobs with that prefix."),
-          ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
+          ("arn:aws:sagemaker:{pipeline_region}:{pipeline_account}:model-package/"
            "{pipeline_prefix}credit-default/*",
            "The champion is the previous Approved version of the platform's one model "
            "package group; versions are numbered per registration."),
@@ -465,6 +468,33 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
                     "{prefix}deployment:*]",
                     "The pipeline watches the deployment executions it starts; execution names "
                     "are generated per run, and the statement names the one deployment workflow."),
+)
+
+
+_NO_SELF_LOGGING = (
+    "This is the server-access-log target of every platform bucket. Logging it into "
+    "itself would log each log delivery, without end; reads of it are recorded by the "
+    "CloudTrail S3 data events instead."
+)
+
+# The pipeline's artifact store in another region (stacks/pipeline_replica_stack.py, only with
+# environments in several regions): the same SecureBucket and AccessLogBucket as the
+# foundation's, so the same standing decisions apply, nothing more. It replaces CDK's
+# cross-region support stack, whose unrotated key and unversioned bucket are not acknowledged.
+_REPLICA = "PipelineReplica-*"
+MULTI_REGION_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(Acknowledgement(f"{_REPLICA}/{bucket}/Bucket/Resource",
+                      f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
+      for bucket in ("AccessLogs", "Artifacts")
+      for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")),
+    *(Acknowledgement(f"{_REPLICA}/AccessLogs/Bucket/Resource", f"{pack}-S3DefaultEncryptionKMS",
+                      _SSE_S3_FOR_LOG_DELIVERY)
+      for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")),
+    Acknowledgement(f"{_REPLICA}/AccessLogs/Bucket/Resource",
+                    "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check",
+                    _SSE_S3_FOR_LOG_DELIVERY),
+    Acknowledgement(f"{_REPLICA}/AccessLogs/Bucket/Resource",
+                    "cdk-validator-cfnguard::s3_bucket_logging_enabled_check", _NO_SELF_LOGGING),
 )
 
 
@@ -542,9 +572,7 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     Acknowledgement(
         _ACCESS_LOGS,
         "cdk-validator-cfnguard::s3_bucket_logging_enabled_check",
-        "This is the server-access-log target of every platform bucket. Logging it into "
-        "itself would log each log delivery, without end; reads of it are recorded by the "
-        "CloudTrail S3 data events instead.",
+        _NO_SELF_LOGGING,
     ),
     *TRAINING_ACKNOWLEDGEMENTS,
     *SERVING_ACKNOWLEDGEMENTS,
@@ -626,11 +654,32 @@ def _stage_ids(stage: Stage) -> dict[str, str]:
         "prefix": names.prefix if names is not None else "",
         "pipeline_account": pipeline.account if pipeline is not None else None,
         "pipeline_prefix": pipeline.prefix if pipeline is not None else None,
+        "pipeline_region": pipeline.region if pipeline is not None else None,
     }
 
 
+# With the pipeline's own environment also serving, the pipeline's actions role starts the
+# deployment (and, in preprod, QA) workflow there and watches its executions: the same
+# statement, and the same reason, as the serving account's PipelineDeployPolicy above.
+PIPELINE_SERVES_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = tuple(
+    Acknowledgement("Training/Pipeline/ActionsPolicy/Resource",
+                    "AwsSolutions-IAM5[Resource::arn:aws:states:{region}:{account}:execution:"
+                    f"{{prefix}}{workflow}:*]",
+                    f"The pipeline watches the {what} executions it starts in its own account; "
+                    "execution names are generated per run, and the statement names the one "
+                    f"{what} workflow.")
+    for workflow, what in (("deployment", "deployment"), ("champion-challenger", "QA")))
+
+# Acknowledgements of constructs that exist only in some configurations (not the sample's):
+# recorded wherever their construct exists; tests/test_multi_region.py and
+# tests/test_serving_stack.py synthesize those configurations.
+CONDITIONAL_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *MULTI_REGION_ACKNOWLEDGEMENTS, *PIPELINE_SERVES_ACKNOWLEDGEMENTS)
+
+
 def apply_acknowledgements(stage: Stage,
-                           acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS,
+                           acknowledgements: tuple[Acknowledgement, ...] = (
+                               *ACKNOWLEDGEMENTS, *CONDITIONAL_ACKNOWLEDGEMENTS),
                            *, plugins: Collection[str] | None = None) -> None:
     """Records every acknowledgement on the construct it names, all of one construct's in
     a single ``acknowledge`` call (same metadata as one call per finding, fewer jsii round

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
+
+from compliance.guard import PLUGIN_NAME, ParallelCfnGuardValidator
 
 # Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
 # is "<plugin>::<rule id>[<finding>]".
@@ -17,7 +18,7 @@ NAG_PACKS: dict[str, str] = {
 }
 
 
-CFN_GUARD_PLUGIN = "cdk-validator-cfnguard"
+CFN_GUARD_PLUGIN = PLUGIN_NAME
 
 
 def plugin_names(*, cfn_guard: bool) -> frozenset[str]:
@@ -35,8 +36,10 @@ def nag_packs(scope: IConstruct) -> list:
 
 
 def add_compliance_checks(app: IConstruct, *, cfn_guard: bool = True) -> None:
-    """Every finding, warnings included, fails the synth."""
+    """Every finding, warnings included, fails the synth (compliance/gate.py). cfn-guard runs
+    the cdklabs validator's code and Control Tower rules per template, in parallel, cached by
+    template content (compliance/guard.py)."""
     plugins = nag_packs(app)
     if cfn_guard:
-        plugins.append(CfnGuardValidator(control_tower_rules_enabled=True))
+        plugins.append(ParallelCfnGuardValidator())
     Validations.of(app).add_plugins(*plugins)

@@ -49,10 +49,6 @@ class Finding:
         return FIX_HINTS.get(short) or FIX_HINTS.get(base) or self.description
 
 
-class ValidationFailed(Exception):
-    """Raised after the summary was printed, to exit non-zero."""
-
-
 def load_validation_report(outdir: Path) -> dict:
     """CDK's policy-validation report of a synth (empty when no plugin reported)."""
     for name in REPORT_NAMES:
@@ -64,7 +60,9 @@ def load_validation_report(outdir: Path) -> dict:
 
 def read_findings(outdir: Path) -> list[Finding]:
     """The unacknowledged findings in the validation report of ``outdir`` (a cdk.out
-    folder), each once, sorted by construct path and rule."""
+    folder), each once, sorted by construct path and rule: every violation every plugin
+    listed, whatever the plugin concluded (a report whose conclusion reads "success" still
+    fails the gate on a violation it lists)."""
     data = load_validation_report(outdir)
     findings = []
     for plugin in data.get("pluginReports", []):
@@ -79,12 +77,18 @@ def read_findings(outdir: Path) -> list[Finding]:
     return sorted(set(findings), key=lambda f: (f.path, f.rule))
 
 
+def report_path(outdir: Path) -> Path:
+    return next((outdir / n for n in REPORT_NAMES if (outdir / n).exists()),
+                outdir / REPORT_NAMES[0])
+
+
 def summarize_validation_failure(outdir: Path) -> str:
     """A readable summary of a failed synth's findings: per finding the rule, the construct,
     the fix and the acknowledgement id; print it when ``app.synth()`` raised."""
     findings = read_findings(outdir)
     if not findings:
-        return f"Compliance validation failed; see {outdir}/validation-report.json"
+        return (f"COMPLIANCE CHECKS FAILED: synthesis stopped on a validation error; see "
+                f"{report_path(outdir)}")
     lines = [
         "",
         f"COMPLIANCE CHECKS FAILED: {len(findings)} unacknowledged finding(s).",
@@ -98,5 +102,5 @@ def summarize_validation_failure(outdir: Path) -> str:
         lines.append(f"    fix:  {f.hint}")
         lines.append(f"    id:   {f.acknowledgement_id}")
     lines.append("")
-    lines.append(f"Full report: {outdir}/validation-report.json")
+    lines.append(f"Full report: {report_path(outdir)}")
     return "\n".join(lines)

@@ -8,7 +8,18 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from platform_config.model import PlatformConfig
+from platform_config.model import (
+    AccessConfig,
+    ConfigProblems,
+    EnvironmentConfig,
+    PlatformConfig,
+    ProjectConfig,
+    ServingConfig,
+    TrainingConfig,
+    ENVIRONMENT_NAMES,
+    UserConfig,
+    cross_check_problems,
+)
 
 
 class ConfigError(ValueError):
@@ -50,6 +61,17 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _describe_all(error: dict[str, Any]) -> list[str]:
+    """One line per problem: a validator that found several (ConfigProblems) gives several."""
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ConfigProblems):
+        base = _field_path(tuple(error["loc"]))
+        base = "" if base == "(top level)" else base
+        return [f"{'.'.join(p for p in (base, field) if p) or '(top level)'}: {message}"
+                for field, message in cause.problems]
+    return [_describe(error)]
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = tuple(error["loc"])
     # pydantic puts the validator name in loc for model validators of nested models.
@@ -78,7 +100,47 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     try:
         return PlatformConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+        problems = [line for e in exc.errors() for line in _describe_all(e)]
+    # Field errors stop pydantic before the checks across sections: run those on the sections
+    # that are valid, so one run reports every independent problem.
+    for field, message in _partial_cross_checks(data):
+        line = f"{field}: {message}"
+        if line not in problems:
+            problems.append(line)
+    raise ConfigError(source, problems)
+
+
+def _valid(model: type[BaseModel], value: Any) -> Any:
+    try:
+        return model.model_validate(value if value is not None else {})
+    except ValidationError:
+        return None
+
+
+def _partial_cross_checks(data: dict) -> list[tuple[str, str]]:
+    environments = data.get("environments")
+    envs, networks = {}, {}
+    if isinstance(environments, dict):
+        for name, value in environments.items():
+            if name not in ENVIRONMENT_NAMES:
+                continue
+            env = _valid(EnvironmentConfig, value)
+            if env is not None:
+                envs[name] = env
+            # An environment with another error still has a VPC range to compare.
+            try:
+                networks[name] = EnvironmentConfig._vpc_cidr(value.get("vpc_cidr"))
+            except (AttributeError, ValueError, TypeError):
+                pass
+    raw_users = data.get("users")
+    # Invalid users stay as None so that users[i] in messages keeps the file's numbering.
+    users = [_valid(UserConfig, v) for v in raw_users] if isinstance(raw_users, list) else []
+    return cross_check_problems(
+        project=_valid(ProjectConfig, data.get("project")) if data.get("project") else None,
+        environments=envs, users=users,
+        access=_valid(AccessConfig, data.get("access")),
+        training=_valid(TrainingConfig, data.get("training")),
+        serving=_valid(ServingConfig, data.get("serving")), networks=networks)
 
 
 def load_config(path: str | Path) -> PlatformConfig:

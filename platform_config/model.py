@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from platform_config.regions import COMMERCIAL_REGIONS, LOG_RETENTION_DAYS
+from platform_config.regions import LOG_RETENTION_DAYS, SUPPORTED_REGIONS, RegionRefusal
 
 ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "preprod", "prod")
 
@@ -36,6 +36,22 @@ def shard_of(user_name: str, shard_count: int) -> int:
     removing or reordering users never moves anyone else."""
     digest = hashlib.sha256(user_name.encode()).digest()
     return int.from_bytes(digest[:8], "big") % shard_count
+
+
+class ConfigProblems(ValueError):
+    """Several independent problems found by one validator: (field path relative to the model
+    that raised it, message) pairs. The loader reports each one (platform_config/loader.py)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" if f else m for f, m in problems))
+
+
+def _raise_all(problems: list[tuple[str, str]]) -> None:
+    if len(problems) == 1 and not problems[0][0]:
+        raise ValueError(problems[0][1])
+    if problems:
+        raise ConfigProblems(problems)
 
 
 class _Strict(BaseModel):
@@ -432,11 +448,8 @@ class EnvironmentConfig(_Strict):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if value not in COMMERCIAL_REGIONS:
-            raise ValueError(
-                f"{value!r} is not an AWS commercial region this platform knows; use a region "
-                "code such as eu-west-2 or us-east-1"
-            )
+        if value not in SUPPORTED_REGIONS:
+            raise ValueError(RegionRefusal(value).message)
         return value
 
     @field_validator("vpc_cidr")
@@ -467,23 +480,24 @@ class EnvironmentConfig(_Strict):
     @model_validator(mode="after")
     def _zones(self) -> EnvironmentConfig:
         zones = self.availability_zones
+        problems: list[tuple[str, str]] = []
         if not 2 <= len(zones) <= 6:
-            raise ValueError(
-                f"availability_zones lists {len(zones)} zones; list 2 to 6 zones of {self.region}"
-            )
+            problems.append(("availability_zones", f"lists {len(zones)} zones; list 2 to 6 "
+                             f"zones of {self.region}"))
         if len(set(zones)) != len(zones):
-            raise ValueError("availability_zones lists a zone twice; remove the duplicate")
+            problems.append(("availability_zones", "lists a zone twice; remove the duplicate"))
         for zone in zones:
             if not re.fullmatch(re.escape(self.region) + r"[a-f]", zone):
-                raise ValueError(
+                problems.append((
+                    "availability_zones",
                     f"availability zone {zone!r} is not in region {self.region}; zones of this "
-                    f"region are named {self.region}a, {self.region}b, ..."
-                )
+                    f"region are named {self.region}a, {self.region}b, ..."))
         if not 1 <= self.endpoint_az_count <= len(zones):
-            raise ValueError(
-                f"endpoint_az_count is {self.endpoint_az_count}; it must be between 1 and the "
-                f"number of availability_zones ({len(zones)})"
-            )
+            problems.append((
+                "endpoint_az_count",
+                f"is {self.endpoint_az_count}; it must be between 1 and the number of "
+                f"availability_zones ({len(zones)})"))
+        _raise_all(problems)
         return self
 
     @property
@@ -676,33 +690,9 @@ class PlatformConfig(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PlatformConfig:
-        seen: dict[str, int] = {}
-        for index, user in enumerate(self.users):
-            if user.name in seen:
-                raise ValueError(
-                    f"users[{index}] repeats the name {user.name!r} of users[{seen[user.name]}]; "
-                    "user names must be unique"
-                )
-            seen[user.name] = index
-        shards: dict[int, int] = {}
-        for user in self.users_with(JobFunction.DATA_SCIENTIST):
-            shard = shard_of(user.name, self.access.user_shards)
-            shards[shard] = shards.get(shard, 0) + 1
-        if shards and max(shards.values()) > MAX_USERS_PER_SHARD:
-            raise ValueError(
-                f"access.user_shards {self.access.user_shards} puts {max(shards.values())} data "
-                f"scientists in one stack (at most {MAX_USERS_PER_SHARD} fit CloudFormation's "
-                "limits); raise access.user_shards before the first deployment"
-            )
-        envs = list(self.environments.items())
-        for i, (name_a, env_a) in enumerate(envs):
-            for name_b, env_b in envs[i + 1 :]:
-                if env_a.vpc_network.overlaps(env_b.vpc_network):
-                    raise ValueError(
-                        f"environments.{name_a}.vpc_cidr {env_a.vpc_cidr} overlaps "
-                        f"environments.{name_b}.vpc_cidr {env_b.vpc_cidr}; give each environment "
-                        "its own range so they can be connected later"
-                    )
+        _raise_all(cross_check_problems(
+            project=self.project, environments=self.environments, users=self.users,
+            access=self.access, training=self.training, serving=self.serving))
         return self
 
     def environment(self, name: str) -> EnvironmentConfig:
@@ -711,3 +701,114 @@ class PlatformConfig(_Strict):
     def users_with(self, job_function: JobFunction) -> list[UserConfig]:
         return [u for u in self.users if u.job_function is job_function]
 
+
+
+PROMOTION_ORDER: tuple[str, ...] = ENVIRONMENT_NAMES  # dev -> preprod -> prod
+
+
+def cross_check_problems(*, project: ProjectConfig | None,
+                         environments: dict[str, EnvironmentConfig],
+                         users: list[UserConfig | None], access: AccessConfig | None,
+                         training: TrainingConfig | None,
+                         serving: ServingConfig | None,
+                         networks: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Every problem that involves more than one section, as (field path, message).
+
+    Runs on whatever sections are valid, so the loader can report these together with the
+    field errors of the sections that are not (an invalid section is None or left out;
+    ``networks`` gives the valid vpc_cidr of every environment, invalid ones included).
+    """
+    problems: list[tuple[str, str]] = []
+    valid_users = [u for u in users if u is not None]
+    seen: dict[str, int] = {}
+    for index, user in enumerate(users):
+        if user is None:
+            continue
+        if user.name in seen:
+            problems.append((f"users[{index}].name", (
+                f"repeats the name {user.name!r} of users[{seen[user.name]}]; user names must "
+                "be unique")))
+        else:
+            seen[user.name] = index
+    if access is not None:
+        shards: dict[int, int] = {}
+        for user in valid_users:
+            if user.job_function is JobFunction.DATA_SCIENTIST:
+                shard = shard_of(user.name, access.user_shards)
+                shards[shard] = shards.get(shard, 0) + 1
+        if shards and max(shards.values()) > MAX_USERS_PER_SHARD:
+            problems.append(("access.user_shards", (
+                f"{access.user_shards} puts {max(shards.values())} data scientists in one stack "
+                f"(at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
+                "access.user_shards before the first deployment")))
+    if networks is None:
+        networks = {name: env.vpc_cidr for name, env in environments.items()}
+    cidrs = list(networks.items())
+    for i, (name_a, cidr_a) in enumerate(cidrs):
+        for name_b, cidr_b in cidrs[i + 1:]:
+            if ipaddress.IPv4Network(cidr_a).overlaps(ipaddress.IPv4Network(cidr_b)):
+                problems.append((f"environments.{name_b}.vpc_cidr", (
+                    f"{cidr_b} overlaps environments.{name_a}.vpc_cidr {cidr_a}; give each "
+                    "environment its own range so they can be connected later")))
+    if training is not None and serving is not None:
+        pipeline = training.pipeline_environment
+        for env in serving.environments:
+            if PROMOTION_ORDER.index(env) < PROMOTION_ORDER.index(pipeline):
+                problems.append(("serving.environments", (
+                    f"lists {env}, which comes before training.pipeline_environment "
+                    f"{pipeline}; the pipeline deploys each approved model forward, dev -> "
+                    "preprod -> prod (a deploy stage per serving environment from its own on, "
+                    "QA in preprod, a model-risk approval before prod), so it has no deploy "
+                    f"stage for {env}. Remove {env} from serving.environments or move "
+                    "training.pipeline_environment to an earlier environment")))
+    if project is not None:
+        problems += name_length_problems(project=project, environments=environments,
+                                         users=users, training=training, serving=serving)
+    return problems
+
+
+def name_length_problems(*, project: ProjectConfig, environments: dict[str, EnvironmentConfig],
+                         users: list[UserConfig | None], training: TrainingConfig | None,
+                         serving: ServingConfig | None) -> list[tuple[str, str]]:
+    """Every physical name the platform derives (platform_config/naming.py) must fit its AWS
+    limit, in every environment and for every data scientist."""
+    from platform_config.naming import ResourceNames, environment_names, user_names
+
+    problems: list[tuple[str, str]] = []
+    reported: set[tuple[str, str]] = set()
+    model_name = training.model_name if training is not None else None
+    features = tuple(serving.features) if serving is not None else ()
+    for env_name, env in environments.items():
+        names = ResourceNames(project.name, env_name, env.account, env.region)
+        is_pipeline = training is not None and training.pipeline_environment == env_name
+        replica_regions = tuple(sorted({
+            environments[e].region for e in (serving.environments if serving else ())
+            if e in environments and environments[e].region != env.region})) if is_pipeline else ()
+        derived = environment_names(
+            names, model_name=model_name, features=features,
+            serving=serving is not None and env_name in serving.environments,
+            pipeline=is_pipeline, replica_regions=replica_regions)
+        for item in derived:
+            if len(item.name) > item.limit and (item.kind, item.name) not in reported:
+                reported.add((item.kind, item.name))
+                field = ("serving.features" if "serving.features" in item.fields
+                         else "training.model_name" if "model_name" in item.fields
+                         else "project.name")
+                problems.append((field, (
+                    f"makes the {item.kind} name {item.name!r} in environment {env_name} "
+                    f"{len(item.name)} characters long; AWS allows {item.limit}. It is made of "
+                    f"{item.fields}: shorten {field} by {len(item.name) - item.limit} or more")))
+        if not env.notebooks_enabled:
+            continue
+        for index, user in enumerate(users):
+            if user is None or user.job_function is not JobFunction.DATA_SCIENTIST:
+                continue
+            for item in user_names(names, user.name):
+                if len(item.name) > item.limit and (item.kind, item.name) not in reported:
+                    reported.add((item.kind, item.name))
+                    problems.append((f"users[{index}].name", (
+                        f"makes the {item.kind} name {item.name!r} in environment {env_name} "
+                        f"{len(item.name)} characters long; AWS allows {item.limit}. Shorten "
+                        f"the user name (or project.name) by {len(item.name) - item.limit} or "
+                        "more")))
+    return problems

@@ -195,8 +195,10 @@ class Rehearsal:
                 self.out(f"\n==> deploy-local: {step.name}")
                 step.run()
                 self.out(f"    ok: {step.name} ({time.monotonic() - t0:.1f}s)")
+            kept = (f"state kept in {self.state_dir}" if self.keep_state
+                    else "state removed")
             self.out(f"\ndeploy-local: OK, {len(self.steps)} steps in "
-                     f"{time.monotonic() - started:.0f}s; emulator stopped, state removed.")
+                     f"{time.monotonic() - started:.0f}s; emulator stopped, {kept}.")
             return 0
         except StepFailed as exc:
             self.out(f"\ndeploy-local: FAILED at step '{step_name}': {exc}")
@@ -341,6 +343,12 @@ def build(args: argparse.Namespace) -> Rehearsal:
             env=aws_env(), cwd=ROOT, what="cdk synth (compliance gate on)")
 
     def templates() -> None:
+        # The app already failed the synth on any finding (compliance/gate.py); re-read the
+        # report so that nothing is deployed from an assembly with an unacknowledged one.
+        from compliance.summary import read_findings, summarize_validation_failure
+
+        if read_findings(assembly):
+            raise StepFailed(summarize_validation_failure(assembly))
         problems = check_templates(assembly)
         if problems:
             raise StepFailed("; ".join(problems))

@@ -41,8 +41,11 @@ def acknowledged_paths(outdir: Path) -> dict[str, set[str]]:
 
 
 def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], acknowledgements=None) -> list[AckRow]:
+    conditional = ()
     if acknowledgements is None:
         from compliance.acknowledgements import ACKNOWLEDGEMENTS as acknowledgements
+        from compliance.acknowledgements import CONDITIONAL_ACKNOWLEDGEMENTS as conditional
+        acknowledgements = (*acknowledgements, *conditional)
     by_path = {}
     for environment in environments.values():  # ``env`` below is a stage name (str)
         for r in environment.resources:
@@ -63,5 +66,6 @@ def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], ack
                 if fnmatch.fnmatchcase(rel, ack.path):
                     row.applied.append((env, res.path, res.logical_id))
         row.applied = sorted(set(row.applied))
-        rows.append(row)
+        if row.applied or ack not in conditional:  # a configuration-specific one: if it applies
+            rows.append(row)
     return rows

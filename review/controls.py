@@ -241,8 +241,8 @@ CONTROLS: tuple[Control, ...] = (
         "Customer managed KMS keys at rest (S3, notebook volumes, logs, topics), S3 default "
         "encryption, bucket policies refusing unencrypted transport, TLS in transit.",
         (
-            Requirement("Customer managed KMS keys with rotation", ("AWS::KMS::Key",),
-                        prop("EnableKeyRotation", True)),
+            Requirement("Every customer managed KMS key rotates", ("AWS::KMS::Key",),
+                        prop("EnableKeyRotation", True), kind="each"),
             Requirement("Every bucket has default encryption", ("AWS::S3::Bucket",),
                         prop("BucketEncryption"), kind="each"),
             Requirement("Buckets with SSE-KMS default encryption", ("AWS::S3::Bucket",),
@@ -270,8 +270,8 @@ CONTROLS: tuple[Control, ...] = (
             Requirement("AWS Config rules evaluate the platform", ("AWS::Config::ConfigRule",)),
             Requirement("VPC flow logs", ("AWS::EC2::FlowLog",)),
             Requirement("S3 server access logging", ("AWS::S3::Bucket",), prop("LoggingConfiguration")),
-            Requirement("Retained, encrypted log groups", ("AWS::Logs::LogGroup",),
-                        all_of(prop("RetentionInDays"), prop("KmsKeyId"))),
+            Requirement("Every log group retained and encrypted", ("AWS::Logs::LogGroup",),
+                        all_of(prop("RetentionInDays"), prop("KmsKeyId")), kind="each"),
         ),
         (r"CloudTrail|cloud_trail|^CT\d", r"Logging|logging", r"FlowLog", r"LogGroupRetention|retention_period",
          r"LogExport|log_export"),
@@ -391,25 +391,27 @@ def is_framework_internal(r: Resource) -> bool:
 
 def evaluate_requirement(req: Requirement, env: Environment, env_config: Any = None,
                          exempt: set[str] = frozenset()) -> RequirementResult:
-    """``exempt``: construct paths with an acknowledged finding for one of the control's rules;
-    an ``each`` requirement does not count them as violations (the acknowledgement says why)."""
+    """The check runs on every resource of the requirement's types (CDK's own singleton
+    providers aside). ``exempt``: construct paths with an acknowledged finding for one of the
+    control's rules; an ``each`` requirement does not count a resource there as a violation
+    *when it fails the check* (the acknowledgement says why) and names it in the note. A
+    resource that meets the check is evidence whatever is acknowledged on it."""
     if not req.is_applicable(env_config):
         return RequirementResult(req, "n/a", note="not applicable by configuration")
-    candidates = env.of_type(*req.types)
-    if req.kind == "each":
-        excluded = [r for r in candidates if is_framework_internal(r) or _path_in(r, exempt)]
-        candidates = [r for r in candidates if r not in excluded]
-        if excluded:
-            names = ", ".join(r.short_path for r in excluded)
-            note_excluded = f"excluded (acknowledged or CDK-internal): {names}"
-        else:
-            note_excluded = ""
+    candidates = [r for r in env.of_type(*req.types) if not is_framework_internal(r)]
     passing = [r for r in candidates if req.check(r, env)]
     if req.kind == "each":
         if not candidates:
-            return RequirementResult(req, "n/a", note=note_excluded or "no such resources")
+            return RequirementResult(req, "n/a", note="no such resources")
         failing = [r for r in candidates if r not in passing]
-        return RequirementResult(req, "not met" if failing else "met", passing, failing, note_excluded)
+        accepted = [r for r in failing if _path_in(r, exempt)]
+        violations = [r for r in failing if r not in accepted]
+        note = ""
+        if accepted:
+            note = ("acknowledged exception(s), see acknowledgements: "
+                    + ", ".join(r.short_path for r in accepted))
+        return RequirementResult(req, "not met" if violations else "met", passing, violations,
+                                 note)
     forbidden = env.of_type(*req.forbid)
     met = bool(passing) and not forbidden
     note = ""

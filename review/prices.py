@@ -48,6 +48,32 @@ PRICES: dict[str, dict] = {
             "ml.c5.xlarge": 0.238,
         },
     },
+    # Frankfurt, for environments there (multi-region deployments). NONE of these is confirmed
+    # (CONFIRMED below has no entry for eu-central-1): the flat-rate services (KMS, Config,
+    # CloudTrail, alarms, Secrets Manager) carry their list prices; endpoints and logs are
+    # estimates; the SageMaker figures are London's (eu-west-2) copied as placeholders. Re-check
+    # all of them on the pricing pages before quoting a figure.
+    "eu-central-1": {
+        "vpc_interface_endpoint_az_hour": 0.012,
+        "kms_key_month": 1.00,
+        "config_item": 0.003,
+        "config_rule_evaluation": 0.001,
+        "cloudtrail_data_events_per_million": 1.00,
+        "logs_ingestion_gb": 0.63,
+        "logs_storage_gb_month": 0.0324,
+        "cloudwatch_alarm_month": 0.10,
+        "secret_month": 0.40,
+        "ml_storage_gb_month": 0.168,
+        "notebook_instance_hour": {
+            "ml.t3.medium": 0.0583,
+            "ml.t3.large": 0.1166,
+            "ml.t3.xlarge": 0.2333,
+            "ml.m5.large": 0.134,
+            "ml.m5.xlarge": 0.269,
+            "ml.m5.2xlarge": 0.538,
+            "ml.c5.xlarge": 0.238,
+        },
+    },
 }
 
 # Which prices were confirmed for the region, and how. On PRICES_CHECKED_ON these matched the
@@ -96,7 +122,9 @@ ASSUMPTION_TEXT = {
 
 
 def for_region(region: str) -> tuple[str, dict]:
-    """The price table of ``region``, or the first table with its region named (an estimate)."""
+    """The price table of ``region``, or the first table with its region named (an estimate).
+    The configuration accepts only regions with a table (platform_config/regions.py); the
+    fallback serves templates synthesized elsewhere."""
     if region in PRICES:
         return region, PRICES[region]
     fallback = next(iter(PRICES))

@@ -10,6 +10,7 @@ from platform_config.naming import ResourceNames
 from stacks.access_stack import AccessStack
 from stacks.audit_stack import AuditStack
 from stacks.foundation_stack import FoundationStack
+from stacks.pipeline_replica_stack import PipelineReplicaStack, replica_names, replica_regions
 from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 from stacks.user_shard_stack import UserShardStack
@@ -65,6 +66,20 @@ class PlatformStage(Stage):
                 environment=env_config,
                 foundation=self.foundation,
             )
+        # The pipeline's artifact stores in the regions of cross-region deploy actions.
+        self.pipeline_replicas: dict[str, PipelineReplicaStack] = {}
+        if self.training is not None:
+            for region in replica_regions(config):
+                replica = replica_names(config, region)
+                self.pipeline_replicas[region] = PipelineReplicaStack(
+                    self, f"PipelineReplica-{region}",
+                    stack_name=replica.stack(f"pipeline-replica-{region}"),
+                    description=f"Secure ML platform ({environment}): the training pipeline's "
+                                f"artifact store in {region}",
+                    env=Environment(account=env_config.account, region=region),
+                    names=replica, log_retention_days=env_config.log_retention_days)
+                # CodePipeline needs the store before the pipeline names it.
+                self.training.node.add_dependency(self.pipeline_replicas[region])
         self.access = AccessStack(
             self,
             "Access",

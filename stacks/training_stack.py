@@ -27,6 +27,7 @@ from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 from platform_config.model import EnvironmentConfig, PlatformConfig
 from platform_config.naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
+from stacks.pipeline_replica_stack import replica_stores
 from stacks.serving_stack import QA_ENVIRONMENT
 
 
@@ -150,6 +151,7 @@ class TrainingStack(Stack):
                               codeartifact_domain=names.codeartifact_domain,
                               codeartifact_repository=names.codeartifact_repository),
             pipeline_role_name=names.pipeline_role,
+            replica_stores=replica_stores(config),
             deployments=_deployment_targets(config, names, self.registry.group_name,
                                             buckets["processed"].bucket_name))
         self._retraining(names, config, environment, keys, network)
@@ -286,13 +288,13 @@ def _deployment_targets(config: PlatformConfig, names: ResourceNames, group: str
     group_arn = f"arn:aws:sagemaker:{names.region}:{names.account}:model-package-group/{group}"
     targets = []
     for env in config.serving.environments:
-        if env == names.environment:
-            continue
+        # The pipeline's own environment is a target too: its actions role starts the workflow.
+        own = env == names.environment
         target = ResourceNames.for_environment(config, env)
         targets.append(DeploymentTarget(
             environment=env, account=target.account,
             state_machine_arn=target.state_machine_arn(target.deployment_state_machine),
-            role_arn=target.role_arn(target.pipeline_deploy_role),
+            role_arn=None if own else target.role_arn(target.pipeline_deploy_role),
             model_package_group_arn=group_arn,
             baseline_data_uri=f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/train/",
             qa_state_machine_arn=(target.state_machine_arn(target.qa_state_machine)

@@ -43,7 +43,8 @@ def _matches(ack, finding: Finding) -> bool:
     names = ResourceNames.for_environment(_CONFIG, stage)
     pipeline = ResourceNames.for_environment(_CONFIG, _CONFIG.training.pipeline_environment)
     rule = ack.rule_in(account=names.account, region=names.region, prefix=names.prefix,
-                       pipeline_account=pipeline.account, pipeline_prefix=pipeline.prefix)
+                       pipeline_account=pipeline.account, pipeline_prefix=pipeline.prefix,
+                       pipeline_region=pipeline.region)
     return (ack.plugin == finding.plugin and rule == finding.rule
             and fnmatch.fnmatchcase(rel.split(" (", 1)[0], ack.path))
 

@@ -59,7 +59,7 @@ BAD_CASES: list[tuple[str, Callable[[dict], None], list[str]]] = [
     ("account as a YAML number", _set("environments.dev.account", 111111111111),
      ["environments.dev.account", "quote the account id"]),
     ("unknown region", _set("environments.dev.region", "eu-westt-2"),
-     ["environments.dev.region", "not an AWS commercial region"]),
+     ["environments.dev.region", "not an AWS commercial region", "eu-west-2"]),
     ("AZ of another region", _set("environments.dev.availability_zones", ["eu-west-2a", "eu-west-1b"]),
      ["environments.dev", "eu-west-1b", "not in region eu-west-2"]),
     ("single AZ", _set("environments.dev.availability_zones", ["eu-west-2a"]),
@@ -77,9 +77,9 @@ BAD_CASES: list[tuple[str, Callable[[dict], None], list[str]]] = [
     ("overlapping CIDRs", _set("environments.preprod.vpc_cidr", "10.20.2.0/24"),
      ["overlaps", "environments.dev.vpc_cidr", "environments.preprod.vpc_cidr"]),
     ("too many endpoint AZs", _set("environments.dev.endpoint_az_count", 3),
-     ["environments.dev", "endpoint_az_count is 3"]),
+     ["environments.dev.endpoint_az_count: is 3"]),
     ("zero endpoint AZs", _set("environments.dev.endpoint_az_count", 0),
-     ["environments.dev", "endpoint_az_count is 0"]),
+     ["environments.dev.endpoint_az_count: is 0"]),
     ("non-positive retention", _set("environments.dev.log_retention_days", 0),
      ["environments.dev.log_retention_days", "positive"]),
     ("retention CloudWatch rejects", _set("environments.dev.log_retention_days", 100),
@@ -99,7 +99,7 @@ BAD_CASES: list[tuple[str, Callable[[dict], None], list[str]]] = [
      ["users[1].name", "cannot form resource names"]),
     ("user name too long", _set("users.0.name", "a" * 30), ["users[0].name", "2-24"]),
     ("duplicate user", _set("users.1.name", "jane-smith"),
-     ["users[1] repeats the name 'jane-smith' of users[0]"]),
+     ["users[1].name: repeats the name 'jane-smith' of users[0]"]),
     ("unknown job function", _set("users.0.job_function", "wizard"), ["users[0].job_function"]),
     ("data scientist without CIDR", _set("users.0.allowed_source_cidrs", []),
      ["users[0]", "needs allowed_source_cidrs"]),
@@ -218,3 +218,226 @@ def test_top_level_must_be_a_mapping() -> None:
 
 def test_at_least_twenty_bad_cases() -> None:
     assert len(BAD_CASES) >= 20
+
+
+# --- every independent problem in one run ---------------------------------------------------
+
+def test_independent_problems_of_every_kind_are_reported_in_one_run(sample_config_data) -> None:
+    data = copy.deepcopy(sample_config_data)
+    data["environments"]["dev"]["account"] = "1"  # field error
+    data["environments"]["dev"]["endpoint_az_count"] = 5  # model check of the same environment
+    data["environments"]["prod"]["vpc_cidr"] = data["environments"]["preprod"]["vpc_cidr"]
+    data["environments"]["preprod"]["region"] = "us-west-2"  # unsupported, and overlapping
+    data["users"].append(copy.deepcopy(data["users"][0]))  # duplicate user
+    data["users"][1]["name"] = "Bad Name"  # field error in a user
+    data["training"] = {"pipeline_environment": "prod"}  # preprod serves before it
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "x.yaml")
+    text = "\n".join(caught.value.problems)
+    for fragment in ("environments.dev.account", "environments.preprod.region",
+                     "environments.prod.vpc_cidr: 10.21.0.0/22 overlaps",
+                     "users[1].name: 'Bad Name'", "users[3].name: repeats the name",
+                     "serving.environments: lists preprod, which comes before"):
+        assert fragment in text, f"{fragment!r} not in:\n{text}"
+
+
+def test_several_problems_of_one_environment_are_reported_together(sample_config_data) -> None:
+    data = copy.deepcopy(sample_config_data)
+    data["environments"]["dev"]["availability_zones"] = ["eu-west-2a", "eu-west-2a", "eu-west-1b"]
+    data["environments"]["dev"]["endpoint_az_count"] = 4
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "x.yaml")
+    problems = caught.value.problems
+    assert any(p.startswith("environments.dev.availability_zones: lists a zone twice")
+               for p in problems)
+    assert any("'eu-west-1b' is not in region eu-west-2" in p for p in problems)
+    assert any(p.startswith("environments.dev.endpoint_az_count: is 4") for p in problems)
+
+
+# --- regions: one table, every accepted region complete ---------------------------------------
+
+def test_every_accepted_region_has_every_table_entry() -> None:
+    from cdk_constructs import sagemaker_images as images
+    from platform_config.regions import REQUIREMENTS, SUPPORTED_REGIONS
+    from review import prices
+
+    assert {"eu-west-2", "eu-central-1"} <= SUPPORTED_REGIONS
+    for region in SUPPORTED_REGIONS:
+        for what, (_, table) in REQUIREMENTS.items():
+            assert region in table, f"{region}: no {what}"
+        for image in (images.xgboost_image(region), images.sklearn_image(region),
+                      images.model_monitor_image(region), images.clarify_image(region)):
+            assert f".dkr.ecr.{region}.amazonaws.com/" in image
+        assert prices.for_region(region)[0] == region  # its own prices, no fallback
+        assert set(prices.PRICES[region]) == set(prices.PRICES["eu-west-2"])
+
+
+@pytest.mark.parametrize("region, expected", [
+    ("eu-west-1", ["environments.dev.region", "eu-west-1 is not supported yet",
+                   "price table (PRICES in review/prices.py)", "eu-central-1, eu-west-2"]),
+    ("ap-south-2", ["Model Monitor image account", "Clarify image account", "price table"]),
+    ("eu-wst-1", ["not an AWS commercial region"]),
+])
+def test_a_region_without_full_support_is_refused_with_what_is_missing(
+        sample_config_data, region, expected) -> None:
+    data = copy.deepcopy(sample_config_data)
+    data["environments"]["dev"]["region"] = region
+    data["environments"]["dev"]["availability_zones"] = [f"{region}a", f"{region}b"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "x.yaml")
+    message = str(caught.value)
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+
+
+def test_an_environment_in_another_supported_region_is_accepted(sample_config_data) -> None:
+    data = copy.deepcopy(sample_config_data)
+    data["environments"]["prod"]["region"] = "eu-central-1"
+    data["environments"]["prod"]["availability_zones"] = ["eu-central-1a", "eu-central-1b"]
+    data["environments"]["prod"]["endpoint_az_count"] = 2
+    assert parse_config(data).environment("prod").region == "eu-central-1"
+
+
+# --- physical name lengths ----------------------------------------------------------------------
+
+def _long_project(data: dict, name: str, region: str) -> dict:
+    data = copy.deepcopy(data)
+    data["project"]["name"] = name
+    env = data["environments"]["preprod"]
+    env["region"] = region
+    env["availability_zones"] = [f"{region}a", f"{region}b", f"{region}c"]
+    return data
+
+
+def test_a_bucket_name_of_exactly_63_characters_is_accepted(sample_config_data) -> None:
+    config = parse_config(_long_project(sample_config_data, "mlplatform", "eu-central-1"))
+    from platform_config.naming import ResourceNames
+
+    name = ResourceNames.for_environment(config, "preprod").bucket("monitoring-reports")
+    assert len(name) == 63
+
+
+def test_a_bucket_name_over_63_characters_is_refused_naming_the_field(
+        sample_config_data, monkeypatch) -> None:
+    # The issue's example: 10-character project, preprod, monitoring-reports, ap-southeast-2.
+    # ap-southeast-2 is not supported today; pretend it were, to show the length check holds.
+    import platform_config.model as model
+
+    monkeypatch.setattr(model, "SUPPORTED_REGIONS", model.SUPPORTED_REGIONS | {"ap-southeast-2"})
+    with pytest.raises(ConfigError) as caught:
+        parse_config(_long_project(sample_config_data, "mlplatform", "ap-southeast-2"), "x.yaml")
+    message = str(caught.value)
+    assert ("project.name: makes the S3 bucket name "
+            "'mlplatform-preprod-monitoring-reports-222222222222-ap-southeast-2' in environment "
+            "preprod 65 characters long; AWS allows 63") in message
+    assert "shorten project.name by 2 or more" in message
+
+
+def test_user_names_are_checked_against_every_derived_name_at_the_boundary(
+        sample_config_data, monkeypatch) -> None:
+    # Today's 24-character user names always fit; allow longer ones to reach IAM's 64.
+    import platform_config.model as model
+
+    monkeypatch.setattr(model, "USER_NAME_MAX", 60)
+    data = copy.deepcopy(sample_config_data)
+    data["project"]["name"] = "mlplatform"
+    prefix = "mlplatform-dev-nb-access-"  # the longest user-derived name: IAM role, 64
+    data["users"][0]["name"] = "a" * (64 - len(prefix))
+    parse_config(data)  # exactly 64: accepted
+    data["users"][0]["name"] = "a" * (65 - len(prefix))
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "x.yaml")
+    assert "users[0].name: makes the IAM role name" in str(caught.value)
+    assert "65 characters long; AWS allows 64" in str(caught.value)
+
+
+def test_derived_metric_dimension_values_are_length_checked() -> None:
+    """CloudWatch's API allows 1024-character dimension values, AWS::CloudWatch::Alarm only
+    255: a dimension value derived from configuration must fit 255 (checked at synth)."""
+    from platform_config.model import (EnvironmentConfig, ProjectConfig, ServingConfig,
+                                       TrainingConfig, name_length_problems)
+
+    env = EnvironmentConfig(account="111111111111", region="eu-west-2",
+                            availability_zones=["eu-west-2a", "eu-west-2b"],
+                            vpc_cidr="10.0.0.0/22")
+    long_model = TrainingConfig.model_construct(model_name="m" * 250,
+                                                pipeline_environment="dev")
+    problems = name_length_problems(
+        project=ProjectConfig(name="mlp"), environments={"dev": env}, users=[],
+        training=long_model, serving=ServingConfig(environments=["dev"]))
+    dimension = [m for f, m in problems if "CloudWatch dimension value" in m]
+    assert dimension and all("AWS allows 255" in m for m in dimension)
+    assert all(f == "training.model_name" for f, m in problems if "dimension" in m)
+
+
+def test_every_physical_name_in_the_sample_templates_is_length_checked(synth,
+                                                                       sample_config) -> None:
+    """The configuration model checks the names platform_config/naming.py lists; every named
+    resource of these types in the synthesized templates must be one of them."""
+    from platform_config.naming import environment_names, user_names, ResourceNames
+
+    name_properties = {
+        "AWS::S3::Bucket": "BucketName", "AWS::IAM::Role": "RoleName",
+        "AWS::StepFunctions::StateMachine": "StateMachineName", "AWS::SNS::Topic": "TopicName",
+        "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
+        "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
+        "AWS::SageMaker::NotebookInstanceLifecycleConfig": "NotebookInstanceLifecycleConfigName",
+        "AWS::CodePipeline::Pipeline": "Name", "AWS::Scheduler::Schedule": "Name",
+        "AWS::CloudTrail::Trail": "TrailName", "AWS::KMS::Alias": "AliasName",
+    }
+    checked: set[str] = set()
+    for env in ("dev", "preprod", "prod"):
+        names = ResourceNames.for_environment(sample_config, env)
+        checked |= {d.name for d in environment_names(
+            names, model_name=sample_config.training.model_name,
+            features=tuple(sample_config.serving.features),
+            serving=env in sample_config.serving.environments,
+            pipeline=env == sample_config.training.pipeline_environment)}
+        for user in sample_config.users:
+            checked |= {d.name for d in user_names(names, user.name)}
+    unchecked = set()
+    for path, template in synth.templates.items():
+        for resource in template["Resources"].values():
+            prop = name_properties.get(resource["Type"])
+            value = (resource.get("Properties") or {}).get(prop) if prop else None
+            if isinstance(value, str) and value not in checked:
+                unchecked.add((path, resource["Type"], value))
+    assert unchecked == set()
+
+
+# --- the pipeline environment and the serving environments ------------------------------------
+
+_ENVS = ("dev", "preprod", "prod")
+_COMBINATIONS = [(pipeline, serving) for pipeline in _ENVS
+                 for serving in ([], ["dev"], ["preprod"], ["prod"], ["dev", "preprod"],
+                                 ["dev", "prod"], ["preprod", "prod"], ["dev", "preprod", "prod"])]
+
+
+@pytest.mark.parametrize("pipeline, serving", _COMBINATIONS,
+                         ids=[f"{p}-serves-{'+'.join(s) or 'none'}" for p, s in _COMBINATIONS])
+def test_every_serving_environment_gets_a_deploy_stage_or_is_refused(
+        sample_config_data, pipeline, serving) -> None:
+    from stacks.serving_stack import QA_ENVIRONMENT
+    from stacks.training_stack import _deployment_targets
+    from platform_config.naming import ResourceNames
+
+    data = copy.deepcopy(sample_config_data)
+    data.setdefault("training", {})["pipeline_environment"] = pipeline
+    data.setdefault("serving", {})["environments"] = serving
+    from_pipeline_on = _ENVS[_ENVS.index(pipeline):]
+    refused = [env for env in serving if env not in from_pipeline_on]
+    if refused:
+        with pytest.raises(ConfigError) as caught:
+            parse_config(data, "x.yaml")
+        for env in refused:
+            assert f"serving.environments: lists {env}, which" in str(caught.value)
+        return
+    config = parse_config(data)
+    targets = _deployment_targets(config, ResourceNames.for_environment(config, pipeline),
+                                  "group", "bucket")
+    assert [t.environment for t in targets] == serving
+    assert [t.environment for t in targets if t.qa_state_machine_arn] == (
+        [QA_ENVIRONMENT] if QA_ENVIRONMENT in serving else [])
+    # The pipeline's own environment is deployed by the pipeline's actions role.
+    assert [t.environment for t in targets if t.role_arn is None] == (
+        [pipeline] if pipeline in serving else [])

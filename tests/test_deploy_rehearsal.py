@@ -94,6 +94,34 @@ def test_success_reports_ok_and_still_stops_the_server(tmp_path: Path) -> None:
     assert lines[-1].startswith("\ndeploy-local: OK, 2 steps")
 
 
+def test_keep_state_says_where_the_state_is_kept(tmp_path: Path) -> None:
+    rehearsal, server, lines = _rehearsal(tmp_path, [Step("a", lambda: None)])
+    rehearsal.keep_state = True
+    assert rehearsal.run() == 0
+    assert server.stopped == 1 and rehearsal.state_dir.exists()
+    assert "state removed" not in lines[-1]
+    assert f"state kept in {rehearsal.state_dir}" in lines[-1]
+
+
+def test_nothing_is_deployed_from_an_assembly_with_an_unacknowledged_finding(tmp_path: Path) -> None:
+    import argparse
+    import json
+
+    args = argparse.Namespace(config=str(Path(__file__).parents[1] / "config" / "platform.yaml"),
+                              state_dir=str(tmp_path / "state"), port=0, keep_state=False)
+    rehearsal = deploy_local.build(args)
+    assembly = tmp_path / "state" / "cdk.out"
+    assembly.mkdir()
+    (assembly / "validation-report.json").write_text(json.dumps({"pluginReports": [{
+        "pluginName": "cdk-validator-cfnguard", "conclusion": "success",
+        "violations": [{"ruleName": "s3_bucket_versioning_enabled_check", "severity": "error",
+                        "description": "versioning",
+                        "violatingConstructs": [{"constructPath": "dev/Foundation/X/Resource"}]}]}]}))
+    check = next(step for step in rehearsal.steps if step.name == "check templates")
+    with pytest.raises(StepFailed, match="COMPLIANCE CHECKS FAILED: 1 unacknowledged"):
+        check.run()
+
+
 def test_sigterm_during_a_command_stops_the_command_and_the_server(tmp_path: Path) -> None:
     started: dict[str, int] = {}
 

@@ -194,6 +194,9 @@ def test_serving_in_the_pipeline_environment_synthesizes_clean(sample_config_dat
     data["serving"]["environments"] = ["dev", "preprod", "prod"]
     result = synthesize(parse_config(data), tmp_path, environments=("dev",))
     assert {"dev/Training", "dev/Serving"} <= set(result.templates)
+    pipeline = next(r for r in result.templates["dev/Training"]["Resources"].values()
+                    if r["Type"] == "AWS::CodePipeline::Pipeline")
+    assert "DeployDev" in [s["Name"] for s in pipeline["Properties"]["Stages"]]
     names: list[tuple[str, str]] = []  # (resource type, physical name): unique per type
     for template in result.templates.values():
         for resource in template["Resources"].values():

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Wall time of `make synth` (every gate: four cdk-nag packs, cfn-guard, the app's gate, then
+the review pack), the command a user runs, in one run of this script:
+
+1. sample configuration, cold: an empty cfn-guard cache (compliance/guard.py);
+2. sample configuration, warm: the same again, nothing changed (target <= 15 s);
+3. one user changed (a data scientist added): only the changed templates are re-checked by
+   cfn-guard (target <= 10 s);
+4. 500 data scientists, every gate, the cache warm from the runs above (target <= 45 s);
+5. 500 data scientists again, nothing changed.
+
+Each case is one `make synth CONFIG=... OUT=...` in a fresh process, with its own cache folder
+(CFN_GUARD_CACHE) so that case 1 really starts cold. Prints a Markdown table (and --out).
+
+    .venv/bin/python bench/bench_gates.py --out bench/gates.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"sample, warm": 15.0, "one user changed": 10.0, "500 users, every gate": 45.0}
+
+
+def _config(base: dict, folder: Path, name: str, *, users: int | None = None,
+            extra_user: bool = False) -> Path:
+    data = copy.deepcopy(base)
+    if users is not None:
+        data["users"] = [u for u in data["users"] if u["job_function"] != "data_scientist"] + [
+            {"name": f"ds-{i:03d}", "job_function": "data_scientist",
+             "allowed_source_cidrs": ["203.0.113.0/24"]} for i in range(users)]
+    if extra_user:
+        data["users"].append({"name": "new-scientist", "job_function": "data_scientist",
+                              "allowed_source_cidrs": ["203.0.113.0/24"]})
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def make_synth(config: Path, out: Path, cache: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process it ran). On a shared machine the wall time
+    depends on the neighbours; the CPU time much less."""
+    env = dict(os.environ, CFN_GUARD_CACHE=str(cache))
+    cpu, started = _cpu(), time.monotonic()
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "synth",
+                           f"CONFIG={config}", f"OUT={out}"], env=env, capture_output=True,
+                          text=True)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        sys.exit(f"make synth failed for {config}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return elapsed, _cpu() - cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    base = yaml.safe_load((ROOT / "config" / "platform.yaml").read_text())
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-gates-") as tmp:
+        folder = Path(tmp)
+        cache = folder / "guard-cache"
+        sample = _config(base, folder, "sample")
+        changed = _config(base, folder, "one-more-user", extra_user=True)
+        many = _config(base, folder, "users-500", users=500)
+        cases = [("sample, cold", sample), ("sample, warm", sample),
+                 ("one user changed", changed), ("500 users, every gate", many),
+                 ("500 users, nothing changed", many)]
+        for name, config in cases:
+            load = os.getloadavg()[0]
+            seconds, cpu = make_synth(config, folder / "out", cache)
+            target = TARGETS.get(name)
+            verdict = "" if target is None else ("met" if seconds <= target else "MISSED")
+            rows.append((name, seconds, cpu, load, target, verdict))
+            print(f"{name}: {seconds:.1f} s wall, {cpu:.1f} s CPU, load {load:.1f}",
+                  file=sys.stderr)
+    lines = [f"`make synth`, every gate, on this machine ({os.cpu_count()} CPUs), "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Load = the 1-minute load "
+             "average when the case started (other work on the machine).", "",
+             "| Case | Wall s | CPU s | Load | Target (wall) | |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines += [f"| {n} | {s:.1f} | {c:.1f} | {ld:.1f} | {'' if t is None else f'<= {t:.0f}'} | {v} |"
+              for n, s, c, ld, t, v in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

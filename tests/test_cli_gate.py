@@ -1,0 +1,164 @@
+"""The compliance gate through the commands users type, with the pinned CDK CLI.
+
+The pinned CLI runs the app with ``@aws-cdk/core:failSynthOnValidationErrors=false`` and
+reports only the findings of the stacks it selected; these tests show that the app itself
+fails anyway: ``cdk synth`` with no stack selected, ``cdk deploy`` of one stage, ``make synth``
+(the real Makefile), on a deliberately careless app (tests/cli/careless_app.py: a bucket
+without SecureBucket; a queue with a cfn-guard-only finding) and on a bad configuration.
+`make deploy-local` runs the same `cdk synth` of app.py as its synth step and re-checks the
+report (tests/test_deploy_rehearsal.py).
+
+All command runs start together in one fixture (they are independent), so the module costs
+about the longest run, not the sum.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CARELESS_APP = ROOT / "tests" / "cli" / "careless_app.py"
+CDK = str(ROOT / "node_modules" / ".bin" / "cdk")
+SUMMARY = "COMPLIANCE CHECKS FAILED"
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    workdir: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env.update({
+        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{Path(sys.executable).parent}"
+                f"{os.pathsep}{os.environ.get('PATH', '')}",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CDK_DISABLE_VERSION_CHECK": "true",
+        # Nothing may reach AWS: dummy credentials and an endpoint nobody listens on.
+        "AWS_ACCESS_KEY_ID": "AKIACLITESTDUMMY0000", "AWS_SECRET_ACCESS_KEY": "dummy",
+        "AWS_REGION": "eu-west-2", "AWS_ENDPOINT_URL": "http://localhost:9",
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    })
+    env.update(extra)
+    return env
+
+
+def _careless_project(tmp: Path) -> Path:
+    """A project folder that uses the real Makefile, venv and node_modules, whose cdk.json
+    runs the careless app: `make synth` there is exactly the user's command."""
+    tmp.mkdir(parents=True)
+    for name in (".venv", "node_modules", "Makefile", "requirements.txt",
+                 "requirements-dev.txt", "constraints.txt", "package.json", "package-lock.json"):
+        (tmp / name).symlink_to(ROOT / name)
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    (tmp / "cdk.json").write_text(json.dumps(
+        {"app": f"{sys.executable} {CARELESS_APP}", "context": context}))
+    return tmp
+
+
+def _bad_config(tmp: Path) -> Path:
+    text = (ROOT / "config" / "platform.yaml").read_text()
+    text = text.replace('account: "111111111111"', 'account: "11"', 1)  # a field error
+    text = text.replace("vpc_cidr: 10.22.0.0/22", "vpc_cidr: 10.21.0.0/22", 1)  # overlap
+    text = text.replace("name: jane-smith", "name: Jane Smith", 1)  # a field error
+    text = text.replace("region: eu-west-2\n    availability_zones: [eu-west-2a, eu-west-2b, "
+                        "eu-west-2c]\n    vpc_cidr: 10.21", "region: us-west-2\n    "
+                        "availability_zones: [us-west-2a, us-west-2b, us-west-2c]\n    "
+                        "vpc_cidr: 10.21", 1)  # preprod: an unsupported region
+    path = tmp / "bad.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    base = tmp_path_factory.mktemp("cli")
+    project = _careless_project(base / "project")
+    previous = base / "previous-out"
+    (previous / "assembly-dev").mkdir(parents=True)
+    (previous / "marker").write_text("a previous synth")
+    bad = _bad_config(base)
+    commands = {
+        # `make synth` runs `cdk synth` with no stack argument: the CLI selects none of the
+        # stage's stacks, so only the app's own gate can fail it.
+        "make-synth": (["make", "--no-print-directory", "synth"], project, {}),
+        # One stage selected, and the only findings come from cfn-guard.
+        "deploy-guard-only": ([CDK, "deploy", "--app", f"{sys.executable} {CARELESS_APP}",
+                               "careless/*", "--require-approval", "never", "--no-notices",
+                               "--output", str(base / "deploy-out")], base,
+                              {"CARELESS": "guard-only"}),
+        "make-synth-bad-config": (["make", "--no-print-directory", "-C", str(ROOT), "synth",
+                                   f"CONFIG={bad}", f"OUT={previous}"], ROOT, {}),
+    }
+    started = {
+        name: (subprocess.Popen(args, cwd=cwd, env=_env(**extra), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), cwd)
+        for name, (args, cwd, extra) in commands.items()}
+    results = {}
+    for name, (process, cwd) in started.items():
+        out, err = process.communicate(timeout=600)
+        results[name] = Run(process.returncode, out, err, cwd)
+    results["previous"] = Run(0, "", "", previous)
+    return results
+
+
+def test_make_synth_fails_on_a_careless_bucket_with_the_summary(runs) -> None:
+    run = runs["make-synth"]
+    assert run.returncode != 0, run.output
+    assert SUMMARY in run.stderr
+    # Every pack reports the careless bucket, each with the id to acknowledge it by.
+    for plugin in ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321",
+                   "cdk-validator-cfnguard"):
+        assert f"({plugin})" in run.stderr, plugin
+    assert "careless/Data/Careless/Resource" in run.stderr
+    assert "id:   AwsSolutions::AwsSolutions-S1" in run.stderr
+    assert "zero unacknowledged" not in run.output
+    assert not (run.workdir / "cdk.out").exists()  # nothing half-done is published
+
+
+def test_cdk_deploy_of_a_stage_fails_on_a_cfn_guard_only_finding(runs) -> None:
+    run = runs["deploy-guard-only"]
+    assert run.returncode != 0, run.output
+    assert SUMMARY in run.stderr
+    finding_lines = [line for line in run.stderr.splitlines() if line.startswith("- ")]
+    assert finding_lines and all("(cdk-validator-cfnguard)" in line for line in finding_lines)
+    assert "sqs_queue_encrypted_check" in run.stderr
+    assert "Deployment time" not in run.output
+
+
+def test_make_synth_with_a_bad_config_reports_every_problem_and_keeps_cdk_out(runs) -> None:
+    run = runs["make-synth-bad-config"]
+    assert run.returncode != 0, run.output
+    for fragment in ("environments.dev.account", "12-digit",
+                     "environments.prod.vpc_cidr", "overlaps",
+                     "environments.preprod.region", "us-west-2 is not supported yet",
+                     "users[0].name"):
+        assert fragment in run.stderr, f"{fragment!r} not in:\n{run.stderr}"
+    previous = runs["previous"].workdir
+    assert (previous / "marker").read_text() == "a previous synth"
+    assert (previous / "assembly-dev").is_dir()
+
+
+def test_make_help_lists_every_target() -> None:
+    import re
+
+    targets = {m.group(1) for m in re.finditer(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(),
+                                                 re.MULTILINE)}
+    shown = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "help"],
+                           capture_output=True, text=True, check=True).stdout
+    listed = {m.group(1) for m in re.finditer(r"^make ([a-z-]+)", shown, re.MULTILINE)}
+    assert targets - {"help"} <= listed, targets - listed

@@ -1,0 +1,76 @@
+"""cfn-guard per template, in parallel, cached: the same findings as the cdklabs plugin, and a
+changed template is the only one checked again (compliance/guard.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import jsii
+import pytest
+from aws_cdk import App, IPolicyValidationContextBeta1, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+from compliance import guard
+
+
+@jsii.implements(IPolicyValidationContextBeta1)
+class _Context:
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+
+    @property
+    def template_paths(self) -> list[str]:
+        return self._paths
+
+
+@pytest.fixture
+def templates(tmp_path) -> list[str]:
+    app = App(outdir=str(tmp_path / "out"))
+    s3.Bucket(Stack(app, "Buckets"), "Careless")
+    sqs.Queue(Stack(app, "Queues"), "Queue", encryption=sqs.QueueEncryption.UNENCRYPTED)
+    Stack(app, "Empty")
+    assembly = app.synth()
+    return sorted(str(tmp_path / "out" / s.template_file) for s in assembly.stacks)
+
+
+def _findings(violations) -> list[tuple]:
+    return sorted((v["ruleName"], r["resourceLogicalId"], r["templatePath"], v.get("fix"))
+                  for v in violations for r in v["violatingResources"])
+
+
+def test_same_findings_as_the_cdklabs_plugin_then_only_changed_templates(
+        templates, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(guard, "CACHE_DIR", tmp_path / "cache")
+    original = CfnGuardValidator(control_tower_rules_enabled=True).validate(_Context(templates))
+    expected = _findings([{"ruleName": v.rule_name, "fix": v.fix, "violatingResources": [
+        {"resourceLogicalId": r.resource_logical_id, "templatePath": r.template_path}
+        for r in v.violating_resources]} for v in original.violations])
+    assert expected  # the careless bucket and queue are found
+
+    checked: list[str] = []
+    real_run = subprocess.run
+
+    def counting_run(args, **kwargs):
+        checked.append(args[-1])
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(guard.subprocess, "run", counting_run)
+    first = guard.check_templates(templates)
+    assert _findings(first["violations"]) == expected and first["success"] is False
+    assert sorted(checked) == templates  # one process per template
+
+    checked.clear()
+    assert _findings(guard.check_templates(templates)["violations"]) == expected
+    assert checked == []  # nothing changed: every result from the cache
+
+    queue_template = next(t for t in templates if "Queues" in t)
+    data = json.loads(open(queue_template).read())
+    data["Resources"]["Queue4A7E3555"]["Properties"] = {"SqsManagedSseEnabled": True}
+    open(queue_template, "w").write(json.dumps(data))
+    checked.clear()
+    again = guard.check_templates(templates)
+    assert checked == [queue_template]  # only the changed template ran again
+    assert not any("sqs_queue_encrypted_check" == v["ruleName"] for v in again["violations"])
