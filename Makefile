@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth review graphviz test deploy-local lint clean lock
+.PHONY: help install synth review scan chromium graphviz test deploy-local lint clean lock
 
 help:
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/ with compliance checks, and write the review pack to $(OUT)/review/"
@@ -44,8 +44,28 @@ synth: install
 	@$(MAKE) --no-print-directory review
 
 # The security review pack (controls, acknowledgements, IAM, cost, diagrams) from $(OUT)/.
+# BASELINE=<git ref | cdk.out folder> adds the change review; FAIL_ON_BROADEN=1 makes it a gate.
 review: graphviz
-	$(PY) -m review $(OUT) --config $(CONFIG)
+	$(PY) -m review $(OUT) --config $(CONFIG) $(if $(BASELINE),--baseline $(BASELINE)) \
+	  $(if $(filter 1 yes true,$(FAIL_ON_BROADEN)),--fail-on-broaden)
+
+# checkov, the institution's IaC scanner, in its own venv (its dependencies clash with the CDK's).
+SCAN_VENV := .venv-scan
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+scan: $(SCAN_VENV)/.installed
+	$(PY) -m review.checkov $(OUT) --checkov $(SCAN_VENV)/bin/checkov
+
+# Headless Chromium (a Debian package) for the review pack's browser test; skipped where missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Chromium missing: installing it with apt-get (the browser test is skipped if that fails)"; \
+	  { apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; } || \
+	  echo "Chromium could not be installed (no apt or no root): the browser test will be skipped."; }
 
 # Diagrams need Graphviz (a Debian package). Install it where missing; never fail the synth.
 graphviz:
@@ -55,7 +75,7 @@ graphviz:
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; } || \
 	  echo "Graphviz could not be installed (no apt or no root): architecture diagrams will be skipped."; }
 
-test: install
+test: install chromium $(SCAN_VENV)/.installed
 	$(PY) -m pytest
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.

@@ -27,6 +27,7 @@ class PackResult:
     diagram_note: str = ""
     controls: list = field(default_factory=list)
     costs: dict = field(default_factory=dict)
+    change: Any = None  # review.change.ChangeReview when a baseline was given
 
 
 def _env_configs(config: Any, names: list[str]) -> dict[str, Any]:
@@ -171,7 +172,8 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
 
 
 def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None = None,
-               review_dir: Path | None = None, diagrams: bool = True) -> PackResult:
+               review_dir: Path | None = None, diagrams: bool = True, baseline: str | Path | None = None,
+               config_path: Path | None = None) -> PackResult:
     outdir = Path(outdir)
     assembly = load_assembly(outdir)
     directory = review_dir or outdir / "review"
@@ -210,13 +212,27 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
         diagram_doc.h(1, e)
         diagram_doc.image(f"{e} architecture", f"diagram-{e}.png", svgs.get(e))
 
+    change = None
+    if baseline is not None:
+        from review.change import change_doc, resolve_baseline, review_change
+
+        base_dir, label = resolve_baseline(str(baseline), directory / ".baseline", config=config_path)
+        result.change = review_change(base_dir, outdir, baseline_label=label, config=config, tests_root=tests_root)
+        change = change_doc(result.change)
+
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     index = Doc("Security review pack")
     index.p(f"Generated {stamp} from `{outdir}` by `python -m review` (every `make synth`). "
             f"Environments: {', '.join(envs)}. Nothing here is typed by hand: it is computed from the "
             "synthesized templates, the construct tree, the validation report, the acknowledgements "
             "module, the installed rule packs and the tests.")
+    if result.change is not None:
+        index.p(f"**Change since {result.change.baseline}: {result.change.verdict}.** "
+                "Details: [change.md](change.md).")
     index.ul([
+        *(["[change.md](change.md): what this synth allows that the baseline did not (IAM per principal, "
+           "resource policies, network, encryption and retention, acknowledgements, controls, cost)."]
+          if change is not None else []),
         "[controls.md](controls.md): every whitepaper control, its status per environment, the resources, "
         "rules and tests behind it. Start here.",
         "[acknowledgements.md](acknowledgements.md): every accepted finding, why, and where it applies.",
@@ -228,8 +244,11 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
                 [[r.control.title, *[r.per_env[e][0] for e in envs], r.status] for r in result.controls])
     index.table(["Environment", "Idle cost / month"], [[e, f"${result.costs[e].total:,.2f}"] for e in envs])
 
-    for stem, doc in (("controls", controls), ("acknowledgements", acks), ("iam", iam), ("cost", cost),
-                      ("diagrams", diagram_doc)):
+    docs = [("controls", controls), ("acknowledgements", acks), ("iam", iam), ("cost", cost),
+            ("diagrams", diagram_doc)]
+    if change is not None:
+        docs.insert(0, ("change", change))
+    for stem, doc in docs:
         write(doc, directory, stem)
         result.files.append(directory / f"{stem}.md")
     write(index, directory, "index")
@@ -237,7 +256,7 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     # One self-contained page with everything, diagrams inlined as SVG.
     full = Doc("Security review pack")
     full.blocks = list(index.blocks)
-    for doc in (controls, acks, iam, cost, diagram_doc):
+    for _, doc in docs:
         full.h(0, doc.title)
         full.blocks += [(b[0], b[1] + 1, *b[2:]) if b[0] == "h" else b for b in doc.blocks]
     (directory / "index.html").write_text(to_html(full))
