@@ -535,14 +535,15 @@ def setting_changes(env: str, stacks: dict[str, dict]) -> list[SettingChange]:
 def acknowledgement_changes(old_dir: Path, new_dir: Path) -> tuple[list[tuple], list[tuple], str]:
     """(added, removed, note): suppressed findings (plugin, rule, construct path, reason) of
     each synth's validation report."""
+    from compliance.summary import load_validation_report
     from review.acks import suppressed
 
     sides = []
     for d in (old_dir, new_dir):
-        try:
-            sides.append({(s["plugin"], s["rule"], s["path"], s["reason"]) for s in suppressed(d)})
-        except (FileNotFoundError, OSError, ValueError):
+        if not load_validation_report(Path(d)).get("pluginReports"):
             sides.append(None)
+            continue
+        sides.append({(s["plugin"], s["rule"], s["path"], s["reason"]) for s in suppressed(d)})
     if sides[0] is None or sides[1] is None:
         missing = " and ".join(n for n, s in zip(("baseline", "candidate"), sides) if s is None)
         return [], [], f"not compared: no validation report in the {missing} assembly (synthesized without checks)"

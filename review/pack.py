@@ -3,6 +3,7 @@ diagrams. ``build_pack`` is what ``python -m review`` and the tests call."""
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -216,8 +217,11 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     if baseline is not None:
         from review.change import change_doc, resolve_baseline, review_change
 
-        base_dir, label = resolve_baseline(str(baseline), directory / ".baseline", config=config_path)
-        result.change = review_change(base_dir, outdir, baseline_label=label, config=config, tests_root=tests_root)
+        # A git ref is synthesized outside the assembly (scanners of cdk.out must not see it).
+        with tempfile.TemporaryDirectory(prefix="review-baseline-") as work:
+            base_dir, label = resolve_baseline(str(baseline), Path(work), config=config_path)
+            result.change = review_change(base_dir, outdir, baseline_label=label, config=config,
+                                          tests_root=tests_root)
         change = change_doc(result.change)
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
