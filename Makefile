@@ -58,6 +58,7 @@ $(SCAN_VENV)/.installed: requirements-scan.txt
 
 scan: $(SCAN_VENV)/.installed
 	$(PY) -m review.checkov $(OUT) --checkov $(SCAN_VENV)/bin/checkov
+	@$(MAKE) --no-print-directory review
 
 # Headless Chromium (a Debian package) for the review pack's browser test; skipped where missing.
 chromium:

@@ -46,10 +46,11 @@ def _templates(outdir: Path) -> list[Path]:
     return sorted(p for p in outdir.rglob("*.template.json") if "review" not in p.relative_to(outdir).parts)
 
 
-def run(outdir: Path, checkov: Path | str = DEFAULT_CHECKOV) -> CheckovResult:
+def run(outdir: Path, checkov: Path | str = DEFAULT_CHECKOV, report: Path | None = None) -> CheckovResult:
     """Run checkov on every template of the assembly (nested stage assemblies included) and
-    keep its JSON report in the assembly."""
+    keep its JSON report (in the assembly unless ``report`` says where)."""
     outdir = Path(outdir)
+    report = report or outdir / REPORT
     templates = _templates(outdir)
     if not templates:
         raise FileNotFoundError(f"{outdir}: no *.template.json (run `make synth` first)")
@@ -68,7 +69,7 @@ def run(outdir: Path, checkov: Path | str = DEFAULT_CHECKOV) -> CheckovResult:
     except json.JSONDecodeError:
         raise RuntimeError(f"checkov printed no JSON report (exit {proc.returncode}): "
                            f"{(proc.stderr or proc.stdout)[-2000:]}") from None
-    (outdir / REPORT).write_text(json.dumps(data, indent=1))
+    report.write_text(json.dumps(data, indent=1))
     version = subprocess.run([str(checkov), "--version"], capture_output=True, text=True, env=env).stdout.strip()
     return parse(data, outdir, version, len(templates))
 
@@ -94,9 +95,9 @@ def parse(data, outdir: Path, version: str = "", templates: int = 0) -> CheckovR
     return result
 
 
-def load(outdir: Path) -> CheckovResult | None:
+def load(outdir: Path, report: Path | None = None) -> CheckovResult | None:
     """The result `make scan` left in the assembly, or None."""
-    path = Path(outdir) / REPORT
+    path = report or Path(outdir) / REPORT
     if not path.is_file():
         return None
     return parse(json.loads(path.read_text()), outdir, version=_recorded_version())
