@@ -91,11 +91,35 @@ def controls_doc(results, envs: list[str]) -> Doc:
     return doc
 
 
-def acks_doc(rows) -> Doc:
+def reason_groups(rows) -> list[tuple[str, list]]:
+    """Acknowledgements grouped by their reason (one decision each), largest group first."""
+    groups: dict[str, list] = defaultdict(list)
+    for r in rows:
+        groups[r.reason].append(r)
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+def acks_doc(rows, checkov_rows=()) -> Doc:
     doc = Doc("Acknowledged compliance findings")
-    doc.p(f"{len(rows)} acknowledgements from `compliance/acknowledgements.py`; each row names the finding, "
-          "the reason a reviewer accepted, and the resources (per environment) it took effect on, from "
-          "the synth's validation report.")
+    groups = reason_groups(rows)
+    doc.p(f"{len(rows)} acknowledgements from `compliance/acknowledgements.py`, {len(groups)} decisions: "
+          "the same reason accepted for several findings or resources is one decision. Below the "
+          "decisions, every acknowledgement: the finding, the reason, and the resources (per "
+          "environment) it took effect on, from the synth's validation report.")
+    doc.h(1, "Decisions (acknowledgements grouped by reason)")
+    doc.table(["#", "Reason", "Acknowledgements", "Rules", "Resources (all environments)"],
+              [[str(i), reason, str(len(group)),
+                ", ".join(f"`{r}`" for r in sorted({g.finding.split("[", 1)[0] for g in group})),
+                str(len({a for g in group for a in g.applied}))]
+               for i, (reason, group) in enumerate(groups, 1)])
+    if checkov_rows:
+        doc.h(1, "checkov skips")
+        doc.p(f"{len(checkov_rows)} checkov skips written into the templates' metadata at synth: each from "
+              "the acknowledgement of the equivalent cdk-nag or cfn-guard finding (same reason), or from "
+              "`CHECKOV_ACKNOWLEDGEMENTS` in the same module.")
+        doc.table(["checkov check", "Path (stage-relative)", "Reason"],
+                  [[f"`{check}`", f"`{path}`", comment] for path, check, comment in checkov_rows])
+    doc.h(1, "Every acknowledgement")
     doc.table(["Finding", "Path (stage-relative)", "Applies to", "Reason"],
               [[f"`{r.finding}`", f"`{r.path}`",
                 "<br>".join(f"{env}: `{lid}`" for env, _, lid in r.applied) or "**nothing matched**",
@@ -131,6 +155,8 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
           f"({P.CURRENCY}, prices as of {P.PRICES_AS_OF} from `review/prices.py`; "
           "**re-check them against the sources before quoting**). Usage-based charges (requests, "
           "data processed, storage growth, training and serving) come on top.")
+    for line in price_table_notes(costs):
+        doc.p(line)
     doc.table(["Environment", "Region", "Interface endpoints", "AZs per endpoint", "Idle total / month"],
               [[e, costs[e].region, str(costs[e].interface_endpoints), str(costs[e].endpoint_azs),
                 f"${costs[e].total:,.2f}"] for e in envs])
@@ -172,6 +198,40 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
     return doc
 
 
+def price_table_notes(costs: dict) -> list[str]:
+    """One line per environment whose region has no price table of its own."""
+    return [f"**No price table for {c.region} ({e}): its idle cost is priced with {c.price_region}'s "
+            "prices, an estimate until review/prices.py has the region.**"
+            for e, c in costs.items() if c.price_region != c.region]
+
+
+def scanner_rows(outdir: Path, ack_rows) -> list[list[str]]:
+    """cdk-nag packs and cfn-guard from the synth's validation report, checkov from `make scan`."""
+    from compliance.summary import load_validation_report
+    from review import checkov
+
+    rows = []
+    for plugin in load_validation_report(outdir).get("pluginReports", []):
+        name = plugin.get("pluginName", "?")
+        violations = sum(len(v.get("violatingConstructs") or [1]) for v in plugin.get("violations") or [])
+        suppressed = sum(len(v.get("violatingConstructs") or [1]) for v in plugin.get("suppressedViolations") or [])
+        rows.append([f"{name} (synth)", plugin.get("conclusion", ""), f"**{violations}**" if violations else "0",
+                     str(suppressed)])
+    if not rows:
+        rows.append(["cdk-nag, cfn-guard (synth)", "not run (synthesized without compliance checks)", "?", "?"])
+    result = checkov.load(outdir)
+    if result is None:
+        rows.append(["checkov", "not run: `make scan`", "?", "?"])
+    else:
+        failed = len(result.failed)
+        rows.append([f"checkov {result.version} (`make scan`)",
+                     f"{result.passed + failed + len(result.skipped)} checks on templates",
+                     f"**{failed}**: " + ", ".join(sorted({f.check_id for f in result.failed})) if failed else "0",
+                     f"{len(result.skipped)} skipped (" + ", ".join(sorted({f.check_id for f in result.skipped}))
+                     + ")" if result.skipped else "0"])
+    return rows
+
+
 def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None = None,
                review_dir: Path | None = None, diagrams: bool = True, baseline: str | Path | None = None,
                config_path: Path | None = None) -> PackResult:
@@ -186,7 +246,10 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     result.controls = evaluate(assembly.environments, configs, tests_root,
                                acknowledged=acknowledged_paths(outdir))
     controls = controls_doc(result.controls, envs)
-    acks = acks_doc(acknowledgement_rows(outdir, assembly.environments))
+    from compliance.acknowledgements import checkov_skips
+
+    ack_rows = acknowledgement_rows(outdir, assembly.environments)
+    acks = acks_doc(ack_rows, checkov_skips())
     iam = iam_doc(assembly)
     result.costs = {e: estimate(assembly.environments[e],
                                 configs[e].region if configs[e] is not None else next(iter(P.PRICES)),
@@ -247,6 +310,11 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     index.table(["Control", *envs, "Overall"],
                 [[r.control.title, *[r.per_env[e][0] for e in envs], r.status] for r in result.controls])
     index.table(["Environment", "Idle cost / month"], [[e, f"${result.costs[e].total:,.2f}"] for e in envs])
+    for line in price_table_notes(result.costs):
+        index.p(line)
+    index.h(1, "Scanners")
+    index.table(["Scanner", "Checks run", "Unacknowledged findings", "Acknowledged / skipped"],
+                scanner_rows(outdir, ack_rows))
 
     docs = [("controls", controls), ("acknowledgements", acks), ("iam", iam), ("cost", cost),
             ("diagrams", diagram_doc)]
