@@ -17,6 +17,7 @@ from review.controls import evaluate
 from review.cost import estimate
 from review.diagram import environment_dot, graphviz_available, render
 from review.iam import review_roles
+from review.overview import overview_dot
 from review.report import Doc, to_html, write
 
 
@@ -258,9 +259,22 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
 
     diagram_doc = Doc("Architecture diagrams")
     svgs: dict[str, str | None] = {}
-    if diagrams and assembly.tree is not None:
+    overview_svg = None
+    if diagrams:
         if not graphviz_available():
             result.diagram_note = "Graphviz (dot) not installed: diagrams skipped; the .dot sources are written."
+        written = render(overview_dot(assembly, configs), directory / "architecture")
+        result.diagrams += written
+        if directory / "architecture.svg" in written:
+            overview_svg = (directory / "architecture.svg").read_text()
+    diagram_doc.p("**The architecture as a reviewer reads it** (every environment, from the templates): each "
+                  "account and environment, the VPC boundary with its endpoints and what runs inside it, "
+                  "where data rests (buckets, the key each is encrypted with, Object Lock), who reaches it "
+                  "(roles assumed by people or accounts, service roles, and how many role-bucket grants "
+                  "their IAM policies hold) and how data moves: commit → build → training → registry → "
+                  "endpoint → capture → monitoring, the approved model crossing into the serving accounts.")
+    diagram_doc.image("Architecture overview", "architecture.png", overview_svg)
+    if diagrams and assembly.tree is not None:
         for e in envs:
             written = render(environment_dot(assembly.tree, e), directory / f"diagram-{e}")
             result.diagrams += written
@@ -268,12 +282,13 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
             svgs[e] = svg.read_text() if svg in written else None
     elif assembly.tree is None:
         result.diagram_note = "no tree.json in the assembly: diagrams skipped."
+    diagram_doc.h(1, "Construct tree per environment")
     diagram_doc.p("One diagram per environment from the construct tree: a box per stack, dashed boxes per "
                   "construct, the VPC boundary in green with its subnets, endpoints (and the AZs each "
                   "sits in) and attached security groups inside. Arrows are references; "
                   "\"KMS: X\" names the key a resource is encrypted with. " + result.diagram_note)
     for e in envs:
-        diagram_doc.h(1, e)
+        diagram_doc.h(2, e)
         diagram_doc.image(f"{e} architecture", f"diagram-{e}.png", svgs.get(e))
 
     change = None
@@ -305,7 +320,8 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
         "[acknowledgements.md](acknowledgements.md): every accepted finding, why, and where it applies.",
         "[iam.md](iam.md): every role, who can assume it, what it may do, wildcard statements.",
         "[cost.md](cost.md): idle monthly cost per environment and the endpoint-AZ trade-off.",
-        "diagram-<env>.png / .svg: architecture per environment.",
+        "architecture.png / .svg: accounts, network boundary, data at rest, who reaches it, how data moves; "
+        "diagram-<env>.png / .svg: the construct tree per environment.",
     ])
     index.table(["Control", *envs, "Overall"],
                 [[r.control.title, *[r.per_env[e][0] for e in envs], r.status] for r in result.controls])
