@@ -89,7 +89,8 @@ def resolve_baseline(baseline: str, workdir: Path, *, root: Path = ROOT,
 
 def synthesize_ref(commit: str, workdir: Path, *, root: Path = ROOT, config: Path | None = None) -> Path:
     """Check ``commit`` out in a temporary git worktree and synthesize it as `make synth` does
-    (its own app.py, cdk.json and configuration; this checkout's venv and pinned Node.js).
+    (`cdk synth` with its own app.py, cdk.json and configuration; this checkout's venv and
+    pinned Node.js and CDK CLI).
     Compliance findings of the baseline do not stop the review: its templates are what was
     approved. Raises BaselineError when no assembly comes out."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -108,9 +109,12 @@ def synthesize_ref(commit: str, workdir: Path, *, root: Path = ROOT, config: Pat
         env = dict(os.environ)
         env["PATH"] = os.pathsep.join([str(root / "node_modules" / ".bin"), str(Path(sys.executable).parent),
                                        env.get("PATH", "")])
-        env.update(CDK_OUTDIR=str(out), PLATFORM_CONFIG=str(cfg_in_tree), AWS_EC2_METADATA_DISABLED="true",
-                   PYTHONDONTWRITEBYTECODE="1")
-        proc = subprocess.run([sys.executable, "app.py"], cwd=tree, env=env, capture_output=True, text=True)
+        env.update(AWS_EC2_METADATA_DISABLED="true", CDK_DISABLE_VERSION_CHECK="true", PYTHONDONTWRITEBYTECODE="1")
+        # `make synth`'s command, so both validation reports mean the same thing.
+        cdk = root / "node_modules" / ".bin" / "cdk"
+        proc = subprocess.run([str(cdk) if cdk.exists() else "cdk", "synth", "--quiet", "--no-notices",
+                               "--output", str(out), "-c", f"config={cfg_in_tree}"],
+                              cwd=tree, env=env, capture_output=True, text=True)
         if not _is_assembly(out):
             raise BaselineError(f"synthesizing {commit[:12]} produced no assembly (exit {proc.returncode}):\n"
                                 + (proc.stderr or proc.stdout)[-3000:])
@@ -515,6 +519,8 @@ def setting_changes(env: str, stacks: dict[str, dict]) -> list[SettingChange]:
                     out.append(SettingChange(env, name, key, str(old), str(new),
                                              res["change"] == "updated" and _weaker(key, old or "Delete", new or "Delete")))
             for prop, values in res["properties"].items():
+                if "polic" in prop.lower():  # policy documents: the IAM section covers them
+                    continue
                 old_leaves = _leaves(values["old"], prop) if values["old"] is not None else {}
                 new_leaves = _leaves(values["new"], prop) if values["new"] is not None else {}
                 for leaf in sorted(set(old_leaves) | set(new_leaves)):

@@ -185,17 +185,18 @@ def test_unknown_baseline_is_refused_with_what_to_pass(tmp_path) -> None:
 
 
 def test_git_ref_is_synthesized_in_a_temporary_worktree(tmp_path) -> None:
-    """A throwaway repository whose app.py writes a one-stack assembly where CDK_OUTDIR says,
-    with the configuration the ref carries: the ref is checked out, synthesized with this venv,
+    """A throwaway repository whose app.py writes a one-stack assembly where `cdk synth`
+    says, with the configuration (-c config=...) the ref carries: the ref is checked out, synthesized with this venv,
     and the worktree removed."""
     repo = tmp_path / "repo"
     (repo / "config").mkdir(parents=True)
     app = ("import os\nfrom pathlib import Path\nfrom aws_cdk import App, Stack, aws_sns as sns\n"
            "app = App(outdir=os.environ['CDK_OUTDIR'])\n"
            "stack = Stack(app, 'Solo')\n"
-           "sns.Topic(stack, Path(os.environ['PLATFORM_CONFIG']).read_text().strip())\n"
+           "sns.Topic(stack, Path(app.node.try_get_context('config')).read_text().strip())\n"
            "app.synth()\n")
     (repo / "app.py").write_text(app)
+    (repo / "cdk.json").write_text('{"app": "python3 app.py"}')
     (repo / "config" / "platform.yaml").write_text("AtTheRef\n")
 
     def git(*args: str) -> str:
