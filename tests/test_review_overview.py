@@ -69,3 +69,43 @@ def test_first_page_says_when_a_region_has_no_price_table(synth, sample_config, 
     monkeypatch.undo()
     build_pack(synth.outdir, sample_config, review_dir=tmp_path, diagrams=False)
     assert "No price table" not in (tmp_path / "index.md").read_text()
+
+
+def test_acknowledgements_read_as_decisions_grouped_by_reason(synth) -> None:
+    from compliance.acknowledgements import ACKNOWLEDGEMENTS
+    from review.acks import acknowledgement_rows
+    from review.assembly import from_templates
+    from review.pack import acks_doc, reason_groups
+    from review.report import to_markdown
+
+    rows = acknowledgement_rows(synth.outdir, from_templates(synth.templates))
+    groups = reason_groups(rows)
+    assert len(groups) == len({a.reason for a in ACKNOWLEDGEMENTS}) < len(ACKNOWLEDGEMENTS)
+    assert sum(len(g) for _, g in groups) == len(ACKNOWLEDGEMENTS)
+    assert [len(g) for _, g in groups] == sorted((len(g) for _, g in groups), reverse=True)
+    text = to_markdown(acks_doc(rows))
+    assert f"{len(ACKNOWLEDGEMENTS)} acknowledgements from `compliance/acknowledgements.py`, {len(groups)} decisions" in text
+    biggest_reason, biggest = groups[0]
+    assert f"| 1 | {biggest_reason} | {len(biggest)} |" in text
+
+
+def test_scanners_table_lists_each_pack_guard_and_checkov(synth, tmp_path) -> None:
+    import json
+    import shutil
+
+    from review.pack import scanner_rows
+
+    rows = scanner_rows(synth.outdir, [])
+    names = [r[0] for r in rows]
+    for plugin in ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321", "cdk-validator-cfnguard"):
+        row = next(r for r in rows if r[0] == f"{plugin} (synth)")
+        assert row[2] == "0" and int(row[3]) > 0
+    assert names[-1] == "checkov" and rows[-1][1] == "not run: `make scan`"
+    # a checkov report with a failure is shown in bold with its check id
+    shutil.copy(next(synth.outdir.glob("*validation-report.json")), tmp_path)
+    (tmp_path / "checkov-report.json").write_text(json.dumps({"results": {
+        "passed_checks": [{}], "skipped_checks": [],
+        "failed_checks": [{"check_id": "CKV_AWS_18", "check_name": "logging", "resource": "AWS::S3::Bucket.B",
+                           "file_abs_path": str(tmp_path / "x.template.json")}]}}))
+    checkov_row = scanner_rows(tmp_path, [])[-1]
+    assert checkov_row[2] == "**1**: CKV_AWS_18" and checkov_row[1] == "2 checks on templates"
