@@ -18,12 +18,14 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth review graphviz test deploy-local lint clean lock package package-check lint-python deploy test-lambda-runtime
+.PHONY: help install synth review graphviz test deploy-local lint clean lock package package-check lint-python deploy test-lambda-runtime scan chromium
 
 help:
 	@echo "make install - create .venv and node_modules from the pinned files (every target does this first)"
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/; fails on any unacknowledged compliance finding; then writes the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
+	@echo "make scan    - checkov (the institution's IaC scanner, pinned, own venv) on $(OUT)/, then the review pack with its result"
+	@echo "make chromium - install headless Chromium (for the review pack's browser test) where it is missing"
 	@echo "make graphviz - install Graphviz (for the review pack's diagrams) where it is missing"
 	@echo "make test    - install pinned tools, run the whole test suite"
 	@echo "make package - build the library wheel (cdk_constructs, compliance, platform_config) into $(DIST)/"
@@ -32,7 +34,6 @@ help:
 	@echo "make deploy  - synth, then cdk deploy every stage to its account in the order the templates need (PROFILE_<env>=<aws profile>)"
 	@echo "make test-lambda-runtime - the Lambda tests and probes under the Lambda runtime's Python (or the closest pyenv has)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
-	@echo "make lint    - cfn-lint every template of an existing synth in $(OUT)/"
 	@echo "make lock    - rewrite constraints.txt from the installed venv"
 	@echo "make clean   - remove $(OUT)/ (the venv and node_modules stay)"
 	@echo "Options: CONFIG=path/to/platform.yaml OUT=cdk.out"
@@ -60,8 +61,29 @@ synth: install
 	@$(MAKE) --no-print-directory review
 
 # The security review pack (controls, acknowledgements, IAM, cost, diagrams) from $(OUT)/.
+# BASELINE=<git ref | cdk.out folder> adds the change review; FAIL_ON_BROADEN=1 makes it a gate.
 review: graphviz
-	$(PY) -m review $(OUT) --config $(CONFIG)
+	$(PY) -m review $(OUT) --config $(CONFIG) $(if $(BASELINE),--baseline $(BASELINE)) \
+	  $(if $(filter 1 yes true,$(FAIL_ON_BROADEN)),--fail-on-broaden)
+
+# checkov, the institution's IaC scanner, in its own venv (its dependencies clash with the CDK's).
+SCAN_VENV := .venv-scan
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+scan: $(SCAN_VENV)/.installed
+	$(PY) -m review.checkov $(OUT) --checkov $(SCAN_VENV)/bin/checkov
+	@$(MAKE) --no-print-directory review
+
+# Headless Chromium (a Debian package) for the review pack's browser test; skipped where missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Chromium missing: installing it with apt-get (the browser test is skipped if that fails)"; \
+	  { apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; } || \
+	  echo "Chromium could not be installed (no apt or no root): the browser test will be skipped."; }
 
 # Diagrams need Graphviz (a Debian package). Install it where missing; never fail the synth.
 graphviz:
@@ -71,7 +93,7 @@ graphviz:
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; } || \
 	  echo "Graphviz could not be installed (no apt or no root): architecture diagrams will be skipped."; }
 
-test: install
+test: install chromium $(SCAN_VENV)/.installed
 	$(PY) -m pytest
 	ml/images/test_images.sh
 	@$(MAKE) --no-print-directory package-check

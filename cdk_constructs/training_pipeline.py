@@ -226,10 +226,12 @@ class TrainingPipeline(Construct):
                                     "sts:AWSServiceName": "codeartifact.amazonaws.com"}}),
             # CodeBuild's VPC attachment; the Describe APIs have no resource-level permissions.
             iam.PolicyStatement(sid="VpcDescribe", actions=[
-                "ec2:CreateNetworkInterface", "ec2:DescribeDhcpOptions",
-                "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+                "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"],
                 resources=["*"]),
+            iam.PolicyStatement(sid="VpcNetworkInterfaces", actions=[
+                "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"], resources=["*"],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}}),
             iam.PolicyStatement(sid="VpcAttach", actions=["ec2:CreateNetworkInterfacePermission"],
                                 resources=[f"{arn}:ec2:{stack.region}:{stack.account}:"
                                            "network-interface/*"],

@@ -15,7 +15,7 @@ import fnmatch
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Stack, Stage, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Stage, Validations
 from constructs import IConstruct
 
 from compliance.checks import NAG_PACKS
@@ -588,6 +588,68 @@ ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
 
 
 
+# checkov (`make scan`, the scanner institutions run themselves) reports some findings that a
+# cdk-nag or cfn-guard rule reports too. A resource on which one of those rules' findings is
+# acknowledged above carries a checkov skip for the equivalent check, with the same reason
+# (resource Metadata ``checkov: {skip: [{id, comment}]}``): one decision, one reason, every
+# scanner. Equivalence is by what the checks test (checkov's check source and the rule docs).
+CHECKOV_EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    # S3 server access logging
+    "CKV_AWS_18": ("AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled",
+                   "HIPAA.Security-S3BucketLoggingEnabled", "PCI.DSS.321-S3BucketLoggingEnabled",
+                   "cdk-validator-cfnguard::s3_bucket_logging_enabled_check"),
+    # Lambda function in a VPC
+    "CKV_AWS_117": ("NIST.800.53.R5-LambdaInsideVPC", "HIPAA.Security-LambdaInsideVPC",
+                    "PCI.DSS.321-LambdaInsideVPC", "cdk-validator-cfnguard::lambda_inside_vpc_check"),
+    # Lambda dead-letter queue / concurrency limit
+    "CKV_AWS_116": ("NIST.800.53.R5-LambdaDLQ", "HIPAA.Security-LambdaDLQ"),
+    "CKV_AWS_115": ("NIST.800.53.R5-LambdaConcurrency", "HIPAA.Security-LambdaConcurrency"),
+}
+
+_RESTRICT_DEFAULT_SG = "Foundation/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler"
+_ACCOUNT_TRUST = (
+    "A role for people is trusted by an AWS account (arn:aws:iam::<account>:root), as AWS "
+    "documents for cross-account and Identity Center access: IAM principals cannot be "
+    "wildcards, so the account is named and the statement is narrowed by its condition "
+    "(aws:PrincipalArn of the Identity Center permission-set roles, or MFA present and recent). "
+    "access.assumable_by in config/platform.yaml names the accounts; docs/access.md explains."
+)
+# checkov findings that no cdk-nag or cfn-guard rule reports: accepted here, with a reason.
+# tests/test_review_checkov.py fails when one of them no longer matches a skipped finding.
+CHECKOV_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(Acknowledgement(f"Access/{role}/Resource", "checkov::CKV_AWS_61", _ACCOUNT_TRUST)
+      for role in ("MlEngineerRole", "AuditorRole", "PlatformAdminRole")),
+    Acknowledgement(
+        _RESTRICT_DEFAULT_SG, "checkov::CKV_AWS_116",
+        "CDK's provider that empties the VPC's default security group is invoked "
+        "synchronously by CloudFormation once per deployment; a failure fails the deployment "
+        "and is visible there, so there is no asynchronous event to dead-letter."),
+    Acknowledgement(
+        _RESTRICT_DEFAULT_SG, "checkov::CKV_AWS_115",
+        "CDK's provider that empties the VPC's default security group runs only when "
+        "CloudFormation deploys the stack (one invocation at a time); reserving concurrency "
+        "would take capacity from the account's functions for no benefit."),
+)
+
+
+def checkov_skips(acknowledgements: tuple[Acknowledgement, ...] = ACKNOWLEDGEMENTS,
+                  checkov: tuple[Acknowledgement, ...] = CHECKOV_ACKNOWLEDGEMENTS
+                  ) -> list[tuple[str, str, str]]:
+    """(path, checkov id, comment) for every acknowledgement with a checkov equivalent, and
+    every checkov acknowledgement; the comment names the acknowledged finding."""
+    out: list[tuple[str, str, str]] = []
+    for ack in acknowledgements:
+        if ack.reason in (_VIA_IMPORT, _CROSS_STACK):
+            continue  # a limit of that rule (it cannot see an imported value), not a decision
+        base = f"{ack.plugin}::{ack.rule.split('[', 1)[0]}" if ack.plugin not in NAG_PACKS.values() \
+            else ack.rule.split("[", 1)[0]
+        for check, equivalents in CHECKOV_EQUIVALENTS.items():
+            if base in equivalents:
+                out.append((ack.path, check, f"{ack.reason} (acknowledged as {ack.finding})"))
+    out += [(ack.path, ack.rule, ack.reason) for ack in checkov]
+    return out
+
+
 class _Tree:
     """A memo of the construct tree under one stage, read through jsii once.
 
@@ -707,6 +769,22 @@ def apply_acknowledgements(stage: Stage,
         Validations.of(node).acknowledge(
             *(Acknowledgment(id=finding, reason=reason) for finding, reason in findings.items())
         )
+    _add_checkov_skips(stage, tree)
+
+
+def _add_checkov_skips(stage: Stage, tree: _Tree) -> None:
+    """Write the checkov skips into the templates, whichever validators run in the app."""
+    per_resource: dict[str, tuple[CfnResource, dict[str, str]]] = {}
+    for path, check, comment in checkov_skips():
+        for node in resolve(stage, Acknowledgement(path, "checkov::" + check, comment), tree):
+            resource = node if CfnResource.is_cfn_resource(node) else node.node.default_child
+            if resource is None or not CfnResource.is_cfn_resource(resource):
+                raise ValueError(f"checkov skip {check} at {path!r}: no CloudFormation resource there")
+            entry = per_resource.setdefault(tree._key(resource), (resource, {}))
+            entry[1].setdefault(check, comment)  # the first (most specific) reason wins
+    for resource, skips in per_resource.values():
+        resource.add_metadata("checkov", {"skip": [{"id": i, "comment": c} for i, c in sorted(skips.items())]})
+
 
 
 # =============================================================================================

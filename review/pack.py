@@ -3,6 +3,7 @@ diagrams. ``build_pack`` is what ``python -m review`` and the tests call."""
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from review.controls import evaluate
 from review.cost import estimate
 from review.diagram import environment_dot, graphviz_available, render
 from review.iam import review_roles
+from review.overview import overview_dot
 from review.report import Doc, to_html, write
 
 
@@ -27,6 +29,7 @@ class PackResult:
     diagram_note: str = ""
     controls: list = field(default_factory=list)
     costs: dict = field(default_factory=dict)
+    change: Any = None  # review.change.ChangeReview when a baseline was given
 
 
 def _env_configs(config: Any, names: list[str]) -> dict[str, Any]:
@@ -89,11 +92,35 @@ def controls_doc(results, envs: list[str]) -> Doc:
     return doc
 
 
-def acks_doc(rows) -> Doc:
+def reason_groups(rows) -> list[tuple[str, list]]:
+    """Acknowledgements grouped by their reason (one decision each), largest group first."""
+    groups: dict[str, list] = defaultdict(list)
+    for r in rows:
+        groups[r.reason].append(r)
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+def acks_doc(rows, checkov_rows=()) -> Doc:
     doc = Doc("Acknowledged compliance findings")
-    doc.p(f"{len(rows)} acknowledgements from `compliance/acknowledgements.py`; each row names the finding, "
-          "the reason a reviewer accepted, and the resources (per environment) it took effect on, from "
-          "the synth's validation report.")
+    groups = reason_groups(rows)
+    doc.p(f"{len(rows)} acknowledgements from `compliance/acknowledgements.py`, {len(groups)} decisions: "
+          "the same reason accepted for several findings or resources is one decision. Below the "
+          "decisions, every acknowledgement: the finding, the reason, and the resources (per "
+          "environment) it took effect on, from the synth's validation report.")
+    doc.h(1, "Decisions (acknowledgements grouped by reason)")
+    doc.table(["#", "Reason", "Acknowledgements", "Rules", "Resources (all environments)"],
+              [[str(i), reason, str(len(group)),
+                ", ".join(f"`{r}`" for r in sorted({g.finding.split("[", 1)[0] for g in group})),
+                str(len({a for g in group for a in g.applied}))]
+               for i, (reason, group) in enumerate(groups, 1)])
+    if checkov_rows:
+        doc.h(1, "checkov skips")
+        doc.p(f"{len(checkov_rows)} checkov skips written into the templates' metadata at synth: each from "
+              "the acknowledgement of the equivalent cdk-nag or cfn-guard finding (same reason), or from "
+              "`CHECKOV_ACKNOWLEDGEMENTS` in the same module.")
+        doc.table(["checkov check", "Path (stage-relative)", "Reason"],
+                  [[f"`{check}`", f"`{path}`", comment] for path, check, comment in checkov_rows])
+    doc.h(1, "Every acknowledgement")
     doc.table(["Finding", "Path (stage-relative)", "Applies to", "Reason"],
               [[f"`{r.finding}`", f"`{r.path}`",
                 "<br>".join(f"{env}: `{lid}`" for env, _, lid in r.applied) or "**nothing matched**",
@@ -138,6 +165,8 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
           f"({P.CURRENCY}, prices as of {P.PRICES_AS_OF} from `review/prices.py`; "
           "**re-check them against the sources before quoting**). Usage-based charges (requests, "
           "data processed, storage growth, training and serving) come on top.")
+    for line in price_table_notes(costs):
+        doc.p(line)
     doc.table(["Environment", "Region", "Interface endpoints", "AZs per endpoint", "Idle total / month"],
               [[e, costs[e].region, str(costs[e].interface_endpoints), str(costs[e].endpoint_azs),
                 f"${costs[e].total:,.2f}"] for e in envs])
@@ -179,8 +208,43 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
     return doc
 
 
+def price_table_notes(costs: dict) -> list[str]:
+    """One line per environment whose region has no price table of its own."""
+    return [f"**No price table for {c.region} ({e}): its idle cost is priced with {c.price_region}'s "
+            "prices, an estimate until review/prices.py has the region.**"
+            for e, c in costs.items() if c.price_region != c.region]
+
+
+def scanner_rows(outdir: Path, ack_rows) -> list[list[str]]:
+    """cdk-nag packs and cfn-guard from the synth's validation report, checkov from `make scan`."""
+    from compliance.summary import load_validation_report
+    from review import checkov
+
+    rows = []
+    for plugin in load_validation_report(outdir).get("pluginReports", []):
+        name = plugin.get("pluginName", "?")
+        violations = sum(len(v.get("violatingConstructs") or [1]) for v in plugin.get("violations") or [])
+        suppressed = sum(len(v.get("violatingConstructs") or [1]) for v in plugin.get("suppressedViolations") or [])
+        rows.append([f"{name} (synth)", plugin.get("conclusion", ""), f"**{violations}**" if violations else "0",
+                     str(suppressed)])
+    if not rows:
+        rows.append(["cdk-nag, cfn-guard (synth)", "not run (synthesized without compliance checks)", "?", "?"])
+    result = checkov.load(outdir)
+    if result is None:
+        rows.append(["checkov", "not run: `make scan`", "?", "?"])
+    else:
+        failed = len(result.failed)
+        rows.append([f"checkov {result.version} (`make scan`)",
+                     f"{result.passed + failed + len(result.skipped)} checks on templates",
+                     f"**{failed}**: " + ", ".join(sorted({f.check_id for f in result.failed})) if failed else "0",
+                     f"{len(result.skipped)} skipped (" + ", ".join(sorted({f.check_id for f in result.skipped}))
+                     + ")" if result.skipped else "0"])
+    return rows
+
+
 def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None = None,
-               review_dir: Path | None = None, diagrams: bool = True) -> PackResult:
+               review_dir: Path | None = None, diagrams: bool = True, baseline: str | Path | None = None,
+               config_path: Path | None = None) -> PackResult:
     outdir = Path(outdir)
     assembly = load_assembly(outdir)
     directory = review_dir or outdir / "review"
@@ -192,7 +256,10 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     result.controls = evaluate(assembly.environments, configs, tests_root,
                                acknowledged=acknowledged_paths(outdir))
     controls = controls_doc(result.controls, envs)
-    acks = acks_doc(acknowledgement_rows(outdir, assembly.environments))
+    from compliance.acknowledgements import checkov_skips
+
+    ack_rows = acknowledgement_rows(outdir, assembly.environments)
+    acks = acks_doc(ack_rows, checkov_skips())
     iam = iam_doc(assembly)
     result.costs = {e: estimate(assembly.environments[e],
                                 configs[e].region if configs[e] is not None else next(iter(P.PRICES)),
@@ -201,9 +268,22 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
 
     diagram_doc = Doc("Architecture diagrams")
     svgs: dict[str, str | None] = {}
-    if diagrams and assembly.tree is not None:
+    overview_svg = None
+    if diagrams:
         if not graphviz_available():
             result.diagram_note = "Graphviz (dot) not installed: diagrams skipped; the .dot sources are written."
+        written = render(overview_dot(assembly, configs), directory / "architecture")
+        result.diagrams += written
+        if directory / "architecture.svg" in written:
+            overview_svg = (directory / "architecture.svg").read_text()
+    diagram_doc.p("**The architecture as a reviewer reads it** (every environment, from the templates): each "
+                  "account and environment, the VPC boundary with its endpoints and what runs inside it, "
+                  "where data rests (buckets, the key each is encrypted with, Object Lock), who reaches it "
+                  "(roles assumed by people or accounts, service roles, and how many role-bucket grants "
+                  "their IAM policies hold) and how data moves: commit → build → training → registry → "
+                  "endpoint → capture → monitoring, the approved model crossing into the serving accounts.")
+    diagram_doc.image("Architecture overview", "architecture.png", overview_svg)
+    if diagrams and assembly.tree is not None:
         for e in envs:
             written = render(environment_dot(assembly.tree, e), directory / f"diagram-{e}")
             result.diagrams += written
@@ -211,13 +291,25 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
             svgs[e] = svg.read_text() if svg in written else None
     elif assembly.tree is None:
         result.diagram_note = "no tree.json in the assembly: diagrams skipped."
+    diagram_doc.h(1, "Construct tree per environment")
     diagram_doc.p("One diagram per environment from the construct tree: a box per stack, dashed boxes per "
                   "construct, the VPC boundary in green with its subnets, endpoints (and the AZs each "
                   "sits in) and attached security groups inside. Arrows are references; "
                   "\"KMS: X\" names the key a resource is encrypted with. " + result.diagram_note)
     for e in envs:
-        diagram_doc.h(1, e)
+        diagram_doc.h(2, e)
         diagram_doc.image(f"{e} architecture", f"diagram-{e}.png", svgs.get(e))
+
+    change = None
+    if baseline is not None:
+        from review.change import change_doc, resolve_baseline, review_change
+
+        # A git ref is synthesized outside the assembly (scanners of cdk.out must not see it).
+        with tempfile.TemporaryDirectory(prefix="review-baseline-") as work:
+            base_dir, label = resolve_baseline(str(baseline), Path(work), config=config_path)
+            result.change = review_change(base_dir, outdir, baseline_label=label, config=config,
+                                          tests_root=tests_root)
+        change = change_doc(result.change)
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     index = Doc("Security review pack")
@@ -225,20 +317,35 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
             f"Environments: {', '.join(envs)}. Nothing here is typed by hand: it is computed from the "
             "synthesized templates, the construct tree, the validation report, the acknowledgements "
             "module, the installed rule packs and the tests.")
+    if result.change is not None:
+        index.p(f"**Change since {result.change.baseline}: {result.change.verdict}.** "
+                "Details: [change.md](change.md).")
     index.ul([
+        *(["[change.md](change.md): what this synth allows that the baseline did not (IAM per principal, "
+           "resource policies, network, encryption and retention, acknowledgements, controls, cost)."]
+          if change is not None else []),
         "[controls.md](controls.md): every whitepaper control, its status per environment, the resources, "
         "rules and tests behind it. Start here.",
         "[acknowledgements.md](acknowledgements.md): every accepted finding, why, and where it applies.",
         "[iam.md](iam.md): every role, who can assume it, what it may do, wildcard statements.",
         "[cost.md](cost.md): idle monthly cost per environment and the endpoint-AZ trade-off.",
-        "diagram-<env>.png / .svg: architecture per environment.",
+        "architecture.png / .svg: accounts, network boundary, data at rest, who reaches it, how data moves; "
+        "diagram-<env>.png / .svg: the construct tree per environment.",
     ])
     index.table(["Control", *envs, "Overall"],
                 [[r.control.title, *[r.per_env[e][0] for e in envs], r.status] for r in result.controls])
     index.table(["Environment", "Idle cost / month"], [[e, f"${result.costs[e].total:,.2f}"] for e in envs])
+    for line in price_table_notes(result.costs):
+        index.p(line)
+    index.h(1, "Scanners")
+    index.table(["Scanner", "Checks run", "Unacknowledged findings", "Acknowledged / skipped"],
+                scanner_rows(outdir, ack_rows))
 
-    for stem, doc in (("controls", controls), ("acknowledgements", acks), ("iam", iam), ("cost", cost),
-                      ("diagrams", diagram_doc)):
+    docs = [("controls", controls), ("acknowledgements", acks), ("iam", iam), ("cost", cost),
+            ("diagrams", diagram_doc)]
+    if change is not None:
+        docs.insert(0, ("change", change))
+    for stem, doc in docs:
         write(doc, directory, stem)
         result.files.append(directory / f"{stem}.md")
     write(index, directory, "index")
@@ -246,7 +353,7 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     # One self-contained page with everything, diagrams inlined as SVG.
     full = Doc("Security review pack")
     full.blocks = list(index.blocks)
-    for doc in (controls, acks, iam, cost, diagram_doc):
+    for _, doc in docs:
         full.h(0, doc.title)
         full.blocks += [(b[0], b[1] + 1, *b[2:]) if b[0] == "h" else b for b in doc.blocks]
     (directory / "index.html").write_text(to_html(full))

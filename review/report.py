@@ -76,7 +76,7 @@ CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{border-bottom:2px solid #2e7d32}h2{border-bottom:1px solid #ccc;margin-top:2em}
 table{border-collapse:collapse;margin:1em 0;font-size:13px;width:100%}
-th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
+th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
 th{background:#f0f0f0}code{background:#f4f4f4;padding:0 3px;font-size:12px}
 .s-implemented{background:#e3f4e1}.s-partly{background:#fff4d6}.s-not-yet{background:#fde2e1}
 .diagram svg{max-width:100%;height:auto;border:1px solid #ddd}

@@ -82,6 +82,11 @@ class AccessContext:
     all_key_arns: list[str]  # every platform key, audit included
     subnet_ids: list[str]
     security_group_ids: list[str]
+    vpc_id: str
+
+    @property
+    def vpc_arn(self) -> str:
+        return f"arn:{self.partition}:ec2:{self.region}:{self.account}:vpc/{self.vpc_id}"
 
     def sagemaker_arn(self, resource: str) -> str:
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:{resource}"
@@ -153,13 +158,15 @@ def data_scientist_sagemaker(ctx: AccessContext) -> dict:
         {"Sid": "IdleStopOwnNotebook", "Effect": "Allow",
          "Action": _sm("DescribeNotebookInstance", "StopNotebookInstance"),
          "Resource": ctx.sagemaker_arn(f"notebook-instance/{ctx.prefix}{OWNER}")},
-        {"Sid": "JobNetworkInterfaces", "Effect": "Allow",
-         "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+        {"Sid": "JobNetworkDescribe", "Effect": "Allow",
+         "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
                     "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups"],
          "Resource": "*"},
+        {"Sid": "JobNetworkInterfaces", "Effect": "Allow",
+         "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+         "Resource": "*", "Condition": {"ArnEquals": {"ec2:Vpc": ctx.vpc_arn}}},
         {"Sid": "JobLogs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                     "logs:DescribeLogStreams", "logs:GetLogEvents"],

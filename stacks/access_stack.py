@@ -65,6 +65,7 @@ class AccessStack(Stack):
             all_key_arns=[k.key.key_arn for k in foundation.keys.values()],
             subnet_ids=[s.subnet_id for s in foundation.network.isolated_subnets],
             security_group_ids=[foundation.network.security_group.security_group_id],
+            vpc_id=foundation.network.vpc.vpc_id,
         )
 
         self.mirror = PackageMirror(

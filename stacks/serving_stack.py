@@ -84,7 +84,7 @@ class ServingStack(Stack):
             self, "EndpointRole", description="SageMaker endpoint and model-monitoring jobs",
             read_buckets=[buckets["capture"], buckets["monitoring"]],
             write_buckets=[],
-            keys=[keys["monitoring"]], role_name=names.endpoint_role)
+            keys=[keys["monitoring"]], vpc=network.vpc, role_name=names.endpoint_role)
         capture_arn = f"arn:{self.partition}:s3:::{buckets['capture'].bucket_name}"
         monitoring_arn = f"arn:{self.partition}:s3:::{buckets['monitoring'].bucket_name}"
         self.endpoint_role.policy.add_statements(

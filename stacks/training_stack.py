@@ -70,7 +70,7 @@ class TrainingStack(Stack):
             self, "JobRole", description="SageMaker processing and training jobs",
             read_buckets=[buckets["raw"], buckets["processed"], buckets["models"]],
             write_buckets=[buckets["processed"], buckets["models"]],
-            keys=[keys["data"], keys["pipeline"]])
+            keys=[keys["data"], keys["pipeline"]], vpc=network.vpc)
 
         self.lineage = PlatformFunction(
             self, "LineageRecorder", asset="lineage_recorder",

@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
@@ -45,8 +46,9 @@ def test_registry_refuses_bad_name(stack) -> None:
 def test_job_role_is_least_privilege(stack) -> None:
     raw = s3.Bucket.from_bucket_name(stack, "Raw", "mlp-dev-raw")
     out = s3.Bucket.from_bucket_name(stack, "Out", "mlp-dev-out")
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123", availability_zones=["eu-west-2a"])
     SageMakerJobRole(stack, "Jobs", description="jobs", read_buckets=[raw],
-                     write_buckets=[out], keys=[kms.Key(stack, "K")])
+                     write_buckets=[out], keys=[kms.Key(stack, "K")], vpc=vpc)
     template = Template.from_stack(stack)
     assert template.find_resources("AWS::IAM::Policy") == {}
     template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {
@@ -60,12 +62,18 @@ def test_job_role_is_least_privilege(stack) -> None:
     assert "arn:aws:ecr:eu-west-2:764974769150:repository/sagemaker-xgboost" in pulls
     assert statements["GrantsForEncryptedVolumes"]["Condition"] == {
         "Bool": {"kms:GrantIsForAWSResource": "true"}}
+    # network-interface writes only in the platform's VPC (checkov CKV_AWS_111/109)
+    interfaces = statements["VpcNetworkInterfaces"]
+    assert interfaces["Resource"] == "*"
+    assert interfaces["Condition"] == {"ArnEquals": {"ec2:Vpc": "arn:aws:ec2:eu-west-2:123456789012:vpc/vpc-0123"}}
+    assert all(a.startswith("ec2:Describe") for a in _actions(statements["VpcDescribe"]))
 
 
 def test_job_role_refuses_no_data(stack) -> None:
     with pytest.raises(ConstructPropsError, match="read_buckets and keys"):
         SageMakerJobRole(stack, "Jobs", description="j", read_buckets=[], write_buckets=[],
-                         keys=[])
+                         keys=[], vpc=ec2.Vpc.from_vpc_attributes(
+                             stack, "Vpc", vpc_id="vpc-0123", availability_zones=["eu-west-2a"]))
 
 
 def test_image_table_refuses_unknown_region() -> None:
