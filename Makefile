@@ -21,6 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help install synth review graphviz test deploy-local lint clean lock package package-check lint-python deploy test-lambda-runtime scan chromium
 
 help:
+	@echo "make help    - this list"
 	@echo "make install - create .venv and node_modules from the pinned files (every target does this first)"
 	@echo "make synth   - install pinned tools, synthesize dev, preprod and prod into $(OUT)/; fails on any unacknowledged compliance finding; then writes the review pack to $(OUT)/review/"
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
@@ -31,6 +32,7 @@ help:
 	@echo "make package - build the library wheel (cdk_constructs, compliance, platform_config) into $(DIST)/"
 	@echo "make package-check - build the wheel, install it into a fresh venv, synthesize examples/ from it (part of make test)"
 	@echo "make lint    - ruff (lint + format check) and mypy on the package, stacks and Lambda code, then cfn-lint on $(OUT)/"
+	@echo "make lint-python - ruff (lint + format check) and mypy only"
 	@echo "make deploy  - synth, then cdk deploy every stage to its account in the order the templates need (PROFILE_<env>=<aws profile>)"
 	@echo "make test-lambda-runtime - the Lambda tests and probes under the Lambda runtime's Python (or the closest pyenv has)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"

@@ -3,8 +3,9 @@
 The reusable gate is exactly the names in ``__all__``: :func:`add_compliance_checks` makes
 every finding of four cdk-nag packs (AwsSolutions, NIST 800-53 rev 5, HIPAA Security, PCI
 DSS 3.2.1) and of the cfn-guard Control Tower rules fail the synth, and
-:func:`summarize_validation_failure` turns CDK's validation report into a list a person
-can act on. ``compliance.acknowledgements`` is the platform's own reviewed list of
+:func:`synth_or_fail` synthesizes and fails on every violation the validation report
+lists (whatever the CDK CLI passed), and :func:`summarize_validation_failure` turns that
+report into a list a person can act on. ``compliance.acknowledgements`` is the platform's own reviewed list of
 acknowledged findings: it is not part of the library and not in the wheel (its construct
 paths are this app's; shipped, they could silence another app's findings).
 
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
         add_compliance_checks,
         plugin_names,
     )
+    from compliance.gate import ComplianceGateFailed, synth_or_fail
     from compliance.summary import (
         Finding,
-        ValidationFailed,
         read_findings,
         summarize_validation_failure,
     )
@@ -47,7 +48,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     ),
     "read_findings": ("summary", "the unacknowledged findings of a cdk.out folder"),
     "Finding": ("summary", "one finding: plugin, rule, construct path, description, hint"),
-    "ValidationFailed": ("summary", "raised after the summary was printed, to exit non-zero"),
+    "synth_or_fail": (
+        "gate",
+        "app.synth(), then fail on every violation of the whole validation report, whatever "
+        "the CLI passed or a plugin concluded",
+    ),
+    "ComplianceGateFailed": ("gate", "raised by synth_or_fail; .summary is the text to print"),
 }
 
 # The public API. tests/test_package_api.py checks that it, _EXPORTS and the TYPE_CHECKING
@@ -55,12 +61,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 __all__ = [
     "CFN_GUARD_PLUGIN",
     "NAG_PACKS",
+    "ComplianceGateFailed",
     "Finding",
-    "ValidationFailed",
     "add_compliance_checks",
     "plugin_names",
     "read_findings",
     "summarize_validation_failure",
+    "synth_or_fail",
 ]
 
 

@@ -60,7 +60,10 @@ def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], ack
             if s["rule"] == ack.rule and s["plugin"] == ack.plugin and fnmatch.fnmatchcase(rel, ack.path):
                 res = by_path.get(s["path"])
                 row.applied.append((env, s["path"], res.logical_id if res else "?"))
-        if not row.applied:  # no report (e.g. checks off): resolve the pattern against the templates
+        if not row.applied and ack not in conditional:
+            # no report (e.g. checks off): resolve the pattern against the templates. Not for a
+            # configuration-specific acknowledgement: its construct path exists in every
+            # configuration (e.g. the pipeline's actions policy), its finding only in some.
             for path, res in by_path.items():
                 env, _, rel = path.partition("/")
                 if fnmatch.fnmatchcase(rel, ack.path):

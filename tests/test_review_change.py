@@ -86,12 +86,13 @@ def test_change_that_adds_a_user_and_widens_a_range_broadens_access(forward) -> 
     assert trust.condition["StringEquals"]["sts:RoleSessionName"] == "ana-costa"
     assert sorted(dev.managed_policies) == sorted(
         [("added", f"${{{SHARD}/User-ana-costa/ExecutionRole}}", f"arn:aws:iam::111111111111:policy/mlp-dev-{p}")
-         for p in ("ds-data", "ds-sagemaker", "ds-guardrails", "package-mirror-read")]
+         for p in ("ds-data", "ds-sagemaker", "ds-guardrails", "ds-kms-guardrails",
+                   "package-mirror-read")]
         + [("added", f"${{{SHARD}/User-ana-costa/AccessRole}}", "arn:aws:iam::111111111111:policy/mlp-dev-nb-access-ana-costa")])
-    assert dev.reasons() == ["5 IAM statement(s) grant more", "5 managed polic(ies) attached"]
+    assert dev.reasons() == ["5 IAM statement(s) grant more", "6 managed polic(ies) attached"]
     assert forward.broadens
     assert forward.verdict == ("broadens access: yes (dev: 5 IAM statement(s) grant more, "
-                               "5 managed polic(ies) attached)")
+                               "6 managed polic(ies) attached)")
 
 
 def test_one_more_endpoint_az_is_a_network_change_that_does_not_broaden(forward, assemblies, sample_config) -> None:

@@ -14,17 +14,11 @@ virtual environment holding only the wheel and its dependencies.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 from aws_cdk import Acknowledgment, App, Environment, Stack, Validations
 from constructs import Construct
 
 from cdk_constructs import FEATURE_FLAGS, AccessLogBucket, ManagedKey, SecureBucket
-from compliance import (
-    ValidationFailed,
-    add_compliance_checks,
-    summarize_validation_failure,
-)
+from compliance import ComplianceGateFailed, add_compliance_checks, synth_or_fail
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 PREFIX = "team-risk-"
@@ -108,18 +102,15 @@ def main(argv: list[str]) -> int:
     outdir = argv[1] if len(argv) > 1 else "cdk.out"
     app = build(outdir)
     try:
-        app.synth()
-    except RuntimeError as exc:
-        if "Validation failed" not in str(exc) and "ValidationFailed" not in str(exc):
-            raise
-        print(summarize_validation_failure(Path(outdir)), file=sys.stderr)
+        # Fails on every unacknowledged finding, also where the CDK CLI passes
+        # failSynthOnValidationErrors=false or selects only some stacks.
+        synth_or_fail(app, outdir)
+    except ComplianceGateFailed as failed:
+        print(failed.summary, file=sys.stderr)
         return 1
     print(f"Synthesized RiskData into {outdir}/ with zero unacknowledged findings.")
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv))
-    except ValidationFailed:
-        sys.exit(1)
+    sys.exit(main(sys.argv))

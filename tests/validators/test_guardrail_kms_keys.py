@@ -31,7 +31,7 @@ def ctx() -> access_policies.AccessContext:
     return access_policies.AccessContext(
         partition="aws", region="eu-west-2", account="111111111111", prefix="mlp-dev-",
         buckets=buckets, platform_key_arns=[PLATFORM_KEY], all_key_arns=[PLATFORM_KEY],
-        subnet_ids=["subnet-1"], security_group_ids=["sg-1"])
+        subnet_ids=["subnet-1"], security_group_ids=["sg-1"], vpc_id="vpc-1")
 
 
 def _request(action: str, reading: str, key: str) -> dict:
