@@ -219,6 +219,15 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "Jobs are named <project>-<env>-<step>-<run id>; the workflow may only create, "
            "describe and stop jobs with this environment's prefix."),
           (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
+          (f"{_SM}:model-card/{{prefix}}credit-default-*",
+           "One model card per registered version, named <model package group>-<run id>; the "
+           "workflow may only create and read the cards of this model."),
+          (f"{_SM}:experiment-trial/{{prefix}}credit-default-*",
+           "SageMaker Experiments: one trial per run, named <model package group>-<run id>; "
+           "the workflow may only create the trials of this model's experiment."),
+          (f"{_SM}:experiment-trial-component/{{prefix}}*",
+           "SageMaker names the trial component of each job '<job name>-aws-<kind>-job' and "
+           "the workflow's jobs are named with this environment's prefix: only those."),
           (_BUCKET % "raw-data" + "/*", _READ_DATA),
           (_BUCKET % "processed-features" + "/runs/*", _RUN_SCOPED),
           (_BUCKET % "model-artifacts" + "/runs/*", _RUN_SCOPED),
@@ -290,6 +299,7 @@ _ACCESS_ACKS: tuple[Acknowledgement, ...] = (
           "the statement is limited by sts:AWSServiceName to CodeArtifact tokens only."),
     *(_iam5(f"Access/{p}Policy", r, _PLATFORM_NAMED)
       for p in ("Auditor", "MlEngineer", "ModelRiskApprover") for r in _REGISTRY),
+    _iam5("Access/ModelRiskApproverPolicy", _SM + "model-card/{prefix}*", _PLATFORM_NAMED),
     *(_iam5(f"Access/{p}Policy", _CODEPIPELINE, _PLATFORM_NAMED)
       for p in ("MlEngineer", "ModelRiskApprover")),
     _iam5("Access/MlEngineerPolicy", _SM + "pipeline/{prefix}*", _PLATFORM_NAMED),
