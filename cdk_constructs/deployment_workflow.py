@@ -87,6 +87,14 @@ class DeploymentWorkflow(Construct):
                 resources=[f"{sm}:model-quality-job-definition/{prefix}-*",
                            f"{sm}:monitoring-schedule/{endpoint}-model-quality"])]
               if settings.ground_truth_s3_uri else []),
+            *([iam.PolicyStatement(sid="ClarifyMonitorSchedules", actions=[
+                "sagemaker:CreateMonitoringSchedule", "sagemaker:AddTags"],
+                resources=[f"{sm}:monitoring-schedule/{name}"
+                           for _, name, _, _ in settings.clarify_monitors]),
+               iam.PolicyStatement(sid="ClarifyBaselinesPresent", actions=["s3:GetObject"],
+                                   resources=[f"{arn}:s3:::{settings.monitoring_bucket}/{key}"
+                                              for _, _, _, key in settings.clarify_monitors])]
+              if settings.clarify_monitors else []),
             iam.PolicyStatement(sid="SyncJobEvents", actions=[
                 "events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[f"{arn}:events:{stack.region}:{stack.account}:rule/"

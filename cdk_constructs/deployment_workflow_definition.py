@@ -14,7 +14,8 @@ States: Prepare -> CreateModel -> CreateEndpointConfig -> DescribeEndpoint (Catc
 -> CreateEndpoint) -> UpdateEndpoint (blue/green guardrails, auto-rollback on the endpoint's
 alarms) -> wait loop until InService -> Baseline (Model Monitor analyzer on the training
 data) -> CreateJobDefinition -> monitoring schedule (create, or update when it exists)
--> Succeeded. Every Task retries throttling and service errors; any other error notifies
+-> ClarifyMonitors (bias drift and feature attribution drift schedules on the stable
+CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries throttling and service errors; any other error notifies
 and fails. A failed update is rolled back by SageMaker: the previous fleet keeps serving.
 """
 
@@ -35,6 +36,10 @@ CREATE_MQ_JOB_DEFINITION = SM + "createModelQualityJobDefinition"
 CREATE_SCHEDULE = SM + "createMonitoringSchedule"
 UPDATE_SCHEDULE = SM + "updateMonitoringSchedule"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
+S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
+# HeadObject of a missing key: the SDK integration reports the 404 under these names.
+NO_SUCH_KEY = ["S3.NoSuchKeyException", "S3.NoSuchKey", "S3.NotFoundException",
+               "S3.S3Exception"]
 
 RETRYABLE_ERRORS = [
     "ThrottlingException",
@@ -78,6 +83,11 @@ class DeploymentWorkflowSettings:
     # Where labelled outcomes arrive (s3://...): enables the model-quality schedule.
     ground_truth_s3_uri: str | None = None
     model_quality_schedule: str = "cron(0 1 ? * * *)"  # daily: labels lag predictions
+    # SageMaker Clarify monitors (cdk_constructs/model_bias_monitor.py and
+    # model_explainability_monitor.py): (state name stem, job definition name, monitoring
+    # type, S3 key of the analysis config in the monitoring bucket).
+    clarify_monitors: list[tuple[str, str, str, str]] = field(default_factory=list)
+    clarify_schedule: str = "cron(0 2 ? * * *)"
     max_wait_iterations: int = 120  # x 60 s: two hours for an endpoint to be InService
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
@@ -342,7 +352,9 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         comment="Data-quality job definition: VPC, network isolation, KMS output and volume")
 
     schedule = _monitoring_schedule_config(s)
-    after_data_quality = "CreateModelQualityJobDefinition" if s.ground_truth_s3_uri else "Succeeded"
+    after_monitors = "ClarifyMonitors" if s.clarify_monitors else "Succeeded"
+    after_data_quality = ("CreateModelQualityJobDefinition" if s.ground_truth_s3_uri
+                          else after_monitors)
     states["CreateSchedule"] = _task(
         CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after_data_quality,
         result_path=None,
@@ -353,7 +365,9 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         UPDATE_SCHEDULE, schedule, next_state=after_data_quality, result_path=None,
         comment="The schedule exists: point it at the new baseline")
     if s.ground_truth_s3_uri:
-        states.update(_model_quality_states(s, resources))
+        states.update(_model_quality_states(s, resources, after_monitors))
+    if s.clarify_monitors:
+        states.update(_clarify_states(s))
     states["Succeeded"] = {"Type": "Succeed"}
 
     states[FAILURE_NOTICE] = {
@@ -388,7 +402,68 @@ def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
     }
 
 
-def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict) -> dict[str, dict]:
+def _clarify_states(s: DeploymentWorkflowSettings) -> dict[str, dict]:
+    """One Parallel branch per Clarify monitor: the schedule is created once the monitor's
+    baseline (analysis config) exists under the monitoring bucket; the CloudFormation job
+    definition is stable, so an existing schedule needs no update. A missing baseline is
+    reported to operations (the monitor cannot run without it), not a failed deployment."""
+    branches = []
+    for stem, job_definition, monitoring_type, config_key in s.clarify_monitors:
+        schedule = {"MonitoringScheduleName": job_definition, "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": s.clarify_schedule},
+            "MonitoringJobDefinitionName": job_definition,
+            "MonitoringType": monitoring_type}}
+        branches.append({"StartAt": f"{stem}BaselinePresent", "States": {
+            f"{stem}BaselinePresent": {
+                "Type": "Task", "Resource": S3_HEAD,
+                "Parameters": {"Bucket": s.monitoring_bucket, "Key": config_key},
+                "ResultPath": None, "Retry": _retry(),
+                "Catch": [{"ErrorEquals": NO_SUCH_KEY, "ResultPath": None,
+                           "Next": f"{stem}BaselineMissing"}],
+                "Next": f"Create{stem}Schedule"},
+            f"Create{stem}Schedule": {
+                "Type": "Task", "Resource": CREATE_SCHEDULE,
+                "Parameters": {**schedule, "Tags": _tags(s)}, "Retry": _retry(),
+                "ResultSelector": {"status": "scheduled"},
+                "Catch": [{"ErrorEquals": EXISTS, "ResultPath": None,
+                           "Next": f"{stem}ScheduleExists"}],
+                "End": True},
+            f"{stem}ScheduleExists": {"Type": "Pass", "Result": {"status": "scheduled"},
+                                      "End": True},
+            f"{stem}BaselineMissing": {"Type": "Pass", "End": True, "Result": {
+                "status": "baseline-missing", "monitor": job_definition,
+                "expected": f"s3://{s.monitoring_bucket}/{config_key}"}},
+        }})
+    return {
+        "ClarifyMonitors": {
+            "Type": "Parallel", "Comment": "Bias drift and feature attribution drift schedules",
+            "Branches": branches, "ResultPath": "$.clarify",
+            "ResultSelector": {f"{stem}.$": f"$[{i}].status"
+                               for i, (stem, _, _, _) in enumerate(s.clarify_monitors)},
+            "Retry": _retry(),
+            "Catch": _catch(), "Next": "ClarifyBaselinesPresent"},
+        "ClarifyBaselinesPresent": {
+            "Type": "Choice", "Choices": [{"Or": [
+                {"Variable": f"$.clarify.{stem}", "StringEquals": "baseline-missing"}
+                for stem, _, _, _ in s.clarify_monitors], "Next": "NotifyClarifyBaselineMissing"}],
+            "Default": "Succeeded"},
+        "NotifyClarifyBaselineMissing": {
+            "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+                "TopicArn": s.notification_topic_arn,
+                "Subject": f"{s.endpoint_name}: a Clarify monitor has no baseline yet",
+                "Message.$": "States.Format('Run {} is deployed, but a SageMaker Clarify "
+                             "monitor has no baseline (analysis_config.json under s3://"
+                             f"{s.monitoring_bucket}/baselines/{s.endpoint_name}/) and was not "
+                             "scheduled: {}', $.run_id, States.JsonToString($.clarify))"},
+            "ResultPath": None, "Retry": _retry(),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                       "Next": "Succeeded"}],
+            "Next": "Succeeded"},
+    }
+
+
+def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict,
+                          after: str = "Succeeded") -> dict[str, dict]:
     """Where ground truth is configured: Model Monitor merges the captured predictions with
     the labels that arrive under ``ground_truth_s3_uri`` and computes binary-classification
     quality daily, for predictions one to two days old (labels lag predictions)."""
@@ -422,13 +497,13 @@ def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict) -> dic
         comment="Model-quality job definition: ground truth, VPC, network isolation, KMS")
     schedule = _model_quality_schedule_config(s)
     states["CreateModelQualitySchedule"] = _task(
-        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state="Succeeded",
+        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after,
         result_path=None,
         catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.mq_schedule_exists",
                       "Next": "UpdateModelQualitySchedule"}),
         comment=f"Model-quality monitoring on {s.model_quality_schedule}")
     states["UpdateModelQualitySchedule"] = _task(
-        UPDATE_SCHEDULE, schedule, next_state="Succeeded", result_path=None,
+        UPDATE_SCHEDULE, schedule, next_state=after, result_path=None,
         comment="The schedule exists: point it at the new job definition")
     return states
 

@@ -40,6 +40,22 @@ MODEL_MONITOR_ACCOUNTS: dict[str, str] = {
     "me-south-1": "607024016150", "sa-east-1": "539772159869",
 }
 
+# sagemaker-clarify-processing 1.0 (bias drift and feature attribution drift monitors)
+CLARIFY_ACCOUNTS: dict[str, str] = {
+    "af-south-1": "811711786498", "ap-east-1": "098760798382",
+    "ap-northeast-1": "377024640650", "ap-northeast-2": "263625296855",
+    "ap-northeast-3": "364406365360", "ap-south-1": "452307495513",
+    "ap-southeast-1": "834264404009", "ap-southeast-2": "007051062584",
+    "ca-central-1": "675030665977", "eu-central-1": "017069133835",
+    "eu-north-1": "763603941244", "eu-south-1": "638885417683",
+    "eu-west-1": "131013547314", "eu-west-2": "440796970383",
+    "eu-west-3": "341593696636", "me-south-1": "835444307964",
+    "sa-east-1": "520018980103", "us-east-1": "205585389593",
+    "us-east-2": "211330385671", "us-west-1": "740489534195",
+    "us-west-2": "306415355426",
+}
+CLARIFY_VERSION = "1.0"
+
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1-cpu-py3"
 
@@ -74,6 +90,12 @@ def model_monitor_image(region: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-model-monitor-analyzer"
 
 
+def clarify_image(region: str) -> str:
+    account = _account(CLARIFY_ACCOUNTS, region, "SageMaker Clarify")
+    return (f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-clarify-processing:"
+            f"{CLARIFY_VERSION}")
+
+
 def image_repository_arns(region: str, partition: str = "aws") -> list[str]:
     """ECR repositories the platform's jobs may pull from in this region."""
     framework = _account(FRAMEWORK_ACCOUNTS, region, "framework")
@@ -84,4 +106,7 @@ def image_repository_arns(region: str, partition: str = "aws") -> list[str]:
     if region in MODEL_MONITOR_ACCOUNTS:
         arns.append(f"arn:{partition}:ecr:{region}:{MODEL_MONITOR_ACCOUNTS[region]}:"
                     "repository/sagemaker-model-monitor-analyzer")
+    if region in CLARIFY_ACCOUNTS:
+        arns.append(f"arn:{partition}:ecr:{region}:{CLARIFY_ACCOUNTS[region]}:"
+                    "repository/sagemaker-clarify-processing")
     return arns

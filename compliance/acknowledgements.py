@@ -401,6 +401,11 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "KMS key ids of another account are not known at synth time; the statement is "
            "limited by kms:ResourceAliases to the pipeline account's two keys (model "
            "artifacts and training data), and only to Decrypt and DescribeKey."),
+          *((f"arn:aws:sagemaker:{{region}}:{{account}}:{kind}/sm-clarify-*",
+             "The SageMaker Clarify monitors (bias drift, feature attribution drift) run the "
+             "deployed model on a temporary shadow endpoint that Clarify names sm-clarify-<id> "
+             "at run time and deletes afterwards; only endpoints and configurations with that "
+             "prefix.") for kind in ("endpoint", "endpoint-config")),
       )),
     Acknowledgement("Serving/EndpointRole/Policy/Resource",
                     "AwsSolutions-IAM5[Resource::" + _BUCKET % "monitoring-reports"
