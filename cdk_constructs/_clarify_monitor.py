@@ -1,6 +1,12 @@
 """What the two SageMaker Clarify monitors (model bias drift, feature attribution drift)
-share: validated props and the secure job settings (VPC, network isolation, inter-container
-encryption, KMS volume and output keys, a bounded run time).
+share: validated props and the secure job settings (VPC, inter-container encryption, KMS
+volume and output keys, a bounded run time; network isolation where the job allows it).
+
+Network isolation: the bias-drift job reads the captured predictions and the ground truth
+only, so it runs isolated. The feature-attribution job computes SHAP values by calling a
+temporary shadow copy of the deployed model (CreateEndpoint, InvokeEndpoint): an isolated
+container cannot make those calls, so it runs in the VPC without isolation; the VPC has no
+internet route and reaches AWS only through its interface endpoints.
 
 Job definitions are CloudFormation resources, stable per endpoint. Their analysis config and
 baseline constraints live at stable keys under the monitoring bucket
@@ -69,14 +75,15 @@ def baseline_prefix(props: ClarifyMonitorProps, kind: str) -> str:
     return f"s3://{props.monitoring_bucket_name}/baselines/{props.endpoint_name}/{kind}"
 
 
-def job_settings(props: ClarifyMonitorProps) -> dict:
-    """Secure by default: nothing here is optional."""
+def job_settings(props: ClarifyMonitorProps, *, network_isolation: bool) -> dict:
+    """Secure by default: nothing here is optional (isolation is decided per monitor)."""
     return {
         "job_resources": {"clusterConfig": {
             "instanceCount": 1, "instanceType": props.instance_type, "volumeSizeInGb": 30,
             "volumeKmsKeyId": props.volume_key.key_arn}},
         "network_config": {
-            "enableNetworkIsolation": True, "enableInterContainerTrafficEncryption": True,
+            "enableNetworkIsolation": network_isolation,
+            "enableInterContainerTrafficEncryption": True,
             "vpcConfig": {"subnets": list(props.subnet_ids),
                           "securityGroupIds": list(props.security_group_ids)}},
         "stopping_condition": {"maxRuntimeInSeconds": props.max_runtime_seconds},

@@ -91,9 +91,14 @@ class DeploymentWorkflow(Construct):
                 "sagemaker:CreateMonitoringSchedule", "sagemaker:AddTags"],
                 resources=[f"{sm}:monitoring-schedule/{name}"
                            for _, name, _, _ in settings.clarify_monitors]),
-               iam.PolicyStatement(sid="ClarifyBaselinesPresent", actions=["s3:GetObject"],
-                                   resources=[f"{arn}:s3:::{settings.monitoring_bucket}/{key}"
-                                              for _, _, _, key in settings.clarify_monitors])]
+               iam.PolicyStatement(sid="ClarifyBaselines", actions=[
+                   "s3:GetObject", "s3:PutObject"],
+                   resources=[f"{arn}:s3:::{settings.monitoring_bucket}/baselines/{endpoint}/*"]),
+               iam.PolicyStatement(sid="ClarifyBaselinesEncrypted", actions=[
+                   "kms:GenerateDataKey", "kms:Decrypt"],
+                   resources=[settings.monitoring_key_arn],
+                   conditions={"StringEquals": {
+                       "kms:ViaService": f"s3.{stack.region}.amazonaws.com"}})]
               if settings.clarify_monitors else []),
             iam.PolicyStatement(sid="SyncJobEvents", actions=[
                 "events:PutTargets", "events:PutRule", "events:DescribeRule"],

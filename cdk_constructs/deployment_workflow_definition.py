@@ -37,6 +37,8 @@ CREATE_SCHEDULE = SM + "createMonitoringSchedule"
 UPDATE_SCHEDULE = SM + "updateMonitoringSchedule"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
+S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
+S3_PUT = "arn:aws:states:::aws-sdk:s3:putObject"
 # HeadObject of a missing key: the SDK integration reports the 404 under these names.
 NO_SUCH_KEY = ["S3.NoSuchKeyException", "S3.NoSuchKey", "S3.NotFoundException",
                "S3.S3Exception"]
@@ -88,6 +90,8 @@ class DeploymentWorkflowSettings:
     # type, S3 key of the analysis config in the monitoring bucket).
     clarify_monitors: list[tuple[str, str, str, str]] = field(default_factory=list)
     clarify_schedule: str = "cron(0 2 ? * * *)"
+    clarify_image: str = ""  # sagemaker-clarify-processing, for the explainability baseline
+    shap_samples: int = 100
     max_wait_iterations: int = 120  # x 60 s: two hours for an endpoint to be InService
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
@@ -352,7 +356,9 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         comment="Data-quality job definition: VPC, network isolation, KMS output and volume")
 
     schedule = _monitoring_schedule_config(s)
-    after_monitors = "ClarifyMonitors" if s.clarify_monitors else "Succeeded"
+    explainability = [m for m in s.clarify_monitors if m[2] == "ModelExplainability"]
+    after_monitors = (("ReadBaselineStatistics" if explainability else "ClarifyMonitors")
+                      if s.clarify_monitors else "Succeeded")
     after_data_quality = ("CreateModelQualityJobDefinition" if s.ground_truth_s3_uri
                           else after_monitors)
     states["CreateSchedule"] = _task(
@@ -366,6 +372,8 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         comment="The schedule exists: point it at the new baseline")
     if s.ground_truth_s3_uri:
         states.update(_model_quality_states(s, resources, after_monitors))
+    if explainability:
+        states.update(_explainability_baseline_states(s, explainability[0][3], resources))
     if s.clarify_monitors:
         states.update(_clarify_states(s))
     states["Succeeded"] = {"Type": "Succeed"}
@@ -400,6 +408,79 @@ def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
             "MonitoringType": "ModelQuality",
         },
     }
+
+
+def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: str,
+                                    resources: dict) -> dict[str, dict]:
+    """The feature-attribution baseline from the training run: the run's data-quality
+    statistics (just computed from its headed, features-only baseline dataset) give the
+    feature names and their means (the SHAP reference row); the monitor's analysis config
+    names the deployed model; a Clarify job computes the baseline attributions of the
+    training data (analysis.json) beside it."""
+    folder = config_key.rsplit("/", 1)[0]
+    baselining_key = f"{folder}/baselining/analysis_config.json"
+    shap = {"num_samples": s.shap_samples, "agg_method": "mean_abs", "use_logit": False,
+            "save_local_shap_values": False,
+            "baseline.$": "States.Array($.statistics.document.features[*]"
+                          ".numerical_statistics.mean)"}
+    predictor = {"model_name.$": _name(s, "m"), "instance_type": s.processing_instance_type,
+                 "initial_instance_count": 1, "content_type": "text/csv",
+                 "accept_type": "text/csv", "endpoint_name_prefix": "sm-clarify"}
+    states: dict[str, dict] = {}
+    states["ReadBaselineStatistics"] = _task(S3_GET, {
+        "Bucket": s.monitoring_bucket,
+        "Key.$": f"States.Format('baselines/{s.endpoint_name}/{{}}/statistics.json', "
+                 "$.deployment_id)"},
+        next_state="ExplainabilityAnalysisConfig", result_path="$.statistics",
+        result_selector={"document.$": "States.StringToJson($.Body)"},
+        comment="The run's feature statistics (data-quality baseline)")
+    states["ExplainabilityAnalysisConfig"] = {
+        "Type": "Pass", "Comment": "Clarify analysis configs: monitor (headers: captured rows "
+                                   "have none) and baselining (the dataset has a header row)",
+        "Parameters": {
+            "monitor": {"version": "1.0", "dataset_type": "text/csv",
+                        "headers.$": "$.statistics.document.features[*].name",
+                        "methods": {"shap": shap}, "predictor": predictor},
+            "baselining": {"version": "1.0", "dataset_type": "text/csv",
+                           "methods": {"shap": shap}, "predictor": predictor}},
+        "ResultPath": "$.explainability_config", "Next": "WriteExplainabilityConfig"}
+    for state, key, part, following in (
+            ("WriteExplainabilityConfig", config_key, "monitor", "WriteBaseliningConfig"),
+            ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline")):
+        states[state] = _task(S3_PUT, {
+            "Bucket": s.monitoring_bucket, "Key": key, "ContentType": "application/json",
+            "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": s.monitoring_key_arn,
+            "Body.$": f"States.JsonToString($.explainability_config.{part})"},
+            next_state=following, result_path=None,
+            comment=f"Write the {part} analysis config")
+    states["ExplainabilityBaseline"] = _task(PROCESSING_SYNC, {
+        "ProcessingJobName.$": _name(s, "xai"),
+        "RoleArn": s.execution_role_arn,
+        "AppSpecification": {"ImageUri": s.clarify_image},
+        "ProcessingInputs": [
+            {"InputName": "analysis_config", "S3Input": {
+                "S3Uri": f"s3://{s.monitoring_bucket}/{baselining_key}",
+                "LocalPath": "/opt/ml/processing/input/config", "S3DataType": "S3Prefix",
+                "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
+            {"InputName": "dataset", "S3Input": {
+                "S3Uri.$": "$.baseline_data_uri", "LocalPath": "/opt/ml/processing/input/data",
+                "S3DataType": "S3Prefix", "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated"}}],
+        "ProcessingOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "Outputs": [{
+            "OutputName": "analysis_result", "S3Output": {
+                "S3Uri": f"s3://{s.monitoring_bucket}/{folder}",
+                "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+        "ProcessingResources": resources,
+        # SHAP calls a shadow endpoint: in the VPC, not network-isolated (_clarify_monitor.py)
+        "NetworkConfig": {"EnableNetworkIsolation": False,
+                          "EnableInterContainerTrafficEncryption": True,
+                          "VpcConfig": _network(s)},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "Tags": _tags(s),
+    }, next_state="ClarifyMonitors", result_path="$.explainability_baseline",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
+        comment="Baseline attributions of the training data (analysis.json)")
+    return states
 
 
 def _clarify_states(s: DeploymentWorkflowSettings) -> dict[str, dict]:

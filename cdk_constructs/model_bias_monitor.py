@@ -44,7 +44,7 @@ class ModelBiasMonitor(Construct):
         baseline = baseline_prefix(props, KIND)
         self.analysis_config_uri = f"{baseline}/analysis_config.json"
         self.baseline_constraints_uri = f"{baseline}/analysis.json"
-        settings = job_settings(props)
+        settings = job_settings(props, network_isolation=True)
         self.job_definition = sagemaker.CfnModelBiasJobDefinition(
             self, "JobDefinition", job_definition_name=self.job_definition_name,
             model_bias_app_specification={"imageUri": props.image_uri,

@@ -20,8 +20,9 @@ KIND = "model-explainability"
 
 class ModelExplainabilityMonitor(Construct):
     """SHAP attributions of the captured requests, compared (NDCG) with the training run's
-    global attributions. Runs in the VPC with network isolation, inter-container encryption
-    and KMS volume and output keys (not configurable).
+    global attributions. Runs in the VPC (no internet route) with inter-container encryption
+    and KMS volume and output keys (not configurable); not network-isolated, because Clarify
+    computes SHAP values on a shadow copy of the model it must call (_clarify_monitor.py).
 
     Reads ``baselines/<endpoint>/model-explainability/analysis_config.json`` (features,
     SHAP settings, the deployed model) and ``.../analysis.json`` (the baseline attributions).
@@ -33,7 +34,7 @@ class ModelExplainabilityMonitor(Construct):
         baseline = baseline_prefix(props, KIND)
         self.analysis_config_uri = f"{baseline}/analysis_config.json"
         self.baseline_constraints_uri = f"{baseline}/analysis.json"
-        settings = job_settings(props)
+        settings = job_settings(props, network_isolation=False)  # shadow endpoint
         self.job_definition = sagemaker.CfnModelExplainabilityJobDefinition(
             self, "JobDefinition", job_definition_name=self.job_definition_name,
             model_explainability_app_specification={"imageUri": props.image_uri,

@@ -372,6 +372,10 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (f"{_SAGEMAKER}:processing-job/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:data-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:model-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
+          (_BUCKET % "monitoring-reports" + f"/baselines/{_ENDPOINT}/*",
+           "The workflow reads the data-quality statistics it just computed for this "
+           "deployment and writes the Clarify monitors' analysis configs, all under this "
+           "endpoint's baselines/ prefix; the keys below it are chosen per deployment."),
           ("arn:aws:sagemaker:{region}:{pipeline_account}:model-package/"
            "{pipeline_prefix}credit-default/*",
            "The workflow deploys whichever version of the platform's one model package group "

@@ -203,6 +203,7 @@ class ServingStack(Stack):
                                  if serving.ground_truth_s3_prefix else None),
             notification_topic_arn=self.operations_topic.topic_arn,
             tags={"ml-platform:environment": names.environment},
+            clarify_image=clarify_image(self.region),
             clarify_monitors=[
                 (stem, m.job_definition_name, monitoring_type,
                  m.analysis_config_uri.split("/", 3)[3])

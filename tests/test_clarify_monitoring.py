@@ -33,7 +33,8 @@ def test_every_endpoint_has_both_clarify_job_definitions(synth, stage) -> None:
         assert len(resources) == 1, type_
         properties = next(iter(resources.values()))["Properties"]
         assert properties["JobDefinitionName"] == f"{endpoint}-{kind}"
-        assert properties["NetworkConfig"]["EnableNetworkIsolation"] is True
+        assert properties["NetworkConfig"]["EnableNetworkIsolation"] is (kind == "model-bias")
+        assert properties["NetworkConfig"]["VpcConfig"]["Subnets"]
         assert properties["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
         app = next(v for k, v in properties.items() if k.endswith("AppSpecification"))
         assert app["ConfigUri"].endswith(f"/baselines/{endpoint}/{kind}/analysis_config.json")
@@ -49,12 +50,14 @@ def test_deployment_workflow_schedules_both_monitors(synth) -> None:
 @pytest.fixture(scope="module")
 def definition() -> dict:
     return build_definition(replace(DEPLOYMENT_SETTINGS, clarify_monitors=CLARIFY,
+                                    clarify_image="clarify:1.0",
                                     ground_truth_s3_uri="s3://monitoring-bucket/ground-truth/"))
 
 
 def test_clarify_branches_create_a_schedule_once_the_baseline_exists(definition) -> None:
     states = definition["States"]
-    assert states["UpdateModelQualitySchedule"]["Next"] == "ClarifyMonitors"
+    assert states["UpdateModelQualitySchedule"]["Next"] == "ReadBaselineStatistics"
+    assert states["ExplainabilityBaseline"]["Next"] == "ClarifyMonitors"
     parallel = states["ClarifyMonitors"]
     assert parallel["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
     assert parallel["ResultSelector"] == {"FeatureAttributionDrift.$": "$[0].status",
@@ -94,12 +97,66 @@ def test_explainability_control_holds_in_preprod_and_prod(synth, sample_config) 
     control = next(r for r in results if r.control.id == "explainability")
     assert control.per_env["preprod"][0] == IMPLEMENTED
     assert control.per_env["prod"][0] == IMPLEMENTED
-    # ... because of the Clarify job definitions: without them the serving accounts fail it
+    # ... because of the serving stack's Clarify pieces (job definitions, and the deployment
+    # workflow that baselines and schedules them): without them production fails it
     templates = copy.deepcopy(synth.templates)
+    removed = (*CLARIFY_TYPES, "AWS::StepFunctions::StateMachine")
     for template in templates.values():
         template["Resources"] = {k: v for k, v in template["Resources"].items()
-                                 if v["Type"] not in CLARIFY_TYPES}
+                                 if v["Type"] not in removed}
     envs = from_templates(templates)
     results = evaluate(envs, {e: sample_config.environment(e) for e in envs})
     control = next(r for r in results if r.control.id == "explainability")
     assert control.per_env["prod"][0] == NOT_YET
+
+
+def test_explainability_baseline_comes_from_the_run(definition) -> None:
+    states = definition["States"]
+    read = states["ReadBaselineStatistics"]["Parameters"]
+    assert read["Key.$"] == ("States.Format('baselines/mlp-prod-credit-default/{}/statistics.json', "
+                             "$.deployment_id)")
+    config = states["ExplainabilityAnalysisConfig"]["Parameters"]
+    assert config["monitor"]["headers.$"] == "$.statistics.document.features[*].name"
+    assert "headers.$" not in config["baselining"]  # the dataset's header row names them
+    assert config["monitor"]["predictor"]["model_name.$"].startswith("States.Format('mlp-prod-m-")
+    write = states["WriteExplainabilityConfig"]["Parameters"]
+    assert write["Key"] == CLARIFY[0][3] and write["ServerSideEncryption"] == "aws:kms"
+    job = states["ExplainabilityBaseline"]["Parameters"]
+    assert {i["InputName"] for i in job["ProcessingInputs"]} == {"analysis_config", "dataset"}
+    assert job["ProcessingInputs"][1]["S3Input"]["S3Uri.$"] == "$.baseline_data_uri"
+    assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == \
+        "s3://monitoring-bucket/baselines/mlp-prod-credit-default/model-explainability"
+    assert job["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-a", "subnet-b"]
+
+
+def test_analysis_config_is_built_from_the_statistics_in_moto(definition) -> None:
+    """The Pass state runs in moto's interpreter on a Model Monitor statistics document."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    state = copy.deepcopy(definition["States"]["ExplainabilityAnalysisConfig"])
+    state.pop("Next")
+    state["End"] = True
+    statistics = {"features": [
+        {"name": "LIMIT_BAL", "inferred_type": "Fractional",
+         "numerical_statistics": {"mean": 167484.3}},
+        {"name": "PAY_0", "inferred_type": "Integral", "numerical_statistics": {"mean": -0.02}}]}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="eu-west-2", aws_access_key_id="t",
+                           aws_secret_access_key="t")
+        arn = sfn.create_state_machine(
+            name="cfg", roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=json.dumps({"StartAt": "Cfg", "States": {"Cfg": state}}))["stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({
+            "statistics": {"document": statistics}, "deployment_id": "d1"}))
+        deadline = time.monotonic() + 30
+        while (described := sfn.describe_execution(executionArn=run["executionArn"]))[
+                "status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert described["status"] == "SUCCEEDED", described
+    config = json.loads(described["output"])["explainability_config"]
+    assert config["monitor"]["headers"] == ["LIMIT_BAL", "PAY_0"]
+    assert config["monitor"]["methods"]["shap"]["baseline"] == [[167484.3, -0.02]]
+    assert config["monitor"]["predictor"]["model_name"] == "mlp-prod-m-d1"
