@@ -416,7 +416,9 @@ def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: s
     statistics (just computed from its headed, features-only baseline dataset) give the
     feature names and their means (the SHAP reference row); the monitor's analysis config
     names the deployed model; a Clarify job computes the baseline attributions of the
-    training data (analysis.json) beside it."""
+    training data (analysis.json) beside it. The monitor's config is written last, only when
+    the baseline exists. A failure here does not fail the deployment (the endpoint is live):
+    operations are told and the monitor keeps its previous baseline, or stays unscheduled."""
     folder = config_key.rsplit("/", 1)[0]
     baselining_key = f"{folder}/baselining/analysis_config.json"
     shap = {"num_samples": s.shap_samples, "agg_method": "mean_abs", "use_logit": False,
@@ -443,15 +445,17 @@ def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: s
                         "methods": {"shap": shap}, "predictor": predictor},
             "baselining": {"version": "1.0", "dataset_type": "text/csv",
                            "methods": {"shap": shap}, "predictor": predictor}},
-        "ResultPath": "$.explainability_config", "Next": "WriteExplainabilityConfig"}
+        "ResultPath": "$.explainability_config", "Next": "WriteBaseliningConfig"}
+    to_notice = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                  "Next": "NotifyExplainabilityBaselineFailed"}]
     for state, key, part, following in (
-            ("WriteExplainabilityConfig", config_key, "monitor", "WriteBaseliningConfig"),
-            ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline")):
+            ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline"),
+            ("WriteExplainabilityConfig", config_key, "monitor", "ClarifyMonitors")):
         states[state] = _task(S3_PUT, {
             "Bucket": s.monitoring_bucket, "Key": key, "ContentType": "application/json",
             "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": s.monitoring_key_arn,
             "Body.$": f"States.JsonToString($.explainability_config.{part})"},
-            next_state=following, result_path=None,
+            next_state=following, result_path=None, catch=to_notice,
             comment=f"Write the {part} analysis config")
     states["ExplainabilityBaseline"] = _task(PROCESSING_SYNC, {
         "ProcessingJobName.$": _name(s, "xai"),
@@ -477,9 +481,22 @@ def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: s
                           "VpcConfig": _network(s)},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "Tags": _tags(s),
-    }, next_state="ClarifyMonitors", result_path="$.explainability_baseline",
-        result_selector={"arn.$": "$.ProcessingJobArn"},
+    }, next_state="WriteExplainabilityConfig", result_path="$.explainability_baseline",
+        result_selector={"arn.$": "$.ProcessingJobArn"}, catch=to_notice,
         comment="Baseline attributions of the training data (analysis.json)")
+    states["ReadBaselineStatistics"]["Catch"] = to_notice
+    states["NotifyExplainabilityBaselineFailed"] = {
+        "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": f"{s.endpoint_name}: feature-attribution baseline failed",
+            "Message.$": "States.Format('Run {} is deployed and serving, but its "
+                         "feature-attribution baseline failed: {} {}. The monitor keeps its "
+                         "previous baseline (or stays unscheduled).', $.run_id, $.error.Error, "
+                         "$.error.Cause)"},
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                   "Next": "ClarifyMonitors"}],
+        "Next": "ClarifyMonitors"}
     return states
 
 

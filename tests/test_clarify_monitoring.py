@@ -57,7 +57,14 @@ def definition() -> dict:
 def test_clarify_branches_create_a_schedule_once_the_baseline_exists(definition) -> None:
     states = definition["States"]
     assert states["UpdateModelQualitySchedule"]["Next"] == "ReadBaselineStatistics"
-    assert states["ExplainabilityBaseline"]["Next"] == "ClarifyMonitors"
+    # the monitor's config is written only once its baseline exists ...
+    assert states["ExplainabilityBaseline"]["Next"] == "WriteExplainabilityConfig"
+    assert states["WriteExplainabilityConfig"]["Next"] == "ClarifyMonitors"
+    # ... and a failed baseline does not fail a deployment that is already serving
+    for name in ("ReadBaselineStatistics", "WriteBaseliningConfig", "ExplainabilityBaseline",
+                 "WriteExplainabilityConfig"):
+        assert states[name]["Catch"][-1]["Next"] == "NotifyExplainabilityBaselineFailed", name
+    assert states["NotifyExplainabilityBaselineFailed"]["Next"] == "ClarifyMonitors"
     parallel = states["ClarifyMonitors"]
     assert parallel["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
     assert parallel["ResultSelector"] == {"FeatureAttributionDrift.$": "$[0].status",
