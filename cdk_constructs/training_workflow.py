@@ -18,8 +18,8 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 
 class TrainingWorkflow(Construct):
     """preprocess -> train -> evaluate -> quality and overfitting gates -> explain + bias ->
-    bias gate -> model card -> register (PendingManualApproval) -> model card linked to the
-    package -> lineage, with Retry/Catch on every task; every job is a component of the
+    bias gate -> model card -> register (PendingManualApproval, with the card as the
+    package's model card) -> lineage, with Retry/Catch on every task; every job is a component of the
     run's SageMaker Experiments trial.
 
     The state machine is encrypted with a customer key, logs ALL events (with execution data:
@@ -72,9 +72,6 @@ class TrainingWorkflow(Construct):
             iam.PolicyStatement(sid="RegisterModels", actions=["sagemaker:CreateModelPackage"],
                                 resources=[f"{sm}:model-package-group/{settings.model_package_group}",
                                            f"{sm}:model-package/{settings.model_package_group}/*"]),
-            iam.PolicyStatement(sid="ModelCards", actions=[
-                "sagemaker:CreateModelCard", "sagemaker:DescribeModelCard", "sagemaker:AddTags"],
-                resources=[f"{sm}:model-card/{settings.model_package_group}-*"]),
             iam.PolicyStatement(sid="EncryptModelCards", actions=[
                 "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
                 resources=[settings.model_key_arn],

@@ -15,8 +15,8 @@ Execution input (the pipeline's train stage passes it)::
 
 States: FindExperiment (-> CreateExperiment the first time) -> CreateTrial -> Preprocess
 -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate -> OverfitGate
--> ExplainAndBias -> ReadBiasReport -> BiasGate -> ModelCard -> RegisterModel -> ReadModelCard
--> CreateModelCard -> RecordLineage -> Succeeded. A gate that is not met notifies the
+-> ExplainAndBias -> ReadBiasReport -> BiasGate -> ModelCard -> ReadModelCard -> RegisterModel
+(with the model card as the package's card) -> RecordLineage -> Succeeded. A gate that is not met notifies the
 operations topic and fails the run before anything is registered (NotifyGateFailed ->
 QualityGateFailed, NotifyOverfitGateFailed -> OverfitGateFailed, NotifyBiasGateFailed ->
 BiasGateFailed). Every job carries an ExperimentConfig: experiment = the model package
@@ -35,7 +35,6 @@ TRAINING_SYNC = "arn:aws:states:::sagemaker:createTrainingJob.sync"
 S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
 S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
 CREATE_MODEL_PACKAGE = "arn:aws:states:::aws-sdk:sagemaker:createModelPackage"
-CREATE_MODEL_CARD = "arn:aws:states:::aws-sdk:sagemaker:createModelCard"
 DESCRIBE_EXPERIMENT = "arn:aws:states:::aws-sdk:sagemaker:describeExperiment"
 CREATE_EXPERIMENT = "arn:aws:states:::aws-sdk:sagemaker:createExperiment"
 CREATE_TRIAL = "arn:aws:states:::aws-sdk:sagemaker:createTrial"
@@ -294,17 +293,17 @@ def gap_condition(max_gap: float) -> dict:
 
 
 def bias_condition(bounds: list[tuple[str, str, float]]) -> dict:
-    """bias.py's own verdict is a pass, and every bounded worst value over all facet groups
-    exists, is a number (an undefined metric is not accepted) and is within its bound."""
+    """The bias job's verdict with the configured thresholds (bias.py receives them as
+    arguments): every gated metric of every facet group large enough to judge is defined
+    and not beyond its bound with 95 % one-sided confidence (ml/README.md). The report must
+    also cover every configured metric (``$.gate.worst.<metric>`` present), so a job that
+    ignored a bound cannot pass."""
     rules: list[dict] = [
         {"Variable": "$.bias_report.document.gate.passed", "IsPresent": True},
+        {"Variable": "$.bias_report.document.gate.passed", "IsBoolean": True},
         {"Variable": "$.bias_report.document.gate.passed", "BooleanEquals": True}]
-    for metric, direction, bound in bounds:
-        variable = f"$.bias_report.document.gate.worst.{metric}"
-        compare = "NumericGreaterThanEquals" if direction == "min" else "NumericLessThanEquals"
-        rules += [{"Variable": variable, "IsPresent": True},
-                  {"Variable": variable, "IsNumeric": True},
-                  {"Variable": variable, compare: bound}]
+    rules += [{"Variable": f"$.bias_report.document.gate.worst.{metric}", "IsPresent": True}
+              for metric, _, _ in bounds]
     return {"And": rules, "Next": "ModelCard"}
 
 
@@ -517,14 +516,19 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                        "--model-name", s.model_name, "--risk-rating", s.risk_rating,
                        "--threshold", repr(s.decision_threshold),
                        "--threshold-rationale", s.threshold_rationale,
-                       "--intended-use", s.intended_use],
+                       "--intended-use", s.intended_use, "--training-image", s.xgboost_image,
+                       "--gate", f"quality={s.gate_metric} >= {s.gate_threshold} on the test set",
+                       "--gate", f"overfitting=train AUC - validation AUC <= {s.max_auc_gap}",
+                       "--gate", "bias=" + ", ".join(
+                           f"{m} {'>=' if d == 'min' else '<='} {b}" for m, d, b in s.bias_bounds)
+                       + " for every facet group (95 % confidence)"],
             inputs=[*(_s3_input(n, f"States.Format('s3://{models}/runs/{{}}/{n}/', $.run_id)", n)
                       for n in ("evaluation", "bias", "explainability")),
                     _s3_input("params", f"States.Format('s3://{processed}/runs/{{}}/params/', "
                               "$.run_id)", "params")],
             outputs=[_s3_output("model_card", models, "model_card", "model_card")],
             output_key=s.model_key_arn),
-        next_state="RegisterModel", result_selector={"arn.$": "$.ProcessingJobArn"},
+        next_state="ReadModelCard", result_selector={"arn.$": "$.ProcessingJobArn"},
         result_path="$.jobs.model_card",
         comment="Model card content: intended use, risk, data, evaluation, bias, explainability")
 
@@ -532,6 +536,11 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
         return {"ContentType": "application/json",
                 "S3Uri.$": f"States.Format('s3://{models}/runs/{{}}/{suffix}', $.run_id)"}
 
+    states["ReadModelCard"] = _task(
+        S3_GET, {"Bucket": models, "Key.$": "States.Format('runs/{}/model_card/"
+                 "model_card_content.json', $.run_id)"},
+        next_state="RegisterModel", result_selector={"content.$": "$.Body"},
+        result_path="$.model_card", comment="The generated model card content (a JSON string)")
     states["RegisterModel"] = _task(
         CREATE_MODEL_PACKAGE,
         {
@@ -539,6 +548,11 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
             "ModelPackageDescription.$": "States.Format('Commit {} on {}, run {}', "
                                          "$.commit.id, $.commit.branch, $.run_id)",
             "ModelApprovalStatus": "PendingManualApproval",
+            # The version's model card (model package card schema), encrypted with the model
+            # key; the approver reads it with DescribeModelPackage.
+            "ModelCard": {"ModelCardContent.$": "$.model_card.content",
+                          "ModelCardStatus": "PendingReview"},
+            "SecurityConfig": {"KmsKeyId": s.model_key_arn},
             "InferenceSpecification": {
                 "Containers": [{"Image": s.xgboost_image,
                                 "ModelDataUrl.$": "$.jobs.train.model_data"}],
@@ -561,35 +575,13 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                 "hyperparameters": json.dumps(hyperparameters, sort_keys=True),
                 "execution_arn.$": "$$.Execution.Id",
                 "pipeline_execution_id.$": "$.pipeline_execution_id",
-                "model_card.$": f"States.Format('{s.model_package_group}-{{}}', $.run_id)",
                 "experiment": s.experiment_name,
                 "trial.$": s.trial_name,
             },
         },
-        next_state="ReadModelCard",
-        result_selector={"arn.$": "$.ModelPackageArn",
-                         "card_link": {"model_package_details": {
-                             "model_package_arn.$": "$.ModelPackageArn",
-                             "model_package_group_name": s.model_package_group}}},
+        next_state="RecordLineage", result_selector={"arn.$": "$.ModelPackageArn"},
         result_path="$.model_package",
         comment="Register as PendingManualApproval with metrics, bias and explainability")
-    states["ReadModelCard"] = _task(
-        S3_GET, {"Bucket": models, "Key.$": "States.Format('runs/{}/model_card/"
-                 "model_card_content.json', $.run_id)"},
-        next_state="CreateModelCard", result_selector={"content.$": "States.StringToJson($.Body)"},
-        result_path="$.model_card", comment="The generated model card content")
-    states["CreateModelCard"] = _task(
-        CREATE_MODEL_CARD,
-        {"ModelCardName.$": f"States.Format('{s.model_package_group}-{{}}', $.run_id)",
-         "Content.$": "States.JsonToString(States.JsonMerge($.model_card.content, "
-                      "$.model_package.card_link, false))",
-         "ModelCardStatus": "PendingReview",
-         "SecurityConfig": {"KmsKeyId": s.model_key_arn},
-         "Tags": _tags(s)},
-        next_state="RecordLineage", result_selector={"arn.$": "$.ModelCardArn"},
-        result_path="$.model_card",
-        comment="The version's model card, linked to its model package; the approver reads it")
-
     def dataset(name: str, uri: str) -> dict:
         return {"uri.$": uri, "version_id.$": f"$.datasets.{name}.version_id",
                 "etag.$": f"$.datasets.{name}.etag"}

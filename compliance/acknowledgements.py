@@ -219,9 +219,6 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "Jobs are named <project>-<env>-<step>-<run id>; the workflow may only create, "
            "describe and stop jobs with this environment's prefix."),
           (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
-          (f"{_SM}:model-card/{{prefix}}credit-default-*",
-           "One model card per registered version, named <model package group>-<run id>; the "
-           "workflow may only create and read the cards of this model."),
           (f"{_SM}:experiment-trial/{{prefix}}credit-default-*",
            "SageMaker Experiments: one trial per run, named <model package group>-<run id>; "
            "the workflow may only create the trials of this model's experiment."),
@@ -299,7 +296,6 @@ _ACCESS_ACKS: tuple[Acknowledgement, ...] = (
           "the statement is limited by sts:AWSServiceName to CodeArtifact tokens only."),
     *(_iam5(f"Access/{p}Policy", r, _PLATFORM_NAMED)
       for p in ("Auditor", "MlEngineer", "ModelRiskApprover") for r in _REGISTRY),
-    _iam5("Access/ModelRiskApproverPolicy", _SM + "model-card/{prefix}*", _PLATFORM_NAMED),
     *(_iam5(f"Access/{p}Policy", _CODEPIPELINE, _PLATFORM_NAMED)
       for p in ("MlEngineer", "ModelRiskApprover")),
     _iam5("Access/MlEngineerPolicy", _SM + "pipeline/{prefix}*", _PLATFORM_NAMED),

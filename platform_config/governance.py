@@ -37,10 +37,10 @@ class BiasGateConfig(_Strict):
     # Facets evaluated beside training.facet: COLUMN (each value vs the rest),
     # COLUMN=V1,V2 (that group vs the rest) or COLUMN>T.
     additional_facets: list[str] = Field(default_factory=lambda: ["AGE_BAND", "MARRIAGE"])
-    # Four-fifths rule for disparate impact; 0.2 on the difference metrics.
+    # Four-fifths rule for disparate impact; 0.1 on the difference metrics.
     bounds: dict[str, float] = Field(default_factory=lambda: {
-        "DI_min": 0.8, "DI_max": 1.25, "DPPL_max_abs": 0.2, "RD_max_abs": 0.2,
-        "AD_max_abs": 0.2})
+        "DI_min": 0.8, "DI_max": 1.25, "DPPL_max_abs": 0.1, "RD_max_abs": 0.1,
+        "AD_max_abs": 0.1})
 
     @field_validator("additional_facets")
     @classmethod

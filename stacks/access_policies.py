@@ -280,13 +280,9 @@ def model_risk_approver(ctx: AccessContext) -> dict:
          "Condition": {"StringEquals": {"sagemaker:ModelApprovalStatus": ["Approved",
                                                                           "Rejected"]}}},
         *_review_statements(ctx),
-        # Each registered version's model card (issue #14): created by the training workflow,
-        # encrypted with the pipeline key, read through SageMaker only.
-        {"Sid": "ReadModelCards", "Effect": "Allow",
-         "Action": _sm("DescribeModelCard", "ListModelCardVersions"),
-         "Resource": ctx.sagemaker_arn(f"model-card/{ctx.prefix}*")},
-        {"Sid": "ListModelCards", "Effect": "Allow", "Action": _sm("ListModelCards"),
-         "Resource": "*"},
+        # Each registered version carries its model card (issue #14), encrypted with the
+        # pipeline key: DescribeModelPackage returns it when the caller may decrypt through
+        # SageMaker.
         {"Sid": "DecryptModelCards", "Effect": "Allow", "Action": "kms:Decrypt",
          "Resource": list(ctx.platform_key_arns),
          "Condition": {"StringEquals": {

