@@ -299,6 +299,11 @@ _ACCESS_ACKS: tuple[Acknowledgement, ...] = (
     *(_iam5(f"Access/{p}Policy", _CODEPIPELINE, _PLATFORM_NAMED)
       for p in ("MlEngineer", "ModelRiskApprover")),
     _iam5("Access/MlEngineerPolicy", _SM + "pipeline/{prefix}*", _PLATFORM_NAMED),
+    *(_iam5("Access/DataScientistSageMakerPolicy", _SM + f"{t}/{{prefix}}*",
+            "SageMaker Experiments of the training pipeline: one experiment per model, one "
+            "trial per run, one component per job, all named with this environment's prefix "
+            "at run time; read-only (Describe) so data scientists compare runs.")
+      for t in ("experiment", "experiment-trial", "experiment-trial-component")),
     *(_iam5(f"Access/{p}Policy", _LOG_GROUPS, _SAGEMAKER_LOGS)
       for p in ("MlEngineer", "DataScientistSageMaker")),
     *(_iam5(f"Access/{p}Policy", _REPORTS_BUCKET, _REPORTS)

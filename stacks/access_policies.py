@@ -147,6 +147,13 @@ def data_scientist_sagemaker(ctx: AccessContext) -> dict:
          "Resource": resources,
          "Condition": {"StringEquals": {"sagemaker:ResourceTag/ml-platform:owner": OWNER}}},
         {"Sid": "ListJobs", "Effect": "Allow", "Action": LIST_ACTIONS, "Resource": "*"},
+        # SageMaker Experiments: the training pipeline's runs (one trial per run, in the
+        # model's experiment) are read-only to every data scientist, to compare runs.
+        {"Sid": "ComparePipelineRuns", "Effect": "Allow",
+         "Action": _sm("DescribeExperiment", "DescribeTrial", "DescribeTrialComponent"),
+         "Resource": [ctx.sagemaker_arn(f"{t}/{ctx.prefix}*") for t in (
+             "experiment", "experiment-trial", "experiment-trial-component")]},
+        {"Sid": "SearchRuns", "Effect": "Allow", "Action": "sagemaker:Search", "Resource": "*"},
         {"Sid": "PassOwnExecutionRole", "Effect": "Allow", "Action": "iam:PassRole",
          "Resource": f"arn:{ctx.partition}:iam::{ctx.account}:role/{ctx.prefix}ds-{OWNER}",
          "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
