@@ -131,35 +131,44 @@ def auc_from_scores(positives: np.ndarray, negatives: np.ndarray) -> float | Non
     return auc_from_sorted_runs(positives, negatives)
 
 
-def _placement_moments(haystack: np.ndarray, needles: np.ndarray) -> tuple[float, float]:
-    """For sorted ``haystack``: sum and sum of squares over the needles ``x`` of
-    ``#haystack < x + 0.5 * #haystack == x`` (in bounded slices)."""
+# DeLong's variance needs every score's placement in the other class; beyond this many
+# scores per class a systematic sample of the sorted scores (every k-th) estimates the
+# placements' variance (relative error of the SE ~ 1/sqrt(2 * 65536), about 0.3 %).
+DELONG_SAMPLE = 1 << 16
+
+
+def _placement_variance(haystack: np.ndarray, needles: np.ndarray) -> float:
+    """Variance (ddof=1) over the needles ``x`` of ``(#haystack < x + 0.5 * #haystack == x)
+    / len(haystack)``; both arrays sorted. At most :data:`DELONG_SAMPLE` needles are used
+    (every k-th, from the sorted array)."""
+    if len(needles) > DELONG_SAMPLE:
+        needles = needles[:: -(-len(needles) // DELONG_SAMPLE)]
+    k = len(needles)
     total = squares = 0.0
-    for start in range(0, len(needles), _SEARCH_SLICE):
+    for start in range(0, k, _SEARCH_SLICE):
         part = needles[start : start + _SEARCH_SLICE]
         placement = (np.searchsorted(haystack, part, side="left")
                      + np.searchsorted(haystack, part, side="right")) * 0.5
         total += float(placement.sum())
         squares += float(np.dot(placement, placement))
-    return total, squares
+    return (squares - total * total / k) / (k - 1) / (len(haystack) ** 2)
 
 
 def delong_standard_error(positives: np.ndarray, negatives: np.ndarray) -> float | None:
-    """DeLong, DeLong & Clarke-Pearson (1988) standard error of the ROC AUC, from the
-    structural components (placements) of each score in the other class. Sorts both arrays
-    in place (stable: cheap on the sorted runs :func:`auc_from_scores` leaves). ``None``
-    when a class has fewer than two scores (the variance is undefined)."""
+    """DeLong, DeLong & Clarke-Pearson (1988) standard error of the ROC AUC from the
+    structural components (each score's placement in the other class): exact up to
+    :data:`DELONG_SAMPLE` scores per class, a systematic sample beyond. Sorts both arrays in
+    place (stable: cheap on the sorted runs :func:`auc_from_scores` leaves). ``None`` when a
+    class has fewer than two scores (the variance is undefined)."""
     m, n = len(positives), len(negatives)
     if m < 2 or n < 2:
         return None
     positives.sort(kind="stable")
     negatives.sort(kind="stable")
-    # V10(p) = share of negatives below p; V01(q) = share of positives above q.
-    sum10, sq10 = _placement_moments(negatives, positives)
-    below_sum, below_sq = _placement_moments(positives, negatives)
-    var10 = (sq10 - sum10 * sum10 / m) / (m - 1) / (n * n)
-    # V01(q) = (m - below(q)) / m has the variance of below(q) / m.
-    var01 = (below_sq - below_sum * below_sum / n) / (n - 1) / (m * m)
+    # V10(p) = share of negatives below p; V01(q) = share of positives above q, whose
+    # variance is that of the share of positives below q.
+    var10 = _placement_variance(negatives, positives)
+    var01 = _placement_variance(positives, negatives)
     return float(np.sqrt(max(var10 / m + var01 / n, 0.0)))
 
 

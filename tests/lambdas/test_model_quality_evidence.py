@@ -138,3 +138,15 @@ def test_bonferroni_and_confidence_validation() -> None:
     assert one == pytest.approx(2.3263, abs=1e-3) and two == pytest.approx(2.5758, abs=1e-3)
     with pytest.raises(ValueError, match="confidence"):
         compare_with_baseline(metrics, {"auc": 0.9}, {"auc": 0.02}, None, confidence=1.0)
+
+
+def test_delong_sample_of_large_classes_is_within_one_percent(monkeypatch) -> None:
+    """Beyond DELONG_SAMPLE scores per class, every k-th sorted score estimates the
+    placements' variance: the SE stays within 1 % of the exact one."""
+    import model_quality_metrics_core as core
+
+    labels, scores = _sample(21, 60_000, 0.3, 1.0)
+    exact = _metrics(labels, scores).auc_standard_error
+    monkeypatch.setattr(core, "DELONG_SAMPLE", 2_000)
+    sampled = _metrics(labels, scores).auc_standard_error
+    assert sampled != exact and sampled == pytest.approx(exact, rel=0.01)
