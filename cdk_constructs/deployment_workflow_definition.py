@@ -39,7 +39,9 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
 S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
 S3_PUT = "arn:aws:states:::aws-sdk:s3:putObject"
-# HeadObject of a missing key: the SDK integration reports the 404 under these names.
+# HeadObject of a missing key: HeadObject responses have no error body, so the SDK
+# integration may report the 404 as the generic S3Exception (a 403 too: both mean "no usable
+# baseline" and are reported to operations, never silently skipped).
 NO_SUCH_KEY = ["S3.NoSuchKeyException", "S3.NoSuchKey", "S3.NotFoundException",
                "S3.S3Exception"]
 
