@@ -96,6 +96,19 @@ class DeploymentWorkflow(Construct):
                 resources=[f"{sm}:model-quality-job-definition/{prefix}-*",
                            f"{sm}:monitoring-schedule/{endpoint}-model-quality"])]
               if settings.ground_truth_s3_uri else []),
+            *([iam.PolicyStatement(sid="ClarifyMonitorSchedules", actions=[
+                "sagemaker:CreateMonitoringSchedule", "sagemaker:AddTags"],
+                resources=[f"{sm}:monitoring-schedule/{name}"
+                           for _, name, _, _ in settings.clarify_monitors]),
+               iam.PolicyStatement(sid="ClarifyBaselines", actions=[
+                   "s3:GetObject", "s3:PutObject"],
+                   resources=[f"{arn}:s3:::{settings.monitoring_bucket}/baselines/{endpoint}/*"]),
+               iam.PolicyStatement(sid="ClarifyBaselinesEncrypted", actions=[
+                   "kms:GenerateDataKey", "kms:Decrypt"],
+                   resources=[settings.monitoring_key_arn],
+                   conditions={"StringEquals": {
+                       "kms:ViaService": f"s3.{stack.region}.amazonaws.com"}})]
+              if settings.clarify_monitors else []),
             iam.PolicyStatement(sid="SyncJobEvents", actions=[
                 "events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[f"{arn}:events:{stack.region}:{stack.account}:rule/"

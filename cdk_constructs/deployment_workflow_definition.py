@@ -14,7 +14,8 @@ States: Prepare -> CreateModel -> CreateEndpointConfig -> DescribeEndpoint (Catc
 -> CreateEndpoint) -> UpdateEndpoint (blue/green guardrails, auto-rollback on the endpoint's
 alarms) -> wait loop until InService -> Baseline (Model Monitor analyzer on the training
 data) -> CreateJobDefinition -> monitoring schedule (create, or update when it exists)
--> Succeeded. Every Task retries throttling and service errors; any other error notifies
+-> ClarifyMonitors (bias drift and feature attribution drift schedules on the stable
+CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries throttling and service errors; any other error notifies
 and fails. A failed update is rolled back by SageMaker: the previous fleet keeps serving.
 """
 
@@ -35,6 +36,14 @@ CREATE_MQ_JOB_DEFINITION = SM + "createModelQualityJobDefinition"
 CREATE_SCHEDULE = SM + "createMonitoringSchedule"
 UPDATE_SCHEDULE = SM + "updateMonitoringSchedule"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
+S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
+S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
+S3_PUT = "arn:aws:states:::aws-sdk:s3:putObject"
+# HeadObject of a missing key: HeadObject responses have no error body, so the SDK
+# integration may report the 404 as the generic S3Exception (a 403 too: both mean "no usable
+# baseline" and are reported to operations, never silently skipped).
+NO_SUCH_KEY = ["S3.NoSuchKeyException", "S3.NoSuchKey", "S3.NotFoundException",
+               "S3.S3Exception"]
 
 RETRYABLE_ERRORS = [
     "ThrottlingException",
@@ -79,6 +88,13 @@ class DeploymentWorkflowSettings:
     # Where labelled outcomes arrive (s3://...): enables the model-quality schedule.
     ground_truth_s3_uri: str | None = None
     model_quality_schedule: str = "cron(0 1 ? * * *)"  # daily: labels lag predictions
+    # SageMaker Clarify monitors (cdk_constructs/model_bias_monitor.py and
+    # model_explainability_monitor.py): (state name stem, job definition name, monitoring
+    # type, S3 key of the analysis config in the monitoring bucket).
+    clarify_monitors: list[tuple[str, str, str, str]] = field(default_factory=list)
+    clarify_schedule: str = "cron(0 2 ? * * *)"
+    clarify_image: str = ""  # sagemaker-clarify-processing, for the explainability baseline
+    shap_samples: int = 100
     max_wait_iterations: int = 120  # x 60 s: two hours for an endpoint to be InService
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
@@ -343,7 +359,11 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         comment="Data-quality job definition: VPC, network isolation, KMS output and volume")
 
     schedule = _monitoring_schedule_config(s)
-    after_data_quality = "CreateModelQualityJobDefinition" if s.ground_truth_s3_uri else "Succeeded"
+    explainability = [m for m in s.clarify_monitors if m[2] == "ModelExplainability"]
+    after_monitors = (("ReadBaselineStatistics" if explainability else "ClarifyMonitors")
+                      if s.clarify_monitors else "Succeeded")
+    after_data_quality = ("CreateModelQualityJobDefinition" if s.ground_truth_s3_uri
+                          else after_monitors)
     states["CreateSchedule"] = _task(
         CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after_data_quality,
         result_path=None,
@@ -354,7 +374,11 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         UPDATE_SCHEDULE, schedule, next_state=after_data_quality, result_path=None,
         comment="The schedule exists: point it at the new baseline")
     if s.ground_truth_s3_uri:
-        states.update(_model_quality_states(s, resources))
+        states.update(_model_quality_states(s, resources, after_monitors))
+    if explainability:
+        states.update(_explainability_baseline_states(s, explainability[0][3], resources))
+    if s.clarify_monitors:
+        states.update(_clarify_states(s))
     states["Succeeded"] = {"Type": "Succeed"}
 
     states[FAILURE_NOTICE] = {
@@ -389,7 +413,158 @@ def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
     }
 
 
-def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict) -> dict[str, dict]:
+def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: str,
+                                    resources: dict) -> dict[str, dict]:
+    """The feature-attribution baseline from the training run: the run's data-quality
+    statistics (just computed from its headed, features-only baseline dataset) give the
+    feature names and their means (the SHAP reference row); the monitor's analysis config
+    names the deployed model; a Clarify job computes the baseline attributions of the
+    training data (analysis.json) beside it. The monitor's config is written last, only when
+    the baseline exists. A failure here does not fail the deployment (the endpoint is live):
+    operations are told and the monitor keeps its previous baseline, or stays unscheduled."""
+    folder = config_key.rsplit("/", 1)[0]
+    baselining_key = f"{folder}/baselining/analysis_config.json"
+    shap = {"num_samples": s.shap_samples, "agg_method": "mean_abs", "use_logit": False,
+            "save_local_shap_values": False,
+            "baseline.$": "States.Array($.statistics.document.features[*]"
+                          ".numerical_statistics.mean)"}
+    predictor = {"model_name.$": _name(s, "m"), "instance_type": s.processing_instance_type,
+                 "initial_instance_count": 1, "content_type": "text/csv",
+                 "accept_type": "text/csv", "endpoint_name_prefix": "sm-clarify"}
+    states: dict[str, dict] = {}
+    states["ReadBaselineStatistics"] = _task(S3_GET, {
+        "Bucket": s.monitoring_bucket,
+        "Key.$": f"States.Format('baselines/{s.endpoint_name}/{{}}/statistics.json', "
+                 "$.deployment_id)"},
+        next_state="ExplainabilityAnalysisConfig", result_path="$.statistics",
+        result_selector={"document.$": "States.StringToJson($.Body)"},
+        comment="The run's feature statistics (data-quality baseline)")
+    states["ExplainabilityAnalysisConfig"] = {
+        "Type": "Pass", "Comment": "Clarify analysis configs: monitor (headers: captured rows "
+                                   "have none) and baselining (the dataset has a header row)",
+        "Parameters": {
+            "monitor": {"version": "1.0", "dataset_type": "text/csv",
+                        "headers.$": "$.statistics.document.features[*].name",
+                        "methods": {"shap": shap}, "predictor": predictor},
+            "baselining": {"version": "1.0", "dataset_type": "text/csv",
+                           "methods": {"shap": shap}, "predictor": predictor}},
+        "ResultPath": "$.explainability_config", "Next": "WriteBaseliningConfig"}
+    to_notice = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                  "Next": "NotifyExplainabilityBaselineFailed"}]
+    for state, key, part, following in (
+            ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline"),
+            ("WriteExplainabilityConfig", config_key, "monitor", "ClarifyMonitors")):
+        states[state] = _task(S3_PUT, {
+            "Bucket": s.monitoring_bucket, "Key": key, "ContentType": "application/json",
+            "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": s.monitoring_key_arn,
+            "Body.$": f"States.JsonToString($.explainability_config.{part})"},
+            next_state=following, result_path=None, catch=to_notice,
+            comment=f"Write the {part} analysis config")
+    states["ExplainabilityBaseline"] = _task(PROCESSING_SYNC, {
+        "ProcessingJobName.$": _name(s, "xai"),
+        "RoleArn": s.execution_role_arn,
+        "AppSpecification": {"ImageUri": s.clarify_image},
+        "ProcessingInputs": [
+            {"InputName": "analysis_config", "S3Input": {
+                "S3Uri": f"s3://{s.monitoring_bucket}/{baselining_key}",
+                "LocalPath": "/opt/ml/processing/input/config", "S3DataType": "S3Prefix",
+                "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
+            {"InputName": "dataset", "S3Input": {
+                "S3Uri.$": "$.baseline_data_uri", "LocalPath": "/opt/ml/processing/input/data",
+                "S3DataType": "S3Prefix", "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated"}}],
+        "ProcessingOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "Outputs": [{
+            "OutputName": "analysis_result", "S3Output": {
+                "S3Uri": f"s3://{s.monitoring_bucket}/{folder}",
+                "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+        "ProcessingResources": resources,
+        # SHAP calls a shadow endpoint: in the VPC, not network-isolated (_clarify_monitor.py)
+        "NetworkConfig": {"EnableNetworkIsolation": False,
+                          "EnableInterContainerTrafficEncryption": True,
+                          "VpcConfig": _network(s)},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "Tags": _tags(s),
+    }, next_state="WriteExplainabilityConfig", result_path="$.explainability_baseline",
+        result_selector={"arn.$": "$.ProcessingJobArn"}, catch=to_notice,
+        comment="Baseline attributions of the training data (analysis.json)")
+    states["ReadBaselineStatistics"]["Catch"] = to_notice
+    states["NotifyExplainabilityBaselineFailed"] = {
+        "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": f"{s.endpoint_name}: feature-attribution baseline failed",
+            "Message.$": "States.Format('Run {} is deployed and serving, but its "
+                         "feature-attribution baseline failed: {} {}. The monitor keeps its "
+                         "previous baseline (or stays unscheduled).', $.run_id, $.error.Error, "
+                         "$.error.Cause)"},
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                   "Next": "ClarifyMonitors"}],
+        "Next": "ClarifyMonitors"}
+    return states
+
+
+def _clarify_states(s: DeploymentWorkflowSettings) -> dict[str, dict]:
+    """One Parallel branch per Clarify monitor: the schedule is created once the monitor's
+    baseline (analysis config) exists under the monitoring bucket; the CloudFormation job
+    definition is stable, so an existing schedule needs no update. A missing baseline is
+    reported to operations (the monitor cannot run without it), not a failed deployment."""
+    branches = []
+    for stem, job_definition, monitoring_type, config_key in s.clarify_monitors:
+        schedule = {"MonitoringScheduleName": job_definition, "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": s.clarify_schedule},
+            "MonitoringJobDefinitionName": job_definition,
+            "MonitoringType": monitoring_type}}
+        branches.append({"StartAt": f"{stem}BaselinePresent", "States": {
+            f"{stem}BaselinePresent": {
+                "Type": "Task", "Resource": S3_HEAD,
+                "Parameters": {"Bucket": s.monitoring_bucket, "Key": config_key},
+                "ResultPath": None, "Retry": _retry(),
+                "Catch": [{"ErrorEquals": NO_SUCH_KEY, "ResultPath": None,
+                           "Next": f"{stem}BaselineMissing"}],
+                "Next": f"Create{stem}Schedule"},
+            f"Create{stem}Schedule": {
+                "Type": "Task", "Resource": CREATE_SCHEDULE,
+                "Parameters": {**schedule, "Tags": _tags(s)}, "Retry": _retry(),
+                "ResultSelector": {"status": "scheduled"},
+                "Catch": [{"ErrorEquals": EXISTS, "ResultPath": None,
+                           "Next": f"{stem}ScheduleExists"}],
+                "End": True},
+            f"{stem}ScheduleExists": {"Type": "Pass", "Result": {"status": "scheduled"},
+                                      "End": True},
+            f"{stem}BaselineMissing": {"Type": "Pass", "End": True, "Result": {
+                "status": "baseline-missing", "monitor": job_definition,
+                "expected": f"s3://{s.monitoring_bucket}/{config_key}"}},
+        }})
+    return {
+        "ClarifyMonitors": {
+            "Type": "Parallel", "Comment": "Bias drift and feature attribution drift schedules",
+            "Branches": branches, "ResultPath": "$.clarify",
+            "ResultSelector": {f"{stem}.$": f"$[{i}].status"
+                               for i, (stem, _, _, _) in enumerate(s.clarify_monitors)},
+            "Retry": _retry(),
+            "Catch": _catch(), "Next": "ClarifyBaselinesPresent"},
+        "ClarifyBaselinesPresent": {
+            "Type": "Choice", "Choices": [{"Or": [
+                {"Variable": f"$.clarify.{stem}", "StringEquals": "baseline-missing"}
+                for stem, _, _, _ in s.clarify_monitors], "Next": "NotifyClarifyBaselineMissing"}],
+            "Default": "Succeeded"},
+        "NotifyClarifyBaselineMissing": {
+            "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+                "TopicArn": s.notification_topic_arn,
+                "Subject": f"{s.endpoint_name}: a Clarify monitor has no baseline yet",
+                "Message.$": "States.Format('Run {} is deployed, but a SageMaker Clarify "
+                             "monitor has no baseline (analysis_config.json under s3://"
+                             f"{s.monitoring_bucket}/baselines/{s.endpoint_name}/) and was not "
+                             "scheduled: {}', $.run_id, States.JsonToString($.clarify))"},
+            "ResultPath": None, "Retry": _retry(),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                       "Next": "Succeeded"}],
+            "Next": "Succeeded"},
+    }
+
+
+def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict,
+                          after: str = "Succeeded") -> dict[str, dict]:
     """Where ground truth is configured: Model Monitor merges the captured predictions with
     the labels that arrive under ``ground_truth_s3_uri`` and computes binary-classification
     quality daily, for predictions one to two days old (labels lag predictions)."""
@@ -424,13 +599,13 @@ def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict) -> dic
         comment="Model-quality job definition: ground truth, VPC, network isolation, KMS")
     schedule = _model_quality_schedule_config(s)
     states["CreateModelQualitySchedule"] = _task(
-        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state="Succeeded",
+        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after,
         result_path=None,
         catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.mq_schedule_exists",
                       "Next": "UpdateModelQualitySchedule"}),
         comment=f"Model-quality monitoring on {s.model_quality_schedule}")
     states["UpdateModelQualitySchedule"] = _task(
-        UPDATE_SCHEDULE, schedule, next_state="Succeeded", result_path=None,
+        UPDATE_SCHEDULE, schedule, next_state=after, result_path=None,
         comment="The schedule exists: point it at the new job definition")
     return states
 

@@ -6,7 +6,7 @@ column is stripped by the transform's InputFilter and joined back to the score b
 JoinSource/OutputFilter, so no preparation job is needed) -> ComputeMetrics (the
 model_quality_metrics function: metrics against the ground truth, compared with the
 validation metrics registered with the package, published as CloudWatch metrics)
--> Degraded? -> notify model risk. The ``<endpoint>-drift-model-quality`` alarm on the
+-> Degraded? -> notify model risk (or, with too few labelled rows to decide, notify operations). The ``<endpoint>-drift-model-quality`` alarm on the
 published ``Degraded`` metric starts retraining through the same path as data drift.
 
 Labelled data: ``s3://<monitoring bucket>/labelled/<endpoint>/labelled.csv``, no header,
@@ -139,7 +139,26 @@ def build_model_quality_definition(s: ModelQualitySettings) -> dict:
             {"Variable": "$.quality.result.status", "StringEquals": "INVALID_INPUT",
              "Next": "InvalidInput"},
             {"Variable": "$.quality.result.degraded", "BooleanEquals": True,
-             "Next": "NotifyDegraded"}], "Default": "QualityOk"},
+             "Next": "NotifyDegraded"},
+            # The evidence rule (docs/model-quality.md): too few labelled rows decide nothing;
+            # operations are told to collect more outcomes, no alarm is raised.
+            {"And": [{"Variable": "$.quality.result.evidence.sufficient", "IsPresent": True},
+                     {"Variable": "$.quality.result.evidence.sufficient",
+                      "BooleanEquals": False}],
+             "Next": "NotifyInsufficientEvidence"}], "Default": "QualityOk"},
+        "NotifyInsufficientEvidence": {
+            "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+                "TopicArn": s.operations_topic_arn,
+                "Subject": f"Model-quality check undecided: too few labelled rows ({s.endpoint_name})",
+                "Message.$": "States.Format('The model-quality check decided nothing: {}. "
+                             "Collect more labelled outcomes. Evidence: {}', "
+                             "$.quality.result.evidence.reason, "
+                             "States.JsonToString($.quality.result.evidence))"},
+            "ResultPath": None, "Retry": _retry(),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                       "Next": FAILURE_NOTICE}], "Next": "QualityUndecided"},
+        "QualityUndecided": {"Type": "Succeed",
+                             "Comment": "Not enough evidence to decide; operations notified"},
         "InvalidInput": {"Type": "Pass", "Parameters": {
             "Error": "InvalidInput", "Cause.$": "States.JsonToString($.quality.result.error)"},
             "ResultPath": "$.error", "Next": FAILURE_NOTICE},

@@ -15,6 +15,10 @@ from platform_config.regions import (
     MODEL_MONITOR_ACCOUNTS,
 )
 
+# sagemaker-clarify-processing (bias drift and feature attribution drift monitors); the
+# accounts are in platform_config/regions.py with the other region tables.
+CLARIFY_VERSION = "1.0"
+
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1-cpu-py3"
 
@@ -50,8 +54,9 @@ def model_monitor_image(region: str) -> str:
 
 
 def clarify_image(region: str) -> str:
-    account = _account(CLARIFY_ACCOUNTS, region, "Clarify")
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-clarify-processing:1.0"
+    account = _account(CLARIFY_ACCOUNTS, region, "SageMaker Clarify")
+    return (f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-clarify-processing:"
+            f"{CLARIFY_VERSION}")
 
 
 def image_repository_arns(region: str, partition: str = "aws") -> list[str]:
@@ -64,4 +69,7 @@ def image_repository_arns(region: str, partition: str = "aws") -> list[str]:
     if region in MODEL_MONITOR_ACCOUNTS:
         arns.append(f"arn:{partition}:ecr:{region}:{MODEL_MONITOR_ACCOUNTS[region]}:"
                     "repository/sagemaker-model-monitor-analyzer")
+    if region in CLARIFY_ACCOUNTS:
+        arns.append(f"arn:{partition}:ecr:{region}:{CLARIFY_ACCOUNTS[region]}:"
+                    "repository/sagemaker-clarify-processing")
     return arns

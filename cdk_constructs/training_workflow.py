@@ -17,8 +17,10 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 
 
 class TrainingWorkflow(Construct):
-    """preprocess -> train -> evaluate -> quality gate -> explain + bias -> register
-    (PendingManualApproval) -> lineage, with Retry/Catch on every task.
+    """preprocess -> train -> evaluate -> quality and overfitting gates -> explain + bias ->
+    bias gate -> model card -> register (PendingManualApproval, with the card as the
+    package's model card) -> lineage, with Retry/Catch on every task; every job is a component of the
+    run's SageMaker Experiments trial.
 
     The state machine is encrypted with a customer key, logs ALL events (with execution data:
     S3 URIs and metrics, no customer data) to a KMS log group, and is traced with X-Ray. Its
@@ -42,6 +44,16 @@ class TrainingWorkflow(Construct):
                 "TrainingWorkflow", f"gate_metric {settings.gate_metric!r} is not in evaluation.json")
         require(0 < settings.gate_threshold <= 1, "TrainingWorkflow",
                 "gate_threshold must be in (0, 1]")
+        require(0 < settings.max_auc_gap < 0.5, "TrainingWorkflow",
+                f"max_auc_gap {settings.max_auc_gap} must be in (0, 0.5): it bounds train AUC - "
+                "validation AUC")
+        require(bool(settings.bias_bounds), "TrainingWorkflow",
+                "give bias_bounds (training.governance.bias_gate.bounds): a bias gate that "
+                "bounds nothing would register every model")
+        require(all(d in ("min", "max") for _, d, _ in settings.bias_bounds), "TrainingWorkflow",
+                "bias_bounds directions are 'min' or 'max'")
+        require(settings.risk_rating in ("High", "Medium", "Low", "Unknown"), "TrainingWorkflow",
+                f"risk_rating {settings.risk_rating!r}: use High, Medium, Low or Unknown")
         require(bool(settings.subnet_ids) and bool(settings.security_group_ids),
                 "TrainingWorkflow", "jobs must run in the VPC: give subnet_ids and security_group_ids")
         self.settings = settings
@@ -65,6 +77,19 @@ class TrainingWorkflow(Construct):
             iam.PolicyStatement(sid="RegisterModels", actions=["sagemaker:CreateModelPackage"],
                                 resources=[f"{sm}:model-package-group/{settings.model_package_group}",
                                            f"{sm}:model-package/{settings.model_package_group}/*"]),
+            iam.PolicyStatement(sid="EncryptModelCards", actions=[
+                "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+                resources=[settings.model_key_arn],
+                conditions={"StringEquals": {"kms:ViaService":
+                                             f"sagemaker.{stack.region}.amazonaws.com"}}),
+            iam.PolicyStatement(sid="Experiments", actions=[
+                "sagemaker:DescribeExperiment", "sagemaker:CreateExperiment",
+                "sagemaker:CreateTrial", "sagemaker:DescribeTrial",
+                "sagemaker:AssociateTrialComponent", "sagemaker:AddTags"],
+                resources=[f"{sm}:experiment/{settings.experiment_name}",
+                           f"{sm}:experiment-trial/{settings.model_package_group}-*",
+                           # SageMaker names a job's component "<job name>-aws-<kind>-job"
+                           f"{sm}:experiment-trial-component/{prefix}-*"]),
             iam.PolicyStatement(sid="SyncJobEvents", actions=[
                 "events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[

@@ -13,10 +13,17 @@ Execution input (the pipeline's train stage passes it)::
       "pipeline_execution_id": "..."
     }
 
-States: RecordRawVersion -> Preprocess -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate
--> (below the bar: NotifyGateFailed -> QualityGateFailed) -> ExplainAndBias -> RegisterModel
--> RecordLineage -> Succeeded. Every Task retries throttling and service errors with
-exponential backoff and, on any other error, notifies and fails.
+States: FindExperiment (-> CreateExperiment the first time) -> CreateTrial -> RecordRawVersion
+-> Preprocess
+-> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate -> OverfitGate
+-> ExplainAndBias -> ReadBiasReport -> BiasGate -> ModelCard -> ReadModelCard -> RegisterModel
+(with the model card as the package's card) -> RecordLineage -> Succeeded. A gate that is not met notifies the
+operations topic and fails the run before anything is registered (NotifyGateFailed ->
+QualityGateFailed, NotifyOverfitGateFailed -> OverfitGateFailed, NotifyBiasGateFailed ->
+BiasGateFailed). Every job carries an ExperimentConfig: experiment = the model package
+group, trial = the run. Every Task retries throttling and service errors with exponential
+backoff and, on any other error, notifies and fails. docs/model-governance.md explains the
+gates to a model-risk reader.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ TRAINING_SYNC = "arn:aws:states:::sagemaker:createTrainingJob.sync"
 S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
 S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
 CREATE_MODEL_PACKAGE = "arn:aws:states:::aws-sdk:sagemaker:createModelPackage"
+DESCRIBE_EXPERIMENT = "arn:aws:states:::aws-sdk:sagemaker:describeExperiment"
+CREATE_EXPERIMENT = "arn:aws:states:::aws-sdk:sagemaker:createExperiment"
+CREATE_TRIAL = "arn:aws:states:::aws-sdk:sagemaker:createTrial"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
@@ -51,6 +61,8 @@ RETRYABLE_ERRORS = [
 ]
 
 GATE_STATE = "QualityGate"
+OVERFIT_GATE_STATE = "OverfitGate"
+BIAS_GATE_STATE = "BiasGate"
 FAILURE_NOTICE = "NotifyFailure"
 WORKFLOW_FAILED = "TrainingFailed"
 
@@ -83,6 +95,29 @@ class TrainingWorkflowSettings:
     lineage_function_arn: str
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
+    # Governance (platform_config.governance; docs/model-governance.md).
+    protected_attributes: list[str] = field(default_factory=lambda: ["SEX", "AGE", "MARRIAGE"])
+    exclude_features: list[str] = field(default_factory=list)
+    additional_facets: list[str] = field(default_factory=lambda: ["AGE_BAND", "MARRIAGE"])
+    # (worst-value key of bias_report.json $.gate.worst, "min" | "max", bound)
+    bias_bounds: list[tuple[str, str, float]] = field(
+        default_factory=lambda: [("DI_min", "min", 0.8), ("DI_max", "max", 1.25)])
+    bias_arguments: list[str] = field(default_factory=list)  # bias.py's equal thresholds
+    max_auc_gap: float = 0.05
+    model_name: str = "credit-default"
+    risk_rating: str = "High"
+    intended_use: str = "Estimate the probability of default next month."
+    decision_threshold: float = 0.5
+    threshold_rationale: str = "The threshold the evaluation and bias reports use."
+
+    @property
+    def experiment_name(self) -> str:
+        """SageMaker Experiments: one experiment per model, one trial per run."""
+        return self.model_package_group
+
+    @property
+    def trial_name(self) -> str:
+        return f"States.Format('{self.model_package_group}-{{}}', $.run_id)"
 
 
 def _retry() -> list[dict]:
@@ -133,6 +168,11 @@ def _network(s: TrainingWorkflowSettings) -> dict:
     return {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)}
 
 
+def _experiment(s: TrainingWorkflowSettings, step: str) -> dict:
+    return {"ExperimentName": s.experiment_name, "TrialName.$": s.trial_name,
+            "TrialComponentDisplayName": step}
+
+
 def _processing_job(s: TrainingWorkflowSettings, *, short: str, image: str, script: str,
                     arguments: list[str], inputs: list[dict], outputs: list[dict],
                     output_key: str) -> dict:
@@ -157,6 +197,7 @@ def _processing_job(s: TrainingWorkflowSettings, *, short: str, image: str, scri
                           "EnableInterContainerTrafficEncryption": True,
                           "VpcConfig": _network(s)},
         "StoppingCondition": {"MaxRuntimeInSeconds": s.max_runtime_seconds},
+        "ExperimentConfig": _experiment(s, script.removesuffix(".py")),
         "Tags": _tags(s),
     }
 
@@ -208,6 +249,7 @@ def _training_job(s: TrainingWorkflowSettings) -> dict:
         "EnableInterContainerTrafficEncryption": s.inter_container_encryption,
         "EnableManagedSpotTraining": s.managed_spot,
         "StoppingCondition": stopping,
+        "ExperimentConfig": _experiment(s, "train"),
         "Tags": _tags(s),
     }
     if s.managed_spot:
@@ -248,13 +290,76 @@ def gate_condition(metric: str, threshold: float) -> dict:
         {"Variable": variable, "IsPresent": True},
         {"Variable": variable, "IsNumeric": True},
         {"Variable": variable, "NumericGreaterThanEquals": threshold},
+    ], "Next": OVERFIT_GATE_STATE}
+
+
+def gap_condition(max_gap: float) -> dict:
+    """train AUC - validation AUC exists, is a number, and is at most ``max_gap``."""
+    variable = "$.evaluation.document.metrics.auc_gap.value"
+    return {"And": [
+        {"Variable": variable, "IsPresent": True},
+        {"Variable": variable, "IsNumeric": True},
+        {"Variable": variable, "NumericLessThanEquals": max_gap},
     ], "Next": "ExplainAndBias"}
+
+
+def bias_condition(bounds: list[tuple[str, str, float]]) -> dict:
+    """The bias job's verdict with the configured thresholds (bias.py receives them as
+    arguments): every gated metric of every facet group large enough to judge is defined
+    and not beyond its bound with 95 % one-sided confidence (ml/README.md). The report must
+    also cover every configured metric (``$.gate.worst.<metric>`` present), so a job that
+    ignored a bound cannot pass."""
+    rules: list[dict] = [
+        {"Variable": "$.bias_report.document.gate.passed", "IsPresent": True},
+        {"Variable": "$.bias_report.document.gate.passed", "IsBoolean": True},
+        {"Variable": "$.bias_report.document.gate.passed", "BooleanEquals": True}]
+    rules += [{"Variable": f"$.bias_report.document.gate.worst.{metric}", "IsPresent": True}
+              for metric, _, _ in bounds]
+    return {"And": rules, "Next": "ModelCard"}
+
+
+def _gate_failure(states: dict, s: TrainingWorkflowSettings, *, notify: str, failed: str,
+                  subject: str, message: str, arguments: str, cause: str) -> None:
+    """Notify operations of a gate that was not met, then fail: nothing is registered."""
+    states[notify] = {
+        "Type": "Task", "Resource": SNS_PUBLISH,
+        "Parameters": {"TopicArn": s.notification_topic_arn, "Subject": subject,
+                       "Message.$": f"States.Format('{message}', {arguments})"},
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
+                   "Next": failed}],
+        "Next": failed,
+    }
+    states[failed] = {"Type": "Fail", "Error": failed, "Cause": cause}
 
 
 def build_definition(s: TrainingWorkflowSettings) -> dict:
     models, processed = s.models_bucket, s.processed_bucket
     hyperparameters = {k: str(v) for k, v in sorted(s.hyperparameters.items())}
     states: dict[str, dict] = {}
+
+    states["FindExperiment"] = {
+        "Type": "Task", "Comment": "SageMaker Experiments: the model's experiment exists?",
+        "Resource": DESCRIBE_EXPERIMENT, "Parameters": {"ExperimentName": s.experiment_name},
+        "ResultPath": None, "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["SageMaker.ResourceNotFoundException"],
+                   "ResultPath": None, "Next": "CreateExperiment"}, *_catch()],
+        "Next": "CreateTrial"}
+    states["CreateExperiment"] = _task(
+        CREATE_EXPERIMENT,
+        {"ExperimentName": s.experiment_name, "DisplayName": s.model_name,
+         "Description": f"Training runs of {s.model_name}: compare runs by trial",
+         "Tags": [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())]},
+        next_state="CreateTrial", result_selector=None, result_path=None,
+        comment="First run of this model: its experiment")
+    states["CreateTrial"] = _task(
+        CREATE_TRIAL,
+        {"TrialName.$": s.trial_name, "ExperimentName": s.experiment_name,
+         "DisplayName.$": "States.Format('run {} commit {}', $.run_id, $.commit.id)",
+         "Tags": _tags(s)},
+        next_state="RecordRawVersion", result_selector={"arn.$": "$.TrialArn"},
+        result_path="$.experiment",
+        comment="One trial per run: every job of the run is one of its components")
 
     # The raw object's version is recorded BEFORE preprocessing (issue #14 finding 5): read
     # after it, a concurrent overwrite would put the wrong version in the lineage. The
@@ -271,11 +376,16 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
         _processing_job(
             s, short="pre", image=s.sklearn_image, script="preprocess.py",
             arguments=["--input", "/opt/ml/processing/input/data",
-                       "--output-dir", "/opt/ml/processing", "--seed", "42"],
+                       "--output-dir", "/opt/ml/processing", "--seed", "42",
+                       "--protected-attributes", ",".join(s.protected_attributes),
+                       *(["--exclude-features", ",".join(s.exclude_features)]
+                         if s.exclude_features else [])],
             inputs=[_s3_input("data", "States.Format('s3://{}/{}', $.raw_data.bucket, "
                               "$.raw_data.key)", "data")],
+            # baseline/: headed, model features only (the data-quality baseline);
+            # facets/: protected and pass-through columns, row-aligned with each split.
             outputs=[_s3_output(n, processed, n, n)
-                     for n in ("train", "validation", "test", "params")],
+                     for n in ("train", "validation", "test", "baseline", "facets", "params")],
             output_key=s.data_key_arn),
         next_state="DescribeDatasets", result_selector={"arn.$": "$.ProcessingJobArn"},
         result_path="$.jobs.preprocess",
@@ -316,11 +426,13 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
             s, short="eval", image=s.xgboost_image, script="evaluate.py",
             arguments=["--model", "/opt/ml/processing/input/model",
                        "--test", "/opt/ml/processing/input/test",
+                       "--train", "/opt/ml/processing/input/train",
+                       "--validation", "/opt/ml/processing/input/validation",
                        "--output-dir", "/opt/ml/processing/evaluation"],
             inputs=[_s3_input("model", "$.jobs.train.model_data", "model",
                               content="S3Prefix"),
-                    _s3_input("test", f"States.Format('s3://{processed}/runs/{{}}/test/', "
-                              "$.run_id)", "test")],
+                    *(_s3_input(n, f"States.Format('s3://{processed}/runs/{{}}/{n}/', "
+                                "$.run_id)", n) for n in ("test", "train", "validation"))],
             outputs=[_s3_output("evaluation", models, "evaluation", "evaluation")],
             output_key=s.model_key_arn),
         next_state="ReadEvaluation", result_selector={"arn.$": "$.ProcessingJobArn"},
@@ -338,24 +450,24 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
         "Choices": [gate_condition(s.gate_metric, s.gate_threshold)],
         "Default": "NotifyGateFailed",
     }
-    states["NotifyGateFailed"] = {
-        "Type": "Task", "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": s.notification_topic_arn,
-            "Subject": "Model below the quality bar: not registered",
-            "Message.$": (f"States.Format('Run {{}} (commit {{}}) did not reach the quality "
-                          f"bar {s.gate_metric} >= {s.gate_threshold}. Evaluation: {{}}', "
-                          "$.run_id, $.commit.id, States.JsonToString($.evaluation.document.metrics))"),
-        },
-        "ResultPath": None, "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                   "Next": "QualityGateFailed"}],
-        "Next": "QualityGateFailed",
-    }
-    states["QualityGateFailed"] = {
-        "Type": "Fail", "Error": "QualityGateFailed",
-        "Cause": f"{s.gate_metric} below {s.gate_threshold}: the model was not registered",
-    }
+    metrics_args = "$.run_id, $.commit.id, States.JsonToString($.evaluation.document.metrics)"
+    _gate_failure(
+        states, s, notify="NotifyGateFailed", failed="QualityGateFailed",
+        subject="Model below the quality bar: not registered",
+        message=(f"Run {{}} (commit {{}}) did not reach the quality bar {s.gate_metric} >= "
+                 f"{s.gate_threshold}. Evaluation: {{}}"), arguments=metrics_args,
+        cause=f"{s.gate_metric} below {s.gate_threshold}: the model was not registered")
+    states[OVERFIT_GATE_STATE] = {
+        "Type": "Choice",
+        "Comment": f"Overfitting gate: train AUC - validation AUC <= {s.max_auc_gap}",
+        "Choices": [gap_condition(s.max_auc_gap)], "Default": "NotifyOverfitGateFailed"}
+    _gate_failure(
+        states, s, notify="NotifyOverfitGateFailed", failed="OverfitGateFailed",
+        subject="Model overfit (train/validation gap): not registered",
+        message=(f"Run {{}} (commit {{}}): train AUC - validation AUC above {s.max_auc_gap} "
+                 "(or not reported); the test score alone does not register a model that "
+                 "memorised its training data. Evaluation: {}"), arguments=metrics_args,
+        cause=f"auc_gap above {s.max_auc_gap} or missing: the model was not registered")
 
     explain = _processing_job(
         s, short="explain", image=s.xgboost_image, script="explain.py",
@@ -373,14 +485,22 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                    "--pretraining-data", "/opt/ml/processing/input/train",
                    "--pretraining-columns-from",
                    "/opt/ml/processing/input/params/preprocess_params.json",
+                   "--pretraining-facets", "/opt/ml/processing/input/facets/train_facets.csv",
                    "--output-dir", "/opt/ml/processing/bias",
-                   "--facet-column", s.facet_column, "--facet-values", *s.facet_values],
+                   # One argument: several values are comma-separated (issue #14, finding 3).
+                   "--facet-column", s.facet_column, "--facet-values", ",".join(s.facet_values),
+                   *[a for spec in s.additional_facets for a in ("--facet", spec)],
+                   "--gate-metrics", ",".join(dict.fromkeys(m.split("_")[0]
+                                                            for m, _, _ in s.bias_bounds)),
+                   *s.bias_arguments],
         inputs=[_s3_input("predictions", f"States.Format('s3://{models}/runs/{{}}/evaluation/"
                           "predictions.csv', $.run_id)", "predictions"),
                 _s3_input("train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)",
                           "train"),
                 _s3_input("params", f"States.Format('s3://{processed}/runs/{{}}/params/', "
-                          "$.run_id)", "params")],
+                          "$.run_id)", "params"),
+                _s3_input("facets", f"States.Format('s3://{processed}/runs/{{}}/facets/', "
+                          "$.run_id)", "facets")],
         outputs=[_s3_output("bias", models, "bias", "bias")],
         output_key=s.model_key_arn)
 
@@ -396,13 +516,62 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                      branch("Bias", bias, "Pre- and post-training bias metrics")],
         "ResultSelector": {"explain.$": "$[0]", "bias.$": "$[1]"},
         "ResultPath": "$.jobs.reports", "Retry": _retry(), "Catch": _catch(),
-        "Next": "RegisterModel",
+        "Next": "ReadBiasReport",
     }
+    states["ReadBiasReport"] = _task(
+        S3_GET, {"Bucket": models,
+                 "Key.$": "States.Format('runs/{}/bias/bias_report.json', $.run_id)"},
+        next_state=BIAS_GATE_STATE, result_selector={"document.$": "States.StringToJson($.Body)"},
+        result_path="$.bias_report", comment="Read the bias report for the bias gate")
+    bounds_text = ", ".join(f"{m} {'>=' if d == 'min' else '<='} {b}" for m, d, b in s.bias_bounds)
+    states[BIAS_GATE_STATE] = {
+        "Type": "Choice", "Comment": f"Bias gate (worst facet group): {bounds_text}",
+        "Choices": [bias_condition(s.bias_bounds)], "Default": "NotifyBiasGateFailed"}
+    _gate_failure(
+        states, s, notify="NotifyBiasGateFailed", failed="BiasGateFailed",
+        subject="Model outside the bias bounds: not registered",
+        message=(f"Run {{}} (commit {{}}) is outside the bias bounds {bounds_text} for at least "
+                 "one facet group (or a metric is undefined). Worst values: {}"),
+        arguments="$.run_id, $.commit.id, States.JsonToString($.bias_report.document.gate)",
+        cause="bias metrics outside their bounds: the model was not registered")
+
+    states["ModelCard"] = _task(
+        PROCESSING_SYNC,
+        _processing_job(
+            s, short="card", image=s.sklearn_image, script="model_card.py",
+            arguments=["--evaluation", "/opt/ml/processing/input/evaluation",
+                       "--bias", "/opt/ml/processing/input/bias",
+                       "--explainability", "/opt/ml/processing/input/explainability",
+                       "--preprocess-params", "/opt/ml/processing/input/params",
+                       "--output-dir", "/opt/ml/processing/model_card",
+                       "--model-name", s.model_name, "--risk-rating", s.risk_rating,
+                       "--threshold", repr(s.decision_threshold),
+                       "--threshold-rationale", s.threshold_rationale,
+                       "--intended-use", s.intended_use, "--training-image", s.xgboost_image,
+                       "--gate", f"quality={s.gate_metric} >= {s.gate_threshold} on the test set",
+                       "--gate", f"overfitting=train AUC - validation AUC <= {s.max_auc_gap}",
+                       "--gate", "bias=" + ", ".join(
+                           f"{m} {'>=' if d == 'min' else '<='} {b}" for m, d, b in s.bias_bounds)
+                       + " for every facet group (95 % confidence)"],
+            inputs=[*(_s3_input(n, f"States.Format('s3://{models}/runs/{{}}/{n}/', $.run_id)", n)
+                      for n in ("evaluation", "bias", "explainability")),
+                    _s3_input("params", f"States.Format('s3://{processed}/runs/{{}}/params/', "
+                              "$.run_id)", "params")],
+            outputs=[_s3_output("model_card", models, "model_card", "model_card")],
+            output_key=s.model_key_arn),
+        next_state="ReadModelCard", result_selector={"arn.$": "$.ProcessingJobArn"},
+        result_path="$.jobs.model_card",
+        comment="Model card content: intended use, risk, data, evaluation, bias, explainability")
 
     def report(suffix: str) -> dict:
         return {"ContentType": "application/json",
                 "S3Uri.$": f"States.Format('s3://{models}/runs/{{}}/{suffix}', $.run_id)"}
 
+    states["ReadModelCard"] = _task(
+        S3_GET, {"Bucket": models, "Key.$": "States.Format('runs/{}/model_card/"
+                 "model_card_content.json', $.run_id)"},
+        next_state="RegisterModel", result_selector={"content.$": "$.Body"},
+        result_path="$.model_card", comment="The generated model card content (a JSON string)")
     states["RegisterModel"] = _task(
         CREATE_MODEL_PACKAGE,
         {
@@ -410,6 +579,11 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
             "ModelPackageDescription.$": "States.Format('Commit {} on {}, run {}', "
                                          "$.commit.id, $.commit.branch, $.run_id)",
             "ModelApprovalStatus": "PendingManualApproval",
+            # The version's model card (model package card schema), encrypted with the model
+            # key; the approver reads it with DescribeModelPackage.
+            "ModelCard": {"ModelCardContent.$": "$.model_card.content",
+                          "ModelCardStatus": "PendingReview"},
+            "SecurityConfig": {"KmsKeyId": s.model_key_arn},
             "InferenceSpecification": {
                 "Containers": [{"Image": s.xgboost_image,
                                 "ModelDataUrl.$": "$.jobs.train.model_data"}],
@@ -432,12 +606,13 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                 "hyperparameters": json.dumps(hyperparameters, sort_keys=True),
                 "execution_arn.$": "$$.Execution.Id",
                 "pipeline_execution_id.$": "$.pipeline_execution_id",
+                "experiment": s.experiment_name,
+                "trial.$": s.trial_name,
             },
         },
         next_state="RecordLineage", result_selector={"arn.$": "$.ModelPackageArn"},
         result_path="$.model_package",
         comment="Register as PendingManualApproval with metrics, bias and explainability")
-
     def dataset(name: str, uri: str) -> dict:
         fields = {"uri.$": uri, "version_id.$": f"$.datasets.{name}.version_id",
                   "etag.$": f"$.datasets.{name}.etag"}
@@ -486,8 +661,9 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     states[WORKFLOW_FAILED] = {"Type": "Fail", "Error": "TrainingWorkflowFailed",
                                "Cause": "A step failed; the security and operations topic "
                                         "received the error"}
-    return {"Comment": "Secure ML platform: commit-driven training with a quality gate",
-            "StartAt": "RecordRawVersion", "TimeoutSeconds": 6 * 3600 + 3 * s.max_runtime_seconds,
+    return {"Comment": "Secure ML platform: commit-driven training with quality, overfitting "
+                       "and bias gates",
+            "StartAt": "FindExperiment", "TimeoutSeconds": 6 * 3600 + 4 * s.max_runtime_seconds,
             "States": states}
 
 

@@ -231,6 +231,12 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "Jobs are named <project>-<env>-<step>-<run id>; the workflow may only create, "
            "describe and stop jobs with this environment's prefix."),
           (f"{_SM}:model-package/{{prefix}}credit-default/*", _MODEL_VERSIONS),
+          (f"{_SM}:experiment-trial/{{prefix}}credit-default-*",
+           "SageMaker Experiments: one trial per run, named <model package group>-<run id>; "
+           "the workflow may only create the trials of this model's experiment."),
+          (f"{_SM}:experiment-trial-component/{{prefix}}*",
+           "SageMaker names the trial component of each job '<job name>-aws-<kind>-job' and "
+           "the workflow's jobs are named with this environment's prefix: only those."),
           (_BUCKET % "raw-data" + "/*", _READ_DATA),
           (_BUCKET % "processed-features" + "/runs/*", _RUN_SCOPED),
           (_BUCKET % "model-artifacts" + "/runs/*", _RUN_SCOPED),
@@ -309,6 +315,11 @@ _ACCESS_ACKS: tuple[Acknowledgement, ...] = (
             "The platform's workflows name each job <prefix><step>-<run id> at run time; the "
             "pattern names exactly this environment's platform jobs, read-only (Describe).")
       for job in ("training-job", "processing-job")),
+    *(_iam5("Access/DataScientistSageMakerPolicy", _SM + f"{t}/{{prefix}}*",
+            "SageMaker Experiments of the training pipeline: one experiment per model, one "
+            "trial per run, one component per job, all named with this environment's prefix "
+            "at run time; read-only (Describe) so data scientists compare runs.")
+      for t in ("experiment", "experiment-trial", "experiment-trial-component")),
     *(_iam5(f"Access/{p}Policy", _LOG_GROUPS, _SAGEMAKER_LOGS)
       for p in ("MlEngineer", "DataScientistSageMaker")),
     *(_iam5(f"Access/{p}Policy", _REPORTS_BUCKET, _REPORTS)
@@ -378,6 +389,10 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           (f"{_SAGEMAKER}:processing-job/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:data-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
           (f"{_SAGEMAKER}:model-quality-job-definition/{{prefix}}*", _PER_DEPLOYMENT),
+          (_BUCKET % "monitoring-reports" + f"/baselines/{_ENDPOINT}/*",
+           "The workflow reads the data-quality statistics it just computed for this "
+           "deployment and writes the Clarify monitors' analysis configs, all under this "
+           "endpoint's baselines/ prefix; the keys below it are chosen per deployment."),
           ("arn:aws:sagemaker:{pipeline_region}:{pipeline_account}:model-package/"
            "{pipeline_prefix}credit-default/*",
            "The workflow deploys whichever version of the platform's one model package group "
@@ -407,6 +422,11 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
            "KMS key ids of another account are not known at synth time; the statement is "
            "limited by kms:ResourceAliases to the pipeline account's two keys (model "
            "artifacts and training data), and only to Decrypt and DescribeKey."),
+          *((f"arn:aws:sagemaker:{{region}}:{{account}}:{kind}/sm-clarify-*",
+             "The SageMaker Clarify monitors (bias drift, feature attribution drift) run the "
+             "deployed model on a temporary shadow endpoint that Clarify names sm-clarify-<id> "
+             "at run time and deletes afterwards; only endpoints and configurations with that "
+             "prefix.") for kind in ("endpoint", "endpoint-config")),
       )),
     Acknowledgement("Serving/EndpointRole/Policy/Resource",
                     "AwsSolutions-IAM5[Resource::" + _BUCKET % "monitoring-reports"

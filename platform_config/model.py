@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from platform_config.governance import GovernanceConfig, unmonitorable_features
 from platform_config.regions import LOG_RETENTION_DAYS, SUPPORTED_REGIONS, RegionRefusal
 
 ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "preprod", "prod")
@@ -222,6 +223,7 @@ class TrainingConfig(_Strict):
     source: SourceConfig = Field(default_factory=SourceConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     facet: FacetConfig = Field(default_factory=FacetConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     training_instance_type: str = "ml.m5.xlarge"
     processing_instance_type: str = "ml.m5.large"
     max_runtime_seconds: int = 3600
@@ -693,6 +695,17 @@ class PlatformConfig(_Strict):
         _raise_all(cross_check_problems(
             project=self.project, environments=self.environments, users=self.users,
             access=self.access, training=self.training, serving=self.serving))
+        return self
+
+    @model_validator(mode="after")
+    def _governance_checks(self) -> PlatformConfig:
+        # Protected and excluded columns are not model features: they are not in the
+        # captured requests, so a drift alarm on one would never receive data.
+        dead = unmonitorable_features(self.training.governance, list(self.serving.features))
+        if dead:
+            raise ValueError(
+                f"serving.features {dead} are protected or excluded (training.governance), "
+                "not model features: the endpoint never receives them; alarm on model features")
         return self
 
     def environment(self, name: str) -> EnvironmentConfig:

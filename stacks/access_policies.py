@@ -152,6 +152,13 @@ def data_scientist_sagemaker(ctx: AccessContext) -> dict:
          "Resource": resources,
          "Condition": {"StringEquals": {"sagemaker:ResourceTag/ml-platform:owner": OWNER}}},
         {"Sid": "ListJobs", "Effect": "Allow", "Action": LIST_ACTIONS, "Resource": "*"},
+        # SageMaker Experiments: the training pipeline's runs (one trial per run, in the
+        # model's experiment) are read-only to every data scientist, to compare runs.
+        {"Sid": "ComparePipelineRuns", "Effect": "Allow",
+         "Action": _sm("DescribeExperiment", "DescribeTrial", "DescribeTrialComponent"),
+         "Resource": [ctx.sagemaker_arn(f"{t}/{ctx.prefix}*") for t in (
+             "experiment", "experiment-trial", "experiment-trial-component")]},
+        {"Sid": "SearchRuns", "Effect": "Allow", "Action": "sagemaker:Search", "Resource": "*"},
         {"Sid": "PassOwnExecutionRole", "Effect": "Allow", "Action": "iam:PassRole",
          "Resource": f"arn:{ctx.partition}:iam::{ctx.account}:role/{ctx.prefix}ds-{OWNER}",
          "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
@@ -318,6 +325,13 @@ def model_risk_approver(ctx: AccessContext) -> dict:
          "Condition": {"StringEquals": {"sagemaker:ModelApprovalStatus": ["Approved",
                                                                           "Rejected"]}}},
         *_review_statements(ctx),
+        # Each registered version carries its model card (issue #14), encrypted with the
+        # pipeline key: DescribeModelPackage returns it when the caller may decrypt through
+        # SageMaker.
+        {"Sid": "DecryptModelCards", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": list(ctx.platform_key_arns),
+         "Condition": {"StringEquals": {
+             "kms:ViaService": f"sagemaker.{ctx.region}.amazonaws.com"}}},
         {"Sid": "SeparationOfDuties", "Effect": "Deny", "Action": BUILDER_ACTIONS,
          "Resource": "*"},
         _deny_data_read("NoTrainingData", ctx, "raw", "processed", "capture"),

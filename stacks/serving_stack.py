@@ -28,7 +28,10 @@ from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSett
 from cdk_constructs.encrypted_schedule import EncryptedSchedule
 from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
 from cdk_constructs.platform_function import RUNTIME, PlatformFunction
-from cdk_constructs.sagemaker_images import model_monitor_image
+from cdk_constructs._clarify_monitor import ClarifyMonitorProps
+from cdk_constructs.model_bias_monitor import ModelBiasMonitor
+from cdk_constructs.model_explainability_monitor import ModelExplainabilityMonitor
+from cdk_constructs.sagemaker_images import clarify_image, model_monitor_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.secure_topic import SecureTopic
 from platform_config.model import EnvironmentConfig, PlatformConfig
@@ -172,6 +175,9 @@ class ServingStack(Stack):
             alarm.add_alarm_action(model_risk_action)
             self.drift_alarms.append(alarm)
 
+        # --- bias drift and feature attribution drift (SageMaker Clarify) -----------------
+        self._clarify_monitors(names, serving, keys, network, buckets)
+
         # --- deployment workflow -----------------------------------------------------------
         settings = DeploymentWorkflowSettings(
             name_prefix=names.prefix.rstrip("-"),
@@ -198,6 +204,11 @@ class ServingStack(Stack):
                                  if serving.ground_truth_s3_prefix else None),
             notification_topic_arn=self.operations_topic.topic_arn,
             tags={"ml-platform:environment": names.environment},
+            clarify_image=clarify_image(self.region),
+            clarify_monitors=[
+                (stem, m.job_definition_name, monitoring_type,
+                 m.analysis_config_uri.split("/", 3)[3])
+                for stem, monitoring_type, m in self.clarify_monitors],
         )
         group_arn = (f"arn:{self.partition}:sagemaker:{pipeline_names.region}:"
                      f"{pipeline_names.account}:model-package-group/"
@@ -313,6 +324,39 @@ class ServingStack(Stack):
                 metric_groups=[cmc.CustomMetricGroup(
                     title="feature_baseline_drift_<feature>",
                     metrics=[a.metric for a in self.drift_alarms])])
+
+    def _clarify_monitors(self, names, serving, keys, network, buckets) -> None:
+        """All four Model Monitor types on every endpoint: data and model quality (the
+        deployment workflow) plus these two Clarify job definitions; the deployment workflow
+        schedules them once their baselines exist (docs/production.md)."""
+        props = ClarifyMonitorProps(
+            endpoint_name=self.endpoint_name, role=self.endpoint_role.role,
+            image_uri=clarify_image(self.region),
+            monitoring_bucket_name=buckets["monitoring"].bucket_name,
+            volume_key=keys["monitoring"], output_key=keys["monitoring"],
+            subnet_ids=[s.subnet_id for s in network.isolated_subnets],
+            security_group_ids=[network.security_group.security_group_id],
+            instance_type=serving.instance_type)
+        self.explainability_monitor = ModelExplainabilityMonitor(
+            self, "FeatureAttributionDrift", props=props)
+        self.clarify_monitors: list[tuple[str, str, object]] = [
+            ("FeatureAttributionDrift", "ModelExplainability", self.explainability_monitor)]
+        self.bias_monitor: ModelBiasMonitor | None = None
+        if serving.ground_truth_s3_prefix:  # post-training bias needs the outcomes
+            self.bias_monitor = ModelBiasMonitor(
+                self, "BiasDrift", props=props,
+                ground_truth_s3_uri=(f"s3://{buckets['monitoring'].bucket_name}/"
+                                     f"{serving.ground_truth_s3_prefix}"))
+            self.clarify_monitors.append(("BiasDrift", "ModelBias", self.bias_monitor))
+        # The monitors' shadow endpoint (Clarify computes SHAP values and predictions on a
+        # temporary copy of the deployed model, named sm-clarify-*).
+        self.endpoint_role.policy.add_statements(iam.PolicyStatement(
+            sid="ClarifyShadowEndpoint", actions=[
+                "sagemaker:CreateEndpointConfig", "sagemaker:CreateEndpoint",
+                "sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint",
+                "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig"],
+            resources=[f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:"
+                       f"{kind}/sm-clarify-*" for kind in ("endpoint", "endpoint-config")]))
 
     def _model_quality(self, names, config, environment, keys, network, pipeline_names,
                        group_arn: str, monitoring_arn: str) -> None:

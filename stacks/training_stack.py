@@ -117,6 +117,7 @@ class TrainingStack(Stack):
             model_package_group=self.registry.group_name,
             lineage_function_arn=self.lineage.function_arn,
             tags={"ml-platform:environment": names.environment},
+            **_governance_settings(training),
         )
         self.workflow = TrainingWorkflow(
             self, "TrainingWorkflow", settings=settings, encryption_key=keys["pipeline"],
@@ -282,6 +283,25 @@ def _lineage_statements(sm: str, group: str):
     )
 
 
+def _governance_settings(training) -> dict:
+    """training.governance as TrainingWorkflowSettings fields (docs/model-governance.md)."""
+    governance = training.governance
+    card = governance.model_card
+    return {
+        "protected_attributes": list(governance.protected_attributes),
+        "exclude_features": list(governance.exclude_features),
+        "additional_facets": list(governance.bias_gate.additional_facets),
+        "bias_bounds": governance.bias_gate.conditions(),
+        "bias_arguments": governance.bias_gate.arguments(),
+        "max_auc_gap": governance.max_auc_gap,
+        "model_name": training.model_name,
+        "risk_rating": card.risk_rating,
+        "intended_use": card.intended_use,
+        "decision_threshold": card.decision_threshold,
+        "threshold_rationale": card.threshold_rationale,
+    }
+
+
 def _deployment_targets(config: PlatformConfig, names: ResourceNames, group: str,
                         processed_bucket: str) -> list[DeploymentTarget]:
     """The serving environments in other accounts; literal ARNs from configuration."""
@@ -296,7 +316,10 @@ def _deployment_targets(config: PlatformConfig, names: ResourceNames, group: str
             state_machine_arn=target.state_machine_arn(target.deployment_state_machine),
             role_arn=None if own else target.role_arn(target.pipeline_deploy_role),
             model_package_group_arn=group_arn,
-            baseline_data_uri=f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/train/",
+            # Headed, features-only: the data-quality baseline (header: true) and the
+            # per-feature drift alarms read the model features' names from it.
+            baseline_data_uri=(f"s3://{processed_bucket}/runs/#{{BuildVariables.RUN_ID}}/"
+                               "baseline/"),
             qa_state_machine_arn=(target.state_machine_arn(target.qa_state_machine)
                                   if env == QA_ENVIRONMENT else None)))
     return targets

@@ -65,6 +65,9 @@ def test_deployment_refuses_a_group_without_an_approved_version(summaries, branc
     ({"status": "OK", "degraded": False}, "QualityOk"),
     ({"status": "OK", "degraded": True}, "NotifyDegraded"),
     ({"status": "INVALID_INPUT", "degraded": False}, "InvalidInput"),
+    ({"status": "OK", "degraded": False, "evidence": {"sufficient": False, "reason": "r"}},
+     "NotifyInsufficientEvidence"),
+    ({"status": "OK", "degraded": False, "evidence": {"sufficient": True}}, "QualityOk"),
 ])
 def test_model_quality_check_reports_degradation_and_bad_input(result, branch):
     assert branch_taken(QUALITY["CheckResult"], {"quality": {"result": result}}) == branch

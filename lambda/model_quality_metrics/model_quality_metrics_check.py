@@ -29,6 +29,8 @@ def run_check(
         "status": "OK",
         "degraded": decision["degraded"],
         "breached_metrics": decision["breached_metrics"],
+        "advisory_metrics": decision["advisory_metrics"],
+        "evidence": decision["evidence"],
         "metrics": metrics.to_dict(),
         "comparison": decision["comparison"],
         "model_package_group": request.model_package_group,

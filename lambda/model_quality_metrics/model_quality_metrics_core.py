@@ -131,6 +131,47 @@ def auc_from_scores(positives: np.ndarray, negatives: np.ndarray) -> float | Non
     return auc_from_sorted_runs(positives, negatives)
 
 
+# DeLong's variance needs every score's placement in the other class; beyond this many
+# scores per class a systematic sample of the sorted scores (every k-th) estimates the
+# placements' variance (relative error of the SE about 1/sqrt(2 * 16384), 0.6 %).
+DELONG_SAMPLE = 1 << 14
+
+
+def _placement_variance(haystack: np.ndarray, needles: np.ndarray) -> float:
+    """Variance (ddof=1) over the needles ``x`` of ``(#haystack < x + 0.5 * #haystack == x)
+    / len(haystack)``; both arrays sorted. At most :data:`DELONG_SAMPLE` needles are used
+    (every k-th, from the sorted array)."""
+    if len(needles) > DELONG_SAMPLE:
+        needles = needles[:: -(-len(needles) // DELONG_SAMPLE)]
+    k = len(needles)
+    total = squares = 0.0
+    for start in range(0, k, _SEARCH_SLICE):
+        part = needles[start : start + _SEARCH_SLICE]
+        placement = (np.searchsorted(haystack, part, side="left")
+                     + np.searchsorted(haystack, part, side="right")) * 0.5
+        total += float(placement.sum())
+        squares += float(np.dot(placement, placement))
+    return (squares - total * total / k) / (k - 1) / (len(haystack) ** 2)
+
+
+def delong_standard_error(positives: np.ndarray, negatives: np.ndarray) -> float | None:
+    """DeLong, DeLong & Clarke-Pearson (1988) standard error of the ROC AUC from the
+    structural components (each score's placement in the other class): exact up to
+    :data:`DELONG_SAMPLE` scores per class, a systematic sample beyond. Sorts both arrays in
+    place (stable: cheap on the sorted runs :func:`auc_from_scores` leaves). ``None`` when a
+    class has fewer than two scores (the variance is undefined)."""
+    m, n = len(positives), len(negatives)
+    if m < 2 or n < 2:
+        return None
+    positives.sort(kind="stable")
+    negatives.sort(kind="stable")
+    # V10(p) = share of negatives below p; V01(q) = share of positives above q, whose
+    # variance is that of the share of positives below q.
+    var10 = _placement_variance(negatives, positives)
+    var01 = _placement_variance(positives, negatives)
+    return float(np.sqrt(max(var10 / m + var01 / n, 0.0)))
+
+
 def exact_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     """Exact ROC AUC of in-memory arrays (labels truthy = positive)."""
     y = np.asarray(labels).astype(bool, copy=False)
@@ -198,6 +239,7 @@ class QualityMetrics:
     fn: int
     auc: float | None
     undefined: dict[str, str] = field(default_factory=dict)
+    auc_standard_error: float | None = None  # DeLong; the evidence rule's confidence bound
 
     @property
     def positives(self) -> int:
@@ -247,6 +289,7 @@ class QualityMetrics:
     def to_dict(self) -> dict[str, Any]:
         return {
             "auc": self.auc,
+            "auc_standard_error": self.auc_standard_error,
             "accuracy": self.accuracy,
             "precision": self.precision,
             "recall": self.recall,
@@ -304,6 +347,8 @@ class MetricsAccumulator:
         tn = n - tp - fp - fn
         undefined: dict[str, str] = {}
         auc = auc_from_scores(self._scores.front(), self._scores.back())
+        auc_se = (delong_standard_error(self._scores.front(), self._scores.back())
+                  if auc is not None else None)
         self._scores.release()
         if auc is None:
             only = 1 if self.positives else 0
@@ -326,4 +371,5 @@ class MetricsAccumulator:
             fn=fn,
             auc=auc,
             undefined=undefined,
+            auc_standard_error=auc_se,
         )

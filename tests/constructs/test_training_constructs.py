@@ -122,6 +122,11 @@ def test_workflow_role_is_scoped_to_its_jobs(stack) -> None:
     assert statements["PassJobRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert statements["RegisterModels"]["Action"] == "sagemaker:CreateModelPackage"
+    # model cards (encrypted with the model key) and experiments: this model's only
+    assert statements["EncryptModelCards"]["Condition"] == {"StringEquals": {
+        "kms:ViaService": "sagemaker.eu-west-2.amazonaws.com"}}
+    assert "arn:aws:sagemaker:eu-west-2:123456789012:experiment/mlp-dev-credit-default" in \
+        statements["Experiments"]["Resource"]
     for statement in statements.values():
         assert "sagemaker:*" not in _actions(statement)
 
@@ -131,6 +136,10 @@ def test_workflow_role_is_scoped_to_its_jobs(stack) -> None:
     (dict(gate_metric="loss"), "gate_metric"),
     (dict(gate_threshold=1.5), "gate_threshold"),
     (dict(subnet_ids=[]), "must run in the VPC"),
+    (dict(max_auc_gap=0.0), "max_auc_gap"),
+    (dict(bias_bounds=[]), "bias gate that bounds nothing"),
+    (dict(bias_bounds=[("DI_min", "atleast", 0.8)]), "'min' or 'max'"),
+    (dict(risk_rating="Severe"), "risk_rating"),
 ])
 def test_workflow_refuses(stack, changes, message) -> None:
     with pytest.raises(ConstructPropsError, match=message):

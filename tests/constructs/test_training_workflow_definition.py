@@ -11,8 +11,10 @@ import pytest
 from moto import mock_aws
 
 from cdk_constructs.training_workflow_definition import (
+    BIAS_GATE_STATE,
     FAILURE_NOTICE,
     GATE_STATE,
+    OVERFIT_GATE_STATE,
     PROCESSING_SYNC,
     TRAINING_SYNC,
     TrainingWorkflowSettings,
@@ -34,6 +36,9 @@ SETTINGS = TrainingWorkflowSettings(
     notification_topic_arn="arn:aws:sns:eu-west-2:123456789012:ops",
     model_package_group="mlp-dev-credit-default",
     lineage_function_arn="arn:aws:lambda:eu-west-2:123456789012:function:lineage",
+    bias_bounds=[("DI_min", "min", 0.8), ("DI_max", "max", 1.25), ("RD_max_abs", "max", 0.2)],
+    bias_arguments=["--di-min", "0.8", "--di-max", "1.25", "--rd-max-abs", "0.2"],
+    max_auc_gap=0.05, exclude_features=["EDUCATION"],
 )
 
 
@@ -49,9 +54,15 @@ def test_state_order(definition) -> None:
         order.append(name)
         state = states[name]
         name = state.get("Next") or (state["Choices"][0]["Next"] if state["Type"] == "Choice" else None)
-    assert order == ["RecordRawVersion", "Preprocess", "DescribeDatasets", "Train", "Evaluate",
-                     "ReadEvaluation", GATE_STATE, "ExplainAndBias", "RegisterModel",
-                     "RecordLineage"]
+    assert order == ["FindExperiment", "CreateTrial", "RecordRawVersion",
+                     "Preprocess", "DescribeDatasets", "Train",
+                     "Evaluate", "ReadEvaluation", GATE_STATE, OVERFIT_GATE_STATE,
+                     "ExplainAndBias", "ReadBiasReport", BIAS_GATE_STATE, "ModelCard",
+                     "ReadModelCard", "RegisterModel", "RecordLineage"]
+    # nothing is registered before every gate has passed
+    assert order.index("RegisterModel") > max(order.index(g) for g in (
+        GATE_STATE, OVERFIT_GATE_STATE, BIAS_GATE_STATE))
+
 
 
 def test_raw_version_is_recorded_before_preprocessing_and_cross_checked(definition) -> None:
@@ -59,7 +70,7 @@ def test_raw_version_is_recorded_before_preprocessing_and_cross_checked(definiti
     run cannot change it), the lineage's raw dataset is that version, and the SHA-256 the
     preprocessing job read goes to the lineage recorder, which compares it with the version."""
     states = definition["States"]
-    assert definition["StartAt"] == "RecordRawVersion"
+    assert states["CreateTrial"]["Next"] == "RecordRawVersion"
     record = states["RecordRawVersion"]
     assert record["Next"] == "Preprocess" and record["ResultPath"] == "$.raw_version"
     raw_branch = states["DescribeDatasets"]["Branches"][0]["States"]
@@ -83,9 +94,10 @@ def test_every_task_retries_and_is_caught(definition) -> None:
         assert retry["BackoffRate"] == 2.0 and retry["MaxAttempts"] >= 3, name
         if name in in_parallel:
             continue  # the enclosing Parallel catches, notifies and fails
-        assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
-        assert state["Catch"][0]["Next"] in (FAILURE_NOTICE, "TrainingFailed",
-                                             "QualityGateFailed"), name
+        catch_all = [c for c in state["Catch"] if c["ErrorEquals"] == ["States.ALL"]]
+        assert catch_all and catch_all[0]["Next"] in (
+            FAILURE_NOTICE, "TrainingFailed", "QualityGateFailed", "OverfitGateFailed",
+            "BiasGateFailed"), name
     assert states[FAILURE_NOTICE]["Next"] == "TrainingFailed"
     assert states["TrainingFailed"]["Type"] == "Fail"
 
@@ -97,7 +109,7 @@ def _jobs(definition) -> dict[str, dict]:
 
 def test_every_job_runs_isolated_in_the_vpc_with_kms(definition) -> None:
     jobs = _jobs(definition)
-    assert sorted(jobs) == ["Bias", "Evaluate", "Explain", "Preprocess", "Train"]
+    assert sorted(jobs) == ["Bias", "Evaluate", "Explain", "ModelCard", "Preprocess", "Train"]
     for name, job in jobs.items():
         if name == "Train":
             vpc, isolation = job["VpcConfig"], job["EnableNetworkIsolation"]
@@ -118,6 +130,66 @@ def test_every_job_runs_isolated_in_the_vpc_with_kms(definition) -> None:
         assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
         name_key = "TrainingJobName.$" if name == "Train" else "ProcessingJobName.$"
         assert job[name_key].startswith("States.Format('mlp-dev-")
+        # SageMaker Experiments: experiment = the model, trial = the run
+        assert job["ExperimentConfig"]["ExperimentName"] == "mlp-dev-credit-default", name
+        assert job["ExperimentConfig"]["TrialName.$"] == \
+            "States.Format('mlp-dev-credit-default-{}', $.run_id)", name
+
+
+def test_the_experiment_is_created_once_and_each_run_is_a_trial(definition) -> None:
+    states = definition["States"]
+    find = states["FindExperiment"]
+    assert find["Catch"][0] == {"ErrorEquals": ["SageMaker.ResourceNotFoundException"],
+                                "ResultPath": None, "Next": "CreateExperiment"}
+    assert find["Next"] == "CreateTrial" and states["CreateExperiment"]["Next"] == "CreateTrial"
+    trial = states["CreateTrial"]["Parameters"]
+    assert trial["ExperimentName"] == "mlp-dev-credit-default"
+    assert trial["TrialName.$"] == SETTINGS.trial_name
+
+
+def test_jobs_follow_the_ml_contract(definition) -> None:
+    """ml/README.md, "Outputs and arguments contract"."""
+    jobs = _jobs(definition)
+    pre = jobs["Preprocess"]
+    args = pre["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--protected-attributes") + 1] == "SEX,AGE,MARRIAGE"
+    assert args[args.index("--exclude-features") + 1] == "EDUCATION"
+    outputs = {o["OutputName"] for o in pre["ProcessingOutputConfig"]["Outputs"]}
+    assert {"baseline", "facets"} <= outputs
+    evaluate = jobs["Evaluate"]["AppSpecification"]["ContainerArguments"]
+    assert evaluate[evaluate.index("--train") + 1] == "/opt/ml/processing/input/train"
+    assert evaluate[evaluate.index("--validation") + 1] == "/opt/ml/processing/input/validation"
+    bias = jobs["Bias"]
+    bargs = bias["AppSpecification"]["ContainerArguments"]
+    # two facet values stay ONE argument (argparse exited 2 on the old form)
+    from dataclasses import replace
+    two = _jobs(build_definition(replace(SETTINGS, facet_values=["1", "2"])))["Bias"]
+    two_args = two["AppSpecification"]["ContainerArguments"]
+    assert two_args[two_args.index("--facet-values") + 1] == "1,2"
+    assert two_args[two_args.index("--facet-values") + 2].startswith("--")
+    assert bargs[bargs.index("--pretraining-facets") + 1].endswith("facets/train_facets.csv")
+    assert [bargs[i + 1] for i, a in enumerate(bargs) if a == "--facet"] == ["AGE_BAND", "MARRIAGE"]
+    assert bargs[bargs.index("--gate-metrics") + 1] == "DI,RD"
+    assert bargs[bargs.index("--di-min") + 1] == "0.8"
+    assert "facets" in {i["InputName"] for i in bias["ProcessingInputs"]}
+    card = jobs["ModelCard"]["AppSpecification"]["ContainerArguments"]
+    for flag in ("--evaluation", "--bias", "--explainability", "--preprocess-params",
+                 "--risk-rating", "--threshold", "--threshold-rationale", "--intended-use"):
+        assert flag in card
+
+
+def test_the_model_card_is_the_packages_card(definition) -> None:
+    states = definition["States"]
+    assert states["ModelCard"]["Next"] == "ReadModelCard"
+    assert states["ReadModelCard"]["ResultSelector"] == {"content.$": "$.Body"}
+    register = states["RegisterModel"]["Parameters"]
+    assert register["ModelCard"] == {"ModelCardContent.$": "$.model_card.content",
+                                     "ModelCardStatus": "PendingReview"}
+    assert register["SecurityConfig"] == {"KmsKeyId": SETTINGS.model_key_arn}
+    card = _jobs(definition)["ModelCard"]["AppSpecification"]["ContainerArguments"]
+    gates = [card[i + 1] for i, a in enumerate(card) if a == "--gate"]
+    assert [g.split("=", 1)[0] for g in gates] == ["quality", "overfitting", "bias"]
+    assert "accuracy >= 0.9" in gates[0] and "DI_min >= 0.8" in gates[2]
 
 
 def test_training_uses_the_code_channel_not_the_internet(definition) -> None:
@@ -221,3 +293,58 @@ def test_gate_runs_in_moto(definition, evaluation, expected, monkeypatch) -> Non
             if status == "RUNNING":
                 time.sleep(0.02)
         assert status == expected
+
+
+# --- The overfitting and bias gates, executed by moto's interpreter -------------------------
+
+def _run_choice(definition, state: str, state_input: dict) -> str:
+    from tests.moto_choice import branch_taken
+
+    return branch_taken(definition["States"][state], state_input)
+
+
+@pytest.mark.parametrize("metrics, branch", [
+    ({"auc_gap": {"value": 0.01}}, "ExplainAndBias"),
+    ({"auc_gap": {"value": 0.05}}, "ExplainAndBias"),             # boundary: at the bound
+    ({"auc_gap": {"value": 0.0500001}}, "NotifyOverfitGateFailed"),
+    ({"auc_gap": {"value": 0.2}, "auc": {"value": 0.99}}, "NotifyOverfitGateFailed"),  # overfit
+    ({"auc": {"value": 0.99}}, "NotifyOverfitGateFailed"),       # gap missing
+    ({"auc_gap": {"value": None}}, "NotifyOverfitGateFailed"),   # not a number
+])
+def test_overfit_gate_runs_in_moto(definition, metrics, branch) -> None:
+    state_input = {"evaluation": {"document": {"metrics": metrics}}}
+    assert _run_choice(definition, OVERFIT_GATE_STATE, state_input) == branch
+
+
+def _bias(passed=True, **worst):
+    base = {"DI_min": 0.9, "DI_max": 1.1, "RD_max_abs": 0.05}
+    base.update(worst)
+    return {"bias_report": {"document": {"gate": {"passed": passed, "worst": base}}}}
+
+
+@pytest.mark.parametrize("state_input, branch", [
+    (_bias(), "ModelCard"),
+    # beyond the bound as a point estimate but within sampling error: bias.py's evidence
+    # verdict (computed with the configured bounds) decides
+    (_bias(DI_min=0.79), "ModelCard"),
+    (_bias(passed=False), "NotifyBiasGateFailed"),
+    (_bias(passed=False, DI_min=0.5), "NotifyBiasGateFailed"),
+    (_bias(passed="true"), "NotifyBiasGateFailed"),                  # not a boolean
+    (_bias(DI_min=None), "ModelCard"),                               # no group large enough
+    ({"bias_report": {"document": {"gate": {"passed": True, "worst": {"DI_min": 0.9}}}}},
+     "NotifyBiasGateFailed"),                                        # a bounded metric not covered
+    ({"bias_report": {"document": {"gate": {"worst": {}}}}}, "NotifyBiasGateFailed"),
+    ({"bias_report": {"document": {}}}, "NotifyBiasGateFailed"),
+])
+def test_bias_gate_runs_in_moto(definition, state_input, branch) -> None:
+    assert _run_choice(definition, BIAS_GATE_STATE, state_input) == branch
+
+
+def test_failed_gates_notify_operations_and_register_nothing(definition) -> None:
+    states = definition["States"]
+    for notify, failed in (("NotifyOverfitGateFailed", "OverfitGateFailed"),
+                           ("NotifyBiasGateFailed", "BiasGateFailed")):
+        assert states[notify]["Parameters"]["TopicArn"] == SETTINGS.notification_topic_arn
+        assert states[notify]["Next"] == failed and states[failed]["Type"] == "Fail"
+    assert states[BIAS_GATE_STATE]["Default"] == "NotifyBiasGateFailed"
+    assert states[OVERFIT_GATE_STATE]["Default"] == "NotifyOverfitGateFailed"

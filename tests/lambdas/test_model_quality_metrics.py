@@ -382,7 +382,8 @@ def test_single_class_reports_null_auc_with_reason(tmp_path: Path) -> None:
     assert metrics.auc is None
     assert "only one class present: all 3 rows have label 1" in metrics.undefined["auc"]
     assert metrics.recall == pytest.approx(2 / 3)
-    decision = compare_with_baseline(metrics, {"auc": 0.9, "recall": 0.5}, {"auc": 0.1, "recall": 0.1}, None)
+    decision = compare_with_baseline(metrics, {"auc": 0.9, "recall": 0.5}, {"auc": 0.1, "recall": 0.1}, None,
+                                     min_labelled_rows=0, min_class_rows=0)
     assert decision["comparison"]["auc"]["status"] == "UNDEFINED"
     assert decision["comparison"]["recall"]["status"] == "OK"
     assert decision["degraded"] is True and decision["breached_metrics"] == ["auc"]
@@ -402,9 +403,20 @@ def test_errors_are_input_errors_with_serialisable_detail(tmp_path: Path) -> Non
 
 @dataclass
 class _Metrics:
+    """Metrics of a sample so large that sampling noise is nil (the evidence rule is tested
+    in test_model_quality_evidence.py)."""
+
     auc: float | None
     accuracy: float
     undefined: dict
+    row_count: int = 10**15
+    positives: int = 10**14
+    positive_rate: float = 0.1
+    auc_standard_error: float = 0.0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 10**14
+    tn: int = 9 * 10**14
 
     def value(self, name: str) -> float | None:
         return getattr(self, name)
@@ -426,7 +438,8 @@ def test_default_tolerance_and_not_checked() -> None:
     assert decision["comparison"]["accuracy"]["status"] == "NOT_CHECKED"
     assert decision["degraded"] is False
     decision = compare_with_baseline(metrics, {"auc": 0.9, "accuracy": 0.75}, {"auc": 0.2}, 0.01)  # type: ignore[arg-type]
-    assert decision["breached_metrics"] == ["accuracy"]
+    # accuracy moves with the default rate alone: reported, not an alarm
+    assert decision["advisory_metrics"] == ["accuracy"] and decision["degraded"] is False
 
 
 def test_threshold_changes_the_decision(tmp_path: Path) -> None:
@@ -442,7 +455,8 @@ def test_threshold_changes_the_decision(tmp_path: Path) -> None:
     ok = run_check(parse_request({**event, "threshold": 0.5}))
     assert ok["degraded"] is False and ok["comparison"]["accuracy"]["status"] == "OK"
     bad = run_check(parse_request({**event, "threshold": 0.05}))  # almost everything predicted positive
-    assert bad["degraded"] is True and bad["breached_metrics"] == ["accuracy"]
+    assert bad["comparison"]["accuracy"]["status"] == "BREACHED"
+    assert bad["degraded"] is False and bad["advisory_metrics"] == ["accuracy"]
     assert bad["metrics"]["accuracy"] == pytest.approx(_sklearn(labels, scores, 0.05)["accuracy"])
 
 
