@@ -197,7 +197,8 @@ def _processing_job(s: TrainingWorkflowSettings, *, short: str, image: str, scri
                           "EnableInterContainerTrafficEncryption": True,
                           "VpcConfig": _network(s)},
         "StoppingCondition": {"MaxRuntimeInSeconds": s.max_runtime_seconds},
-        "ExperimentConfig": _experiment(s, script.removesuffix(".py")),
+        # display names allow letters, digits and hyphens only (model_card.py -> model-card)
+        "ExperimentConfig": _experiment(s, script.removesuffix(".py").replace("_", "-")),
         "Tags": _tags(s),
     }
 

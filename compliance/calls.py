@@ -390,9 +390,14 @@ class _Deriver:
             return
         if service == "s3" and api in ("getObject", "putObject"):
             bucket, key = params.get("Bucket"), _value(params, "Key", self.example_input)[0]
+            # A putObject names its key in the request (ServerSideEncryption + SSEKMSKeyId):
+            # the headers the bucket policy's upload denies look at.
+            sse_key = (params.get("SSEKMSKeyId")
+                       if params.get("ServerSideEncryption") == "aws:kms" else None)
             if isinstance(bucket, str) and key:
                 self.s3_object(role_arn, f"s3://{bucket}/{key}", write=api == "putObject",
-                               source=source, env=env, vpc_env=None)
+                               source=source, env=env, vpc_env=None,
+                               sse_key=sse_key if isinstance(sse_key, str) else None)
             return
         if service == "states" and api == "startExecution":
             machine = params.get("StateMachineArn")
