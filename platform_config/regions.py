@@ -6,7 +6,7 @@ A region is *supported* when the platform can build and price everything in it:
   and sagemaker-scikit-learn: training, processing and serving), the Model Monitor analyzer and
   the Clarify processing image (the SageMaker Python SDK's ``image_uri_config`` tables:
   xgboost.json/sklearn.json, model-monitor.json, clarify.json);
-- a price table in review/prices.py (the idle-cost estimate of the review pack).
+- a price table in platform_config/prices.py (the idle-cost estimate of the review pack).
 
 The configuration accepts supported regions only (platform_config/model.py), so a region
 without an image account or prices is refused at validation with a message, never a traceback
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from review.prices import PRICES
+from platform_config.prices import PRICES
 
 # AWS commercial regions (to tell a typo from a real region that the platform does not support).
 COMMERCIAL_REGIONS: frozenset[str] = frozenset(
@@ -89,7 +89,7 @@ REQUIREMENTS: dict[str, tuple[str, object]] = {
     "Model Monitor image account": (
         "MODEL_MONITOR_ACCOUNTS in platform_config/regions.py", MODEL_MONITOR_ACCOUNTS),
     "Clarify image account": ("CLARIFY_ACCOUNTS in platform_config/regions.py", CLARIFY_ACCOUNTS),
-    "price table": ("PRICES in review/prices.py", PRICES),
+    "price table": ("PRICES in platform_config/prices.py", PRICES),
 }
 
 

@@ -162,7 +162,7 @@ def iam_doc(assembly: Assembly) -> Doc:
 def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
     doc = Doc("Idle monthly cost estimate")
     doc.p(f"What each environment costs per month deployed and idle, computed from its templates "
-          f"({P.CURRENCY}, prices as of {P.PRICES_AS_OF} from `review/prices.py`; "
+          f"({P.CURRENCY}, prices as of {P.PRICES_AS_OF} from `platform_config/prices.py`; "
           "**re-check them against the sources before quoting**). Usage-based charges (requests, "
           "data processed, storage growth, training and serving) come on top.")
     for line in price_table_notes(costs):
@@ -193,7 +193,7 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
                           if not P.confirmed(region, key)})
     if unconfirmed:
         doc.p(f"**Not confirmed for their region** (checked {P.PRICES_CHECKED_ON}; see "
-              f"`review/prices.py`): {', '.join(f'`{k}`' for k in unconfirmed)}. Lines priced with "
+              f"`platform_config/prices.py`): {', '.join(f'`{k}`' for k in unconfirmed)}. Lines priced with "
               "them are estimates until someone reads the AWS price list for the region.")
     rows = []
     for region, table in P.PRICES.items():
@@ -211,7 +211,7 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
 def price_table_notes(costs: dict) -> list[str]:
     """One line per environment whose region has no price table of its own."""
     return [f"**No price table for {c.region} ({e}): its idle cost is priced with {c.price_region}'s "
-            "prices, an estimate until review/prices.py has the region.**"
+            "prices, an estimate until platform_config/prices.py has the region.**"
             for e, c in costs.items() if c.price_region != c.region]
 
 

@@ -274,7 +274,7 @@ def test_every_accepted_region_has_every_table_entry() -> None:
 
 @pytest.mark.parametrize("region, expected", [
     ("eu-west-1", ["environments.dev.region", "eu-west-1 is not supported yet",
-                   "price table (PRICES in review/prices.py)", "eu-central-1, eu-west-2"]),
+                   "price table (PRICES in platform_config/prices.py)", "eu-central-1, eu-west-2"]),
     ("ap-south-2", ["Model Monitor image account", "Clarify image account", "price table"]),
     ("eu-wst-1", ["not an AWS commercial region"]),
 ])

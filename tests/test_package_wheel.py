@@ -73,7 +73,7 @@ def _source_files() -> set[str]:
         for path in (ROOT / package).rglob("*"):
             if (
                 path.is_file()
-                and path.suffix in (".py", ".typed")
+                and path.suffix in (".py", ".typed", ".js")  # guard_worker.js runs cfn-guard
                 and "__pycache__" not in path.parts
             ):
                 files.add(path.relative_to(ROOT).as_posix())
