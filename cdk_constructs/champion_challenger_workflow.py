@@ -88,7 +88,7 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
             "Type": "Task", "Resource": TRANSFORM_SYNC, "Retry": _retry(), "End": True,
             "ResultPath": None, "Parameters": {
                 "TransformJobName.$": f"States.Format('{s.name_prefix}-qa{who[:2].lower()}-{{}}', "
-                                      "$.qa_id",
+                                      "$.qa_id)",
                 "ModelName.$": model_path,
                 "TransformInput": {"ContentType": "text/csv", "SplitType": "Line",
                                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",

@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs._validation import require
-from cdk_constructs.secure_bucket import SecureBucket
+from cdk_constructs.secure_bucket import ObjectLockOptOut, SecureBucket
 
 _FREQUENCIES = ("One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours")
 
@@ -18,8 +18,14 @@ _FREQUENCIES = ("One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyF
 class ConfigRecorder(Construct):
     """Records every supported resource type (global ones such as IAM only where
     ``include_global_resources`` is set, i.e. in the home region, so they are not recorded
-    twice) and delivers history and snapshots to a KMS-encrypted, versioned, access-logged
-    bucket with the given customer key.
+    twice) and delivers history and snapshots to a KMS-encrypted, versioned, TLS-only,
+    access-logged, retained bucket with the given customer key.
+
+    That bucket is the one platform bucket WITHOUT Object Lock: AWS Config cannot deliver to a
+    bucket with Object Lock enabled (CloudFormation, AWS::Config::DeliveryChannel), so it opts
+    out with ``ObjectLockOptOut.AWS_CONFIG_DELIVERY``. Configuration history is also kept by
+    the Config service itself and every change is in the CloudTrail trail (Object-Locked).
+    The delivery channel is created after the recorder, as Config requires.
 
     Only one recorder may exist per account and region: where the institution already runs
     one, do not create this construct (``AuditConfig.reuse_config_recorder``).
@@ -52,7 +58,8 @@ class ConfigRecorder(Construct):
 
         self.bucket = SecureBucket(self, "Bucket", bucket_name=bucket_name,
                                    encryption_key=encryption_key,
-                                   access_logs_bucket=access_logs_bucket)
+                                   access_logs_bucket=access_logs_bucket,
+                                   object_lock_opt_out=ObjectLockOptOut.AWS_CONFIG_DELIVERY)
         bucket = self.bucket.bucket
 
         self.role = iam.Role(
@@ -110,6 +117,10 @@ class ConfigRecorder(Construct):
         )
         self.recorder.node.add_dependency(delivery_policy)
         self.delivery_channel.node.add_dependency(bucket.policy, delivery_policy)
+        # "Before you can create a delivery channel, you must create a configuration recorder"
+        # (CloudFormation, AWS::Config::DeliveryChannel): without this dependency
+        # CloudFormation may create the channel first.
+        self.delivery_channel.add_dependency(self.recorder)
 
     @property
     def dependables(self) -> list[Construct]:

@@ -60,16 +60,20 @@ class DeploymentWorkflow(Construct):
                 "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig",
                 "sagemaker:AddTags"],
                 resources=[f"{sm}:model/{prefix}-*", f"{sm}:endpoint-config/{prefix}-*"]),
+            # CreateEndpoint/UpdateEndpoint are authorized on the endpoint AND the endpoint
+            # configuration they name (Service Authorization Reference, SageMaker).
             iam.PolicyStatement(sid="DeployEndpoint", actions=[
                 "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
                 "sagemaker:DescribeEndpoint", "sagemaker:AddTags"],
-                resources=[f"{sm}:endpoint/{endpoint}"]),
+                resources=[f"{sm}:endpoint/{endpoint}", f"{sm}:endpoint-config/{prefix}-*"]),
             iam.PolicyStatement(sid="ReadApprovedPackage", actions=[
                 "sagemaker:DescribeModelPackage"],
                 resources=[f"{model_package_group_arn.replace(':model-package-group/', ':model-package/')}/*"]),
+            # ListModelPackages is authorized on model-package resources, not on the group.
             iam.PolicyStatement(sid="FindApprovedPackage", actions=[
                 "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
-                resources=[model_package_group_arn]),
+                resources=[model_package_group_arn,
+                           f"{model_package_group_arn.replace(':model-package-group/', ':model-package/')}/*"]),
             iam.PolicyStatement(sid="RollbackAlarms", actions=["cloudwatch:DescribeAlarms"],
                                 resources=[f"{arn}:cloudwatch:{stack.region}:{stack.account}:"
                                            f"alarm:{name}" for name in settings.rollback_alarm_names]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Literal
 
 from aws_cdk import Annotations, Duration, aws_iam as iam, aws_kms as kms, aws_s3 as s3
@@ -15,6 +16,19 @@ from cdk_constructs._buckets import (
 from cdk_constructs._validation import require
 
 
+class ObjectLockOptOut(Enum):
+    """The only accepted reasons for a platform bucket WITHOUT Object Lock.
+
+    ``AWS_CONFIG_DELIVERY``: AWS Config cannot deliver configuration history and snapshots
+    to a bucket with Object Lock enabled (CloudFormation, AWS::Config::DeliveryChannel: "AWS
+    Config does not support the delivery channel to an Amazon S3 bucket bucket where object
+    lock is enabled"). Accepted only for the bucket a
+    ``ConfigRecorder`` creates; every other caller is refused.
+    """
+
+    AWS_CONFIG_DELIVERY = "AWS Config cannot deliver to a bucket with Object Lock enabled"
+
+
 class SecureBucket(Construct):
     """The platform's data bucket.
 
@@ -22,7 +36,13 @@ class SecureBucket(Construct):
     Keys; versioning; the full public-access block; bucket-owner-enforced ownership (no
     ACLs); a policy denying non-TLS and TLS < 1.2 requests, uploads that ask for another
     encryption type, and uploads that name another KMS key; server access logs; RETAIN on
-    stack deletion. Optional: Object Lock with a default retention (set at creation only).
+    stack deletion. Object Lock is enabled on every bucket (set at creation only); optional: a
+    default retention.
+
+    ``object_lock_opt_out``: the one documented exception, ``ObjectLockOptOut.AWS_CONFIG_DELIVERY``
+    for the bucket of a ``ConfigRecorder`` (AWS Config refuses Object-Locked buckets). Every
+    other default stays (KMS, versioning, TLS-only, access logs, RETAIN); any other scope is
+    refused.
 
     ``cloudtrail_digests``: CloudTrail always writes log-file-validation digest files with
     SSE-S3, whatever the trail's KMS key, so the two encryption-header denials skip
@@ -42,8 +62,10 @@ class SecureBucket(Construct):
         object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE",
         noncurrent_version_days: int | None = None,
         cloudtrail_digests: bool = False,
+        object_lock_opt_out: ObjectLockOptOut | None = None,
     ) -> None:
         super().__init__(scope, id)
+        _check_object_lock_opt_out(scope, object_lock_opt_out, object_lock_days)
         validate_bucket_name("SecureBucket", bucket_name)
         require(encryption_key is not None, "SecureBucket",
                 "encryption_key is required: platform data is encrypted with a customer-managed key")
@@ -78,6 +100,7 @@ class SecureBucket(Construct):
         self.encryption_key = encryption_key
         self.bucket_name_literal = bucket_name
         self.object_lock_days = object_lock_days
+        self.object_lock_opt_out = object_lock_opt_out
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -89,7 +112,7 @@ class SecureBucket(Construct):
             server_access_logs_prefix=f"{bucket_name}/",
             object_lock_default_retention=lock_retention,
             lifecycle_rules=lifecycle,
-            **baseline_bucket_props(),
+            **{**baseline_bucket_props(), "object_lock_enabled": object_lock_opt_out is None},
         )
         enable_eventbridge_notifications(self.bucket)
         if not isinstance(access_logs_bucket, s3.Bucket):
@@ -137,3 +160,20 @@ class SecureBucket(Construct):
     @property
     def bucket_arn(self) -> str:
         return self.bucket.bucket_arn
+
+
+def _check_object_lock_opt_out(scope: Construct, opt_out: object, lock_days: int | None) -> None:
+    if opt_out is None:
+        return
+    require(isinstance(opt_out, ObjectLockOptOut), "SecureBucket",
+            f"object_lock_opt_out must be an ObjectLockOptOut member, got {opt_out!r}")
+    require(lock_days is None, "SecureBucket",
+            "object_lock_days cannot be set together with object_lock_opt_out; drop one")
+    # Imported here: config_recorder imports this module.
+    from cdk_constructs.config_recorder import ConfigRecorder
+
+    require(opt_out is ObjectLockOptOut.AWS_CONFIG_DELIVERY and isinstance(scope, ConfigRecorder),
+            "SecureBucket",
+            "object_lock_opt_out=AWS_CONFIG_DELIVERY is accepted only for the bucket a "
+            "ConfigRecorder creates (AWS Config cannot deliver to an Object-Locked bucket); "
+            "every other platform bucket keeps Object Lock: drop object_lock_opt_out")

@@ -215,11 +215,15 @@ def _training_job(s: TrainingWorkflowSettings) -> dict:
     return job
 
 
-def _head(bucket: str, key_expr: str, *, bucket_from_input: bool = False) -> dict:
+def _head(name: str, bucket: str, key_expr: str, *, bucket_from_input: bool = False) -> dict:
+    """One Parallel branch reading an object's version. `name` makes the state name unique:
+    the States Language requires state names unique in the WHOLE machine, branches included
+    (Step Functions and asl-validator reject DUPLICATE_STATE_NAMES)."""
     bucket_param = {"Bucket.$": bucket} if bucket_from_input else {"Bucket": bucket}
+    state = f"Head{name}"
     return {
-        "StartAt": "Head",
-        "States": {"Head": {
+        "StartAt": state,
+        "States": {state: {
             "Type": "Task", "Resource": S3_HEAD,
             "Parameters": {**bucket_param, "Key.$": key_expr},
             "ResultSelector": {"version_id.$": "$.VersionId", "etag.$": "$.ETag"},
@@ -264,8 +268,8 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     states["DescribeDatasets"] = {
         "Type": "Parallel", "Comment": "Record exact object versions for lineage",
         "Branches": [
-            _head("$.raw_data.bucket", "$.raw_data.key", bucket_from_input=True),
-            *(_head(processed, f"States.Format('runs/{{}}/{n}/{n}.csv', $.run_id)")
+            _head("Raw", "$.raw_data.bucket", "$.raw_data.key", bucket_from_input=True),
+            *(_head(n.capitalize(), processed, f"States.Format('runs/{{}}/{n}/{n}.csv', $.run_id)")
               for n in ("train", "validation", "test")),
         ],
         "ResultSelector": {"raw.$": "$[0]", "train.$": "$[1]", "validation.$": "$[2]",

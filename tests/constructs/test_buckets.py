@@ -6,7 +6,7 @@ from aws_cdk.assertions import Template
 
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.access_log_bucket import AccessLogBucket
-from cdk_constructs.secure_bucket import SecureBucket
+from cdk_constructs.secure_bucket import ObjectLockOptOut, SecureBucket
 
 pytestmark = pytest.mark.control("encryption", "traceability")
 
@@ -96,6 +96,11 @@ def test_nothing_auto_deletes(stack) -> None:
     (dict(object_lock_days=0), "object_lock_days must be positive"),
     (dict(object_lock_days=1, object_lock_mode="STRICT"), "GOVERNANCE or COMPLIANCE"),
     (dict(object_lock_days=30, noncurrent_version_days=7), "shorter than object_lock_days"),
+    # The Object Lock opt-out exists for AWS Config's delivery bucket only (issue #13, 3).
+    (dict(object_lock_opt_out=ObjectLockOptOut.AWS_CONFIG_DELIVERY),
+     "accepted only for the bucket a ConfigRecorder creates"),
+    (dict(object_lock_opt_out="AWS_CONFIG_DELIVERY"), "must be an ObjectLockOptOut member"),
+    (dict(object_lock_opt_out=True), "must be an ObjectLockOptOut member"),
 ])
 def test_secure_bucket_refuses(stack, overrides, message) -> None:
     with pytest.raises(ConstructPropsError, match=message):

@@ -8,6 +8,7 @@ from construct_stack import new_stack
 
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.config_recorder import ConfigRecorder
+from cdk_constructs.secure_bucket import ObjectLockOptOut, SecureBucket
 
 
 def _recorder(stack, **overrides) -> tuple[ConfigRecorder, Template]:
@@ -96,3 +97,41 @@ def test_exposes_what_rules_must_wait_for(built) -> None:
 def test_refuses(stack, overrides, message) -> None:
     with pytest.raises(ConstructPropsError, match=message):
         _recorder(stack, **overrides)
+
+
+def test_delivery_bucket_has_no_object_lock_but_every_other_protection(built) -> None:
+    """AWS Config cannot deliver to a bucket with Object Lock enabled (CloudFormation,
+    AWS::Config::DeliveryChannel); the bucket keeps KMS, versioning, TLS-only, access logs and
+    RETAIN (issue #13, finding 3)."""
+    recorder, template = built
+    (bucket,) = template.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"BucketName": "mlp-dev-config-history"}}).values()
+    props = bucket["Properties"]
+    assert "ObjectLockEnabled" not in props or props["ObjectLockEnabled"] is False
+    assert "ObjectLockConfiguration" not in props
+    assert recorder.bucket.object_lock_opt_out is ObjectLockOptOut.AWS_CONFIG_DELIVERY
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    (policy,) = template.find_resources("AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s.get("Condition") == {
+        "Bool": {"aws:SecureTransport": "false"}} for s in statements)
+
+
+def test_delivery_channel_is_created_after_the_recorder(built) -> None:
+    """"Before you can create a delivery channel, you must create a configuration recorder"
+    (CloudFormation, AWS::Config::DeliveryChannel)."""
+    _, template = built
+    (recorder_id,) = template.find_resources("AWS::Config::ConfigurationRecorder")
+    (channel,) = template.find_resources("AWS::Config::DeliveryChannel").values()
+    assert recorder_id in channel["DependsOn"]
+
+
+def test_the_object_lock_opt_out_is_refused_outside_config_recorder(stack) -> None:
+    with pytest.raises(ConstructPropsError, match="only for the bucket a ConfigRecorder creates"):
+        SecureBucket(stack, "Other", bucket_name="mlp-dev-other", encryption_key=kms.Key(stack, "K"),
+                     access_logs_bucket=s3.Bucket.from_bucket_name(stack, "L", "mlp-dev-logs"),
+                     object_lock_opt_out=ObjectLockOptOut.AWS_CONFIG_DELIVERY)
