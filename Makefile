@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install synth review graphviz test deploy-local lint clean lock
+.PHONY: help install synth review graphviz test deploy deploy-local lint clean lock
 
 help:
 	@echo "make install - create .venv and node_modules from the pinned files (every target does this first)"
@@ -23,6 +23,7 @@ help:
 	@echo "make review  - rebuild the security review pack in $(OUT)/review/ from an existing synth"
 	@echo "make graphviz - install Graphviz (for the review pack's diagrams) where it is missing"
 	@echo "make test    - install pinned tools, run the whole test suite"
+	@echo "make deploy  - synth, then cdk deploy every stage to its account in the order the templates need (PROFILE_<env>=<aws profile>)"
 	@echo "make deploy-local - cdk deploy the dev stage into a local moto server, smoke-test it, stop it"
 	@echo "make lint    - cfn-lint every template of an existing synth in $(OUT)/"
 	@echo "make lock    - rewrite constraints.txt from the installed venv"
@@ -65,6 +66,18 @@ graphviz:
 
 test: install
 	$(PY) -m pytest
+
+# Real accounts: each stage with its own account's profile (PROFILE_dev=..., PROFILE_preprod=...),
+# in the order compliance/deploy_order.py derives from the templates (serving stages before the
+# pipeline's, whose cross-account actions CodePipeline checks when it creates the pipeline).
+deploy: synth
+	@order="$$($(PY) -m compliance.deploy_order $(OUT))"; echo "Deploy order: $$order"; \
+	for env in $$order; do \
+	  profile_var="PROFILE_$$env"; profile="$${!profile_var:-}"; \
+	  echo "cdk deploy '$$env/*'$${profile:+ --profile $$profile}"; \
+	  cdk deploy "$$env/*" --app $(OUT) --no-notices --require-approval broadening \
+	    $${profile:+--profile "$$profile"}; \
+	done
 
 # Deploy rehearsal (docs/deploy-rehearsal.md): no AWS account, nothing leaves localhost.
 deploy-local: install

@@ -61,6 +61,20 @@ def baseline_statements(stack: Stack, encryption_key: kms.IKey) -> list[iam.Poli
     ]
 
 
+def state_machine_key_statements(key_arn: str, state_machine_arns: list[str], *, sid: str,
+                                 describe: bool = True) -> list[iam.PolicyStatement]:
+    """What a caller of CMK-encrypted state machines needs from the key (Step Functions
+    Developer Guide, "Data at rest encryption"): ``kms:GenerateDataKey`` to start an
+    execution and, with ``describe``, ``kms:Decrypt`` to describe the machine and its
+    executions; only under the machines' own encryption context. Without them Step
+    Functions answers KmsAccessDeniedException."""
+    context = {"StringEquals": {
+        "kms:EncryptionContext:aws:states:stateMachineArn": sorted(state_machine_arns)}}
+    actions = ["kms:GenerateDataKey", *(["kms:Decrypt"] if describe else [])]
+    return [iam.PolicyStatement(sid=sid, actions=actions, resources=[key_arn],
+                                conditions=context)]
+
+
 def registry_and_endpoint_read(sm: str, *, model_package_group_arn: str, endpoint_name: str,
                                name_prefix: str) -> list[iam.PolicyStatement]:
     """What a serving workflow reads before it acts: the model package group and its versions,
@@ -80,7 +94,9 @@ def registry_and_endpoint_read(sm: str, *, model_package_group_arn: str, endpoin
 def build_secure_state_machine(scope: Construct, *, purpose: str, state_machine_name: str,
                                definition: dict, statements: list[iam.PolicyStatement],
                                encryption_key: kms.IKey, log_key: kms.IKey,
-                               log_retention_days: int) -> SecureStateMachineParts:
+                               log_retention_days: int,
+                               role_name: str | None = None) -> SecureStateMachineParts:
+    """``role_name``: a fixed name, only for a role other accounts name in their policies."""
     stack = Stack.of(scope)
     log_group = SecureLogGroup(scope, "Logs", encryption_key=log_key,
                                retention_days=log_retention_days).log_group
@@ -88,6 +104,7 @@ def build_secure_state_machine(scope: Construct, *, purpose: str, state_machine_
                                statements=[*statements, *baseline_statements(stack, encryption_key)])
     role = iam.Role(
         scope, "Role", description=f"{purpose} state machine", managed_policies=[policy],
+        role_name=role_name,
         assumed_by=iam.ServicePrincipal(
             "states.amazonaws.com",
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}}))
@@ -100,7 +117,12 @@ def build_secure_state_machine(scope: Construct, *, purpose: str, state_machine_
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
                             include_execution_data=True),
         tracing_enabled=True,
-        encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+        # By reference: given the key itself, CDK would add an unconditioned
+        # delivery.logs.amazonaws.com kms:Decrypt* to its key policy; the key's owner grants
+        # log delivery under an encryption-context condition instead
+        # (ManagedKey.allow_vended_log_delivery).
+        encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
+            kms.Key.from_key_arn(scope, "EncryptionKeyRef", encryption_key.key_arn)),
     )
     state_machine.node.add_dependency(policy)
     tolerate_redundant_depends_on(state_machine)

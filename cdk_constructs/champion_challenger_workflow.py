@@ -108,7 +108,10 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
                              "$.qa_id)",
             "label_column": 0, "score_column": 1, **baseline,
             "default_tolerance": tolerance, "model_package_group": s.model_package_group,
-            "endpoint_name": s.endpoint_name}}, next_state, f"$.{who.lower()}",
+            # Not the endpoint's own dimension: a rejected challenger must not look like
+            # degraded production quality (that alarm starts a retraining).
+            "endpoint_name": qa_metrics_dimension(s.endpoint_name, who)}},
+            next_state, f"$.{who.lower()}",
             {"result.$": "$.Payload"})
 
     states = {
@@ -183,6 +186,12 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
     }
     return {"Comment": "Secure ML platform: champion/challenger back-test",
             "StartAt": "Prepare", "TimeoutSeconds": 4 * 3600, "States": states}
+
+
+def qa_metrics_dimension(endpoint_name: str, who: str) -> str:
+    """The ``Endpoint`` metric dimension of a back-test's metrics: ``<endpoint>-qa-<who>``,
+    never the endpoint's own, on which the model-quality alarm watches ``Degraded``."""
+    return f"{endpoint_name}-qa-{who.lower()}"
 
 
 class ChampionChallengerWorkflow(Construct):

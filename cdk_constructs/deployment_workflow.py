@@ -99,10 +99,13 @@ class DeploymentWorkflow(Construct):
                                 resources=[settings.execution_role_arn],
                                 conditions={"StringEquals": {
                                     "iam:PassedToService": "sagemaker.amazonaws.com"}}),
-            iam.PolicyStatement(sid="EncryptedEndpointStorage", actions=[
-                "kms:CreateGrant", "kms:DescribeKey"],
+            iam.PolicyStatement(sid="EncryptedEndpointStorage", actions=["kms:CreateGrant"],
                 resources=[settings.endpoint_key_arn, settings.monitoring_key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+            # DescribeKey carries no kms:GrantIsForAWSResource (only CreateGrant, ListGrants
+            # and RevokeGrant do), so it cannot sit under that condition.
+            iam.PolicyStatement(sid="DescribeEndpointStorageKeys", actions=["kms:DescribeKey"],
+                resources=[settings.endpoint_key_arn, settings.monitoring_key_arn]),
             iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
                                 resources=[settings.notification_topic_arn]),
             iam.PolicyStatement(sid="NotifyEncrypted", actions=["kms:GenerateDataKey",

@@ -407,8 +407,9 @@ def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict) -> dic
                 "StartTimeOffset": "-P2D", "EndTimeOffset": "-P1D"},
             "GroundTruthS3Input": {"S3Uri": s.ground_truth_s3_uri}},
         "ModelQualityJobOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "MonitoringOutputs": [{
+            # under reports/<endpoint>/, the only reports prefix the endpoint role may write
             "S3Output": {"S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}"
-                                  "-model-quality",
+                                  "/model-quality",
                          "LocalPath": "/opt/ml/processing/output",
                          "S3UploadMode": "EndOfJob"}}]},
         "JobResources": resources,

@@ -86,6 +86,7 @@ class IsolatedNetwork(Construct):
         flow_log_key: kms.IKey,
         flow_log_retention_days: int,
         platform_bucket_prefix: str,
+        shared_read_locations: tuple[str, ...] = (),
         interface_endpoints: tuple[EndpointSpec, ...] = DEFAULT_INTERFACE_ENDPOINTS,
     ) -> None:
         super().__init__(scope, id)
@@ -102,6 +103,13 @@ class IsolatedNetwork(Construct):
                 "IsolatedNetwork",
                 f"platform_bucket_prefix {platform_bucket_prefix!r} must be lower-case and end "
                 "with '-' so the S3 endpoint policy cannot match another owner's bucket name")
+        for location in shared_read_locations:
+            require(location.startswith("arn:") and ":s3:::" in location
+                    and location.endswith("/*") and "*" not in location[:-2],
+                    "IsolatedNetwork",
+                    f"shared_read_locations entry {location!r} must be an S3 object ARN prefix "
+                    "ending in '/*' with no other wildcard (e.g. "
+                    "'arn:aws:s3:::mlp-dev-model-artifacts-111111111111-eu-west-2/runs/*')")
         ids = [e.construct_id for e in interface_endpoints]
         require(len(ids) == len(set(ids)), "IsolatedNetwork", "interface endpoint ids repeat")
 
@@ -227,6 +235,32 @@ class IsolatedNetwork(Construct):
                 conditions=account_only,
             )
         )
+        if shared_read_locations:
+            # Another environment's objects this VPC's jobs read (the pipeline account's run
+            # artifacts: models and training data), read-only, by this account's principals.
+            buckets = sorted({loc.split("/", 1)[0] for loc in shared_read_locations})
+            self.s3_endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    sid="SharedRunArtifactsReadOnly",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=sorted(shared_read_locations),
+                    conditions=account_only,
+                )
+            )
+            self.s3_endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    sid="SharedRunArtifactsList",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=buckets,
+                    conditions=account_only,
+                )
+            )
+        # AWS-owned buckets: the downloads use URLs signed by AWS's own identities, so no
+        # principal condition may apply (Amazon ECR User Guide, "Minimum Amazon S3 bucket
+        # permissions for Amazon ECR"; CodeArtifact User Guide, "Create the Amazon S3 gateway
+        # endpoint": both example policies use Principal "*" without conditions).
         self.s3_endpoint.add_to_policy(
             iam.PolicyStatement(
                 sid="AwsOwnedBucketsTheServicesNeed",
@@ -238,7 +272,6 @@ class IsolatedNetwork(Construct):
                     # CodeArtifact package assets
                     f"arn:{stack.partition}:s3:::assets-*-{stack.region}/*",
                 ],
-                conditions=account_only,
             )
         )
         self.dynamodb_endpoint = self.vpc.add_gateway_endpoint(

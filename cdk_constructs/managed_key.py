@@ -84,6 +84,25 @@ class ManagedKey(Construct):
             )
         )
 
+    def allow_vended_log_delivery(self) -> None:
+        """Let CloudWatch Logs' vended-log delivery decrypt what state machines encrypted
+        with this key for their execution logs: only data keys whose encryption context names
+        this account's and region's logs (Step Functions puts ``SourceArn`` =
+        ``arn:<partition>:logs:<region>:<account>:*`` in it), never data keys of another
+        purpose."""
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowVendedLogDeliveryForThisAccountsLogs",
+                principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringLike": {
+                    "kms:EncryptionContext:SourceArn":
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"}},
+            )
+        )
+
     def allow_service(self, *, sid: str, service: str, actions: list[str],
                       conditions: dict | None = None, source_account: bool = True) -> None:
         """Grant an AWS service principal key use, scoped to this account by

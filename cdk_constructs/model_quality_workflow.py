@@ -177,7 +177,8 @@ class ModelQualityWorkflow(Construct):
                  state_machine_name: str, encryption_key: kms.IKey, log_key: kms.IKey,
                  log_retention_days: int, topic_key: kms.IKey,
                  validation_metrics_key_alias_arn_pattern: str,
-                 validation_metrics_key_aliases: list[str]) -> None:
+                 validation_metrics_key_aliases: list[str],
+                 role_name: str | None = None) -> None:
         super().__init__(scope, id)
         require(bool(settings.tolerances), "ModelQualityWorkflow", "give at least one tolerance")
         stack = Stack.of(self)
@@ -187,7 +188,7 @@ class ModelQualityWorkflow(Construct):
         parts = build_secure_state_machine(
             self, purpose="Model-quality workflow", state_machine_name=state_machine_name,
             definition=self.definition, encryption_key=encryption_key, log_key=log_key,
-            log_retention_days=log_retention_days, statements=[
+            log_retention_days=log_retention_days, role_name=role_name, statements=[
             *registry_and_endpoint_read(
                 sm, model_package_group_arn=settings.model_package_group_arn,
                 endpoint_name=settings.endpoint_name, name_prefix=settings.name_prefix),

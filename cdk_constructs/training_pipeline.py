@@ -59,9 +59,12 @@ def build_spec(*, code_bucket: str, code_key_arn: str, codeartifact_domain: str,
                codeartifact_repository: str) -> dict:
     """Test the model code, package it, and export the commit metadata for the workflow.
 
-    With a Git source (full clone) the commit comes from git; with an S3 source (air-gapped)
-    from the ``commit.json`` the institution's export step puts next to the code. Values
-    are stripped of quotes and backslashes because they travel inside a JSON document.
+    The build runs in the isolated VPC, which has no route to a Git host, so it never
+    clones: every source kind hands it a ZIP of the commit (CODE_ZIP). With a Git source the
+    commit metadata comes from the source action's variables (``SOURCE_*`` environment
+    variables, see :data:`GIT_SOURCE_VARIABLES`); with an S3 source (air-gapped) from the
+    ``commit.json`` the institution's export step puts next to the code. Values are stripped
+    of quotes and backslashes because they travel inside a JSON document.
     """
     clean = "tr -d '\"\\\\' | tr '\\n\\r\\t' '   ' | cut -c1-200"
     return {
@@ -76,13 +79,11 @@ def build_spec(*, code_bucket: str, code_key_arn: str, codeartifact_domain: str,
             ]},
             "build": {"commands": [
                 "python -m pytest tests/ml -q -p no:cacheprovider",
-                "if [ -d .git ]; then "
-                "COMMIT_ID=$(git rev-parse HEAD); "
-                "REPOSITORY=$(git config --get remote.origin.url || echo \"$CODEBUILD_SOURCE_REPO_URL\"); "
-                "BRANCH=$(git rev-parse --abbrev-ref HEAD); "
-                "COMMIT_AUTHOR=$(git log -1 --pretty='%an <%ae>'); "
-                "COMMIT_DATE=$(git log -1 --pretty=%cI); "
-                "COMMIT_MESSAGE=$(git log -1 --pretty=%s); "
+                "if [ ! -f commit.json ]; then "
+                "COMMIT_ID=\"${SOURCE_COMMIT_ID:-$CODEBUILD_RESOLVED_SOURCE_VERSION}\"; "
+                "REPOSITORY=\"$SOURCE_REPOSITORY\"; BRANCH=\"$SOURCE_BRANCH\"; "
+                "COMMIT_AUTHOR=\"${SOURCE_AUTHOR:-not exported by the source action}\"; "
+                "COMMIT_DATE=\"$SOURCE_DATE\"; COMMIT_MESSAGE=\"$SOURCE_MESSAGE\"; "
                 "else "
                 "eval \"$(python3 -c 'import json,shlex; c=json.load(open(\"commit.json\")); "
                 "print(\"\\n\".join(k.upper()+\"=\"+shlex.quote(str(c[v])) for k,v in "
@@ -102,6 +103,27 @@ def build_spec(*, code_bucket: str, code_key_arn: str, codeartifact_domain: str,
             ]},
         },
     }
+
+
+# The commit metadata a Git source action exports (CodePipeline User Guide, "Variables
+# reference": CodeCommit and CodeStarSourceConnection actions), as the build's SOURCE_*
+# variables. Neither action exports the author's name.
+GIT_SOURCE_VARIABLES: dict[str, dict[str, str]] = {
+    "codecommit": {"SOURCE_COMMIT_ID": "CommitId", "SOURCE_REPOSITORY": "RepositoryName",
+                   "SOURCE_BRANCH": "BranchName", "SOURCE_DATE": "CommitterDate",
+                   "SOURCE_MESSAGE": "CommitMessage"},
+    "codeconnections": {"SOURCE_COMMIT_ID": "CommitId", "SOURCE_REPOSITORY": "FullRepositoryName",
+                        "SOURCE_BRANCH": "BranchName", "SOURCE_DATE": "AuthorDate",
+                        "SOURCE_MESSAGE": "CommitMessage"},
+}
+
+
+def _source_variables(kind: str) -> dict[str, codebuild.BuildEnvironmentVariable] | None:
+    mapping = GIT_SOURCE_VARIABLES.get(kind)
+    if not mapping:
+        return None
+    return {name: codebuild.BuildEnvironmentVariable(value=f"#{{SourceVariables.{var}}}")
+            for name, var in mapping.items()}
 
 
 def workflow_input(code: PipelineCode) -> dict:
@@ -151,10 +173,15 @@ class TrainingPipeline(Construct):
         # --- roles ---------------------------------------------------------------------
         self.actions_policy = iam.ManagedPolicy(self, "ActionsPolicy",
                                                 description="Training pipeline actions")
+        # Named, so the actions role can trust exactly the pipeline role by ARN (a reference
+        # would make the two roles depend on each other).
+        pipeline_role_name = pipeline_role_name or f"{pipeline_name[:59]}-role"
+        pipeline_role_arn = f"{arn}:iam::{stack.account}:role/{pipeline_role_name}"
         self.actions_role = iam.Role(
             self, "ActionsRole", description="Training pipeline actions",
             managed_policies=[self.actions_policy],
-            assumed_by=iam.AccountPrincipal(stack.account))
+            assumed_by=iam.AccountPrincipal(stack.account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": pipeline_role_arn}}))
         self.pipeline_policy = iam.ManagedPolicy(self, "PipelinePolicy", statements=[
             iam.PolicyStatement(sid="AssumeActionsRole", actions=["sts:AssumeRole"],
                                 resources=[self.actions_role.role_arn]),
@@ -251,7 +278,10 @@ class TrainingPipeline(Construct):
             iam.PolicyStatement(sid="RunBuild", actions=["codebuild:StartBuild",
                                                          "codebuild:BatchGetBuilds"],
                                 resources=[self.build_project.project_arn]),
-            iam.PolicyStatement(sid="RunTraining", actions=["states:StartExecution"],
+            # CodePipeline's Step Functions action starts the machine and describes it and
+            # its execution (the pipeline key, which encrypts the machine, is granted above).
+            iam.PolicyStatement(sid="RunTraining", actions=["states:StartExecution",
+                                                            "states:DescribeStateMachine"],
                                 resources=[state_machine.state_machine_arn]),
             iam.PolicyStatement(sid="NotifyApprovers", actions=["sns:Publish"],
                                 resources=[approval_topic.topic_arn]),
@@ -281,7 +311,8 @@ class TrainingPipeline(Construct):
                     actions.CodeBuildAction(
                         action_name="TestAndPackage", project=self.build_project,
                         input=source_output, outputs=[build_output],
-                        variables_namespace="BuildVariables", role=actions_role)]),
+                        variables_namespace="BuildVariables", role=actions_role,
+                        environment_variables=_source_variables(source.kind))]),
                 codepipeline.StageProps(stage_name="Train", actions=[
                     actions.StepFunctionInvokeAction(
                         action_name="TrainingWorkflow", state_machine=state_machine,
@@ -400,8 +431,8 @@ class TrainingPipeline(Construct):
                 resources=[source.connection_arn]))
             return actions.CodeStarConnectionsSourceAction(
                 action_name="Commit", connection_arn=source.connection_arn, owner=owner,
-                repo=repo, branch=source.branch, output=output, code_build_clone_output=True,
-                trigger_on_push=True, role=role)
+                repo=repo, branch=source.branch, output=output, code_build_clone_output=False,
+                trigger_on_push=True, role=role, variables_namespace="SourceVariables")
         if source.kind == "codecommit":
             repository = codecommit.Repository.from_repository_name(
                 self, "Repository", source.repository)
@@ -414,7 +445,7 @@ class TrainingPipeline(Construct):
             return actions.CodeCommitSourceAction(
                 action_name="Commit", repository=repository, branch=source.branch,
                 output=output, trigger=actions.CodeCommitTrigger.NONE,
-                code_build_clone_output=True, role=role)
+                code_build_clone_output=False, role=role, variables_namespace="SourceVariables")
         assert source_bucket is not None
         self.actions_policy.add_statements(iam.PolicyStatement(
             sid="ReadSourceObject", actions=["s3:GetObject", "s3:GetObjectVersion",

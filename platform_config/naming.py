@@ -102,6 +102,12 @@ class ResourceNames:
         return f"{self.prefix}endpoint"
 
     @property
+    def model_quality_role(self) -> str:
+        """In a serving account: the model-quality workflow's role, which reads the pipeline
+        account's validation metrics."""
+        return f"{self.prefix}model-quality"
+
+    @property
     def drift_forwarder_role(self) -> str:
         return f"{self.prefix}drift-forwarder"
 

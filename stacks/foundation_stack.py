@@ -30,7 +30,10 @@ class FoundationStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
                  environment: EnvironmentConfig, serving_readers: list[str] | None = None,
-                 **kwargs) -> None:
+                 shared_read_locations: tuple[str, ...] = (), **kwargs) -> None:
+        """``serving_readers``: role ARNs of other accounts that read this (pipeline)
+        environment's run artifacts. ``shared_read_locations``: S3 object ARN prefixes of
+        another environment that this VPC's jobs read (its gateway endpoint allows them)."""
         super().__init__(scope, id, **kwargs)
 
         self.keys: dict[str, ManagedKey] = {
@@ -49,6 +52,8 @@ class FoundationStack(Stack):
         # training and serving stacks (CloudFormation-named, so any topic of this account).
         self.keys["monitoring"].allow_sns_publishers(services=SNS_PUBLISHERS,
                                                      topic_name_prefix=None)
+        # The workflows' state machines are encrypted with the pipeline key and log ALL.
+        self.keys["pipeline"].allow_vended_log_delivery()
 
         self.network = IsolatedNetwork(
             self,
@@ -59,6 +64,7 @@ class FoundationStack(Stack):
             flow_log_key=self.keys["audit"].key,
             flow_log_retention_days=environment.log_retention_days,
             platform_bucket_prefix=names.prefix,
+            shared_read_locations=shared_read_locations,
         )
 
         self.access_logs = AccessLogBucket(

@@ -40,6 +40,7 @@ class PlatformStage(Stage):
             names=names,
             environment=env_config,
             serving_readers=_serving_readers(config, environment),
+            shared_read_locations=_pipeline_run_locations(config, environment),
         )
         self.audit = AuditStack(
             self,
@@ -147,5 +148,19 @@ def _serving_readers(config: PlatformConfig, environment: str) -> list[str]:
     for env in config.serving.environments:
         names = ResourceNames.for_environment(config, env)
         if names.account != own:
+            # endpoints and monitoring jobs (model, training data), and the model-quality
+            # workflow (the approved version's registered validation metrics)
             readers.append(names.role_arn(names.endpoint_role))
+            readers.append(names.role_arn(names.model_quality_role))
     return readers
+
+
+def _pipeline_run_locations(config: PlatformConfig, environment: str) -> tuple[str, ...]:
+    """In a serving environment other than the pipeline's: the pipeline environment's run
+    artifacts its jobs read through the VPC (models, baseline training data)."""
+    pipeline_env = config.training.pipeline_environment
+    if environment == pipeline_env or environment not in config.serving.environments:
+        return ()
+    pipeline = ResourceNames.for_environment(config, pipeline_env)
+    return tuple(f"arn:aws:s3:::{pipeline.bucket(purpose)}/runs/*"
+                 for purpose in ("model-artifacts", "processed-features"))

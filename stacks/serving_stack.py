@@ -18,6 +18,7 @@ from constructs import Construct
 
 import cdk_monitoring_constructs as cmc
 from cdk_constructs._monitoring import monitoring_facade
+from cdk_constructs._state_machine import state_machine_key_statements
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
 from cdk_constructs.champion_challenger_workflow import (
     ChampionChallengerSettings,
@@ -243,6 +244,11 @@ class ServingStack(Stack):
                 iam.PolicyStatement(sid="WatchDeployment", actions=["states:DescribeExecution"],
                                     resources=[a.replace(":stateMachine:", ":execution:") + ":*"
                                                for a in startable]),
+                # CodePipeline's Step Functions action describes the state machine.
+                iam.PolicyStatement(sid="DescribeDeployment",
+                                    actions=["states:DescribeStateMachine"], resources=startable),
+                *state_machine_key_statements(keys["pipeline"].key_arn, startable,
+                                              sid="DeploymentWorkflowEncryption"),
             ])
             self.pipeline_deploy_role = iam.Role(
                 self, "PipelineDeployRole", role_name=names.pipeline_deploy_role,
@@ -348,10 +354,20 @@ class ServingStack(Stack):
             log_retention_days=environment.log_retention_days, topic_key=keys["monitoring"],
             validation_metrics_key_alias_arn_pattern=(
                 f"arn:{self.partition}:kms:{pipeline_names.region}:{pipeline_names.account}:key/*"),
-            validation_metrics_key_aliases=[pipeline_names.key_alias("pipeline")])
+            validation_metrics_key_aliases=[pipeline_names.key_alias("pipeline")],
+            # named: the pipeline account's bucket and key policies admit it by ARN
+            role_name=(names.model_quality_role
+                       if config.training.pipeline_environment != names.environment else None))
+        quality_arn = names.state_machine_arn(self.quality.state_machine_name)
         schedule_policy = iam.ManagedPolicy(self, "QualityScheduleRolePolicy", statements=[
             iam.PolicyStatement(sid="StartQualityCheck", actions=["states:StartExecution"],
-                                resources=[self.quality.state_machine.state_machine_arn])])
+                                resources=[self.quality.state_machine.state_machine_arn]),
+            *state_machine_key_statements(keys["pipeline"].key_arn, [quality_arn],
+                                          sid="QualityCheckEncryption", describe=False),
+            # The schedule's target input is encrypted with the monitoring key; Scheduler
+            # decrypts it as the execution role.
+            iam.PolicyStatement(sid="ScheduleInputDecrypt", actions=["kms:Decrypt"],
+                                resources=[keys["monitoring"].key_arn])])
         schedule_role = iam.Role(
             self, "QualityScheduleRole", description="EventBridge Scheduler: model-quality check",
             managed_policies=[schedule_policy],

@@ -53,7 +53,8 @@ class TrainingStack(Stack):
         self.operations_topic = SecureTopic(
             self, "OperationsTopic", display_name="ML platform operations",
             master_key=keys["monitoring"], emails=config.notifications.operations,
-            allow_services=("events.amazonaws.com",))
+            # EventBridge (pipeline failures) and CloudWatch (the workflow alarms) publish here
+            allow_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"))
         self.model_risk_topic = SecureTopic(
             self, "ModelRiskTopic", display_name="Model risk: approvals and model quality",
             master_key=keys["monitoring"], emails=config.notifications.model_risk)

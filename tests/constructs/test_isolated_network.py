@@ -91,6 +91,14 @@ def test_endpoint_policies_limit_to_this_account(template: Template) -> None:
     assert len(with_policy) == len(endpoints) - 1
     for endpoint in with_policy:
         for statement in endpoint["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "AwsOwnedBucketsTheServicesNeed":
+                # AWS identities sign these downloads (ECR layers, CodeArtifact assets): no
+                # principal condition, and nothing but GetObject on AWS-owned buckets.
+                assert "Condition" not in statement
+                assert statement["Action"] == "s3:GetObject"
+                assert all("starport-layer-bucket" in str(r) or ":::assets-" in str(r)
+                           for r in statement["Resource"])
+                continue
             assert statement["Condition"] == {
                 "StringEquals": {"aws:PrincipalAccount": "123456789012"}}
 
@@ -127,3 +135,28 @@ def test_endpoints_span_configured_az_count(stack) -> None:
 def test_refuses(stack, overrides, message) -> None:
     with pytest.raises((ConstructPropsError, ValueError), match=message):
         _network(stack, **overrides)
+
+
+def test_shared_read_locations_are_read_only_and_exact(stack) -> None:
+    runs = "arn:aws:s3:::mlp-dev-model-artifacts-111111111111-eu-west-2/runs/*"
+    IsolatedNetwork(stack, "Net", vpc_cidr="10.0.0.0/22", availability_zones=AZS[:2],
+                    endpoint_az_count=1, flow_log_key=kms.Key(stack, "K"),
+                    flow_log_retention_days=365, platform_bucket_prefix="mlp-preprod-",
+                    shared_read_locations=(runs,))
+    gateways = Template.from_stack(stack).find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}})
+    statements = [s for g in gateways.values()
+                  for s in (g["Properties"].get("PolicyDocument") or {}).get("Statement", [])]
+    shared = next(s for s in statements if s.get("Sid") == "SharedRunArtifactsReadOnly")
+    assert shared["Resource"] == runs
+    assert not any(a.startswith("s3:Put") for a in shared["Action"])
+
+
+@pytest.mark.parametrize("location", ["arn:aws:s3:::mlp-dev-*/runs/*",
+                                      "arn:aws:s3:::bucket/runs", "mlp-dev-bucket/runs/*"])
+def test_refuses_loose_shared_read_locations(stack, location) -> None:
+    with pytest.raises(ConstructPropsError, match="shared_read_locations"):
+        IsolatedNetwork(stack, "Net", vpc_cidr="10.0.0.0/22", availability_zones=AZS[:2],
+                        endpoint_az_count=1, flow_log_key=kms.Key(stack, "K"),
+                        flow_log_retention_days=365, platform_bucket_prefix="mlp-preprod-",
+                        shared_read_locations=(location,))

@@ -32,10 +32,12 @@ def _pipeline(stack, source: SourceConfig, with_source_bucket: bool = True) -> T
         ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
     key = kms.Key(stack, "Key")
     machine = sfn.StateMachine(stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(
-        sfn.Pass(stack, "P")))
+        sfn.Pass(stack, "P")), state_machine_name="mlp-dev-training")
     TrainingPipeline(
         stack, "Pipeline", pipeline_name="mlp-dev-credit-default-training", source=source,
-        artifact_bucket=s3.Bucket(stack, "Artifacts", encryption_key=key), artifact_bucket_name="mlp-dev-artifacts",
+        artifact_bucket=s3.Bucket(stack, "Artifacts", encryption_key=key,
+                                  bucket_name="mlp-dev-artifacts"),
+        artifact_bucket_name="mlp-dev-artifacts",
         source_bucket=s3.Bucket(stack, "Source", versioned=True) if with_source_bucket else None,
         pipeline_key=key, log_key=key, log_retention_days=365, vpc=vpc,
         security_group=ec2.SecurityGroup(stack, "Sg", vpc=vpc), state_machine=machine,
@@ -84,15 +86,78 @@ def test_s3_source_starts_on_new_object(stack) -> None:
     assert rule["EventPattern"]["detail"]["object"] == {"key": ["source/code.zip"]}
 
 
-def test_git_connection_source_uses_a_full_clone(stack) -> None:
+def test_git_connection_source_hands_the_build_a_zip(stack) -> None:
     template = _pipeline(stack, SourceConfig(kind="codeconnections", connection_arn=CONNECTION,
                                              repository="bank/credit-model", branch="main"),
                          with_source_bucket=False)
     source = _stages(template)[0]["Actions"][0]
     assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
     assert source["Configuration"]["FullRepositoryId"] == "bank/credit-model"
-    assert source["Configuration"]["OutputArtifactFormat"] == "CODEBUILD_CLONE_REF"
+    # The isolated build cannot reach a Git host: no CODEBUILD_CLONE_REF (#13 finding 14).
+    assert source["Configuration"].get("OutputArtifactFormat", "CODE_ZIP") == "CODE_ZIP"
     assert template.find_resources("AWS::Events::Rule") == {}  # V2 triggers natively
+
+
+GIT_SOURCES = {
+    "codecommit": SourceConfig(kind="codecommit", repository="credit-model", branch="main"),
+    "codeconnections": SourceConfig(kind="codeconnections", connection_arn=CONNECTION,
+                                    repository="bank/credit-model", branch="main"),
+}
+
+
+def _world(template: Template):
+    from compliance.cfn_model import World
+    from construct_stack import ACCOUNT, REGION
+
+    return World({"test/TestStack": template.to_json()}, {"test": (ACCOUNT, REGION)})
+
+
+@pytest.mark.parametrize("kind", sorted(GIT_SOURCES))
+def test_git_sources_work_from_the_isolated_build(stack, kind) -> None:
+    """Each Git source kind: the build gets the commit as a ZIP artifact and its metadata as
+    source variables, so it needs neither a clone permission nor a route to a Git host."""
+    from compliance.calls import derive_calls
+    from compliance.closure import closure_failures
+    from cdk_constructs.training_pipeline import GIT_SOURCE_VARIABLES
+
+    template = _pipeline(stack, GIT_SOURCES[kind], with_source_bucket=False)
+    stages = {s["Name"]: s["Actions"] for s in _stages(template)}
+    source = stages["Source"][0]
+    assert source["Namespace"] == "SourceVariables"
+    build_env = json.loads(stages["BuildAndTest"][0]["Configuration"]["EnvironmentVariables"])
+    assert {v["name"]: v["value"] for v in build_env} == {
+        name: f"#{{SourceVariables.{var}}}" for name, var in GIT_SOURCE_VARIABLES[kind].items()}
+    world = _world(template)
+    calls = derive_calls(world)
+    assert not [c for c in calls if "BuildRole" in c.caller and c.action.startswith("code")
+                and ("GitPull" in c.action or "UseConnection" in c.action)]
+    assert [c for c in calls if "Source.Commit" in c.source]  # the source action's calls
+    failures = closure_failures(world, calls)
+    assert failures == [], "\n".join(map(str, failures))
+
+
+@pytest.mark.parametrize("kind,action", [("codecommit", "codecommit:GitPull"),
+                                         ("codeconnections", "codeconnections:UseConnection")])
+def test_a_clone_from_the_isolated_build_is_refused(stack, kind, action) -> None:
+    """The check that caught finding 14: with CODEBUILD_CLONE_REF the build role clones,
+    which it may not, from a VPC with no way to the repository."""
+    from compliance.calls import derive_calls
+    from compliance.closure import closure_failures, endpoint_failures
+
+    template = _pipeline(stack, GIT_SOURCES[kind], with_source_bucket=False).to_json()
+    pipeline = next(r for r in template["Resources"].values()
+                    if r["Type"] == "AWS::CodePipeline::Pipeline")
+    pipeline["Properties"]["Stages"][0]["Actions"][0]["Configuration"][
+        "OutputArtifactFormat"] = "CODEBUILD_CLONE_REF"
+    from compliance.cfn_model import World
+    from construct_stack import ACCOUNT, REGION
+
+    world = World({"test/TestStack": template}, {"test": (ACCOUNT, REGION)})
+    calls = derive_calls(world)
+    clone = [c for c in calls if "BuildRole" in c.caller and c.action == action]
+    assert clone and all(c.vpc_env == "test" for c in clone)
+    assert [f for f in closure_failures(world, clone)]
+    assert [f for f in endpoint_failures(world, clone) if f.call.action == action]
 
 
 def test_codecommit_source_starts_on_branch_updates(stack) -> None:
@@ -132,6 +197,9 @@ def test_build_spec_tests_packages_and_exports_commit_metadata() -> None:
                for c in spec["phases"]["install"]["commands"])
     assert any("--sse aws:kms --sse-kms-key-id arn:key" in c for c in commands)
     assert any("commit.json" in c for c in commands)  # air-gapped S3 sources
+    # Git sources: metadata from the source action's variables, never from a clone.
+    assert any("$SOURCE_REPOSITORY" in c for c in commands)
+    assert not any("git " in c for c in commands)
 
 
 def test_workflow_input_matches_the_workflow_contract(stack) -> None:
