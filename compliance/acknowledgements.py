@@ -489,8 +489,35 @@ MULTI_REGION_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
 )
 
 
+# --- SageMaker AI Studio (environments with workspace: studio; tests/test_studio.py) ----------
+_STUDIO_DOMAIN_ID = "<StudioDomain20F5E462.DomainId>"  # Access/Studio/Domain's DomainId
+_STUDIO_OWNED = (
+    "Studio names spaces and apps when a person creates them, so the resource is every space "
+    "(or app) of this one domain; the statement allows them only where the request's "
+    "sagemaker:OwnerUserProfileArn is the caller's own profile (from the role's owner tag) and "
+    "sagemaker:SpaceSharingType is Private, and explicit Denies refuse anyone else's."
+)
+STUDIO_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(Acknowledgement("Foundation/StudioSharing/Bucket/Resource",
+                      f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
+      for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")),
+    _iam5("Access/DataScientistStudioPolicy", "*",
+          "sagemaker:ListApps, ListSpaces, ListDomains and ListUserProfiles have no resource "
+          "type in the Service Authorization Reference, so IAM only accepts Resource '*'; they "
+          "list names and states, never read data or open a space."),
+    *(_iam5("Access/DataScientistStudioPolicy", f"{_SM}{kind}/{_STUDIO_DOMAIN_ID}/*",
+            _STUDIO_OWNED) for kind in ("space", "app")),
+    _iam5("Access/DataScientistStudioPolicy", f"{_SM}user-profile/{_STUDIO_DOMAIN_ID}/*",
+          "Only sagemaker:DescribeUserProfile, read-only, on the profiles of this one domain "
+          "(Studio's UI describes the domain's profiles). Naming the caller's own profile "
+          "through the owner-tag policy variable is what parliament cannot parse "
+          "(RESOURCE_MISMATCH); CreatePresignedDomainUrl is never granted here."),
+)
+
+
 ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     *_ACCESS_ACKS,
+    *STUDIO_ACKNOWLEDGEMENTS,
     *(
         Acknowledgement(f"Foundation/{bucket}/Bucket/Resource",
                         f"{pack}-S3BucketReplicationEnabled", _REPLICATION)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from aws_cdk import Stack, Stage
 
-from compliance.acknowledgements import ACKNOWLEDGEMENTS, MULTI_REGION_ACKNOWLEDGEMENTS, resolve
+from compliance.acknowledgements import (ACKNOWLEDGEMENTS, MULTI_REGION_ACKNOWLEDGEMENTS,
+                                         STUDIO_ACKNOWLEDGEMENTS, resolve)
 from compliance.summary import Finding, read_findings, summarize_validation_failure
 from platform_config import load_config
 from platform_config.naming import ResourceNames
@@ -85,8 +86,10 @@ def test_acknowledgement_is_explained(ack) -> None:
 
 
 # The sample configuration is single-region; tests/test_multi_region.py checks these.
+# Studio's are checked by tests/test_studio.py on a dev environment with workspace: studio.
 SAMPLE_ACKNOWLEDGEMENTS = tuple(a for a in ACKNOWLEDGEMENTS
-                                if a not in MULTI_REGION_ACKNOWLEDGEMENTS)
+                                if a not in MULTI_REGION_ACKNOWLEDGEMENTS
+                                and a not in STUDIO_ACKNOWLEDGEMENTS)
 
 
 @pytest.mark.parametrize("ack", SAMPLE_ACKNOWLEDGEMENTS, ids=lambda a: f"{a.path}:{a.finding}")
