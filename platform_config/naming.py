@@ -226,6 +226,7 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
             DerivedName("S3 bucket", names.bucket("studio-sharing"), base),
             DerivedName("IAM role", f"{names.prefix}studio-default", prefixed),
             DerivedName("IAM managed policy", f"{names.prefix}ds-studio", prefixed),
+            DerivedName("IAM managed policy", f"{names.prefix}studio-guardrails", prefixed),
         ]
     if pipeline and model_name:
         fields = f"{prefixed} and training.model_name"

@@ -189,5 +189,16 @@ class AccessStack(Stack):
         self.data_scientist_policy_arns.insert(
             len(self.data_scientist_policies) - 1,
             self.data_scientist_policies["studio"].policy_arn)
+        # Break-glass administrators (PowerUserAccess) keep any domain they create or change
+        # VPC-only, in the platform's network, under platform keys.
+        admin = self.roles[JobFunction.PLATFORM_ADMIN]
+        self.studio_guardrails = PlatformManagedPolicy(
+            self, "StudioDomainGuardrailsPolicy", name=f"{names.prefix}studio-guardrails",
+            description="Studio domains stay VPC-only, in the platform's subnets and security "
+                        "group, with platform keys (Deny on condition keys)",
+            document=studio_policies.studio_domain_guardrails(
+                self.context, kms_key_arns=list(self.context.platform_key_arns)))
+        self.studio_guardrails.roles = [admin.role_name]
+        self.studio_guardrails.add_dependency(admin.resource)
         # Per-user stacks import the domain id; exported even when no user needs it today.
         self.export_value(self.studio.domain_id)

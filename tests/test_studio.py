@@ -342,8 +342,9 @@ def test_studio_policies_match_the_pinned_iam_references(studio) -> None:
     documents = policy_documents(templates, resolvers_for(studio.templates))
     studio_docs = [d for d in documents
                    if "CreatePresignedDomainUrl" in json.dumps(d.document)
-                   or "DataScientistStudioPolicy" in d.location]
-    assert len(studio_docs) >= 3
+                   or "DataScientistStudioPolicy" in d.location
+                   or "StudioDomainGuardrails" in d.location]
+    assert len(studio_docs) >= 4
     findings = check_documents(studio_docs) + parliament_findings(studio_docs)
     unacknowledged = [f for f in findings if not any(
         a.matches(f.code, f.subject, f.location) for a in IAM_REFERENCE_ACKNOWLEDGEMENTS)]
@@ -368,3 +369,51 @@ def test_the_evaluator_checks_source_addresses(op, cidrs, ip, expected) -> None:
     request = Request(Principal.role(f"arn:aws:iam::{ACCOUNT}:role/r"),
                       "sagemaker:CreatePresignedDomainUrl", "*", context)
     assert condition_block_matches({op: {"aws:SourceIp": cidrs}}, request) is expected
+
+
+def test_break_glass_cannot_open_the_domain_to_the_internet(studio) -> None:
+    """The admin's PowerUserAccess is AWS-managed (not in the template): stand in for it with
+    an Allow of everything; the platform's Studio guardrails must still deny."""
+    from cfn_placeholders import resolvers_for
+    from iam_reference import policy_documents
+
+    access = {"dev/Access": studio.template("dev", "Access")}
+    resource = studio.template("dev", "Access")["Resources"]
+    (logical,) = [k for k, v in resource.items() if "StudioDomainGuardrails" in k]
+    assert resource[logical]["Properties"]["Roles"] == ["mlp-dev-platform-admin"]
+    (guardrails,) = [d.document for d in policy_documents(access, resolvers_for(studio.templates))
+                     if logical in d.location]
+    power_user = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}]}
+    statements = {s["Sid"]: s for s in guardrails["Statement"]}
+    subnets = statements["DomainsInPlatformSubnets"]["Condition"][
+        "ForAnyValue:StringNotEquals"]["sagemaker:VpcSubnets"]
+    groups = statements["DomainsWithPlatformSecurityGroup"]["Condition"][
+        "ForAnyValue:StringNotEquals"]["sagemaker:VpcSecurityGroupIds"]
+    key = statements["DomainVolumesWithPlatformKeys"]["Condition"]["ArnNotEquals"][
+        "sagemaker:VolumeKmsKey"][0]
+    compliant = {"sagemaker:AppNetworkAccessType": "VpcOnly", "sagemaker:VpcSubnets": subnets,
+                 "sagemaker:VpcSecurityGroupIds": groups, "sagemaker:VolumeKmsKey": key,
+                 "sagemaker:DomainSharingOutputKmsKey": key}
+    principal = Principal.role(f"arn:aws:iam::{ACCOUNT}:role/mlp-dev-platform-admin")
+    domain = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/d-new"
+
+    def create(**changes):
+        context = {k: v for k, v in {**compliant, **changes}.items() if v is not None}
+        return authorize(Request(principal, "sagemaker:CreateDomain", domain, context),
+                         identity_policies=[power_user, guardrails], resource_policies=None,
+                         resource_account=ACCOUNT)
+
+    assert create().allowed
+    for changes, sid in (
+            ({"sagemaker:AppNetworkAccessType": "PublicInternetOnly"}, "DomainsVpcOnly"),
+            ({"sagemaker:AppNetworkAccessType": None}, "DomainsStateNetworkAccess"),
+            ({"sagemaker:VpcSubnets": ["subnet-elsewhere"]}, "DomainsInPlatformSubnets"),
+            ({"sagemaker:VpcSecurityGroupIds": ["sg-open"]}, "DomainsWithPlatformSecurityGroup"),
+            ({"sagemaker:VolumeKmsKey": None}, "DomainVolumeKeyRequired"),
+            ({"sagemaker:VolumeKmsKey": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other"},
+             "DomainVolumesWithPlatformKeys"),
+            ({"sagemaker:DomainSharingOutputKmsKey": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/x"},
+             "SharedNotebooksWithPlatformKeys")):
+        verdict = create(**changes)
+        assert not verdict.allowed and sid in verdict.reason, (changes, verdict)
