@@ -507,6 +507,10 @@ STUDIO_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
           "list names and states, never read data or open a space."),
     *(_iam5("Access/DataScientistStudioPolicy", f"{_SM}{kind}/{_STUDIO_DOMAIN_ID}/*",
             _STUDIO_OWNED) for kind in ("space", "app")),
+    *(Acknowledgement(_RESPONDER_POLICY,
+                      "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                      f"<AWS::AccountId>:{resource_type}/*]", _RESPONDER_ANY_RESOURCE)
+      for resource_type in ("app", "domain")),
     _iam5("Access/DataScientistStudioPolicy", f"{_SM}user-profile/{_STUDIO_DOMAIN_ID}/*",
           "Only sagemaker:DescribeUserProfile, read-only, on the profiles of this one domain "
           "(Studio's UI describes the domain's profiles). Naming the caller's own profile "

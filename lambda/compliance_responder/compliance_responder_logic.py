@@ -841,6 +841,15 @@ def _became_inactive(deps: Dependencies, parsed: ParsedEvent) -> str | None:
     return None
 
 
+def _studio_outcome(event: Any, deps: Dependencies | None,
+                    environ: Mapping[str, str] | None) -> Outcome | None:
+    """SageMaker AI Studio calls (CreateDomain, UpdateDomain, CreateApp) are judged in
+    compliance_responder_studio (issue #15); None for every other event."""
+    import compliance_responder_studio
+
+    return compliance_responder_studio.process_studio_event(event, deps, environ)
+
+
 def process_event(
     event: Any,
     context: Any = None,
@@ -849,6 +858,9 @@ def process_event(
 ) -> Outcome:
     """Judge one EventBridge event and contain the resource if needed. Never raises for AWS
     errors: a failure is returned with ``must_fail`` set, after the FAILED notification."""
+    studio = _studio_outcome(event, deps, environ)
+    if studio is not None:
+        return studio
     parsed = parse_event(event)
     if isinstance(parsed, str):
         logger.warning("event skipped", extra={"reason": parsed})
