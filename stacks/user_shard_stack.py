@@ -38,11 +38,11 @@ class UserShardStack(Stack):
         self.node.add_dependency(access_stack)
         network = foundation.network
         subnets = network.isolated_subnets
-        # CreatePresignedNotebookInstanceUrl and CreatePresignedDomainUrl are API calls: through
-        # an endpoint they come from the SageMaker API endpoint (and, for notebooks, the
-        # notebook endpoint serving the Jupyter UI).
-        endpoints = ("SageMakerApi",) if studio is not None else ("SageMakerApi",
-                                                                  "SageMakerNotebook")
+        # The presign call comes through the SageMaker API endpoint; AWS then checks the same
+        # policy on every request and WebSocket frame of the UI, which comes through the
+        # notebook endpoint (notebooks) or the Studio endpoint (Studio).
+        endpoints = (("SageMakerApi", "SageMakerStudio") if studio is not None
+                     else ("SageMakerApi", "SageMakerNotebook"))
         if access.source_condition == "source_vpce":
             vpce_ids = [network.interface_endpoints[e].vpc_endpoint_id for e in endpoints]
         else:

@@ -417,3 +417,32 @@ def test_break_glass_cannot_open_the_domain_to_the_internet(studio) -> None:
              "SharedNotebooksWithPlatformKeys")):
         verdict = create(**changes)
         assert not verdict.allowed and sid in verdict.reason, (changes, verdict)
+
+
+def test_through_the_platforms_endpoints_the_api_and_studio_endpoints_are_named(
+        sample_config_data, tmp_path_factory) -> None:
+    """source_vpce: the presign call comes through the API endpoint, the Studio UI's requests
+    (checked against the same policy) through the Studio endpoint; both must be allowed."""
+    from synth_support import synthesize
+
+    data = copy.deepcopy(sample_config_data)
+    data["environments"]["dev"]["workspace"] = "studio"
+    data["access"]["source_condition"] = "source_vpce"
+    result = synthesize(parse_config(data, "x.yaml"), tmp_path_factory.mktemp("vpce"),
+                        environments=("dev",), compliance=False)
+    foundation = result.template("dev", "Foundation")
+    endpoint_ids = {k for k, v in foundation["Resources"].items()
+                    if v["Type"] == "AWS::EC2::VPCEndpoint"}
+    policies = [p for t in _shards(result).values()
+                for p in _of_type(t, "AWS::IAM::ManagedPolicy").values()]
+    assert policies
+    for policy in policies:
+        (allow,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                    if s["Effect"] == "Allow"]
+        imports = allow["Condition"]["StringEquals"]["aws:SourceVpce"]
+        exports = {o["Export"]["Name"]: o["Value"] for o in foundation["Outputs"].values()
+                   if "Export" in o}
+        named = {exports[i["Fn::ImportValue"]]["Ref"] for i in imports}
+        assert named <= endpoint_ids and len(named) == 2
+        assert any(n.startswith("NetworkSageMakerStudio") for n in named)
+        assert any(n.startswith("NetworkSageMakerApi") for n in named)
