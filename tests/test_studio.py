@@ -446,3 +446,15 @@ def test_through_the_platforms_endpoints_the_api_and_studio_endpoints_are_named(
         assert named <= endpoint_ids and len(named) == 2
         assert any("SageMakerStudio" in n for n in named), named
         assert any("SageMakerApi" in n for n in named), named
+
+
+def test_cfn_lint_accepts_the_studio_templates(studio) -> None:
+    """cfn-lint's CloudFormation schemas: property names, enums (VpcOnly, USER_PROFILE_NAME,
+    ENABLED, app types) and value shapes of the Domain, profiles and lifecycle configs."""
+    import subprocess
+
+    templates = sorted(str(p) for p in studio.outdir.glob("assembly-*/*.template.json"))
+    assert len(templates) == len(studio.templates)
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
