@@ -3,7 +3,7 @@ the data scientists' shared policies and notebook lifecycle configuration."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -200,5 +200,10 @@ class AccessStack(Stack):
                 self.context, kms_key_arns=list(self.context.platform_key_arns)))
         self.studio_guardrails.roles = [admin.role_name]
         self.studio_guardrails.add_dependency(admin.resource)
-        # Per-user stacks import the domain id; exported even when no user needs it today.
-        self.export_value(self.studio.domain_id)
+        # Per-user stacks import the domain id by this fixed export name (one import per shard,
+        # no cross-stack reference per person); exported even when no user needs it today.
+        self.studio_domain_id_export = names.stack("access-studio-domain-id")
+        CfnOutput(self, "StudioDomainId", value=self.studio.domain_id,
+                  export_name=self.studio_domain_id_export,
+                  description="The Studio domain id (aws sagemaker create-presigned-domain-url "
+                              "--domain-id)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+from aws_cdk import Fn, Stack
 from constructs import Construct
 
 from cdk_constructs.studio_user_profile import StudioUserProfile
@@ -47,6 +47,8 @@ class UserShardStack(Stack):
             vpce_ids = [network.interface_endpoints[e].vpc_endpoint_id for e in endpoints]
         else:
             vpce_ids = []
+        domain_id = (Fn.import_value(access_stack.studio_domain_id_export)
+                     if studio is not None else None)
         self.workspaces: dict[str, UserWorkspace | StudioUserProfile] = {}
         for user in sorted(users, key=lambda u: u.name):
             if user.job_function is not JobFunction.DATA_SCIENTIST:
@@ -56,7 +58,7 @@ class UserShardStack(Stack):
                     self,
                     f"User-{user.name}",
                     user_name=names.studio_user_profile(user.name),
-                    domain_id=studio.domain_id,
+                    domain_id=domain_id,
                     execution_role_name=names.user_execution_role(user.name),
                     access_name=names.user_access(user.name),
                     security_group=network.security_group,
