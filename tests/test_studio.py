@@ -338,13 +338,14 @@ def test_studio_policies_match_the_pinned_iam_references(studio) -> None:
     from iam_reference import check_documents, parliament_findings, policy_documents
 
     templates = {k: v for k, v in studio.templates.items()
-                 if k == "dev/Access" or k.startswith("dev/Access-Shard")}
+                 if k in ("dev/Access", "dev/Audit") or k.startswith("dev/Access-Shard")}
     documents = policy_documents(templates, resolvers_for(studio.templates))
     studio_docs = [d for d in documents
                    if "CreatePresignedDomainUrl" in json.dumps(d.document)
                    or "DataScientistStudioPolicy" in d.location
-                   or "StudioDomainGuardrails" in d.location]
-    assert len(studio_docs) >= 4
+                   or "StudioDomainGuardrails" in d.location
+                   or "sagemaker:DeleteApp" in json.dumps(d.document)]
+    assert len(studio_docs) >= 5
     findings = check_documents(studio_docs) + parliament_findings(studio_docs)
     unacknowledged = [f for f in findings if not any(
         a.matches(f.code, f.subject, f.location) for a in IAM_REFERENCE_ACKNOWLEDGEMENTS)]
@@ -458,3 +459,20 @@ def test_cfn_lint_accepts_the_studio_templates(studio) -> None:
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+def test_the_responder_watches_studio_calls_with_the_approved_instance_types(
+        studio, studio_config) -> None:
+    audit = studio.template("dev", "Audit")
+    (rule,) = [r for r in _of_type(audit, "AWS::Events::Rule").values()
+               if "CreateNotebookInstance" in json.dumps(r["Properties"].get("EventPattern"))]
+    names = rule["Properties"]["EventPattern"]["detail"]["eventName"]
+    assert {"CreateDomain", "UpdateDomain", "CreateApp"} <= set(names)
+    functions = [f for f in _of_type(audit, "AWS::Lambda::Function").values()
+                 if "APPROVED_STUDIO_INSTANCE_TYPES" in json.dumps(f["Properties"])]
+    (function,) = functions
+    approved = function["Properties"]["Environment"]["Variables"]["APPROVED_STUDIO_INSTANCE_TYPES"]
+    assert approved.split(",") == studio_config.environment("dev").studio.instance_types
+    rules = {r["Properties"]["Source"]["SourceIdentifier"]
+             for r in _of_type(audit, "AWS::Config::ConfigRule").values()}
+    assert "SAGEMAKER_DOMAIN_IN_VPC" in rules
