@@ -49,6 +49,9 @@ data = yaml.safe_load(open({config!r}))
 data["users"] = [u for u in data["users"] if u["job_function"] != "data_scientist"] + [
     {{"name": f"ds-{{i:03d}}", "job_function": "data_scientist",
       "allowed_source_cidrs": ["203.0.113.0/24"]}} for i in range({users})]
+for env in data["environments"].values():
+    if env.get("notebooks_enabled", True) and {workspace!r}:
+        env["workspace"] = {workspace!r}
 build_app(parse_config(data), outdir={outdir!r}, cfn_guard={cfn_guard}).synth()
 """
 
@@ -101,6 +104,9 @@ def main() -> int:
     parser.add_argument("--enforce-time", action="store_true")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per case; the table shows the median (default 3)")
+    parser.add_argument("--workspace", choices=["notebook_instance", "studio"], default="",
+                        help="the data scientists' workspace where notebooks are enabled "
+                             "(default: as the configuration says)")
     parser.add_argument("--cfn-guard", action="store_true",
                         help="also run cfn-guard's Control Tower rules, as `make synth` does")
     args = parser.parse_args()
@@ -110,6 +116,8 @@ def main() -> int:
              "| max template bytes | largest managed policy (chars) |",
              "|---|---|---|---|---|---|---|"]
     guard = " (with cfn-guard)" if args.cfn_guard else ""
+    if args.workspace:
+        guard += f", {args.workspace}"
     with tempfile.TemporaryDirectory() as tmp:
         empty = run(EMPTY.format(outdir=f"{tmp}/empty"), args.repeat)
         lines.append(f"| empty CDK app | {empty:.1f} | 1.0 | 1 | 0 | - | - |")
@@ -117,7 +125,8 @@ def main() -> int:
         for users in args.users:
             outdir = Path(tmp) / f"u{users}"
             seconds = run(PLATFORM.format(root=str(ROOT), config=args.config, users=users,
-                                          outdir=str(outdir), cfn_guard=args.cfn_guard),
+                                          outdir=str(outdir), cfn_guard=args.cfn_guard,
+                                          workspace=args.workspace),
                           args.repeat)
             rows = stacks(outdir)
             lines.append(

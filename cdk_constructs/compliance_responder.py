@@ -34,6 +34,13 @@ _RESOURCE_ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "Models": ("model", "Model", ("Delete",)),
     "EndpointConfigs": ("endpoint-config", "EndpointConfig", ("Delete",)),
 }
+# SageMaker AI Studio (issue #15), watched where the environment has a Studio domain:
+# an app on an unapproved instance type is deleted; a domain is reported, never changed.
+STUDIO_EVENTS: tuple[str, ...] = ("CreateDomain", "UpdateDomain", "CreateApp")
+_STUDIO_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "StudioApps": ("app", ("sagemaker:DescribeApp", "sagemaker:DeleteApp")),
+    "StudioDomains": ("domain", ("sagemaker:DescribeDomain",)),
+}
 COMPLIANCE_TAG_KEYS: tuple[str, ...] = (
     "ml-platform:compliance-violation", "ml-platform:remediated-at",
     "ml-platform:compliance-event-id",
@@ -73,8 +80,15 @@ class ComplianceResponder(Construct):
         require_network_isolation: bool = True,
         reserved_concurrency: int = 5,
         alarm_name_prefix: str = "",
+        approved_studio_instance_types: list[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
+        studio = approved_studio_instance_types is not None
+        require(not studio or (bool(approved_studio_instance_types) and all(
+            isinstance(v, str) and v.startswith("ml.") and "," not in v
+            for v in approved_studio_instance_types)), "ComplianceResponder",
+            "approved_studio_instance_types must list ml.* instance types (or be None where "
+            "the environment has no Studio domain)")
         require(security_topic is not None and security_topic_key is not None,
                 "ComplianceResponder",
                 "security_topic and security_topic_key are required: every remediation is "
@@ -111,6 +125,8 @@ class ComplianceResponder(Construct):
                 "APPROVED_SECURITY_GROUP_IDS": ",".join(approved_security_group_ids),
                 "APPROVED_KMS_KEY_ARNS": ",".join(approved_kms_key_arns),
                 "REQUIRE_NETWORK_ISOLATION": "true" if require_network_isolation else "false",
+                **({"APPROVED_STUDIO_INSTANCE_TYPES": ",".join(approved_studio_instance_types)}
+                   if studio else {}),
             },
         )
         statements = [
@@ -121,10 +137,16 @@ class ComplianceResponder(Construct):
             )
             for sid, (arn_type, api, verbs) in _RESOURCE_ACTIONS.items()
         ]
+        tagged = [arn_type for arn_type, _, _ in _RESOURCE_ACTIONS.values()]
+        if studio:
+            statements += [iam.PolicyStatement(sid=sid, actions=list(verbs),
+                                               resources=[f"{base}:{arn_type}/*"])
+                           for sid, (arn_type, verbs) in _STUDIO_ACTIONS.items()]
+            tagged += [arn_type for arn_type, _ in _STUDIO_ACTIONS.values()]
         statements.append(iam.PolicyStatement(
             sid="ComplianceTagsOnly",
             actions=["sagemaker:AddTags"],
-            resources=[f"{base}:{arn_type}/*" for arn_type, _, _ in _RESOURCE_ACTIONS.values()],
+            resources=[f"{base}:{arn_type}/*" for arn_type in tagged],
             conditions={"ForAllValues:StringEquals": {"aws:TagKeys": list(COMPLIANCE_TAG_KEYS)}},
         ))
         statements.append(iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
@@ -152,7 +174,7 @@ class ComplianceResponder(Construct):
                 detail_type=["AWS API Call via CloudTrail"],
                 detail={
                     "eventSource": ["sagemaker.amazonaws.com"],
-                    "eventName": list(WATCHED_EVENTS),
+                    "eventName": list(WATCHED_EVENTS) + (list(STUDIO_EVENTS) if studio else []),
                     "errorCode": [{"exists": False}],
                 },
             ),

@@ -15,7 +15,7 @@ from cdk_constructs.secure_topic import TopicTarget
 # Identifiers as AWS lists them (https://docs.aws.amazon.com/config/latest/developerguide/
 # managed-rules-by-aws-config.html); each rule's page is <lower-case-with-hyphens>.html.
 # tests/constructs/test_config_rules.py checks each one against CDK's list of AWS managed
-# rules plus the two that list lacks (verified on their AWS pages).
+# rules plus the three that list lacks (verified on their AWS pages).
 PLATFORM_RULES: tuple[str, ...] = (
     # SageMaker: isolation and encryption of notebooks and endpoints
     "SAGEMAKER_NOTEBOOK_NO_DIRECT_INTERNET_ACCESS",
@@ -23,6 +23,8 @@ PLATFORM_RULES: tuple[str, ...] = (
     "SAGEMAKER_NOTEBOOK_INSTANCE_ROOT_ACCESS_CHECK",
     "SAGEMAKER_NOTEBOOK_INSTANCE_INSIDE_VPC",
     "SAGEMAKER_ENDPOINT_CONFIGURATION_KMS_KEY_CONFIGURED",
+    # SageMaker AI Studio (issue #15): a domain whose apps' traffic is not VpcOnly
+    "SAGEMAKER_DOMAIN_IN_VPC",
     # S3: data at rest and in transit
     "S3_BUCKET_SSL_REQUESTS_ONLY",
     "S3_DEFAULT_ENCRYPTION_KMS",

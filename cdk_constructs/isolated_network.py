@@ -47,6 +47,15 @@ DEFAULT_INTERFACE_ENDPOINTS: tuple[EndpointSpec, ...] = (
     EndpointSpec("Sns", S.SNS),
 )
 
+# Added where data scientists work in a VPC-only SageMaker AI Studio domain (issue #15): the
+# browser reaches Studio (aws.sagemaker.<region>.studio) through this endpoint. Like the
+# notebook endpoint it takes no endpoint policy here; the presigned-URL policies' source
+# conditions control who opens Studio. Studio's other needs (SageMaker API, runtime,
+# notebook, STS, logs, ECR, CodeArtifact, S3 gateway) are in the default list.
+STUDIO_ENDPOINTS: tuple[EndpointSpec, ...] = (
+    EndpointSpec("SageMakerStudio", S.SAGEMAKER_STUDIO, supports_policy=False),
+)
+
 # Read-only S3 actions on platform buckets go through the gateway; writes too, for jobs
 # writing outputs. Never s3:* and never Resource "*".
 _PLATFORM_BUCKET_ACTIONS = [

@@ -518,6 +518,36 @@ MULTI_REGION_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
 )
 
 
+# --- SageMaker AI Studio (environments with workspace: studio; tests/test_studio.py) ----------
+_STUDIO_DOMAIN_ID = "<StudioDomain20F5E462.DomainId>"  # Access/Studio/Domain's DomainId
+_STUDIO_OWNED = (
+    "Studio names spaces and apps when a person creates them, so the resource is every space "
+    "(or app) of this one domain; the statement allows them only where the request's "
+    "sagemaker:OwnerUserProfileArn is the caller's own profile (from the role's owner tag) and "
+    "sagemaker:SpaceSharingType is Private, and explicit Denies refuse anyone else's."
+)
+STUDIO_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(Acknowledgement("Foundation/StudioSharing/Bucket/Resource",
+                      f"{pack}-S3BucketReplicationEnabled", _REPLICATION)
+      for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")),
+    _iam5("Access/DataScientistStudioPolicy", "*",
+          "sagemaker:ListApps, ListSpaces, ListDomains and ListUserProfiles have no resource "
+          "type in the Service Authorization Reference, so IAM only accepts Resource '*'; they "
+          "list names and states, never read data or open a space."),
+    *(_iam5("Access/DataScientistStudioPolicy", f"{_SM}{kind}/{_STUDIO_DOMAIN_ID}/*",
+            _STUDIO_OWNED) for kind in ("space", "app")),
+    *(Acknowledgement(_RESPONDER_POLICY,
+                      "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                      f"<AWS::AccountId>:{resource_type}/*]", _RESPONDER_ANY_RESOURCE)
+      for resource_type in ("app", "domain")),
+    _iam5("Access/DataScientistStudioPolicy", f"{_SM}user-profile/{_STUDIO_DOMAIN_ID}/*",
+          "Only sagemaker:DescribeUserProfile, read-only, on the profiles of this one domain "
+          "(Studio's UI describes the domain's profiles). Naming the caller's own profile "
+          "through the owner-tag policy variable is what parliament cannot parse "
+          "(RESOURCE_MISMATCH); CreatePresignedDomainUrl is never granted here."),
+)
+
+
 ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     *_ACCESS_ACKS,
     *(
@@ -753,10 +783,10 @@ PIPELINE_SERVES_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = tuple(
     for workflow, what in (("deployment", "deployment"), ("champion-challenger", "QA")))
 
 # Acknowledgements of constructs that exist only in some configurations (not the sample's):
-# recorded wherever their construct exists; tests/test_multi_region.py and
-# tests/test_serving_stack.py synthesize those configurations.
+# recorded wherever their construct exists; tests/test_multi_region.py,
+# tests/test_serving_stack.py and tests/test_studio.py synthesize those configurations.
 CONDITIONAL_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
-    *MULTI_REGION_ACKNOWLEDGEMENTS, *PIPELINE_SERVES_ACKNOWLEDGEMENTS)
+    *MULTI_REGION_ACKNOWLEDGEMENTS, *PIPELINE_SERVES_ACKNOWLEDGEMENTS, *STUDIO_ACKNOWLEDGEMENTS)
 
 
 def apply_acknowledgements(stage: Stage,

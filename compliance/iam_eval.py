@@ -10,9 +10,9 @@ reference"):
 - ``Principal``/``NotPrincipal`` in resource-based policies: ``*``, account ids and account
   root ARNs (the account *delegates* to its IAM policies), role ARNs (also matching an
   assumed-role session of that role), service principals and federated principals;
-- ``Condition``: the String*, Arn*, Bool, Null and Numeric* operators, ``...IfExists``,
-  ``ForAnyValue:``/``ForAllValues:`` set operators, case-insensitive keys, and the rule that
-  a negated operator on a key absent from the request is true;
+- ``Condition``: the String*, Arn*, Bool, Null, Numeric* and (Not)IpAddress operators,
+  ``...IfExists``, ``ForAnyValue:``/``ForAllValues:`` set operators, case-insensitive keys,
+  and the rule that a negated operator on a key absent from the request is true;
 - the cross-account rule: a principal of another account needs both its identity policy and
   the resource policy to allow; within one account either suffices, except for KMS keys and
   role trust policies, where the key policy (or trust policy) must allow, directly or by
@@ -25,6 +25,7 @@ any operator it does not know, so a template that starts using one fails loudly.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -36,7 +37,8 @@ _STRING_OPS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
 _ARN_OPS = {"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}
 _NUM_OPS = {"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
             "NumericGreaterThan", "NumericGreaterThanEquals"}
-KNOWN_OPERATORS = _STRING_OPS | _ARN_OPS | _NUM_OPS | {"Bool", "Null"}
+_IP_OPS = {"IpAddress", "NotIpAddress"}
+KNOWN_OPERATORS = _STRING_OPS | _ARN_OPS | _NUM_OPS | _IP_OPS | {"Bool", "Null"}
 
 
 def as_list(value: Any) -> list:
@@ -122,6 +124,11 @@ def _compare(op: str, pattern: str, value: str) -> bool:
                 "NumericGreaterThan": a > b, "NumericGreaterThanEquals": a >= b}[op]
     if op == "Bool":
         return pattern.lower() == value.lower()
+    if op == "IpAddress":  # a CIDR (or single address) and the request's address
+        try:
+            return ipaddress.ip_address(value) in ipaddress.ip_network(pattern, strict=False)
+        except ValueError:
+            return False
     raise ValueError(f"unsupported condition operator {op}")
 
 

@@ -418,6 +418,40 @@ def _retention(value: int) -> int:
     return value
 
 
+WORKSPACES: tuple[str, ...] = ("studio", "notebook_instance")
+STUDIO_MIN_IDLE_MINUTES = 60  # botocore sagemaker model: IdleTimeoutInMinutes min 60
+# The ml.* families SageMaker AI Studio's JupyterLab and Code Editor apps run on (AppInstanceType
+# in botocore's sagemaker service model; tests/test_config.py checks each default against it).
+DEFAULT_STUDIO_INSTANCE_TYPES: tuple[str, ...] = ("ml.t3.medium", "ml.t3.large", "ml.m5.large",
+                                                  "ml.m5.xlarge")
+
+
+class StudioConfig(_Strict):
+    """SageMaker AI Studio settings of one environment (used when ``workspace: studio``)."""
+
+    auth_mode: Literal["IAM", "SSO"] = Field(
+        default="IAM",
+        description="IAM: people open Studio with a presigned URL from their access role; SSO: "
+        "through IAM Identity Center (the instance must be in the same region).",
+    )
+    instance_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_STUDIO_INSTANCE_TYPES),
+        description="The only instance types JupyterLab and Code Editor apps may run on.",
+    )
+
+    @field_validator("instance_types")
+    @classmethod
+    def _instance_types(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one approved instance type, e.g. [ml.t3.medium]")
+        for item in value:
+            if not _INSTANCE_TYPE_RE.match(item):
+                raise ValueError(f"{item!r} is not a SageMaker instance type; e.g. ml.t3.medium")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an instance type twice; remove the duplicate")
+        return value
+
+
 class EnvironmentConfig(_Strict):
     """One environment (dev, preprod or prod): its account, region, network and the
     settings that differ per environment."""
@@ -433,7 +467,33 @@ class EnvironmentConfig(_Strict):
     object_lock: ObjectLockConfig = Field(default_factory=ObjectLockConfig)
     notebooks_enabled: bool = True
     notebook_idle_minutes: int = 60
+    workspace: str = Field(
+        default="notebook_instance",
+        description="The data scientists' workspace where notebooks_enabled: 'studio' (a "
+        "VPC-only SageMaker AI Studio domain, one user profile per person) or "
+        "'notebook_instance' (one notebook instance per person). Switching is a migration "
+        "(docs/studio.md).",
+    )
+    studio: StudioConfig = Field(default_factory=StudioConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    @field_validator("workspace", mode="before")
+    @classmethod
+    def _workspace(cls, value: object) -> str:
+        if value not in WORKSPACES:
+            raise ValueError(f"{value!r} is not a workspace; write 'studio' (SageMaker AI Studio) "
+                             "or 'notebook_instance' (one notebook instance per person)")
+        return str(value)
+
+    @property
+    def studio_enabled(self) -> bool:
+        """Data scientists work in a Studio domain in this environment."""
+        return self.notebooks_enabled and self.workspace == "studio"
+
+    @property
+    def notebook_instances_enabled(self) -> bool:
+        """Data scientists work on notebook instances in this environment."""
+        return self.notebooks_enabled and self.workspace == "notebook_instance"
 
     @field_validator("account", mode="before")
     @classmethod
@@ -494,6 +554,12 @@ class EnvironmentConfig(_Strict):
                     "availability_zones",
                     f"availability zone {zone!r} is not in region {self.region}; zones of this "
                     f"region are named {self.region}a, {self.region}b, ..."))
+        if self.studio_enabled and self.notebook_idle_minutes < STUDIO_MIN_IDLE_MINUTES:
+            problems.append((
+                "notebook_idle_minutes",
+                f"is {self.notebook_idle_minutes}; SageMaker AI Studio shuts idle apps down after "
+                f"{STUDIO_MIN_IDLE_MINUTES} minutes at the earliest (IdleTimeoutInMinutes); use "
+                f"{STUDIO_MIN_IDLE_MINUTES} or more with workspace: studio"))
         if not 1 <= self.endpoint_az_count <= len(zones):
             problems.append((
                 "endpoint_az_count",
@@ -754,6 +820,17 @@ def cross_check_problems(*, project: ProjectConfig | None,
                 f"{access.user_shards} puts {max(shards.values())} data scientists in one stack "
                 f"(at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
                 "access.user_shards before the first deployment")))
+    for env_name, env in environments.items():
+        if not env.studio_enabled:
+            continue
+        for index, user in enumerate(users):
+            if (user is not None and user.job_function is JobFunction.DATA_SCIENTIST
+                    and user.notebook_instance_type not in env.studio.instance_types):
+                problems.append((f"users[{index}].notebook_instance_type", (
+                    f"{user.notebook_instance_type} is not one of environments.{env_name}."
+                    f"studio.instance_types ({', '.join(env.studio.instance_types)}); in "
+                    "Studio it is the person's default JupyterLab instance type. Add it to "
+                    "that list or choose one of them")))
     if networks is None:
         networks = {name: env.vpc_cidr for name, env in environments.items()}
     cidrs = list(networks.items())
@@ -800,7 +877,8 @@ def name_length_problems(*, project: ProjectConfig, environments: dict[str, Envi
         derived = environment_names(
             names, model_name=model_name, features=features,
             serving=serving is not None and env_name in serving.environments,
-            pipeline=is_pipeline, replica_regions=replica_regions)
+            pipeline=is_pipeline, replica_regions=replica_regions,
+            studio=env.studio_enabled)
         for item in derived:
             if len(item.name) > item.limit and (item.kind, item.name) not in reported:
                 reported.add((item.kind, item.name))
@@ -816,7 +894,7 @@ def name_length_problems(*, project: ProjectConfig, environments: dict[str, Envi
         for index, user in enumerate(users):
             if user is None or user.job_function is not JobFunction.DATA_SCIENTIST:
                 continue
-            for item in user_names(names, user.name):
+            for item in user_names(names, user.name, studio=env.studio_enabled):
                 if len(item.name) > item.limit and (item.kind, item.name) not in reported:
                     reported.add((item.kind, item.name))
                     problems.append((f"users[{index}].name", (

@@ -59,6 +59,20 @@ class ResourceNames:
         """Role or customer-managed policy that opens the user's notebook."""
         return f"{self.prefix}nb-access-{user}"
 
+    def studio_user_profile(self, user: str) -> str:
+        """Studio user profile name (max 63): the user name itself, so shared policies can
+        name a person's own profile from the execution role's owner tag."""
+        return user
+
+    @property
+    def studio_domain(self) -> str:
+        return f"{self.prefix}studio"
+
+    @property
+    def studio_lifecycle(self) -> str:
+        """Prefix of the Studio lifecycle configurations (one per app type)."""
+        return f"{self.prefix}studio-on-start"
+
     def job_function_role(self, job_function: str) -> str:
         return f"{self.prefix}{job_function.replace('_', '-')}"
 
@@ -143,6 +157,9 @@ NAME_LIMITS: dict[str, int] = {
     "SageMaker notebook instance": 63,
     "SageMaker notebook lifecycle configuration": 63,
     "SageMaker endpoint": 63,
+    "SageMaker domain": 63,
+    "SageMaker user profile": 63,
+    "SageMaker Studio lifecycle configuration": 63,
     "CodePipeline pipeline": 100,
     "CodeArtifact domain": 50,
     "CloudFormation stack": 128,
@@ -178,7 +195,8 @@ class DerivedName:
 def environment_names(names: ResourceNames, *, model_name: str | None,
                       features: tuple[str, ...] = (), serving: bool = False,
                       pipeline: bool = False,
-                      replica_regions: tuple[str, ...] = ()) -> list[DerivedName]:
+                      replica_regions: tuple[str, ...] = (),
+                      studio: bool = False) -> list[DerivedName]:
     """Every physical name the platform derives for one environment (users excluded).
     ``replica_regions``: other regions where the pipeline keeps an artifact store."""
     base = "project.name, the environment name, its account and region"
@@ -200,6 +218,16 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
     out += [DerivedName("IAM role", names.job_function_role(f), prefixed)
             for f in ("data_scientist", "ml_engineer", "model_risk_approver", "auditor",
                       "platform_admin")]
+    if studio:
+        out += [
+            DerivedName("SageMaker domain", names.studio_domain, prefixed),
+            DerivedName("SageMaker Studio lifecycle configuration",
+                        f"{names.studio_lifecycle}-codeeditor", prefixed),
+            DerivedName("S3 bucket", names.bucket("studio-sharing"), base),
+            DerivedName("IAM role", f"{names.prefix}studio-default", prefixed),
+            DerivedName("IAM managed policy", f"{names.prefix}ds-studio", prefixed),
+            DerivedName("IAM managed policy", f"{names.prefix}studio-guardrails", prefixed),
+        ]
     if pipeline and model_name:
         fields = f"{prefixed} and training.model_name"
         out += [
@@ -243,11 +271,14 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
     return out
 
 
-def user_names(names: ResourceNames, user: str) -> list[DerivedName]:
+def user_names(names: ResourceNames, user: str, *, studio: bool = False) -> list[DerivedName]:
     """The physical names of one data scientist's resources in one environment."""
     fields = "project.name, the environment name and the user's name"
+    workspace = (DerivedName("SageMaker user profile", names.studio_user_profile(user), "the user's name")
+                 if studio else
+                 DerivedName("SageMaker notebook instance", names.notebook(user), fields))
     return [
-        DerivedName("SageMaker notebook instance", names.notebook(user), fields),
+        workspace,
         DerivedName("IAM role", names.user_execution_role(user), fields),
         DerivedName("IAM role", names.user_access(user), fields),
         DerivedName("IAM managed policy", names.user_access(user), fields),

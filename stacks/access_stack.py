@@ -3,7 +3,7 @@ the data scientists' shared policies and notebook lifecycle configuration."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -11,9 +11,11 @@ from cdk_constructs.human_role import HumanRole
 from cdk_constructs.notebook_lifecycle import NotebookLifecycle
 from cdk_constructs.package_mirror import PackageMirror
 from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
+from cdk_constructs.studio_domain import StudioDomain
 from platform_config.model import AccessConfig, EnvironmentConfig, JobFunction
 from platform_config.naming import ResourceNames
 from stacks import access_policies as policies
+from stacks import studio_policies
 from stacks.foundation_stack import FoundationStack
 
 # Foundation bucket purpose -> the name part FoundationStack gives it.
@@ -137,6 +139,10 @@ class AccessStack(Stack):
                 *(policy.policy_arn for policy in self.data_scientist_policies.values()),
                 f"arn:{partition}:iam::{self.account}:policy/{self.mirror.read_policy_name}",
             ]
+        self.studio: StudioDomain | None = None
+        if environment.studio_enabled:
+            self._studio(names, environment, foundation)
+        if environment.notebook_instances_enabled:
             self.notebook_lifecycle = NotebookLifecycle(
                 self,
                 "NotebookLifecycle",
@@ -147,3 +153,58 @@ class AccessStack(Stack):
                 repository=self.mirror.repository_name,
                 idle_minutes=environment.notebook_idle_minutes,
             )
+
+    def _studio(self, names: ResourceNames, environment: EnvironmentConfig,
+                foundation: FoundationStack) -> None:
+        """The environment's VPC-only Studio domain (docs/studio.md), the shared Studio policy
+        of every person's execution role, and the domain guardrails of the break-glass role."""
+        network = foundation.network
+        studio = environment.studio
+        self.studio = StudioDomain(
+            self,
+            "Studio",
+            domain_name=names.studio_domain,
+            vpc=network.vpc,
+            subnets=network.isolated_subnets,
+            security_group=network.security_group,
+            key=foundation.keys["notebook"].key,
+            sharing_bucket=foundation.buckets["studio-sharing"].bucket,
+            default_execution_role_name=f"{names.prefix}studio-default",
+            lifecycle_name_prefix=names.studio_lifecycle,
+            idle_minutes=environment.notebook_idle_minutes,
+            instance_types=studio.instance_types,
+            default_instance_type=studio.instance_types[0],
+            mirror_domain=self.mirror.domain_name,
+            mirror_domain_owner=self.account,
+            mirror_repository=self.mirror.repository_name,
+            region=self.region,
+            auth_mode=studio.auth_mode,
+        )
+        self.data_scientist_policies["studio"] = PlatformManagedPolicy(
+            self, "DataScientistStudioPolicy", name=f"{names.prefix}ds-studio",
+            description="Data scientists: own private Studio spaces and apps, approved "
+                        "instance types, no domain or profile changes",
+            document=studio_policies.data_scientist_studio(
+                self.context, domain_id=self.studio.domain_id,
+                instance_types=list(studio.instance_types)))
+        self.data_scientist_policy_arns.insert(
+            len(self.data_scientist_policies) - 1,
+            self.data_scientist_policies["studio"].policy_arn)
+        # Break-glass administrators (PowerUserAccess) keep any domain they create or change
+        # VPC-only, in the platform's network, under platform keys.
+        admin = self.roles[JobFunction.PLATFORM_ADMIN]
+        self.studio_guardrails = PlatformManagedPolicy(
+            self, "StudioDomainGuardrailsPolicy", name=f"{names.prefix}studio-guardrails",
+            description="Studio domains stay VPC-only, in the platform's subnets and security "
+                        "group, with platform keys (Deny on condition keys)",
+            document=studio_policies.studio_domain_guardrails(
+                self.context, kms_key_arns=list(self.context.platform_key_arns)))
+        self.studio_guardrails.roles = [admin.role_name]
+        self.studio_guardrails.add_dependency(admin.resource)
+        # Per-user stacks import the domain id by this fixed export name (one import per shard,
+        # no cross-stack reference per person); exported even when no user needs it today.
+        self.studio_domain_id_export = names.stack("access-studio-domain-id")
+        CfnOutput(self, "StudioDomainId", value=self.studio.domain_id,
+                  export_name=self.studio_domain_id_export,
+                  description="The Studio domain id (aws sagemaker create-presigned-domain-url "
+                              "--domain-id)")

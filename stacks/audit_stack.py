@@ -115,4 +115,6 @@ class AuditStack(Stack):
             log_retention_days=environment.log_retention_days,
             powertools_layer_version=config.lambda_layers.powertools_version,
             alarm_name_prefix=names.prefix,
+            approved_studio_instance_types=(list(environment.studio.instance_types)
+                                            if environment.studio_enabled else None),
         )

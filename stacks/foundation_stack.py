@@ -7,7 +7,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs.access_log_bucket import AccessLogBucket
-from cdk_constructs.isolated_network import IsolatedNetwork
+from cdk_constructs.isolated_network import (DEFAULT_INTERFACE_ENDPOINTS, STUDIO_ENDPOINTS,
+                                              IsolatedNetwork)
 from cdk_constructs.managed_key import ManagedKey
 from cdk_constructs.secure_bucket import SecureBucket
 from platform_config.model import EnvironmentConfig
@@ -65,6 +66,8 @@ class FoundationStack(Stack):
             flow_log_retention_days=environment.log_retention_days,
             platform_bucket_prefix=names.prefix,
             shared_read_locations=shared_read_locations,
+            interface_endpoints=DEFAULT_INTERFACE_ENDPOINTS + (
+                STUDIO_ENDPOINTS if environment.studio_enabled else ()),
         )
 
         self.access_logs = AccessLogBucket(
@@ -90,6 +93,9 @@ class FoundationStack(Stack):
             "capture": bucket("DataCapture", "data-capture", "monitoring"),
             "monitoring": bucket("MonitoringReports", "monitoring-reports", "monitoring"),
         }
+        if environment.studio_enabled:
+            # Studio's shared notebook snapshots (the domain's sharing settings), notebook key.
+            self.buckets["studio-sharing"] = bucket("StudioSharing", "studio-sharing", "notebook")
         if serving_readers:
             self._share_runs_with(serving_readers)
 

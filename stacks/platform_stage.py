@@ -133,7 +133,8 @@ class PlatformStage(Stage):
         values += [network.security_group.security_group_id,
                    self.foundation.keys["notebook"].key.key_arn]
         values += [network.interface_endpoints[e].vpc_endpoint_id
-                   for e in ("SageMakerApi", "SageMakerNotebook")]
+                   for e in ("SageMakerApi", "SageMakerNotebook", "SageMakerStudio")
+                   if e in network.interface_endpoints]
         for value in values:
             self.foundation.export_value(value)
 

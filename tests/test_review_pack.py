@@ -73,6 +73,8 @@ def test_every_acknowledged_finding_appears_with_reason_and_resource(pack) -> No
 
     text = (pack.directory / "acknowledgements.md").read_text()
     html = (pack.directory / "index.html").read_text()
+    # Conditional ones (multi-region, Studio, ...) are checked where they apply
+    # (tests/test_multi_region.py, tests/test_studio.py).
     for ack in ACKNOWLEDGEMENTS:
         row = next(line for line in text.splitlines()
                    if f"`{ack.finding}`" in line and f"`{ack.path}`" in line)

@@ -560,7 +560,7 @@ def _own_scope(context: Any, environ: Mapping[str, str] | None) -> tuple[str | N
 
 
 def scope_problem(
-    event: Mapping[str, Any], parsed: ParsedEvent, own_account: str | None, own_region: str | None
+    event: Mapping[str, Any], parsed: ParsedEvent | None, own_account: str | None, own_region: str | None
 ) -> str | None:
     """Why an event is outside this function's own account and region (None: it is inside).
 
@@ -911,6 +911,15 @@ def _became_inactive(deps: Dependencies, parsed: ParsedEvent) -> str | None:
     return None
 
 
+def _studio_outcome(event: Any, deps: Dependencies | None,
+                    environ: Mapping[str, str] | None) -> Outcome | None:
+    """SageMaker AI Studio calls (CreateDomain, UpdateDomain, CreateApp) are judged in
+    compliance_responder_studio (issue #15); None for every other event."""
+    import compliance_responder_studio
+
+    return compliance_responder_studio.process_studio_event(event, deps, environ)
+
+
 def process_event(
     event: Any,
     context: Any = None,
@@ -925,6 +934,13 @@ def process_event(
             problem = scope_problem(event, parsed, *_own_scope(context, environ))
             if problem:
                 parsed = problem
+        elif isinstance(event, Mapping) and not scope_problem(
+                event, None, *_own_scope(context, environ)):
+            # Not a job/notebook/model event: a SageMaker AI Studio call of this account and
+            # region is judged by compliance_responder_studio; another scope never is.
+            studio = _studio_outcome(event, deps, environ)
+            if studio is not None:
+                return studio
     except (AttributeError, TypeError, ValueError, OverflowError, RecursionError) as exc:
         # A malformed event is skipped with a clear reason, never a traceback.
         parsed = f"malformed event ({type(exc).__name__}: {str(exc)[:200]})"

@@ -22,8 +22,10 @@ ISSUE_RULES = {
 # AWS managed rules missing from CDK's ManagedRuleIdentifiers, each checked on its AWS page:
 # https://docs.aws.amazon.com/config/latest/developerguide/sagemaker-notebook-instance-root-access-check.html
 # https://docs.aws.amazon.com/config/latest/developerguide/sagemaker-notebook-instance-inside-vpc.html
+# https://docs.aws.amazon.com/config/latest/developerguide/sagemaker-domain-in-vpc.html
+#   (AWS::SageMaker::Domain, NON_COMPLIANT unless AppNetworkAccessType is VpcOnly; issue #15)
 VERIFIED_OUTSIDE_CDK = {"SAGEMAKER_NOTEBOOK_INSTANCE_ROOT_ACCESS_CHECK",
-                        "SAGEMAKER_NOTEBOOK_INSTANCE_INSIDE_VPC"}
+                        "SAGEMAKER_NOTEBOOK_INSTANCE_INSIDE_VPC", "SAGEMAKER_DOMAIN_IN_VPC"}
 
 
 def _rules(stack, **overrides) -> tuple[ConfigRules, Template]:

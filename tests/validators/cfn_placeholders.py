@@ -45,6 +45,10 @@ _ARN = {
     "AWS::SageMaker::NotebookInstance": "arn:aws:sagemaker:{r}:{a}:notebook-instance/{n}",
     "AWS::SageMaker::NotebookInstanceLifecycleConfig":
         "arn:aws:sagemaker:{r}:{a}:notebook-instance-lifecycle-config/{n}",
+    "AWS::SageMaker::Domain": "arn:aws:sagemaker:{r}:{a}:domain/d-{n}",
+    "AWS::SageMaker::UserProfile": "arn:aws:sagemaker:{r}:{a}:user-profile/d-{n}/{n}",
+    "AWS::SageMaker::StudioLifecycleConfig":
+        "arn:aws:sagemaker:{r}:{a}:studio-lifecycle-config/{n}",
     "AWS::CloudTrail::Trail": "arn:aws:cloudtrail:{r}:{a}:trail/{n}",
     "AWS::Scheduler::Schedule": "arn:aws:scheduler:{r}:{a}:schedule/default/{n}",
     "AWS::Scheduler::ScheduleGroup": "arn:aws:scheduler:{r}:{a}:schedule-group/{n}",
@@ -82,7 +86,7 @@ _ATTR = {
     "NotebookInstanceName": "{n}", "RepositoryUri": "{a}.dkr.ecr.{r}.amazonaws.com/{n}",
     "CloneUrlHttp": "https://git-codecommit.{r}.amazonaws.com/v1/repos/{n}",
     "ConnectionArn": "arn:aws:codeconnections:{r}:{a}:connection/{uuid}",
-    "Version": "1", "DefaultSecurityGroup": "sg-0123456789abcdef0",
+    "Version": "1", "DefaultSecurityGroup": "sg-0123456789abcdef0", "DomainId": "d-{n}",
 }
 
 
