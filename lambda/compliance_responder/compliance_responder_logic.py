@@ -911,6 +911,15 @@ def _became_inactive(deps: Dependencies, parsed: ParsedEvent) -> str | None:
     return None
 
 
+def _studio_event_name(event: Mapping[str, Any]) -> bool:
+    """Whether the event is one of the Studio calls compliance_responder_studio judges."""
+    import compliance_responder_studio
+
+    detail = _mapping(event.get("detail"))
+    name = detail.get("eventName")
+    return name in compliance_responder_studio.DOMAIN_EVENTS | compliance_responder_studio.APP_EVENTS
+
+
 def _studio_outcome(event: Any, deps: Dependencies | None,
                     environ: Mapping[str, str] | None) -> Outcome | None:
     """SageMaker AI Studio calls (CreateDomain, UpdateDomain, CreateApp) are judged in
@@ -934,13 +943,15 @@ def process_event(
             problem = scope_problem(event, parsed, *_own_scope(context, environ))
             if problem:
                 parsed = problem
-        elif isinstance(event, Mapping) and not scope_problem(
-                event, None, *_own_scope(context, environ)):
+        elif isinstance(event, Mapping):
             # Not a job/notebook/model event: a SageMaker AI Studio call of this account and
             # region is judged by compliance_responder_studio; another scope never is.
-            studio = _studio_outcome(event, deps, environ)
+            problem = scope_problem(event, None, *_own_scope(context, environ))
+            studio = None if problem else _studio_outcome(event, deps, environ)
             if studio is not None:
                 return studio
+            if problem and _studio_event_name(event):
+                parsed = problem
     except (AttributeError, TypeError, ValueError, OverflowError, RecursionError) as exc:
         # A malformed event is skipped with a clear reason, never a traceback.
         parsed = f"malformed event ({type(exc).__name__}: {str(exc)[:200]})"

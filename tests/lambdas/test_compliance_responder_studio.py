@@ -5,6 +5,7 @@ cases: the decision, the live re-check, the containment, replays and AWS errors.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 import json
 
 import boto3
@@ -26,6 +27,9 @@ ENV = {"APPROVED_SUBNET_IDS": "subnet-a,subnet-b", "APPROVED_SECURITY_GROUP_IDS"
        "APPROVED_KMS_KEY_ARNS": KEY,
        "APPROVED_STUDIO_INSTANCE_TYPES": "ml.t3.medium,ml.m5.large"}
 
+# The function's own scope: it acts only on events of its own account and region.
+CONTEXT = SimpleNamespace(invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:x")
+
 GOOD_DOMAIN = {
     "DomainArn": DOMAIN_ARN, "DomainId": DOMAIN_ID, "AppNetworkAccessType": "VpcOnly",
     "SubnetIds": ["subnet-a", "subnet-b"], "KmsKeyId": KEY,
@@ -38,6 +42,7 @@ GOOD_DOMAIN = {
 
 def _event(name: str, params: dict, response: dict | None = None, **detail) -> dict:
     return {"source": "aws.sagemaker", "detail-type": "AWS API Call via CloudTrail",
+            "account": ACCOUNT, "region": REGION,
             "detail": {"eventSource": "sagemaker.amazonaws.com", "eventName": name,
                        "eventID": "e-1", "awsRegion": REGION, "requestParameters": params,
                        "responseElements": response or {},
@@ -122,7 +127,7 @@ def test_an_app_on_an_unapproved_instance_type_is_deleted_tagged_and_reported(cl
     sm.add_response("delete_app", {}, APP_KEY)
     sns.add_response("publish", {"MessageId": "m"}, {"TopicArn": TOPIC, "Subject": ANY,
                                                      "Message": ANY})
-    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV)
+    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == logic.REMEDIATED and outcome.codes == [studio.INSTANCE_TYPE_UNAPPROVED]
     assert outcome.resource_arn == APP_ARN and outcome.notified and outcome.tagging == "tagged"
 
@@ -130,14 +135,14 @@ def test_an_app_on_an_unapproved_instance_type_is_deleted_tagged_and_reported(cl
 def test_a_compliant_app_is_not_touched(clients) -> None:
     deps, _, _ = clients  # no AWS call at all
     params = {**APP_PARAMS, "resourceSpec": {"instanceType": "ml.t3.medium"}}
-    outcome = logic.process_event(_event("CreateApp", params), deps=deps, environ=ENV)
+    outcome = logic.process_event(_event("CreateApp", params), deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == logic.COMPLIANT
 
 
 def test_a_replayed_event_on_a_deleted_app_does_nothing(clients) -> None:
     deps, sm, _ = clients
     _describe_app(sm, status="Deleted")
-    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV)
+    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == logic.NO_ACTION and "already Deleted" in outcome.reason
 
 
@@ -145,7 +150,7 @@ def test_an_app_gone_before_describe_is_no_action(clients) -> None:
     deps, sm, _ = clients
     sm.add_client_error("describe_app", "ResourceNotFound", "App does not exist",
                         expected_params=APP_KEY)
-    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV)
+    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == logic.NO_ACTION
 
 
@@ -156,14 +161,14 @@ def test_an_access_denied_delete_fails_loudly(clients) -> None:
     sm.add_client_error("delete_app", "AccessDeniedException", "denied", expected_params=APP_KEY)
     sns.add_response("publish", {"MessageId": "m"}, {"TopicArn": TOPIC, "Subject": ANY,
                                                      "Message": ANY})
-    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV)
+    outcome = logic.process_event(_event("CreateApp", APP_PARAMS), deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == logic.FAILED and outcome.must_fail and outcome.notified
 
 
 def test_a_failed_call_and_other_events_are_not_studios(clients) -> None:
     deps, _, _ = clients
     failed = _event("CreateApp", APP_PARAMS, errorCode="ValidationException")
-    assert logic.process_event(failed, deps=deps, environ=ENV).status == logic.SKIPPED
+    assert logic.process_event(failed, deps=deps, environ=ENV, context=CONTEXT).status == logic.SKIPPED
     assert studio.process_studio_event(_event("CreateTrainingJob", {}), deps, ENV) is None
     assert studio.process_studio_event({"source": "aws.s3"}, deps, ENV) is None
     assert studio.process_studio_event("not an event", deps, ENV) is None
@@ -180,7 +185,7 @@ def test_a_public_domain_is_tagged_and_reported_but_not_changed(clients) -> None
                                                      "Message": ANY})
     event = _event("CreateDomain", {"domainName": "rogue", "appNetworkAccessType":
                                     "PublicInternetOnly"}, {"domainArn": DOMAIN_ARN})
-    outcome = logic.process_event(event, deps=deps, environ=ENV)
+    outcome = logic.process_event(event, deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == studio.DETECTED and outcome.codes == [studio.NOT_VPC_ONLY]
     assert outcome.resource_arn == DOMAIN_ARN and outcome.notified
     assert "home directories" in outcome.reason
@@ -196,7 +201,7 @@ def test_an_update_leaving_sharing_without_the_key_is_reported(clients) -> None:
     sns.add_response("publish", {"MessageId": "m"}, {"TopicArn": TOPIC, "Subject": ANY,
                                                      "Message": ANY})
     event = _event("UpdateDomain", {"domainId": DOMAIN_ID, "defaultUserSettings": {}})
-    outcome = logic.process_event(event, deps=deps, environ=ENV)
+    outcome = logic.process_event(event, deps=deps, environ=ENV, context=CONTEXT)
     assert outcome.status == studio.DETECTED and outcome.codes == [studio.SHARING_WITHOUT_KMS]
 
 
@@ -204,7 +209,7 @@ def test_a_compliant_live_domain_is_left_alone(clients) -> None:
     deps, sm, _ = clients
     sm.add_response("describe_domain", GOOD_DOMAIN, {"DomainId": DOMAIN_ID})
     event = _event("UpdateDomain", {"domainId": DOMAIN_ID})
-    assert logic.process_event(event, deps=deps, environ=ENV).status == logic.COMPLIANT
+    assert logic.process_event(event, deps=deps, environ=ENV, context=CONTEXT).status == logic.COMPLIANT
 
 
 def test_the_report_names_the_person_and_the_violations(clients) -> None:
@@ -217,7 +222,16 @@ def test_the_report_names_the_person_and_the_violations(clients) -> None:
                                                      "Message": ANY})
     deps.sns.meta.events.register("provide-client-params.sns.Publish",
                                   lambda params, **_: seen.update(params))
-    logic.process_event(_event("UpdateDomain", {"domainId": DOMAIN_ID}), deps=deps, environ=ENV)
+    logic.process_event(_event("UpdateDomain", {"domainId": DOMAIN_ID}), deps=deps, environ=ENV, context=CONTEXT)
     message = json.loads(seen["Message"])
     assert message["violations"] == [logic.VOLUME_KMS_UNAPPROVED]
     assert message["userArn"].endswith("/jane") and message["resourceArn"] == DOMAIN_ARN
+
+
+@pytest.mark.parametrize("scope", [{"account": "999999999999"}, {"region": "us-east-1"}])
+def test_a_studio_event_of_another_scope_is_skipped_before_any_call(scope) -> None:
+    """A crafted or relayed CreateApp naming another account or region never deletes an app
+    here: it is skipped before any AWS call (no client is even given)."""
+    event = {**_event("CreateApp", {**APP_PARAMS, "instanceType": "ml.p4d.24xlarge"}), **scope}
+    outcome = logic.process_event(event, deps=None, environ=ENV, context=CONTEXT)
+    assert outcome.status == logic.SKIPPED and "not this function's" in outcome.reason
