@@ -654,7 +654,7 @@ def _labeller(old: Assembly, new: Assembly, env: str):
 def review_change(baseline_dir: Path, candidate_dir: Path, *, baseline_label: str = "",
                   config: Any = None, tests_root: Path | None = None) -> ChangeReview:
     from review.assembly import load_assembly
-    from review.controls import evaluate
+    from review.controls import environment_roles, evaluate
     from review.cost import estimate
     from review import prices as P
 
@@ -664,14 +664,8 @@ def review_change(baseline_dir: Path, candidate_dir: Path, *, baseline_label: st
     review = ChangeReview(baseline_label or str(baseline_dir), {e: EnvChange(e) for e in envs})
     acks_added, acks_removed, review.ack_note = acknowledgement_changes(baseline_dir, candidate_dir)
 
-    def env_config(e: str):
-        try:
-            return config.environment(e) if config is not None else None
-        except Exception:  # an environment the configuration does not know
-            return None
-
     common = [e for e in envs if e in old.environments and e in new.environments]
-    configs = {e: env_config(e) for e in common}
+    configs = environment_roles(config, common)
     old_controls = evaluate({e: old.environments[e] for e in common}, configs, tests_root) if common else []
     new_controls = {r.control.id: r for r in evaluate({e: new.environments[e] for e in common}, configs, tests_root)} \
         if common else {}

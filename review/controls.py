@@ -184,6 +184,43 @@ SFN = "AWS::StepFunctions::StateMachine"
 PIPELINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::SageMaker::Pipeline", "AWS::CodePipeline::Pipeline")
 
 
+@dataclass(frozen=True)
+class EnvironmentRole:
+    """An environment's configuration with what the platform runs there: the training
+    pipeline (registry, lineage) lives in ``training.pipeline_environment`` only, endpoints
+    (capture, Model Monitor) in ``serving.environments`` only. Requirements of one of them
+    are "not applicable by configuration" elsewhere."""
+
+    config: Any  # platform_config.model.EnvironmentConfig
+    pipeline: bool
+    serving: bool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.config, name)
+
+
+def environment_roles(config: Any, names: list[str]) -> dict[str, Any]:
+    """``name -> EnvironmentRole`` (None for an environment the configuration lacks)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            env_config = config.environment(name) if config is not None else None
+        except Exception:  # an environment the configuration does not know
+            env_config = None
+        out[name] = None if env_config is None else EnvironmentRole(
+            env_config, pipeline=config.training.pipeline_environment == name,
+            serving=name in config.serving.environments)
+    return out
+
+
+def _pipeline_env(env: Any) -> bool:
+    return getattr(env, "pipeline", True)
+
+
+def _serving_env(env: Any) -> bool:
+    return getattr(env, "serving", True)
+
+
 def _notebooks_enabled(env: Any) -> bool:
     return getattr(env, "notebooks_enabled", True)
 
@@ -283,9 +320,10 @@ CONTROLS: tuple[Control, ...] = (
         (
             Requirement("Versioned buckets", ("AWS::S3::Bucket",), prop("VersioningConfiguration.Status", "Enabled")),
             Requirement("Object Lock on artifact buckets", ("AWS::S3::Bucket",), prop("ObjectLockConfiguration")),
-            Requirement("Model package group (model registry)", ("AWS::SageMaker::ModelPackageGroup",)),
+            Requirement("Model package group (model registry)", ("AWS::SageMaker::ModelPackageGroup",),
+                        applies=_pipeline_env),
             Requirement("Lineage recorded by the pipeline or a lineage function",
-                        (LAMBDA, *PIPELINE_TYPES), text("lineage")),
+                        (LAMBDA, *PIPELINE_TYPES), text("lineage"), applies=_pipeline_env),
         ),
         (r"Versioning|versioning", r"ObjectLock|object_lock"),
     ),
@@ -307,13 +345,15 @@ CONTROLS: tuple[Control, ...] = (
         (
             Requirement("Endpoint data capture", ("AWS::SageMaker::EndpointConfig", SFN),
                         or_workflow_creates(prop("DataCaptureConfig"), "createEndpointConfig",
-                                            "DataCaptureConfig", "EnableCapture")),
+                                            "DataCaptureConfig", "EnableCapture"),
+                        applies=_serving_env),
             Requirement("Monitoring schedule", ("AWS::SageMaker::MonitoringSchedule", SFN),
-                        or_workflow_creates(always, "createMonitoringSchedule")),
+                        or_workflow_creates(always, "createMonitoringSchedule"), applies=_serving_env),
             Requirement("Data or model quality job definitions",
                         ("AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::ModelQualityJobDefinition",
                          SFN),
-                        or_workflow_creates(always, "createDataQualityJobDefinition")),
+                        or_workflow_creates(always, "createDataQualityJobDefinition"),
+                        applies=_serving_env),
             Requirement("Alarms with a notification action", ("AWS::CloudWatch::Alarm",), has_alarm_action),
         ),
         (r"^SM\d+$", r"EndpointConfiguration|endpoint_config", r"Alarm|alarm", r"DetailedMonitoring"),

@@ -13,7 +13,7 @@ from typing import Any
 from review import prices as P
 from review.acks import acknowledged_paths, acknowledgement_rows
 from review.assembly import Assembly, load_assembly
-from review.controls import evaluate
+from review.controls import environment_roles, evaluate
 from review.cost import estimate
 from review.diagram import environment_dot, graphviz_available, render
 from review.iam import review_roles
@@ -33,13 +33,9 @@ class PackResult:
 
 
 def _env_configs(config: Any, names: list[str]) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        try:
-            out[name] = config.environment(name) if config is not None else None
-        except Exception:  # an environment the config does not know: evaluate without config
-            out[name] = None
-    return out
+    """Each environment's configuration with its role (pipeline, serving); None where the
+    configuration does not know it (evaluated without configuration)."""
+    return environment_roles(config, names)
 
 
 def controls_doc(results, envs: list[str]) -> Doc:
