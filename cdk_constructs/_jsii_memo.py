@@ -42,8 +42,9 @@ def stack_facts(scope: IConstruct) -> StackFacts:
         stack = Stack.of(scope)
         facts = _FACTS.get(_ref(stack))
         if facts is None:
-            facts = StackFacts(stack=stack, account=stack.account, region=stack.region,
-                               partition=stack.partition)
+            facts = StackFacts(
+                stack=stack, account=stack.account, region=stack.region, partition=stack.partition
+            )
             _FACTS[_ref(stack)] = facts
         _FACTS[key] = facts
     return facts

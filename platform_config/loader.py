@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from platform_config.model import (
+    ENVIRONMENT_NAMES,
     AccessConfig,
     ConfigProblems,
     EnvironmentConfig,
@@ -16,7 +17,6 @@ from platform_config.model import (
     ProjectConfig,
     ServingConfig,
     TrainingConfig,
-    ENVIRONMENT_NAMES,
     UserConfig,
     cross_check_problems,
 )
@@ -67,8 +67,10 @@ def _describe_all(error: dict[str, Any]) -> list[str]:
     if isinstance(cause, ConfigProblems):
         base = _field_path(tuple(error["loc"]))
         base = "" if base == "(top level)" else base
-        return [f"{'.'.join(p for p in (base, field) if p) or '(top level)'}: {message}"
-                for field, message in cause.problems]
+        return [
+            f"{'.'.join(p for p in (base, field) if p) or '(top level)'}: {message}"
+            for field, message in cause.problems
+        ]
     return [_describe(error)]
 
 
@@ -86,8 +88,18 @@ def _describe(error: dict[str, Any]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    elif kind in {"int_parsing", "int_type", "bool_parsing", "bool_type", "list_type",
-                  "dict_type", "string_type", "model_type", "enum", "literal_error"}:
+    elif kind in {
+        "int_parsing",
+        "int_type",
+        "bool_parsing",
+        "bool_type",
+        "list_type",
+        "dict_type",
+        "string_type",
+        "model_type",
+        "enum",
+        "literal_error",
+    }:
         message = f"{message} (got {error.get('input')!r})"
     return f"{path}: {message}"
 
@@ -95,8 +107,13 @@ def _describe(error: dict[str, Any]) -> str:
 def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     """Validate already-parsed YAML; raises :class:`ConfigError` listing every problem."""
     if not isinstance(data, dict):
-        raise ConfigError(source, ["(top level): the file must be a YAML mapping with project, "
-                                   "environments, users and notifications"])
+        raise ConfigError(
+            source,
+            [
+                "(top level): the file must be a YAML mapping with project, "
+                "environments, users and notifications"
+            ],
+        )
     try:
         return PlatformConfig.model_validate(data)
     except ValidationError as exc:
@@ -137,10 +154,13 @@ def _partial_cross_checks(data: dict) -> list[tuple[str, str]]:
     users = [_valid(UserConfig, v) for v in raw_users] if isinstance(raw_users, list) else []
     return cross_check_problems(
         project=_valid(ProjectConfig, data.get("project")) if data.get("project") else None,
-        environments=envs, users=users,
+        environments=envs,
+        users=users,
         access=_valid(AccessConfig, data.get("access")),
         training=_valid(TrainingConfig, data.get("training")),
-        serving=_valid(ServingConfig, data.get("serving")), networks=networks)
+        serving=_valid(ServingConfig, data.get("serving")),
+        networks=networks,
+    )
 
 
 def load_config(path: str | Path) -> PlatformConfig:
@@ -150,7 +170,9 @@ def load_config(path: str | Path) -> PlatformConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found; pass CONFIG=path/to/platform.yaml"]) from None
+        raise ConfigError(
+            str(path), ["file not found; pass CONFIG=path/to/platform.yaml"]
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

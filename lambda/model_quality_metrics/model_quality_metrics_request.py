@@ -100,7 +100,9 @@ def normalise_baseline(raw: Any) -> dict[str, float]:
     if "binary_classification_metrics" in raw:
         raw = raw["binary_classification_metrics"]
         if not isinstance(raw, Mapping):
-            raise InvalidRequestError("baseline_metrics.binary_classification_metrics must be an object")
+            raise InvalidRequestError(
+                "baseline_metrics.binary_classification_metrics must be an object"
+            )
     baseline: dict[str, float] = {}
     for name, value in raw.items():
         key = _metric_name(name, "baseline_metrics")
@@ -129,7 +131,9 @@ def parse_request(event: Any) -> QualityRequest:
             raise InvalidRequestError(
                 "give either data_s3_uri (one file) or predictions_s3_uri + labels_s3_uri, not both"
             )
-        inputs = CombinedFile(data_uri, _column(event, "label_column"), _column(event, "score_column"))
+        inputs = CombinedFile(
+            data_uri, _column(event, "label_column"), _column(event, "score_column")
+        )
     elif predictions_uri is not None and labels_uri is not None:
         inputs = SeparateFiles(
             predictions_uri,
@@ -165,7 +169,9 @@ def parse_request(event: Any) -> QualityRequest:
         tolerances[key] = _number(value, f"tolerances.{name}", low=0.0, high=1.0)
     default_value = event.get("default_tolerance")
     default_tolerance = (
-        None if default_value is None else _number(default_value, "default_tolerance", low=0.0, high=1.0)
+        None
+        if default_value is None
+        else _number(default_value, "default_tolerance", low=0.0, high=1.0)
     )
     if not tolerances and default_tolerance is None:
         raise InvalidRequestError(
