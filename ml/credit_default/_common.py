@@ -36,8 +36,8 @@ LABEL_COLUMN = "default"
 # columns are PAY_0, PAY_2, ..., PAY_6. The schema keeps that quirk so the real data set
 # can be dropped in unchanged (after renaming its label column to ``default``).
 PAY_STATUS_COLUMNS = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"]
-BILL_AMOUNT_COLUMNS = ["BILL_AMT%d" % i for i in range(1, 7)]
-PAY_AMOUNT_COLUMNS = ["PAY_AMT%d" % i for i in range(1, 7)]
+BILL_AMOUNT_COLUMNS = [f"BILL_AMT{i}" for i in range(1, 7)]
+PAY_AMOUNT_COLUMNS = [f"PAY_AMT{i}" for i in range(1, 7)]
 FEATURE_COLUMNS = (
     ["LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE"]
     + PAY_STATUS_COLUMNS
@@ -77,9 +77,9 @@ def age_band_labels(edges: Sequence[float]) -> list[str]:
     edges = [int(e) for e in edges]
     if not edges or any(b <= a for a, b in zip(edges, edges[1:])):
         raise ValueError(f"age band edges must be increasing integers, got {edges}")
-    labels = ["<%d" % edges[0]]
-    labels += ["%d-%d" % (a, b - 1) for a, b in zip(edges, edges[1:])]
-    labels.append("%d+" % edges[-1])
+    labels = [f"<{edges[0]}"]
+    labels += [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])]
+    labels.append(f"{edges[-1]}+")
     return labels
 
 
@@ -156,8 +156,7 @@ def read_headerless_csv(path: Path, columns: Sequence[str] | None = None) -> pd.
     if columns is not None:
         if len(columns) != frame.shape[1]:
             raise ValueError(
-                "%s has %d columns but %d column names were given"
-                % (path, frame.shape[1], len(columns))
+                f"{path} has {frame.shape[1]} columns but {len(columns)} column names were given"
             )
         frame.columns = list(columns)
     return frame
@@ -198,7 +197,7 @@ def read_json(path: Path) -> Any:
 
 def library_versions() -> dict:
     versions = {
-        "python": "%d.%d.%d" % sys.version_info[:3],
+        "python": "{}.{}.{}".format(*sys.version_info[:3]),
         "numpy": np.__version__,
         "pandas": pd.__version__,
     }
@@ -313,8 +312,8 @@ def model_feature_columns(frame: pd.DataFrame, label_column: str, booster) -> li
     n_features = int(booster.num_features())
     if len(columns) - 1 < n_features:
         raise ValueError(
-            "model expects %d features but data has only %d columns after the label"
-            % (n_features, len(columns) - 1)
+            f"model expects {int(n_features)} features but data has only {len(columns) - 1} "
+            "columns after the label"
         )
     features = columns[1 : 1 + n_features]
     names = booster.feature_names

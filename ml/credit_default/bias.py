@@ -18,10 +18,13 @@ Groups and sign conventions (as in SageMaker Clarify)
 Metrics (n = rows; TP/FN/... with respect to the positive outcome)
     Pre-training (labels only)
         CI   = (n_a - n_d) / (n_a + n_d)                 class imbalance, in [-1, 1]
-        DPL  = q_a - q_d                                 difference in positive proportions in labels
+        DPL  = q_a - q_d                                 difference in positive proportions
+                                                         in labels
     Post-training (labels and predicted labels)
-        DI   = q'_d / q'_a                               disparate impact (four-fifths rule: 0.8-1.25)
-        DPPL = q'_a - q'_d                               difference in positive proportions in predicted labels
+        DI   = q'_d / q'_a                               disparate impact
+                                                         (four-fifths rule: 0.8-1.25)
+        DPPL = q'_a - q'_d                               difference in positive proportions
+                                                         in predicted labels
         RD   = TP_a/(TP_a+FN_a) - TP_d/(TP_d+FN_d)       recall difference (equal opportunity)
         AD   = ACC_a - ACC_d                             accuracy difference
     Positive DPL/DPPL/RD/AD and DI < 1 mean group d gets the positive outcome less often.
@@ -51,9 +54,11 @@ Writes ``--output-dir`` (default ``/opt/ml/processing/bias``) / ``bias_report.js
                "threshold": {"min": 0.8, "max": 1.25}, "reason": null | "...",
                "components": {"q_prime_a": 0.8, "q_prime_d": 0.78, ...}},
         "CI": {...}, "DPL": {...}, "DPPL": {...}, "RD": {...}, "AD": {...}},
-      "facet": {"column": "SEX", "disadvantaged_group_d": {"values": [2]}, "advantaged_group_a": "...",
+      "facet": {"column": "SEX", "disadvantaged_group_d": {"values": [2]},
+                "advantaged_group_a": "...",
                 "rows_excluded_missing_facet": {"pre_training": 0, "post_training": 0}},
-      "label": {"column": "default", "positive_outcome": 0, "predicted_label_column": "predicted_label"},
+      "label": {"column": "default", "positive_outcome": 0,
+                "predicted_label_column": "predicted_label"},
       "groups": {"pre_training": {"n": .., "n_a": .., "n_d": ..}, "post_training": {...}},
       "thresholds": {...}, "inputs": {...sha256...},
       "pre_training_bias_metrics": {...},        # SageMaker Clarify analysis.json style
@@ -162,7 +167,8 @@ def facet_mask(
         absent = [v for v in wanted if v not in observed]
         if absent:
             raise BiasConfigError(
-                f"facet value(s) {absent} not present in column {column!r} (present: {sorted(observed, key=str)[:20]})"
+                f"facet value(s) {absent} not present in column {column!r} (present: "
+                f"{sorted(observed, key=str)[:20]})"
             )
     if not (usable & ~is_d).any():
         raise BiasConfigError(
@@ -209,7 +215,7 @@ def pretraining_metrics(
     outcome = (y == float(positive_outcome)).astype(int)
     c = _group_counts(outcome, d)
     if c["n_a"] == 0 or c["n_d"] == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (c["n_a"], c["n_d"]))
+        raise BiasConfigError(f"both groups need rows (n_a={int(c['n_a'])}, n_d={int(c['n_d'])})")
     q_a = c["positive_a"] / c["n_a"]
     q_d = c["positive_d"] / c["n_d"]
     ci = (c["n_a"] - c["n_d"]) / (c["n_a"] + c["n_d"])
@@ -235,7 +241,7 @@ def posttraining_metrics(
     pred = p == positive
     n_a, n_d = int((~d).sum()), int(d.sum())
     if n_a == 0 or n_d == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (n_a, n_d))
+        raise BiasConfigError(f"both groups need rows (n_a={n_a}, n_d={n_d})")
 
     def group(mask: np.ndarray) -> dict[str, int]:
         return {
@@ -256,7 +262,8 @@ def posttraining_metrics(
             "DI",
             None,
             {"q_prime_a": qp_a, "q_prime_d": qp_d},
-            "undefined: no row of the advantaged group a is predicted the positive outcome (q'_a = 0)",
+            "undefined: no row of the advantaged group a is predicted the positive outcome (q'_a "
+            "= 0)",
         )
     else:
         metrics["DI"] = _metric("DI", qp_d / qp_a, {"q_prime_a": qp_a, "q_prime_d": qp_d})
@@ -270,9 +277,8 @@ def posttraining_metrics(
             "RD",
             None,
             {"recall_a": recall_a, "recall_d": recall_d},
-            "undefined: group(s) {} have no row with the positive outcome in the labels (TP + FN = 0)".format(
-                ", ".join(empty)
-            ),
+            "undefined: group(s) {} have no row with the positive outcome in the labels (TP + FN "
+            "= 0)".format(", ".join(empty)),
         )
     else:
         metrics["RD"] = _metric(
@@ -425,7 +431,10 @@ def build_bias_report(
         "label": {
             "column": label_column,
             "positive_outcome": positive_outcome,
-            "positive_outcome_note": "the favourable outcome (Clarify label_values_or_threshold); for the credit-default label 0 = no default",
+            "positive_outcome_note": (
+                "the favourable outcome (Clarify label_values_or_threshold); for the "
+                "credit-default label 0 = no default"
+            ),
             "predicted_label_column": predicted_label_column if predictions is not None else None,
         },
         "groups": groups,
@@ -555,7 +564,7 @@ def full_pretraining_metrics(
     d = np.asarray(is_d, dtype=bool)
     n_a, n_d = int((~d).sum()), int(d.sum())
     if n_a == 0 or n_d == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (n_a, n_d))
+        raise BiasConfigError(f"both groups need rows (n_a={n_a}, n_d={n_d})")
     out: dict[str, tuple[float | None, str | None]] = {
         "CI": ((n_a - n_d) / (n_a + n_d), None),
         "DPL": (float(y[~d].mean() - y[d].mean()), None),
@@ -607,9 +616,7 @@ def full_posttraining_metrics(
     d = np.asarray(is_d, dtype=bool)
     a = ~d
     if int(a.sum()) == 0 or int(d.sum()) == 0:
-        raise BiasConfigError(
-            "both groups need rows (n_a=%d, n_d=%d)" % (int(a.sum()), int(d.sum()))
-        )
+        raise BiasConfigError(f"both groups need rows (n_a={int(a.sum())}, n_d={int(d.sum())})")
 
     def count(mask: np.ndarray) -> int:
         return int(mask.sum())
@@ -845,7 +852,8 @@ def analyse_facets(
         source = predictions if _usable(predictions, [spec.column]) else pretraining
         if source is None or spec.column not in source.columns:
             raise BiasConfigError(
-                f"facet column {spec.column!r} is in neither the predictions nor the pre-training data"
+                f"facet column {spec.column!r} is in neither the predictions nor the pre-training "
+                "data"
             )
         for label, values, threshold in spec.groups(source[spec.column]):
             flat: dict[str, float | None] = {}
@@ -871,7 +879,8 @@ def analyse_facets(
                     is_d, usable = facet_mask(frame[spec.column], values, threshold, spec.column)
                 except BiasConfigError as error:
                     if spec.values is not None or spec.threshold is not None:
-                        raise  # a configured group that does not fit the data is a configuration error
+                        # a configured group that does not fit the data is a configuration error
+                        raise
                     # a value seen in one data set only (e.g. a rare age band absent from train)
                     for name in names:
                         flat[name] = None
@@ -963,7 +972,7 @@ def analyse_facets(
                         _keep(worst, f"{name}_max", value, max)
                         _keep(worst_evidence, f"{name}_max", bound["lower"], max)
             else:
-                not_gated.append("%s %s: n_d = %d < %d" % (spec.column, label, n_d, min_group_size))
+                not_gated.append(f"{spec.column} {label}: n_d = {int(n_d)} < {int(min_group_size)}")
             by_facet.setdefault(spec.column, {})[label] = flat
             groups_out.append(
                 {
@@ -1030,9 +1039,9 @@ def _read_pretraining(
         )
         if len(facets) != len(frame):
             raise BiasConfigError(
-                "the facet file has %d rows but the pre-training data %d: they must be row-aligned "
+                f"the facet file has {len(facets)} rows but the pre-training data {len(frame)}: "
+                "they must be row-aligned "
                 "(preprocess writes facets/train_facets.csv for train/train.csv)"
-                % (len(facets), len(frame))
             )
         clash = [c for c in facets.columns if c in frame.columns]
         if clash:
@@ -1087,7 +1096,8 @@ def run(
     primary = specs[0]
     if primary.values is None and primary.threshold is None:
         raise BiasConfigError(
-            f"the first facet ({primary.column}) needs values or a threshold: it fills the headline metrics"
+            f"the first facet ({primary.column}) needs values or a threshold: it fills the "
+            "headline metrics"
         )
     if feature_columns is None and pretraining_columns_from:
         feature_columns = common.read_json(Path(pretraining_columns_from))["parameters"][
@@ -1169,7 +1179,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--facet-values",
         nargs="+",
         default=None,
-        help="values of the disadvantaged group d: one or more arguments, each optionally comma-separated (default 2)",
+        help=(
+            "values of the disadvantaged group d: one or more arguments, each optionally "
+            "comma-separated (default 2)"
+        ),
     )
     parser.add_argument(
         "--facet",
@@ -1200,7 +1213,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--gate-confidence",
         type=float,
         default=DEFAULT_GATE_CONFIDENCE,
-        help="one-sided confidence that a metric is beyond its threshold before the gate fails (0 = point estimates)",
+        help=(
+            "one-sided confidence that a metric is beyond its threshold before the gate fails (0 "
+            "= point estimates)"
+        ),
     )
     parser.add_argument(
         "--facet-threshold", type=float, default=None, help="numeric facet: d = value > threshold"

@@ -200,8 +200,8 @@ def split_auc(booster, path: Path, feature_columns: Sequence[str]) -> dict:
     frame = common.read_headerless_csv(Path(path))
     if frame.shape[1] < 1 + len(feature_columns):
         raise ValueError(
-            "%s has %d columns; the model needs the label and %d features"
-            % (path, frame.shape[1], len(feature_columns))
+            f"{path} has {frame.shape[1]} columns; the model needs the label and "
+            f"{len(feature_columns)} features"
         )
     frame = frame.iloc[:, : 1 + len(feature_columns)]
     frame.columns = ["__label__"] + list(feature_columns)
@@ -276,7 +276,9 @@ def run(
         for name in ("train_auc", "validation_auc", "auc_gap", "train_test_auc_gap"):
             report["metrics"][name] = {"value": gap[name]}
         report["generalisation"] = {
-            "definition": "auc_gap = train_auc - validation_auc; train_test_auc_gap = train_auc - test auc",
+            "definition": (
+                "auc_gap = train_auc - validation_auc; train_test_auc_gap = train_auc - test auc"
+            ),
             "inputs": gap["inputs"],
         }
     output_dir = Path(output_dir)

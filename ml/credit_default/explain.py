@@ -99,8 +99,8 @@ def check_additivity(
     if not np.all(np.isfinite(reconstructed)) or max_error > tolerance:
         worst = int(np.argmax(errors)) if errors.size else -1
         raise AdditivityError(
-            "SHAP additivity failed: max |sum(contributions) + bias - margin| = %.6g at row %d (tolerance %g)"
-            % (max_error, worst, tolerance)
+            "SHAP additivity failed: max |sum(contributions) + bias - margin| = "
+            f"{max_error:.6g} at row {int(worst)} (tolerance {tolerance:g})"
         )
     return {"passed": True, "max_abs_error": max_error, "tolerance": tolerance}
 
@@ -129,7 +129,8 @@ def top_reasons(
     feature_columns: Sequence[str],
     top_k: int,
 ) -> list[dict]:
-    """The up-to-``top_k`` features pushing this row toward default (contribution > 0), largest first."""
+    """The up-to-``top_k`` features pushing this row toward default (contribution > 0),
+    largest first."""
     order = sorted(range(len(feature_columns)), key=lambda i: (-contribution_row[i], i))
     reasons = []
     for i in order:
@@ -198,7 +199,7 @@ def _pay_status(value: float) -> str:
     code = int(round(value))
     if code in PAY_STATUS_TEXT:
         return PAY_STATUS_TEXT[code]
-    return "%d month%s late" % (code, "" if code == 1 else "s")
+    return f"{code} month{'' if code == 1 else 's'} late"
 
 
 def _value_text(family: str, values: dict[str, float]) -> str:
@@ -221,13 +222,7 @@ def _value_text(family: str, values: dict[str, float]) -> str:
         total = sum(values.values())
         label = "average balance" if family == "bill_amount" else "total repaid"
         shown = total / len(values) if family == "bill_amount" else total
-        return "%s %s; %s over %d months %s" % (
-            what,
-            _money(latest),
-            label,
-            len(values),
-            _money(shown),
-        )
+        return f"{what} {_money(latest)}; {label} over {len(values)} months {_money(shown)}"
     if family == "credit_limit":
         return "credit limit {}".format(_money(values["LIMIT_BAL"]))
     if family == "education":
@@ -291,7 +286,7 @@ def select_rows(
     if rows:
         bad = [r for r in rows if r < 0 or r >= len(scores)]
         if bad:
-            raise ValueError("row positions out of range 0..%d: %s" % (len(scores) - 1, bad))
+            raise ValueError(f"row positions out of range 0..{len(scores) - 1}: {bad}")
         return list(rows)
     flagged = np.flatnonzero(scores >= threshold)
     ranked = sorted(flagged.tolist(), key=lambda r: (-scores[r], r))
@@ -371,11 +366,11 @@ def render_markdown(report: dict, top_features: int = 10) -> str:
         "# Credit-default model: explainability report",
         "",
         "Method: exact TreeSHAP from XGBoost (`pred_contribs`), in log-odds. "
-        "Rows explained: %d; features: %d; base value (bias): %.4f."
-        % (report["n_rows"], report["n_features"], report["base_value"] or 0.0),
-        "Additivity check (contributions + bias = margin, every row): passed, max error {:.2e}.".format(
-            report["additivity_check"]["max_abs_error"]
+        "Rows explained: {:d}; features: {:d}; base value (bias): {:.4f}.".format(
+            int(report["n_rows"]), int(report["n_features"]), report["base_value"] or 0.0
         ),
+        "Additivity check (contributions + bias = margin, every row): passed, max error "
+        "{:.2e}.".format(report["additivity_check"]["max_abs_error"]),
         "",
         "## Global importance (mean |SHAP|)",
         "",
@@ -384,9 +379,8 @@ def render_markdown(report: dict, top_features: int = 10) -> str:
     ]
     for item in report["global_importance"][:top_features]:
         lines.append(
-            "| %d | %s | %.4f | %.1f%% | %+.4f |"
-            % (
-                item["rank"],
+            "| {:d} | {} | {:.4f} | {:.1f}% | {:+.4f} |".format(
+                int(item["rank"]),
                 item["feature"],
                 item["mean_abs_shap"],
                 100 * item["share"],
@@ -403,9 +397,8 @@ def render_markdown(report: dict, top_features: int = 10) -> str:
             else " (application {})".format(decision["application_id"])
         )
         lines.append(
-            "- Row %d%s: probability of default %.3f, predicted %s."
-            % (
-                decision["row"],
+            "- Row {:d}{}: probability of default {:.3f}, predicted {}.".format(
+                int(decision["row"]),
                 ident,
                 decision["score"],
                 "default" if decision["predicted_label"] else "no default",

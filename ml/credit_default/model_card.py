@@ -97,7 +97,8 @@ def quality_section(evaluation: dict, datasets: Sequence[str]) -> dict:
     matrix = evaluation["confusion_matrix"]["matrix"]
     counts = evaluation.get("counts", {})
     observation = (
-        "Held-out test set, {} rows ({} defaults). Threshold {:.3f}: AUC {:.4f}, accuracy {:.4f}, recall {:.4f}, "
+        "Held-out test set, {} rows ({} defaults). Threshold {:.3f}: AUC {:.4f}, accuracy {:.4f}, "
+        "recall {:.4f}, "
         "precision {:.4f}.".format(
             counts.get("n_samples"),
             counts.get("n_positive"),
@@ -189,11 +190,15 @@ def explainability_section(explainability: dict, top: int = 10) -> dict:
     observation = (
         "Exact TreeSHAP (XGBoost pred_contribs) in log-odds; additivity checked on every row "
         "(max error {:.2e}). Each explained decision carries the application id and up to {} "
-        "reason codes (feature families PAY_*, BILL_AMT*, PAY_AMT* grouped, values in business units). "
+        "reason codes (feature families PAY_*, BILL_AMT*, PAY_AMT* grouped, values in business "
+        "units). "
         "Most frequent first reason among explained decisions: {}.".format(
             explainability["additivity_check"]["max_abs_error"],
             explainability["parameters"]["top_k"],
-            ", ".join("%s (%d)" % kv for kv in sorted(codes.items(), key=lambda kv: -kv[1]))
+            ", ".join(
+                f"{code} ({int(count)})"
+                for code, count in sorted(codes.items(), key=lambda kv: -kv[1])
+            )
             or "none",
         )
     )
@@ -232,7 +237,8 @@ def build_model_card(
     threshold = float(evaluation["threshold"] if threshold is None else threshold)
     if abs(threshold - float(evaluation["threshold"])) > 1e-12:
         raise ValueError(
-            "the card's threshold {} differs from the one the evaluation used ({}): evaluate at the "
+            "the card's threshold {} differs from the one the evaluation used ({}): evaluate at "
+            "the "
             "threshold you document".format(threshold, evaluation["threshold"])
         )
     parameters = preprocess_params["parameters"]
@@ -249,11 +255,10 @@ def build_model_card(
         if value is not None and name != "feature_names":
             hyperparameters.append({"name": _clip(name, 255), "value": _clip(value, 255)})
     observations = (
-        "%d training rows (default rate %.3f), stratified split seed %s; input SHA-256 %s. "
-        "Features (%d): %s. Protected attributes kept out of the features and evaluated as bias "
-        "facets: %s. Early stopping on the validation set."
-        % (
-            balance["rows"],
+        "{:d} training rows (default rate {:.3f}), stratified split seed {}; input SHA-256 {}. "
+        "Features ({:d}): {}. Protected attributes kept out of the features and evaluated as bias "
+        "facets: {}. Early stopping on the validation set.".format(
+            int(balance["rows"]),
             balance["positive_rate"],
             parameters.get("seed"),
             preprocess_params["input"]["sha256"],
@@ -295,7 +300,8 @@ def build_model_card(
             "purpose_of_model": _clip(purpose, 2048),
             "intended_uses": _clip(intended_use, 2048),
             "factors_affecting_model_efficiency": _clip(
-                "Population and economic drift; changes to how repayment status or bill amounts are "
+                "Population and economic drift; changes to how repayment status or bill amounts "
+                "are "
                 "recorded; missing values (imputed with training medians).",
                 2048,
             ),
@@ -303,8 +309,12 @@ def build_model_card(
             "explanations_for_risk_rating": _clip(risk_explanation, 2048),
         },
         "business_details": {
-            "business_problem": "Predict next-month credit-card default to support credit-line decisions.",
-            "business_stakeholders": "Credit risk, model risk management, compliance (fair lending), operations.",
+            "business_problem": (
+                "Predict next-month credit-card default to support credit-line decisions."
+            ),
+            "business_stakeholders": (
+                "Credit risk, model risk management, compliance (fair lending), operations."
+            ),
             "line_of_business": "Consumer credit cards",
         },
         "training_details": {
@@ -327,7 +337,8 @@ def build_model_card(
         "additional_information": {
             "ethical_considerations": _clip(
                 "Protected attributes (%s) are not model inputs; the bias gate checks the model's "
-                "outcomes across them (SageMaker Clarify metrics). Every adverse decision is explained "
+                "outcomes across them (SageMaker Clarify metrics). Every adverse decision is "
+                "explained "
                 "with reason codes for the customer notice; a credit officer reviews referrals."
                 % (", ".join(protected) or "none configured"),
                 2048,

@@ -290,9 +290,8 @@ def run(
     unknown_excluded = [c for c in excluded if c not in common.FEATURE_COLUMNS]
     if unknown_excluded:
         raise ValueError(
-            "--protected-attributes/--exclude-features name unknown features: {} (features: {})".format(
-                unknown_excluded, ", ".join(common.FEATURE_COLUMNS)
-            )
+            "--protected-attributes/--exclude-features name unknown features: {} (features: "
+            "{})".format(unknown_excluded, ", ".join(common.FEATURE_COLUMNS))
         )
     model_features = [c for c in common.FEATURE_COLUMNS if c not in excluded]
     if not model_features:
@@ -509,13 +508,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--exclude-features",
         type=_name_list,
         default=[],
-        help="comma-separated features kept out of the model (still in the facet files and test.csv)",
+        help=(
+            "comma-separated features kept out of the model (still in the facet files and test.csv)"
+        ),
     )
     parser.add_argument(
         "--protected-attributes",
         type=_name_list,
         default=list(common.DEFAULT_PROTECTED_ATTRIBUTES),
-        help="comma-separated protected attributes: kept out of the model, kept as bias facets ('' = none)",
+        help=(
+            "comma-separated protected attributes: kept out of the model, kept as bias facets ('' "
+            "= none)"
+        ),
     )
     parser.add_argument(
         "--age-bands",

@@ -185,8 +185,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     print(
-        "wrote %d rows to %s (default rate %.3f)"
-        % (len(frame), output, frame[common.LABEL_COLUMN].mean())
+        f"wrote {len(frame)} rows to {output} "
+        f"(default rate {frame[common.LABEL_COLUMN].mean():.3f})"
     )
     return output
 

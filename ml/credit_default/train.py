@@ -212,16 +212,14 @@ def train_model(
         names = [n.strip() for n in str(hyperparameters["feature_names"]).split(",")]
         if len(names) != X_train.shape[1]:
             raise ValueError(
-                "feature_names has %d names but the data has %d features"
-                % (len(names), X_train.shape[1])
+                f"feature_names has {len(names)} names but the data has {X_train.shape[1]} features"
             )
     dtrain = xgb.DMatrix(X_train, label=y_train, feature_names=names, missing=np.nan)
     evals = [(dtrain, "train")]
     if X_validation is not None:
         if X_validation.shape[1] != X_train.shape[1]:
             raise ValueError(
-                "validation has %d features, train has %d"
-                % (X_validation.shape[1], X_train.shape[1])
+                f"validation has {X_validation.shape[1]} features, train has {X_train.shape[1]}"
             )
         evals.append(
             (
@@ -278,7 +276,8 @@ def save_model(
     if output_data_dir is not None:
         if Path(output_data_dir).resolve() == model_dir.resolve():
             raise ValueError(
-                "--output-data-dir must not be the model folder: the serving container loads every file there"
+                "--output-data-dir must not be the model folder: the serving container loads "
+                "every file there"
             )
         common.write_json(
             Path(output_data_dir) / common.MODEL_METADATA_FILENAME,
