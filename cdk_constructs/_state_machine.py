@@ -41,8 +41,9 @@ def baseline_statements(stack: Stack, encryption_key: kms.IKey) -> list[iam.Poli
             resources=[encryption_key.key_arn],
             conditions={
                 "StringLike": {
-                    "kms:EncryptionContext:aws:states:stateMachineArn": f"{arn}:states:{stack.region}:{stack.account}:"
-                    "stateMachine:*"
+                    "kms:EncryptionContext:aws:states:stateMachineArn": (
+                        f"{arn}:states:{stack.region}:{stack.account}:stateMachine:*"
+                    )
                 }
             },
         ),
@@ -56,7 +57,9 @@ def baseline_statements(stack: Stack, encryption_key: kms.IKey) -> list[iam.Poli
             resources=[encryption_key.key_arn],
             conditions={
                 "StringEquals": {
-                    "kms:EncryptionContext:SourceArn": f"{arn}:logs:{stack.region}:{stack.account}:*"
+                    "kms:EncryptionContext:SourceArn": (
+                        f"{arn}:logs:{stack.region}:{stack.account}:*"
+                    )
                 }
             },
         ),

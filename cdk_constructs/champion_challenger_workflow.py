@@ -120,8 +120,9 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
                     "End": True,
                     "ResultPath": None,
                     "Parameters": {
-                        "TransformJobName.$": f"States.Format('{s.name_prefix}-qa{who[:2].lower()}-{{}}', "
-                        "$.qa_id)",
+                        "TransformJobName.$": (
+                            f"States.Format('{s.name_prefix}-qa{who[:2].lower()}-{{}}', $.qa_id)"
+                        ),
                         "ModelName.$": model_path,
                         "TransformInput": {
                             "ContentType": "text/csv",
@@ -131,7 +132,9 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
                             },
                         },
                         "TransformOutput": {
-                            "S3OutputPath.$": f"States.Format('{out}/qa-{{}}/{who.lower()}/', $.qa_id)",
+                            "S3OutputPath.$": (
+                                f"States.Format('{out}/qa-{{}}/{who.lower()}/', $.qa_id)"
+                            ),
                             "KmsKeyId": s.monitoring_key_arn,
                             "AssembleWith": "Line",
                             "Accept": "text/csv",
@@ -157,8 +160,9 @@ def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:
             {
                 "FunctionName": s.metrics_function_arn,
                 "Payload": {
-                    "data_s3_uri.$": f"States.Format('{out}/qa-{{}}/{who.lower()}/holdout.csv.out', "
-                    "$.qa_id)",
+                    "data_s3_uri.$": (
+                        f"States.Format('{out}/qa-{{}}/{who.lower()}/holdout.csv.out', $.qa_id)"
+                    ),
                     "label_column": 0,
                     "score_column": 1,
                     **baseline,

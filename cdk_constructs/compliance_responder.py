@@ -99,7 +99,7 @@ class ComplianceResponder(Construct):
                 bool(approved_studio_instance_types)
                 and all(
                     isinstance(v, str) and v.startswith("ml.") and "," not in v
-                    for v in approved_studio_instance_types
+                    for v in approved_studio_instance_types or []
                 )
             ),
             "ComplianceResponder",
@@ -153,7 +153,11 @@ class ComplianceResponder(Construct):
                 "APPROVED_KMS_KEY_ARNS": ",".join(approved_kms_key_arns),
                 "REQUIRE_NETWORK_ISOLATION": "true" if require_network_isolation else "false",
                 **(
-                    {"APPROVED_STUDIO_INSTANCE_TYPES": ",".join(approved_studio_instance_types)}
+                    {
+                        "APPROVED_STUDIO_INSTANCE_TYPES": ",".join(
+                            approved_studio_instance_types or []
+                        )
+                    }
                     if studio
                     else {}
                 ),

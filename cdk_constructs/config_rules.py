@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from aws_cdk import aws_config as config
 from aws_cdk import aws_events as events
@@ -74,7 +75,7 @@ class ConfigRules(Construct):
         notification_topic: sns.ITopic,
         identifiers: tuple[str, ...] = PLATFORM_RULES,
         input_parameters: dict[str, dict] | None = None,
-        depends_on: list[IDependable] | None = None,
+        depends_on: Sequence[IDependable] | None = None,
     ) -> None:
         super().__init__(scope, id)
         require(

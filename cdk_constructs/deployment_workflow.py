@@ -77,6 +77,9 @@ class DeploymentWorkflow(Construct):
         stack = Stack.of(self)
         arn = f"arn:{stack.partition}"
         sm = f"{arn}:sagemaker:{stack.region}:{stack.account}"
+        model_packages_arn = model_package_group_arn.replace(
+            ":model-package-group/", ":model-package/"
+        )
         prefix = settings.name_prefix
         endpoint = settings.endpoint_name
 
@@ -113,9 +116,7 @@ class DeploymentWorkflow(Construct):
                 iam.PolicyStatement(
                     sid="ReadApprovedPackage",
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[
-                        f"{model_package_group_arn.replace(':model-package-group/', ':model-package/')}/*"
-                    ],
+                    resources=[f"{model_packages_arn}/*"],
                 ),
                 # ListModelPackages is authorized on model-package resources, not on the group.
                 iam.PolicyStatement(
@@ -123,7 +124,7 @@ class DeploymentWorkflow(Construct):
                     actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
                     resources=[
                         model_package_group_arn,
-                        f"{model_package_group_arn.replace(':model-package-group/', ':model-package/')}/*",
+                        f"{model_packages_arn}/*",
                     ],
                 ),
                 iam.PolicyStatement(

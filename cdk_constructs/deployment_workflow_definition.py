@@ -15,7 +15,8 @@ States: Prepare -> CreateModel -> CreateEndpointConfig -> DescribeEndpoint (Catc
 alarms) -> wait loop until InService -> Baseline (Model Monitor analyzer on the training
 data) -> CreateJobDefinition -> monitoring schedule (create, or update when it exists)
 -> ClarifyMonitors (bias drift and feature attribution drift schedules on the stable
-CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries throttling and service errors; any other error notifies
+CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries
+throttling and service errors; any other error notifies
 and fails. A failed update is rolled back by SageMaker: the previous fleet keeps serving.
 """
 
@@ -929,7 +930,8 @@ def _model_quality_states(
                 "KmsKeyId": s.monitoring_key_arn,
                 "MonitoringOutputs": [
                     {
-                        # under reports/<endpoint>/, the only reports prefix the endpoint role may write
+                        # under reports/<endpoint>/, the only reports prefix the endpoint role
+                        # may write
                         "S3Output": {
                             "S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}"
                             "/model-quality",

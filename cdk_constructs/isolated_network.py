@@ -228,7 +228,8 @@ class IsolatedNetwork(Construct):
         self.security_group.add_egress_rule(
             ec2.Peer.any_ipv4(),
             ec2.Port.tcp(443),
-            "HTTPS to VPC interface endpoints and S3/DynamoDB gateway endpoints only (no internet route)",
+            "HTTPS to VPC interface endpoints and S3/DynamoDB gateway endpoints only (no internet "
+            "route)",
         )
 
         endpoint_subnets = ec2.SubnetSelection(

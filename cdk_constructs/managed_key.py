@@ -98,7 +98,9 @@ class ManagedKey(Construct):
                 resources=["*"],  # in a key policy "*" means this key
                 conditions={
                     "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
                     }
                 },
             )
@@ -119,7 +121,9 @@ class ManagedKey(Construct):
                 resources=["*"],
                 conditions={
                     "StringLike": {
-                        "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                        "kms:EncryptionContext:SourceArn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                        )
                     }
                 },
             )
@@ -189,7 +193,9 @@ class ManagedKey(Construct):
             conditions={
                 "StringEquals": {"aws:SourceArn": trail_arn},
                 "StringLike": {
-                    "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+                    "kms:EncryptionContext:aws:cloudtrail:arn": (
+                        f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+                    )
                 },
             },
         )

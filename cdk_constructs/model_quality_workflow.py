@@ -6,7 +6,8 @@ column is stripped by the transform's InputFilter and joined back to the score b
 JoinSource/OutputFilter, so no preparation job is needed) -> ComputeMetrics (the
 model_quality_metrics function: metrics against the ground truth, compared with the
 validation metrics registered with the package, published as CloudWatch metrics)
--> Degraded? -> notify model risk (or, with too few labelled rows to decide, notify operations). The ``<endpoint>-drift-model-quality`` alarm on the
+-> Degraded? -> notify model risk (or, with too few labelled rows to decide, notify operations).
+The ``<endpoint>-drift-model-quality`` alarm on the
 published ``Degraded`` metric starts retraining through the same path as data drift.
 
 Labelled data: ``s3://<monitoring bucket>/labelled/<endpoint>/labelled.csv``, no header,
@@ -244,7 +245,9 @@ def build_model_quality_definition(s: ModelQualitySettings) -> dict:
             "Resource": SNS_PUBLISH,
             "Parameters": {
                 "TopicArn": s.operations_topic_arn,
-                "Subject": f"Model-quality check undecided: too few labelled rows ({s.endpoint_name})",
+                "Subject": (
+                    f"Model-quality check undecided: too few labelled rows ({s.endpoint_name})"
+                ),
                 "Message.$": "States.Format('The model-quality check decided nothing: {}. "
                 "Collect more labelled outcomes. Evidence: {}', "
                 "$.quality.result.evidence.reason, "

@@ -18,7 +18,8 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 MAX_SCRIPT_CHARS = 16384  # SageMaker's limit for one lifecycle script, base64-encoded
 
-_TEMPLATE = r"""#!/bin/bash
+_TEMPLATE = (
+    r"""#!/bin/bash
 # Secure ML platform: notebook on-start (runs as root at every start, 5-minute limit).
 # 1. pip and conda use the private package mirror (CodeArtifact through the VPC endpoints);
 # 2. the notebook stops itself after @IDLE_MINUTES@ idle minutes.
@@ -128,11 +129,15 @@ date -u +%Y-%m-%dT%H:%M:%S+00:00 > /var/log/platform-idle-stop.start
 cat > /etc/cron.d/platform-notebook <<CRON
 SHELL=/bin/bash
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-*/5 * * * * root /usr/local/sbin/platform-idle-stop ${IDLE_MINUTES} ${REGION} >> /var/log/platform-idle-stop.log 2>&1
-0 * * * * root /usr/local/sbin/platform-package-mirror >> /var/log/platform-package-mirror.log 2>&1
-CRON
+"""
+    "*/5 * * * * root /usr/local/sbin/platform-idle-stop ${IDLE_MINUTES} ${REGION} "
+    ">> /var/log/platform-idle-stop.log 2>&1\n"
+    "0 * * * * root /usr/local/sbin/platform-package-mirror "
+    ">> /var/log/platform-package-mirror.log 2>&1\n"
+    r"""CRON
 chmod 0644 /etc/cron.d/platform-notebook
 """
+)
 
 
 def render_on_start(

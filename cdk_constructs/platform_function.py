@@ -20,6 +20,8 @@ from cdk_constructs.secure_log_group import SecureLogGroup
 LAMBDA_ROOT = Path(__file__).resolve().parents[1] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Default Lambda timeout (a module constant: a call in a default argument runs once at import).
+_DEFAULT_TIMEOUT = Duration.seconds(60)
 _HANDLER_RE = re.compile(r"^[a-z][a-z0-9_]*_handler\.[a-z_][a-z0-9_]*$")
 
 
@@ -52,7 +54,7 @@ class PlatformFunction(Construct):
         powertools_layer_version: int,
         environment: dict[str, str] | None = None,
         extra_layers: list[lambda_.ILayerVersion] | None = None,
-        timeout: Duration = Duration.seconds(60),
+        timeout: Duration = _DEFAULT_TIMEOUT,
         memory_size: int = 256,
         reserved_concurrency: int = 2,
         retry_attempts: int = 2,

@@ -159,19 +159,21 @@ class SecureBucket(Construct):
                 "AccessLogBucket grants S3 log delivery for every platform bucket by name prefix",
             )
         objects = self.bucket.arn_for_objects("*")
-        if cloudtrail_digests:
-            targets = dict(
-                not_resources=[self.bucket.arn_for_objects("AWSLogs/*/CloudTrail-Digest/*")]
-            )
-        else:
-            targets = dict(resources=[objects])
+        # The two statements cover every object, or every object but CloudTrail's digests.
+        resources: list[str] | None = None if cloudtrail_digests else [objects]
+        not_resources: list[str] | None = (
+            [self.bucket.arn_for_objects("AWSLogs/*/CloudTrail-Digest/*")]
+            if cloudtrail_digests
+            else None
+        )
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyUploadsWithOtherEncryption",
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                **targets,
+                resources=resources,
+                not_resources=not_resources,
                 conditions={
                     "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
                 },
@@ -183,7 +185,8 @@ class SecureBucket(Construct):
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                **targets,
+                resources=resources,
+                not_resources=not_resources,
                 conditions={
                     "StringNotEqualsIfExists": {
                         "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn

@@ -68,7 +68,8 @@ SECURITY_FILTERS: tuple[SecurityFilter, ...] = (
         "The AWS Config recorder or delivery channel was changed (CIS 4.9)",
         "{ ($.eventSource = config.amazonaws.com) && (($.eventName = StopConfigurationRecorder) "
         "|| ($.eventName = DeleteDeliveryChannel) || ($.eventName = PutDeliveryChannel) || "
-        "($.eventName = PutConfigurationRecorder) || ($.eventName = DeleteConfigurationRecorder)) }",
+        "($.eventName = PutConfigurationRecorder) || ($.eventName = DeleteConfigurationRecorder)) "
+        "}",
     ),
     SecurityFilter(
         "S3BucketPolicyChanges",

@@ -30,7 +30,8 @@ APP_TYPES = ("JupyterLab", "CodeEditor")
 HIDDEN_APP_TYPES = ("JupyterServer", "RStudioServerPro", "Canvas")
 SHARING_PREFIX = "sharing/"
 
-_ON_START = r"""#!/bin/bash
+_ON_START = (
+    r"""#!/bin/bash
 # Secure ML platform: Studio @APP@ on start (runs as the space's user at every app start).
 # pip (and conda, through pip) use the private package mirror: CodeArtifact through the VPC
 # endpoints. There is no internet route from a VPC-only domain.
@@ -57,8 +58,10 @@ configure() {
 # Bounded and non-fatal: a slow mirror must not keep the app from starting.
 export -f configure
 export REGION DOMAIN DOMAIN_OWNER REPOSITORY
-timeout 120 bash -c 'set -euo pipefail; configure' || echo "package mirror not configured at start" >&2
 """
+    "timeout 120 bash -c 'set -euo pipefail; configure' "
+    '|| echo "package mirror not configured at start" >&2\n'
+)
 
 
 def render_on_start(

@@ -112,10 +112,12 @@ def build_spec(
                             "COMMIT_MESSAGE",
                         )
                     ),
-                    'RUN_ID="b${CODEBUILD_BUILD_NUMBER}-$(printf \'%s\' "$COMMIT_ID" | cut -c1-12)"',
+                    'RUN_ID="b${CODEBUILD_BUILD_NUMBER}-'
+                    '$(printf \'%s\' "$COMMIT_ID" | cut -c1-12)"',
                     'CODE_PREFIX="code/${RUN_ID}/"',
                     "tar -czf sourcedir.tar.gz -C ml/credit_default .",
-                    f'aws s3 cp sourcedir.tar.gz "s3://{code_bucket}/${{CODE_PREFIX}}sourcedir.tar.gz" '
+                    f'aws s3 cp sourcedir.tar.gz "s3://{code_bucket}/'
+                    '${CODE_PREFIX}sourcedir.tar.gz" '
                     f"--sse aws:kms --sse-kms-key-id {code_key_arn}",
                     f'aws s3 cp --recursive ml/credit_default "s3://{code_bucket}/${{CODE_PREFIX}}'
                     f"credit_default/\" --exclude '__pycache__/*' --sse aws:kms "
@@ -658,17 +660,19 @@ class TrainingPipeline(Construct):
         role: iam.IRole,
     ) -> codepipeline.IAction:
         if source.kind == "codeconnections":
+            connection_arn = source.connection_arn
+            assert connection_arn is not None  # SourceConfig requires it for this kind
             owner, repo = (source.repository or "/").split("/", 1)
             self.actions_policy.add_statements(
                 iam.PolicyStatement(
                     sid="UseConnection",
                     actions=["codeconnections:UseConnection", "codestar-connections:UseConnection"],
-                    resources=[source.connection_arn],
+                    resources=[connection_arn],
                 )
             )
             return actions.CodeStarConnectionsSourceAction(
                 action_name="Commit",
-                connection_arn=source.connection_arn,
+                connection_arn=connection_arn,
                 owner=owner,
                 repo=repo,
                 branch=source.branch,
@@ -679,6 +683,7 @@ class TrainingPipeline(Construct):
                 variables_namespace="SourceVariables",
             )
         if source.kind == "codecommit":
+            assert source.repository is not None  # SourceConfig requires it for this kind
             repository = codecommit.Repository.from_repository_name(
                 self, "Repository", source.repository
             )

@@ -19,7 +19,8 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 class TrainingWorkflow(Construct):
     """preprocess -> train -> evaluate -> quality and overfitting gates -> explain + bias ->
     bias gate -> model card -> register (PendingManualApproval, with the card as the
-    package's model card) -> lineage, with Retry/Catch on every task; every job is a component of the
+    package's model card) -> lineage, with Retry/Catch on every task; every job is a component of
+    the
     run's SageMaker Experiments trial.
 
     The state machine is encrypted with a customer key, logs ALL events (with execution data:

@@ -17,7 +17,8 @@ States: FindExperiment (-> CreateExperiment the first time) -> CreateTrial -> Re
 -> Preprocess
 -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate -> OverfitGate
 -> ExplainAndBias -> ReadBiasReport -> BiasGate -> ModelCard -> ReadModelCard -> RegisterModel
-(with the model card as the package's card) -> RecordLineage -> Succeeded. A gate that is not met notifies the
+(with the model card as the package's card) -> RecordLineage -> Succeeded. A gate that is not met
+notifies the
 operations topic and fails the run before anything is registered (NotifyGateFailed ->
 QualityGateFailed, NotifyOverfitGateFailed -> OverfitGateFailed, NotifyBiasGateFailed ->
 BiasGateFailed). Every job carries an ExperimentConfig: experiment = the model package

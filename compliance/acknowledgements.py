@@ -3,9 +3,11 @@
 Each entry names one construct (path relative to its stage, e.g.
 ``Foundation/AccessLogs/Bucket``), one exact finding id (granular where the rule reports
 granular findings, e.g. ``AwsSolutions-IAM5[Action::s3:GetObject*]``) and the reason a
-security reviewer accepted. Findings that name an environment's own ARNs may use the placeholders ``{account}``,
+security reviewer accepted. Findings that name an environment's own ARNs may use the placeholders
+``{account}``,
 ``{region}`` and ``{prefix}`` (e.g. ``mlp-dev-``), resolved per stage, so that one entry
-covers dev, preprod and prod whatever their accounts. ``tests/test_compliance.py`` fails when an entry has no reason,
+covers dev, preprod and prod whatever their accounts. ``tests/test_compliance.py`` fails when an
+entry has no reason,
 targets a whole stack or stage, or names a finding that no longer occurs.
 """
 
@@ -14,9 +16,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any, TypedDict, cast
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Stage, Validations
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from compliance.checks import NAG_PACKS
 
@@ -268,7 +271,8 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
             (
                 _BUCKET % "raw-data" + "/*",
                 "The recorder reads the raw data version a run trained on (key and version chosen "
-                "per run) to cross-check the SHA-256 the preprocessing job read; read actions only, "
+                "per run) to cross-check the SHA-256 the preprocessing job read; read actions "
+                "only, "
                 "on the one raw data bucket.",
             ),
         ),
@@ -354,7 +358,8 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
             (
                 "arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*",
                 "SageMaker writes job logs to its own log groups /aws/sagemaker/ProcessingJobs and "
-                "/aws/sagemaker/TrainingJobs with a stream per job; the statement is limited to them.",
+                "/aws/sagemaker/TrainingJobs with a stream per job; the statement is limited to "
+                "them.",
             ),
             (_BUCKET % "raw-data" + "/*", _READ_DATA),
             (_BUCKET % "processed-features" + "/*", _READ_DATA),
@@ -574,12 +579,14 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
             ),
             (
                 _BUCKET % "data-capture" + "/*",
-                "Monitoring jobs read the captured requests and responses of the endpoint, stored by "
+                "Monitoring jobs read the captured requests and responses of the endpoint, stored "
+                "by "
                 "hour under generated keys (read actions only).",
             ),
             (
                 _BUCKET % "monitoring-reports" + "/*",
-                "Monitoring jobs read the baseline statistics and constraints of the deployed model and "
+                "Monitoring jobs read the baseline statistics and constraints of the deployed "
+                "model and "
                 "earlier reports, whose keys are chosen per deployment (read actions only).",
             ),
             (_BUCKET % "data-capture" + f"/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
@@ -602,9 +609,12 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
             *(
                 (
                     f"arn:aws:sagemaker:{{region}}:{{account}}:{kind}/sm-clarify-*",
-                    "The SageMaker Clarify monitors (bias drift, feature attribution drift) run the "
-                    "deployed model on a temporary shadow endpoint that Clarify names sm-clarify-<id> "
-                    "at run time and deletes afterwards; only endpoints and configurations with that "
+                    "The SageMaker Clarify monitors (bias drift, feature attribution drift) run "
+                    "the "
+                    "deployed model on a temporary shadow endpoint that Clarify names "
+                    "sm-clarify-<id> "
+                    "at run time and deletes afterwards; only endpoints and configurations with "
+                    "that "
                     "prefix.",
                 )
                 for kind in ("endpoint", "endpoint-config")
@@ -1007,7 +1017,7 @@ class _Tree:
         self._child: dict[tuple[str, str], IConstruct | None] = {}
 
     @staticmethod
-    def _key(node: IConstruct) -> str:
+    def _key(node: Any) -> str:  # any jsii object (IConstruct does not declare __jsii_ref__)
         return node.__jsii_ref__.ref  # jsii's object id: stable for the node's lifetime
 
     def children(self, node: IConstruct) -> list[tuple[str, IConstruct]]:
@@ -1016,7 +1026,7 @@ class _Tree:
             # A construct's string form is its path (one jsii call, against two for
             # ``c.node.id``); ids never contain '/'.
             self._children[key] = [
-                (c.to_string().rsplit("/", 1)[-1], c) for c in node.node.children
+                (cast(Construct, c).to_string().rsplit("/", 1)[-1], c) for c in node.node.children
             ]
         return self._children[key]
 
@@ -1056,7 +1066,18 @@ def resolve(stage: Stage, ack: Acknowledgement, tree: _Tree | None = None) -> li
     return level
 
 
-def _stage_ids(stage: Stage) -> dict[str, str]:
+class _StageIds(TypedDict):
+    """The keyword arguments of :meth:`Acknowledgement.rule_in` for one stage."""
+
+    account: str
+    region: str
+    prefix: str
+    pipeline_account: str | None
+    pipeline_prefix: str | None
+    pipeline_region: str | None
+
+
+def _stage_ids(stage: Stage) -> _StageIds:
     """The placeholder values of one stage, read once (each is a jsii call)."""
     names = getattr(stage, "names", None)
     pipeline = getattr(stage, "pipeline_names", None) or names
@@ -1143,7 +1164,7 @@ def _add_checkov_skips(stage: Stage, tree: _Tree) -> None:
                 raise ValueError(
                     f"checkov skip {check} at {path!r}: no CloudFormation resource there"
                 )
-            entry = per_resource.setdefault(tree._key(resource), (resource, {}))
+            entry = per_resource.setdefault(tree._key(resource), (cast(CfnResource, resource), {}))
             entry[1].setdefault(check, comment)  # the first (most specific) reason wins
     for resource, skips in per_resource.values():
         resource.add_metadata(
@@ -1255,7 +1276,8 @@ IAM_REFERENCE_ACKNOWLEDGEMENTS: tuple[IamReferenceAcknowledgement, ...] = (
             code,
             "kms:EncryptionContext:aws:logs:arn",
             "*/Foundation/AuditKey*/KeyPolicy",
-            "AWS's documented key policy for CloudWatch Logs (Logs User Guide, 'Encrypt log data in "
+            "AWS's documented key policy for CloudWatch Logs (Logs User Guide, 'Encrypt log data "
+            "in "
             "CloudWatch Logs using AWS KMS') grants Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/"
             "Describe* under this encryption-context key. Describe* requests carry no encryption "
             "context, so that part never matches: it narrows, it cannot widen.",
@@ -1275,7 +1297,8 @@ IAM_REFERENCE_ACKNOWLEDGEMENTS: tuple[IamReferenceAcknowledgement, ...] = (
         "Type mismatch: s3:TlsVersion requires a value of type Numeric but given ['1.2']",
         _BUCKET_POLICIES,
         "s3:TlsVersion is numeric and 1.2 is a number: AWS's S3 User Guide example uses "
-        "NumericLessThan s3:TlsVersion 1.2. parliament 1.6.4's numeric check accepts integers only.",
+        "NumericLessThan s3:TlsVersion 1.2. parliament 1.6.4's numeric check accepts integers "
+        "only.",
     ),
     IamReferenceAcknowledgement(
         "parliament:UNKNOWN_CONDITION_FOR_ACTION",

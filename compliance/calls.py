@@ -403,7 +403,9 @@ class _Deriver:
             f"execution logs of {name}",
             info.env,
             **{
-                "kms:EncryptionContext:SourceArn": f"arn:{PARTITION}:logs:{info.region}:{info.account}:*"
+                "kms:EncryptionContext:SourceArn": (
+                    f"arn:{PARTITION}:logs:{info.region}:{info.account}:*"
+                )
             },
         )
 
@@ -471,7 +473,7 @@ class _Deriver:
     ) -> None:
         resource = state.get("Resource", "")
         params = state.get("Parameters") or {}
-        env, sm = info.env, f"arn:{PARTITION}:sagemaker:{info.region}:{info.account}"
+        env = info.env
         match = re.match(
             r"^arn:aws:states:::(aws-sdk:)?([a-z0-9]+):([A-Za-z]+)(\.sync|\.waitForTaskToken)?$",
             resource,
@@ -678,7 +680,7 @@ class _Deriver:
 
     def lambdas(self) -> None:
         for info in self.world.stacks.values():
-            for logical, body in info.resources.items():
+            for body in info.resources.values():
                 if body.get("Type") != "AWS::Lambda::Function":
                     continue
                 props = self.world.resolve(info, body.get("Properties") or {})
@@ -805,7 +807,7 @@ class _Deriver:
             obj = f"arn:{PARTITION}:s3:::{bucket}/{pipeline[:20]}/{EXAMPLE}"
             # A CodeBuild action's artifacts are moved by the build itself (its service role,
             # from inside its VPC); every other action's by the action's role.
-            movers = [(caller, principal, None)]
+            movers: list[tuple[str, Principal, str | None]] = [(caller, principal, None)]
             if provider == "CodeBuild":
                 project = self._project(info, config.get("ProjectName"))
                 if project is not None:
@@ -865,7 +867,7 @@ class _Deriver:
                             info.env,
                         )
         if provider == "StepFunctions":
-            machine = config.get("StateMachineArn")
+            machine = config["StateMachineArn"]  # required by the action type
             self.start_state_machine(caller, principal, machine, source, info.env, describe=True)
             try:
                 text = re.sub(r"#\{[^}]*\}", EXAMPLE, config.get("Input") or "{}")
@@ -1023,7 +1025,7 @@ class _Deriver:
                     continue
                 props = self.world.resolve(info, body.get("Properties") or {})
                 target = props.get("Target") or {}
-                role, arn = target.get("RoleArn"), target.get("Arn")
+                role, arn = target["RoleArn"], target["Arn"]  # both required by the resource
                 schedule = self.world.physical(info, logical)
                 source = f"schedule {props.get('Name', logical)}"
                 self.add(

@@ -46,6 +46,8 @@ class Role:
     trust: dict
     policies: list[dict] = field(default_factory=list)
     path: str = ""
+    # ManagedPolicyArns as resolved; the policies are attached once all are read
+    managed_policy_arns: list[str] = field(default_factory=list)
 
     @property
     def account(self) -> str:
@@ -279,9 +281,9 @@ class World:
                     )
                     for inline in p.get("Policies") or []:
                         role.policies.append(self._doc(info, inline["PolicyDocument"]))
-                    role._managed = [
+                    role.managed_policy_arns = [
                         self.resolve(info, m) for m in p.get("ManagedPolicyArns") or []
-                    ]  # type: ignore[attr-defined]
+                    ]
                     self.roles[arn] = role
                 elif t == "AWS::IAM::ManagedPolicy":
                     managed[self.physical(info, logical)] = (info, p)
@@ -363,7 +365,7 @@ class World:
                 ),
             )
         for info in self.stacks.values():
-            for logical, body in info.resources.items():
+            for body in info.resources.values():
                 t, p = body.get("Type"), body.get("Properties") or {}
                 if t == "AWS::IAM::ManagedPolicy":
                     for role_ref in p.get("Roles") or []:
@@ -387,7 +389,10 @@ class World:
                         )
                 elif t == "AWS::Events::EventBusPolicy":
                     bus = p.get("EventBusName", "default")
-                    arn = f"arn:{PARTITION}:events:{info.region}:{info.account}:event-bus/{self.resolve(info, bus)}"
+                    bus_name = self.resolve(info, bus)
+                    arn = (
+                        f"arn:{PARTITION}:events:{info.region}:{info.account}:event-bus/{bus_name}"
+                    )
                     statement = (
                         self._doc(info, p["Statement"])
                         if "Statement" in p
@@ -430,7 +435,7 @@ class World:
                     )
                     self.aliases.setdefault(key_arn, []).append(self.resolve(info, p["AliasName"]))
         for role in self.roles.values():
-            for arn in getattr(role, "_managed", []):
+            for arn in role.managed_policy_arns:
                 if arn in managed:
                     info, p = managed[arn]
                     doc = self._doc(info, p["PolicyDocument"])

@@ -55,7 +55,7 @@ def _principal_roles(document: Any) -> Iterable[str]:
 def prerequisites(world: World) -> list[Prerequisite]:
     found: set[Prerequisite] = set()
     for info in world.stacks.values():
-        for logical, body in info.resources.items():
+        for body in info.resources.values():
             t = body.get("Type")
             if t == "AWS::CodePipeline::Pipeline":
                 props = world.resolve(info, body.get("Properties") or {})

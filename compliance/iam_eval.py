@@ -156,7 +156,11 @@ def _arn_match(pattern: str, value: str, like: bool) -> bool:
     p_parts, v_parts = pattern.split(":", 5), value.split(":", 5)
     if len(p_parts) != len(v_parts):
         return False
-    return all(wildcard_match(p, v) for p, v in zip(p_parts, v_parts))
+    return all(wildcard_match(p, v) for p, v in zip(p_parts, v_parts, strict=True))
+
+
+def _any_match(op: str, patterns: list[str], value: str) -> bool:
+    return any(_compare(op, p, value) for p in patterns)
 
 
 def _negated(op: str) -> bool:
@@ -191,15 +195,22 @@ def condition_block_matches(conditions: dict, request: Request) -> bool:
             negated = _negated(base)
             positive = base.replace("Not", "") if negated else base
 
-            def any_match(value: str) -> bool:
-                return any(_compare(positive, p, value) for p in patterns)
-
             if qualifier == "ForAllValues":
-                ok = all((not any_match(v)) if negated else any_match(v) for v in values)
+                ok = all(
+                    (not _any_match(positive, patterns, v))
+                    if negated
+                    else _any_match(positive, patterns, v)
+                    for v in values
+                )
             elif qualifier == "ForAnyValue":
-                ok = any((not any_match(v)) if negated else any_match(v) for v in values)
+                ok = any(
+                    (not _any_match(positive, patterns, v))
+                    if negated
+                    else _any_match(positive, patterns, v)
+                    for v in values
+                )
             else:
-                matched = any(any_match(v) for v in values)
+                matched = any(_any_match(positive, patterns, v) for v in values)
                 ok = not matched if negated else matched
             if not ok:
                 return False

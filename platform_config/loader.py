@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -42,13 +43,17 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "(top level)"
 
 
+def _is_model(candidate: Any) -> TypeGuard[type[BaseModel]]:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """Walk the model along ``loc`` to list the keys allowed where an unknown key was found."""
     model: Any = PlatformConfig
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        field = model.model_fields.get(str(part)) if _is_model(model) else None
         if field is None:
             continue  # a dict key such as an environment name
         annotation = field.annotation
@@ -56,12 +61,12 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
         model = next(
             (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
         )
-    if isinstance(model, type) and issubclass(model, BaseModel):
+    if _is_model(model):
         return sorted(model.model_fields)
     return []
 
 
-def _describe_all(error: dict[str, Any]) -> list[str]:
+def _describe_all(error: Mapping[str, Any]) -> list[str]:
     """One line per problem: a validator that found several (ConfigProblems) gives several."""
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ConfigProblems):
@@ -74,7 +79,7 @@ def _describe_all(error: dict[str, Any]) -> list[str]:
     return [_describe(error)]
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = tuple(error["loc"])
     # pydantic puts the validator name in loc for model validators of nested models.
     path = _field_path(loc)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from enum import Enum
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,7 +62,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class JobFunction(str, Enum):
+_DEFAULT_HYPERPARAMETERS: dict[str, str | int | float] = {
+    "num_round": 200,
+    "max_depth": 5,
+    "eta": 0.2,
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "seed": 42,
+}
+_DEFAULT_SERVING_ENVIRONMENTS: tuple[Literal["dev", "preprod", "prod"], ...] = ("preprod", "prod")
+
+
+class JobFunction(StrEnum):
     """Job functions of the role-based access model (whitepaper: 'roles based on job function')."""
 
     DATA_SCIENTIST = "data_scientist"
@@ -186,7 +198,8 @@ class SourceConfig(_Strict):
             ):
                 raise ValueError(
                     "kind codeconnections needs connection_arn, the ARN of an AVAILABLE "
-                    "connection, e.g. arn:aws:codeconnections:eu-west-2:111111111111:connection/<uuid>"
+                    "connection, e.g. "
+                    "arn:aws:codeconnections:eu-west-2:111111111111:connection/<uuid>"
                 )
             if not self.repository or not re.match(r"^[\w.-]+/[\w.-]+$", self.repository):
                 raise ValueError("kind codeconnections needs repository as 'owner/name'")
@@ -236,14 +249,7 @@ class TrainingConfig(_Strict):
     managed_spot: bool = False
     inter_container_encryption: bool = True
     hyperparameters: dict[str, str | int | float] = Field(
-        default_factory=lambda: {
-            "num_round": 200,
-            "max_depth": 5,
-            "eta": 0.2,
-            "objective": "binary:logistic",
-            "eval_metric": "auc",
-            "seed": 42,
-        }
+        default_factory=lambda: dict(_DEFAULT_HYPERPARAMETERS)
     )
 
     @field_validator("model_name")
@@ -327,7 +333,7 @@ class ServingConfig(_Strict):
     """Production (whitepaper 'Model monitoring'): endpoints, data capture, drift, retraining."""
 
     environments: list[Literal["dev", "preprod", "prod"]] = Field(
-        default_factory=lambda: ["preprod", "prod"]
+        default_factory=lambda: list(_DEFAULT_SERVING_ENVIRONMENTS)
     )
     instance_type: str = "ml.m5.large"
     instance_count: int = 2
@@ -595,8 +601,10 @@ class EnvironmentConfig(_Strict):
             problems.append(
                 (
                     "notebook_idle_minutes",
-                    f"is {self.notebook_idle_minutes}; SageMaker AI Studio shuts idle apps down after "
-                    f"{STUDIO_MIN_IDLE_MINUTES} minutes at the earliest (IdleTimeoutInMinutes); use "
+                    f"is {self.notebook_idle_minutes}; SageMaker AI Studio shuts idle apps down "
+                    "after "
+                    f"{STUDIO_MIN_IDLE_MINUTES} minutes at the earliest (IdleTimeoutInMinutes); "
+                    "use "
                     f"{STUDIO_MIN_IDLE_MINUTES} or more with workspace: studio",
                 )
             )
@@ -842,7 +850,7 @@ def cross_check_problems(
     *,
     project: ProjectConfig | None,
     environments: dict[str, EnvironmentConfig],
-    users: list[UserConfig | None],
+    users: Sequence[UserConfig | None],
     access: AccessConfig | None,
     training: TrainingConfig | None,
     serving: ServingConfig | None,
@@ -865,7 +873,8 @@ def cross_check_problems(
                 (
                     f"users[{index}].name",
                     (
-                        f"repeats the name {user.name!r} of users[{seen[user.name]}]; user names must "
+                        f"repeats the name {user.name!r} of users[{seen[user.name]}]; user names "
+                        "must "
                         "be unique"
                     ),
                 )
@@ -883,7 +892,8 @@ def cross_check_problems(
                 (
                     "access.user_shards",
                     (
-                        f"{access.user_shards} puts {max(shards.values())} data scientists in one stack "
+                        f"{access.user_shards} puts {max(shards.values())} data scientists in one "
+                        "stack "
                         f"(at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
                         "access.user_shards before the first deployment"
                     ),
@@ -926,17 +936,18 @@ def cross_check_problems(
                 )
     if training is not None and serving is not None:
         pipeline = training.pipeline_environment
-        for env in serving.environments:
-            if PROMOTION_ORDER.index(env) < PROMOTION_ORDER.index(pipeline):
+        for served in serving.environments:
+            if PROMOTION_ORDER.index(served) < PROMOTION_ORDER.index(pipeline):
                 problems.append(
                     (
                         "serving.environments",
                         (
-                            f"lists {env}, which comes before training.pipeline_environment "
+                            f"lists {served}, which comes before training.pipeline_environment "
                             f"{pipeline}; the pipeline deploys each approved model forward, dev -> "
-                            "preprod -> prod (a deploy stage per serving environment from its own on, "
-                            "QA in preprod, a model-risk approval before prod), so it has no deploy "
-                            f"stage for {env}. Remove {env} from serving.environments or move "
+                            "preprod -> prod (a deploy stage per serving environment from its own "
+                            "on, QA in preprod, a model-risk approval before prod), so it has no "
+                            f"deploy stage for {served}. Remove {served} from serving.environments "
+                            "or move "
                             "training.pipeline_environment to an earlier environment"
                         ),
                     )
@@ -956,7 +967,7 @@ def name_length_problems(
     *,
     project: ProjectConfig,
     environments: dict[str, EnvironmentConfig],
-    users: list[UserConfig | None],
+    users: Sequence[UserConfig | None],
     training: TrainingConfig | None,
     serving: ServingConfig | None,
 ) -> list[tuple[str, str]]:
@@ -1008,8 +1019,10 @@ def name_length_problems(
                         field,
                         (
                             f"makes the {item.kind} name {item.name!r} in environment {env_name} "
-                            f"{len(item.name)} characters long; AWS allows {item.limit}. It is made of "
-                            f"{item.fields}: shorten {field} by {len(item.name) - item.limit} or more"
+                            f"{len(item.name)} characters long; AWS allows {item.limit}. It is "
+                            "made of "
+                            f"{item.fields}: shorten {field} by {len(item.name) - item.limit} or "
+                            "more"
                         ),
                     )
                 )
@@ -1025,9 +1038,12 @@ def name_length_problems(
                         (
                             f"users[{index}].name",
                             (
-                                f"makes the {item.kind} name {item.name!r} in environment {env_name} "
-                                f"{len(item.name)} characters long; AWS allows {item.limit}. Shorten "
-                                f"the user name (or project.name) by {len(item.name) - item.limit} or "
+                                f"makes the {item.kind} name {item.name!r} in environment "
+                                f"{env_name} "
+                                f"{len(item.name)} characters long; AWS allows {item.limit}. "
+                                "Shorten "
+                                "the user name (or project.name) by "
+                                f"{len(item.name) - item.limit} or "
                                 "more"
                             ),
                         )

@@ -15,6 +15,7 @@ at synth. tests/test_config.py checks every supported region has every entry.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from platform_config.prices import PRICES
@@ -139,7 +140,7 @@ CLARIFY_ACCOUNTS: dict[str, str] = {
 }
 
 # What a region needs, and where each entry lives (for messages and the completeness test).
-REQUIREMENTS: dict[str, tuple[str, object]] = {
+REQUIREMENTS: dict[str, tuple[str, Container[str]]] = {
     "framework image account (training, processing, serving)": (
         "FRAMEWORK_ACCOUNTS in platform_config/regions.py",
         FRAMEWORK_ACCOUNTS,
@@ -157,7 +158,7 @@ def missing_for(region: str) -> list[str]:
     """What the platform lacks to support ``region`` ('' entries: none)."""
     return [
         f"{what} ({where})" for what, (where, table) in REQUIREMENTS.items() if region not in table
-    ]  # type: ignore[operator]
+    ]
 
 
 SUPPORTED_REGIONS: frozenset[str] = frozenset(r for r in COMMERCIAL_REGIONS if not missing_for(r))

@@ -486,7 +486,9 @@ class ServingStack(Stack):
                 metric_groups=[
                     cmc.CustomMetricGroup(
                         title="feature_baseline_drift_<feature>",
-                        metrics=[a.metric for a in self.drift_alarms],
+                        # Alarm.metric is an IMetric; the library's annotation lists the
+                        # concrete metric classes, which these are at run time.
+                        metrics=[a.metric for a in self.drift_alarms],  # type: ignore[misc]
                     )
                 ],
             )
@@ -509,9 +511,9 @@ class ServingStack(Stack):
         self.explainability_monitor = ModelExplainabilityMonitor(
             self, "FeatureAttributionDrift", props=props
         )
-        self.clarify_monitors: list[tuple[str, str, object]] = [
-            ("FeatureAttributionDrift", "ModelExplainability", self.explainability_monitor)
-        ]
+        self.clarify_monitors: list[
+            tuple[str, str, ModelExplainabilityMonitor | ModelBiasMonitor]
+        ] = [("FeatureAttributionDrift", "ModelExplainability", self.explainability_monitor)]
         self.bias_monitor: ModelBiasMonitor | None = None
         if serving.ground_truth_s3_prefix:  # post-training bias needs the outcomes
             self.bias_monitor = ModelBiasMonitor(

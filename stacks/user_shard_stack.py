@@ -66,7 +66,7 @@ class UserShardStack(Stack):
         for user in sorted(users, key=lambda u: u.name):
             if user.job_function is not JobFunction.DATA_SCIENTIST:
                 raise ValueError(f"UserShardStack: {user.name} is not a data_scientist")
-            if studio is not None:
+            if domain_id is not None:  # Studio
                 self.workspaces[user.name] = StudioUserProfile(
                     self,
                     f"User-{user.name}",
@@ -83,6 +83,7 @@ class UserShardStack(Stack):
                     require_mfa=access.require_mfa,
                 )
                 continue
+            assert lifecycle is not None  # no Studio: notebooks (checked above)
             self.workspaces[user.name] = UserWorkspace(
                 self,
                 f"User-{user.name}",

@@ -163,16 +163,22 @@ _FIELD_HELP = {
     "commit.repository": "the source repository (clone URL or name) that contains the commit",
     "commit.branch": "the branch the commit was built from",
     "commit.author": "the commit author as recorded by git",
-    "commit.date": "the commit date as an ISO-8601 timestamp with a timezone, e.g. 2024-05-01T12:00:00Z",
+    "commit.date": (
+        "the commit date as an ISO-8601 timestamp with a timezone, e.g. 2024-05-01T12:00:00Z"
+    ),
     "commit.message": "the commit message (a string, may be empty)",
     "datasets": "an object with the raw, train, validation and test datasets",
     "datasets.<role>": "an object {uri, version_id and/or etag} for the <role> dataset",
     "datasets.<role>.uri": "the s3://bucket/key URI of the <role> dataset",
     "datasets.<role>.version_id": "the S3 object version id (VersionId) of the <role> dataset, "
     "or its 'etag'",
-    "datasets.<role>.etag": "the S3 ETag of the <role> dataset (32 hex characters, optional -N suffix)",
+    "datasets.<role>.etag": (
+        "the S3 ETag of the <role> dataset (32 hex characters, optional -N suffix)"
+    ),
     "datasets.<role>.sha256": "the SHA-256 (64 lower-case hex) of the <role> bytes a job read",
-    "processing_jobs": "an object with the preprocess, evaluate, explain and bias processing job ARNs",
+    "processing_jobs": (
+        "an object with the preprocess, evaluate, explain and bias processing job ARNs"
+    ),
     "processing_jobs.<step>": "the ARN of the SageMaker processing job that ran the <step> step",
     "training_job_arn": "the ARN of the SageMaker training job",
     "hyperparameters": "an object with the training job's hyperparameters (string, number or "
@@ -365,7 +371,8 @@ class _Problems:
         self.items.append(
             FieldProblem(
                 path,
-                f"missing required field '{path}': the training workflow must pass {self._help(path)}",
+                f"missing required field '{path}': the training workflow must pass "
+                f"{self._help(path)}",
             )
         )
 
@@ -373,7 +380,8 @@ class _Problems:
         self.items.append(
             FieldProblem(
                 path,
-                f"invalid field '{path}' ({reason}): the training workflow must pass {self._help(path)}",
+                f"invalid field '{path}' ({reason}): the training workflow must pass "
+                f"{self._help(path)}",
             )
         )
 
@@ -1520,11 +1528,11 @@ def provenance_of(
                     queue.append(parent)
 
     dataset_records = []
-    for arn, (artifact, relations) in datasets.items():
-        version_id, etag = _source_version(artifact.get("Source", {}))
+    for arn, (dataset, relations) in datasets.items():
+        version_id, etag = _source_version(dataset.get("Source", {}))
         dataset_records.append(
             DatasetRecord(
-                uri=artifact.get("Source", {}).get("SourceUri", ""),
+                uri=dataset.get("Source", {}).get("SourceUri", ""),
                 version_id=version_id,
                 etag=etag,
                 relations=tuple(sorted(relations)),

@@ -69,8 +69,8 @@ def count_metric_standard_error(metrics: QualityMetrics, name: str) -> float | N
             )
     except ZeroDivisionError:
         return None
-    mean = sum(g * p for g, p in zip(gradient, cells))
-    variance = (sum(g * g * p for g, p in zip(gradient, cells)) - mean * mean) / n
+    mean = sum(g * p for g, p in zip(gradient, cells, strict=True))
+    variance = (sum(g * g * p for g, p in zip(gradient, cells, strict=True)) - mean * mean) / n
     return math.sqrt(max(variance, 0.0))
 
 

@@ -281,7 +281,7 @@ class QualityMetrics:
         return self.predicted_positives / self.row_count
 
     def value(self, name: str) -> float | None:
-        """A comparable metric by name (``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``)."""
+        """A comparable metric by name: ``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``."""
         return {
             "auc": self.auc,
             "accuracy": self.accuracy,

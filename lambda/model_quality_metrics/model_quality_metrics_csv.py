@@ -190,13 +190,15 @@ def _resolve(spec: ColumnSpec, layout: _Layout, source: str) -> int:
         if spec.default_index < layout.column_count:
             return spec.default_index
         raise ColumnNotFoundError(
-            f"expected a {spec.role} column at index {spec.default_index} ({available}); set {spec.option}",
+            f"expected a {spec.role} column at index {spec.default_index} ({available}); set "
+            f"{spec.option}",
             source=source,
         )
     if layout.column_count == 1:
         return 0
     raise ColumnNotFoundError(
-        f"the file has {layout.column_count} columns; set {spec.option} to choose the {spec.role} column",
+        f"the file has {layout.column_count} columns; set {spec.option} to choose the {spec.role} "
+        "column",
         source=source,
     )
 

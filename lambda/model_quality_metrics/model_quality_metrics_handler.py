@@ -219,10 +219,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except MemoryError:
         # Belt and braces: the size check above is the rule; an allocation that still fails
         # is reported the same way, not as a crash.
-        exc = InputTooLargeError("the input did not fit in the function's memory")
-        logger.warning("model-quality input rejected", extra={"error": exc.to_dict()})
+        too_large = InputTooLargeError("the input did not fit in the function's memory")
+        logger.warning("model-quality input rejected", extra={"error": too_large.to_dict()})
         publish_invalid_input(event)
-        return {"status": "INVALID_INPUT", "error": exc.to_dict()}
+        return {"status": "INVALID_INPUT", "error": too_large.to_dict()}
     except ModelQualityInputError as exc:
         logger.warning("model-quality input rejected", extra={"error": exc.to_dict()})
         publish_invalid_input(event)

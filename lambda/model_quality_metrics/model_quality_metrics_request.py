@@ -12,8 +12,9 @@ Event (snake_case; see docs/model-quality.md)::
       "label_column": "label",        # optional, default header "label" or column 0
       "score_column": "score",        # optional, default header "score" or column 1
 
-      "threshold": 0.5,               # optional, default 0.5; predicted positive if score >= threshold
-      "baseline_metrics": {"auc": 0.91, "accuracy": 0.88},   # or SageMaker model-quality statistics JSON
+      "threshold": 0.5,               # optional, default 0.5; positive if score >= threshold
+      "baseline_metrics": {"auc": 0.91, "accuracy": 0.88},   # or SageMaker model-quality
+                                                             # statistics JSON
       "tolerances": {"auc": 0.02, "accuracy": 0.03},         # max allowed drop per metric
       "default_tolerance": 0.05,      # optional, for baseline metrics without their own tolerance
       "model_package_group": "credit-risk",                  # required (metric dimension)

@@ -90,7 +90,7 @@ def cooldown_seconds() -> int:
     return int(hours * 3600)
 
 
-def _mark_duplicate(response: Any, _record: Any) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: Any) -> Any:
     """Powertools response hook: the episode was already handled by an earlier invocation."""
     if isinstance(response, dict):
         return {**response, "status": "DUPLICATE", "firstStatus": response.get("status")}
