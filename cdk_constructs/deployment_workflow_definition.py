@@ -765,9 +765,8 @@ def _explainability_baseline_states(
             "TopicArn": s.notification_topic_arn,
             "Subject": f"{s.endpoint_name}: feature-attribution baseline failed",
             "Message.$": "States.Format('Run {} is deployed and serving, but its "
-            "feature-attribution baseline failed: {} {}. The monitor keeps its "
-            "previous baseline (or stays unscheduled).', $.run_id, $.error.Error, "
-            "$.error.Cause)",
+            "feature-attribution baseline failed: {} {}. The monitor keeps its previous baseline "
+            "(or stays unscheduled).', $.run_id, $.error.Error, $.error.Cause)",
         },
         "ResultPath": None,
         "Retry": _retry(),

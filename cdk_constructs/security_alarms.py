@@ -66,8 +66,8 @@ SECURITY_FILTERS: tuple[SecurityFilter, ...] = (
     SecurityFilter(
         "ConfigChanges",
         "The AWS Config recorder or delivery channel was changed (CIS 4.9)",
-        "{ ($.eventSource = config.amazonaws.com) && (($.eventName = StopConfigurationRecorder) "
-        "|| ($.eventName = DeleteDeliveryChannel) || ($.eventName = PutDeliveryChannel) || "
+        "{ ($.eventSource = config.amazonaws.com) && (($.eventName = StopConfigurationRecorder) || "
+        "($.eventName = DeleteDeliveryChannel) || ($.eventName = PutDeliveryChannel) || "
         "($.eventName = PutConfigurationRecorder) || ($.eventName = DeleteConfigurationRecorder)) "
         "}",
     ),

@@ -177,9 +177,8 @@ _RUN_SCOPED = (
     "pipeline starts the run; the statement is limited to that prefix of the one bucket."
 )
 _READ_DATA = (
-    "SageMaker jobs read the input objects of a run (raw data, processed features, packaged "
-    "model code) whose keys are chosen per run; the statement names the one bucket and only "
-    "read actions."
+    "SageMaker jobs read the input objects of a run (raw data, processed features, packaged model "
+    "code) whose keys are chosen per run; the statement names the one bucket and only read actions."
 )
 _MODEL_VERSIONS = (
     "Model package versions of the platform's one model package group are created by each "
@@ -272,8 +271,7 @@ TRAINING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
                 _BUCKET % "raw-data" + "/*",
                 "The recorder reads the raw data version a run trained on (key and version chosen "
                 "per run) to cross-check the SHA-256 the preprocessing job read; read actions "
-                "only, "
-                "on the one raw data bucket.",
+                "only, on the one raw data bucket.",
             ),
         ),
     ),
@@ -516,9 +514,8 @@ _PER_DEPLOYMENT = (
     "the one endpoint and the one monitoring schedule it owns (named literally)."
 )
 _ENDPOINT_OBJECTS = (
-    "SageMaker names data-capture files and monitoring reports by endpoint, variant and hour; "
-    "the statement is limited to the endpoint's own prefix in the capture and monitoring "
-    "buckets."
+    "SageMaker names data-capture files and monitoring reports by endpoint, variant and hour; the "
+    "statement is limited to the endpoint's own prefix in the capture and monitoring buckets."
 )
 _PIPELINE_RUNS = (
     "The model artifacts and training data of an approved model are in the pipeline "
@@ -580,14 +577,13 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
             (
                 _BUCKET % "data-capture" + "/*",
                 "Monitoring jobs read the captured requests and responses of the endpoint, stored "
-                "by "
-                "hour under generated keys (read actions only).",
+                "by hour under generated keys (read actions only).",
             ),
             (
                 _BUCKET % "monitoring-reports" + "/*",
                 "Monitoring jobs read the baseline statistics and constraints of the deployed "
-                "model and "
-                "earlier reports, whose keys are chosen per deployment (read actions only).",
+                "model and earlier reports, whose keys are chosen per deployment (read actions "
+                "only).",
             ),
             (_BUCKET % "data-capture" + f"/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
             (_BUCKET % "monitoring-reports" + f"/baselines/{_ENDPOINT}/*", _ENDPOINT_OBJECTS),
@@ -610,12 +606,9 @@ SERVING_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
                 (
                     f"arn:aws:sagemaker:{{region}}:{{account}}:{kind}/sm-clarify-*",
                     "The SageMaker Clarify monitors (bias drift, feature attribution drift) run "
-                    "the "
-                    "deployed model on a temporary shadow endpoint that Clarify names "
-                    "sm-clarify-<id> "
-                    "at run time and deletes afterwards; only endpoints and configurations with "
-                    "that "
-                    "prefix.",
+                    "the deployed model on a temporary shadow endpoint that Clarify names "
+                    "sm-clarify-<id> at run time and deletes afterwards; only endpoints and "
+                    "configurations with that prefix.",
                 )
                 for kind in ("endpoint", "endpoint-config")
             ),
@@ -1277,10 +1270,10 @@ IAM_REFERENCE_ACKNOWLEDGEMENTS: tuple[IamReferenceAcknowledgement, ...] = (
             "kms:EncryptionContext:aws:logs:arn",
             "*/Foundation/AuditKey*/KeyPolicy",
             "AWS's documented key policy for CloudWatch Logs (Logs User Guide, 'Encrypt log data "
-            "in "
-            "CloudWatch Logs using AWS KMS') grants Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/"
-            "Describe* under this encryption-context key. Describe* requests carry no encryption "
-            "context, so that part never matches: it narrows, it cannot widen.",
+            "in CloudWatch Logs using AWS KMS') grants "
+            "Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe* under this encryption-context "
+            "key. Describe* requests carry no encryption context, so that part never matches: it "
+            "narrows, it cannot widen.",
         )
         for code in ("CONDITION_KEY_NOT_FOR_ACTION", "parliament:UNKNOWN_CONDITION_FOR_ACTION")
     ),

@@ -602,10 +602,9 @@ class EnvironmentConfig(_Strict):
                 (
                     "notebook_idle_minutes",
                     f"is {self.notebook_idle_minutes}; SageMaker AI Studio shuts idle apps down "
-                    "after "
-                    f"{STUDIO_MIN_IDLE_MINUTES} minutes at the earliest (IdleTimeoutInMinutes); "
-                    "use "
-                    f"{STUDIO_MIN_IDLE_MINUTES} or more with workspace: studio",
+                    f"after {STUDIO_MIN_IDLE_MINUTES} minutes at the earliest "
+                    f"(IdleTimeoutInMinutes); use {STUDIO_MIN_IDLE_MINUTES} or more with "
+                    "workspace: studio",
                 )
             )
         if not 1 <= self.endpoint_az_count <= len(zones):
@@ -874,8 +873,7 @@ def cross_check_problems(
                     f"users[{index}].name",
                     (
                         f"repeats the name {user.name!r} of users[{seen[user.name]}]; user names "
-                        "must "
-                        "be unique"
+                        "must be unique"
                     ),
                 )
             )
@@ -893,8 +891,7 @@ def cross_check_problems(
                     "access.user_shards",
                     (
                         f"{access.user_shards} puts {max(shards.values())} data scientists in one "
-                        "stack "
-                        f"(at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
+                        f"stack (at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
                         "access.user_shards before the first deployment"
                     ),
                 )
@@ -947,8 +944,7 @@ def cross_check_problems(
                             "preprod -> prod (a deploy stage per serving environment from its own "
                             "on, QA in preprod, a model-risk approval before prod), so it has no "
                             f"deploy stage for {served}. Remove {served} from serving.environments "
-                            "or move "
-                            "training.pipeline_environment to an earlier environment"
+                            "or move training.pipeline_environment to an earlier environment"
                         ),
                     )
                 )
@@ -1020,9 +1016,8 @@ def name_length_problems(
                         (
                             f"makes the {item.kind} name {item.name!r} in environment {env_name} "
                             f"{len(item.name)} characters long; AWS allows {item.limit}. It is "
-                            "made of "
-                            f"{item.fields}: shorten {field} by {len(item.name) - item.limit} or "
-                            "more"
+                            f"made of {item.fields}: shorten {field} by "
+                            f"{len(item.name) - item.limit} or more"
                         ),
                     )
                 )
@@ -1039,12 +1034,9 @@ def name_length_problems(
                             f"users[{index}].name",
                             (
                                 f"makes the {item.kind} name {item.name!r} in environment "
-                                f"{env_name} "
-                                f"{len(item.name)} characters long; AWS allows {item.limit}. "
-                                "Shorten "
-                                "the user name (or project.name) by "
-                                f"{len(item.name) - item.limit} or "
-                                "more"
+                                f"{env_name} {len(item.name)} characters long; AWS allows "
+                                f"{item.limit}. Shorten the user name (or project.name) by "
+                                f"{len(item.name) - item.limit} or more"
                             ),
                         )
                     )

@@ -129,8 +129,8 @@ ASSUMPTION_TEXT = {
     ),
     "notebook_working_days_month": "working days per month on which a notebook runs",
     "notebook_session_hours_day": (
-        "hours of use per working day; the instance then stops after notebook_idle_minutes "
-        "from config"
+        "hours of use per working day; the instance then stops after notebook_idle_minutes from "
+        "config"
     ),
     "notebook_volume_gb_default": (
         "notebook volume size in GB when the template does not set VolumeSizeInGB"

@@ -262,8 +262,8 @@ def posttraining_metrics(
             "DI",
             None,
             {"q_prime_a": qp_a, "q_prime_d": qp_d},
-            "undefined: no row of the advantaged group a is predicted the positive outcome (q'_a "
-            "= 0)",
+            "undefined: no row of the advantaged group a is predicted the positive outcome (q'_a = "
+            "0)",
         )
     else:
         metrics["DI"] = _metric("DI", qp_d / qp_a, {"q_prime_a": qp_a, "q_prime_d": qp_d})

@@ -301,8 +301,7 @@ def build_model_card(
             "intended_uses": _clip(intended_use, 2048),
             "factors_affecting_model_efficiency": _clip(
                 "Population and economic drift; changes to how repayment status or bill amounts "
-                "are "
-                "recorded; missing values (imputed with training medians).",
+                "are recorded; missing values (imputed with training medians).",
                 2048,
             ),
             "risk_rating": risk_rating,
@@ -338,9 +337,8 @@ def build_model_card(
             "ethical_considerations": _clip(
                 "Protected attributes (%s) are not model inputs; the bias gate checks the model's "
                 "outcomes across them (SageMaker Clarify metrics). Every adverse decision is "
-                "explained "
-                "with reason codes for the customer notice; a credit officer reviews referrals."
-                % (", ".join(protected) or "none configured"),
+                "explained with reason codes for the customer notice; a credit officer reviews "
+                "referrals." % (", ".join(protected) or "none configured"),
                 2048,
             ),
             "caveats_and_recommendations": _clip(limitations, 2048),
