@@ -54,14 +54,18 @@ def build_app(
             env.availability_zones
         )
     app = App(outdir=outdir, context=context)
-    stages = {name: PlatformStage(app, name, config=config)
-              for name in ENVIRONMENT_NAMES if name in environments}
+    stages = {
+        name: PlatformStage(app, name, config=config)
+        for name in ENVIRONMENT_NAMES
+        if name in environments
+    }
     for name, stage in stages.items():
         Tags.of(stage).add("ml-platform:project", config.project.name)
         Tags.of(stage).add("ml-platform:environment", name)
         if acknowledgements:
             apply_acknowledgements(
-                stage, plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None)
+                stage, plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None
+            )
     if omit_custom_resources:
         # Deploy rehearsal only (make deploy-local): see rehearsal/omit.py. The compliance
         # checks below still run, on exactly the templates that get deployed.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import RemovalPolicy, aws_s3 as s3
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_s3 as s3
 
 from cdk_constructs._validation import require
 
@@ -12,10 +13,12 @@ _BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 def validate_bucket_name(construct: str, name: str) -> None:
-    require(isinstance(name, str) and bool(_BUCKET_NAME_RE.match(name)) and "--" not in name,
-            construct,
-            f"bucket_name {name!r} is not a valid S3 bucket name (3-63 lower-case letters, "
-            "digits and hyphens); shorten the project name or purpose")
+    require(
+        isinstance(name, str) and bool(_BUCKET_NAME_RE.match(name)) and "--" not in name,
+        construct,
+        f"bucket_name {name!r} is not a valid S3 bucket name (3-63 lower-case letters, "
+        "digits and hyphens); shorten the project name or purpose",
+    )
 
 
 def baseline_bucket_props() -> dict:

@@ -52,22 +52,39 @@ def validate(construct: str, props: ClarifyMonitorProps, kind: str) -> str:
     """Checks and returns the job definition name ``<endpoint>-<kind>``."""
     name = f"{props.endpoint_name}-{kind}"
     if is_concrete(props.endpoint_name):
-        require(bool(_NAME_RE.match(name)), construct,
-                f"job definition name {name!r} must be 1-63 letters, digits and hyphens: "
-                "shorten endpoint_name")
-    require(bool(props.subnet_ids) and bool(props.security_group_ids), construct,
-            "monitoring jobs run in the VPC: give subnet_ids and security_group_ids")
-    require(bool(_INSTANCE_RE.match(props.instance_type)), construct,
-            f"instance_type {props.instance_type!r} is not a SageMaker instance type, e.g. "
-            "ml.m5.large")
-    require(60 <= props.max_runtime_seconds <= 3300, construct,
-            "max_runtime_seconds must be 60..3300: an hourly schedule's job must end within "
-            "the hour (SageMaker refuses longer)")
-    require("sagemaker-clarify-processing" in props.image_uri, construct,
-            f"image_uri {props.image_uri!r} is not a SageMaker Clarify image: use "
-            "sagemaker_images.clarify_image(region)")
-    require(not props.monitoring_bucket_name.startswith("s3://"), construct,
-            "monitoring_bucket_name is a bucket name, not an S3 URI")
+        require(
+            bool(_NAME_RE.match(name)),
+            construct,
+            f"job definition name {name!r} must be 1-63 letters, digits and hyphens: "
+            "shorten endpoint_name",
+        )
+    require(
+        bool(props.subnet_ids) and bool(props.security_group_ids),
+        construct,
+        "monitoring jobs run in the VPC: give subnet_ids and security_group_ids",
+    )
+    require(
+        bool(_INSTANCE_RE.match(props.instance_type)),
+        construct,
+        f"instance_type {props.instance_type!r} is not a SageMaker instance type, e.g. ml.m5.large",
+    )
+    require(
+        60 <= props.max_runtime_seconds <= 3300,
+        construct,
+        "max_runtime_seconds must be 60..3300: an hourly schedule's job must end within "
+        "the hour (SageMaker refuses longer)",
+    )
+    require(
+        "sagemaker-clarify-processing" in props.image_uri,
+        construct,
+        f"image_uri {props.image_uri!r} is not a SageMaker Clarify image: use "
+        "sagemaker_images.clarify_image(region)",
+    )
+    require(
+        not props.monitoring_bucket_name.startswith("s3://"),
+        construct,
+        "monitoring_bucket_name is a bucket name, not an S3 URI",
+    )
     return name
 
 
@@ -78,20 +95,37 @@ def baseline_prefix(props: ClarifyMonitorProps, kind: str) -> str:
 def job_settings(props: ClarifyMonitorProps, *, network_isolation: bool) -> dict:
     """Secure by default: nothing here is optional (isolation is decided per monitor)."""
     return {
-        "job_resources": {"clusterConfig": {
-            "instanceCount": 1, "instanceType": props.instance_type, "volumeSizeInGb": 30,
-            "volumeKmsKeyId": props.volume_key.key_arn}},
+        "job_resources": {
+            "clusterConfig": {
+                "instanceCount": 1,
+                "instanceType": props.instance_type,
+                "volumeSizeInGb": 30,
+                "volumeKmsKeyId": props.volume_key.key_arn,
+            }
+        },
         "network_config": {
             "enableNetworkIsolation": network_isolation,
             "enableInterContainerTrafficEncryption": True,
-            "vpcConfig": {"subnets": list(props.subnet_ids),
-                          "securityGroupIds": list(props.security_group_ids)}},
+            "vpcConfig": {
+                "subnets": list(props.subnet_ids),
+                "securityGroupIds": list(props.security_group_ids),
+            },
+        },
         "stopping_condition": {"maxRuntimeInSeconds": props.max_runtime_seconds},
         "role_arn": props.role.role_arn,
     }
 
 
 def output_config(props: ClarifyMonitorProps, kind: str) -> dict:
-    return {"kmsKeyId": props.output_key.key_arn, "monitoringOutputs": [{"s3Output": {
-        "s3Uri": f"s3://{props.monitoring_bucket_name}/reports/{props.endpoint_name}/{kind}",
-        "localPath": LOCAL_OUTPUT, "s3UploadMode": "EndOfJob"}}]}
+    return {
+        "kmsKeyId": props.output_key.key_arn,
+        "monitoringOutputs": [
+            {
+                "s3Output": {
+                    "s3Uri": f"s3://{props.monitoring_bucket_name}/reports/{props.endpoint_name}/{kind}",
+                    "localPath": LOCAL_OUTPUT,
+                    "s3UploadMode": "EndOfJob",
+                }
+            }
+        ],
+    }

@@ -13,6 +13,7 @@ token string that stands for the same reference wherever it is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Stack
 from constructs import IConstruct
@@ -30,7 +31,7 @@ _FACTS: dict[str, StackFacts] = {}
 _ATTRIBUTES: dict[tuple[str, str], object] = {}
 
 
-def _ref(obj: object) -> str:
+def _ref(obj: Any) -> str:
     return obj.__jsii_ref__.ref  # jsii's id of the object, unique for the process
 
 
@@ -42,8 +43,9 @@ def stack_facts(scope: IConstruct) -> StackFacts:
         stack = Stack.of(scope)
         facts = _FACTS.get(_ref(stack))
         if facts is None:
-            facts = StackFacts(stack=stack, account=stack.account, region=stack.region,
-                               partition=stack.partition)
+            facts = StackFacts(
+                stack=stack, account=stack.account, region=stack.region, partition=stack.partition
+            )
             _FACTS[_ref(stack)] = facts
         _FACTS[key] = facts
     return facts

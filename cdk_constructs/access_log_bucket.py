@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, aws_iam as iam, aws_s3 as s3
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs._buckets import (
@@ -25,14 +27,27 @@ class AccessLogBucket(Construct):
     lower-case, and a non-positive ``retention_days``.
     """
 
-    def __init__(self, scope: Construct, id: str, *, bucket_name: str,
-                 source_bucket_prefix: str, retention_days: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket_name: str,
+        source_bucket_prefix: str,
+        retention_days: int,
+    ) -> None:
         super().__init__(scope, id)
         validate_bucket_name("AccessLogBucket", bucket_name)
-        require(bool(source_bucket_prefix) and source_bucket_prefix.islower(),
-                "AccessLogBucket", "source_bucket_prefix must be a lower-case name prefix")
-        require(retention_days > 0, "AccessLogBucket",
-                f"retention_days must be positive, got {retention_days}")
+        require(
+            bool(source_bucket_prefix) and source_bucket_prefix.islower(),
+            "AccessLogBucket",
+            "source_bucket_prefix must be a lower-case name prefix",
+        )
+        require(
+            retention_days > 0,
+            "AccessLogBucket",
+            f"retention_days must be positive, got {retention_days}",
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -58,7 +73,9 @@ class AccessLogBucket(Construct):
                 resources=[self.bucket.arn_for_objects("*")],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:s3:::{source_bucket_prefix}*"},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:s3:::{source_bucket_prefix}*"
+                    },
                 },
             )
         )

@@ -54,18 +54,31 @@ class AuditTrail(Construct):
         data_event_bucket_prefix: str,
     ) -> None:
         super().__init__(scope, id)
-        require(bool(trail_name) and len(trail_name) <= 128 and "/" not in trail_name,
-                "AuditTrail", f"trail_name {trail_name!r} must be 1-128 characters without '/'")
-        require(encryption_key is not None, "AuditTrail",
-                "encryption_key is required: trail logs are encrypted with a customer-managed key")
-        require(isinstance(object_lock_days, int) and object_lock_days > 0, "AuditTrail",
-                "object_lock_days is required: audit logs must be locked against deletion "
-                f"for a retention period, got {object_lock_days!r}")
-        require(bool(data_event_bucket_prefix) and data_event_bucket_prefix.endswith("-")
-                and data_event_bucket_prefix.islower(), "AuditTrail",
-                f"data_event_bucket_prefix {data_event_bucket_prefix!r} must be lower-case and "
-                "end with '-', so that it matches whole name segments (bucket names are global: "
-                "this narrows, but cannot rule out, matches on another owner's buckets)")
+        require(
+            bool(trail_name) and len(trail_name) <= 128 and "/" not in trail_name,
+            "AuditTrail",
+            f"trail_name {trail_name!r} must be 1-128 characters without '/'",
+        )
+        require(
+            encryption_key is not None,
+            "AuditTrail",
+            "encryption_key is required: trail logs are encrypted with a customer-managed key",
+        )
+        require(
+            isinstance(object_lock_days, int) and object_lock_days > 0,
+            "AuditTrail",
+            "object_lock_days is required: audit logs must be locked against deletion "
+            f"for a retention period, got {object_lock_days!r}",
+        )
+        require(
+            bool(data_event_bucket_prefix)
+            and data_event_bucket_prefix.endswith("-")
+            and data_event_bucket_prefix.islower(),
+            "AuditTrail",
+            f"data_event_bucket_prefix {data_event_bucket_prefix!r} must be lower-case and "
+            "end with '-', so that it matches whole name segments (bucket names are global: "
+            "this narrows, but cannot rule out, matches on another owner's buckets)",
+        )
         stack = Stack.of(self)
         partition, account = stack.partition, stack.account
         self.trail_name = trail_name
@@ -83,31 +96,41 @@ class AuditTrail(Construct):
         )
         bucket = self.bucket.bucket
         from_this_trail = {"StringEquals": {"aws:SourceArn": self.trail_arn}}
-        bucket.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudTrailAclCheck",
-            principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-            actions=["s3:GetBucketAcl"],
-            resources=[bucket.bucket_arn],
-            conditions=from_this_trail,
-        ))
-        bucket.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudTrailWrite",
-            principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-            actions=["s3:PutObject"],
-            resources=[bucket.arn_for_objects(f"AWSLogs/{account}/*")],
-            conditions={"StringEquals": {"aws:SourceArn": self.trail_arn,
-                                         "s3:x-amz-acl": "bucket-owner-full-control"}},
-        ))
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailAclCheck",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["s3:GetBucketAcl"],
+                resources=[bucket.bucket_arn],
+                conditions=from_this_trail,
+            )
+        )
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailWrite",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"AWSLogs/{account}/*")],
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceArn": self.trail_arn,
+                        "s3:x-amz-acl": "bucket-owner-full-control",
+                    }
+                },
+            )
+        )
 
-        self.log_group = SecureLogGroup(self, "Logs", encryption_key=encryption_key,
-                                        retention_days=log_retention_days).log_group
+        self.log_group = SecureLogGroup(
+            self, "Logs", encryption_key=encryption_key, retention_days=log_retention_days
+        ).log_group
         self.logs_role = iam.Role(
             self,
             "LogsRole",
             assumed_by=iam.ServicePrincipal(
                 "cloudtrail.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": account,
-                                             "aws:SourceArn": self.trail_arn}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": self.trail_arn}
+                },
             ),
             description=f"CloudTrail {trail_name} delivery to its CloudWatch Logs group",
         )
@@ -115,10 +138,12 @@ class AuditTrail(Construct):
             self,
             "LogsPolicy",
             description=f"CloudTrail {trail_name}: write to its own log group only",
-            statements=[iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[self.log_group.log_group_arn],
+                )
+            ],
             roles=[self.logs_role],
         )
 
@@ -138,21 +163,29 @@ class AuditTrail(Construct):
             advanced_event_selectors=[
                 cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
                     name="Management events, reads and writes",
-                    field_selectors=[cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
-                        field="eventCategory", equal_to=["Management"])],
+                    field_selectors=[
+                        cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
+                            field="eventCategory", equal_to=["Management"]
+                        )
+                    ],
                 ),
                 cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
                     name="Object reads and writes in the platform's ML buckets",
                     field_selectors=[
                         cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
-                            field="eventCategory", equal_to=["Data"]),
+                            field="eventCategory", equal_to=["Data"]
+                        ),
                         cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
-                            field="resources.type", equal_to=["AWS::S3::Object"]),
+                            field="resources.type", equal_to=["AWS::S3::Object"]
+                        ),
                         cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
                             field="resources.ARN",
                             starts_with=[platform_objects],
-                            not_starts_with=[f"{bucket.bucket_arn}/",
-                                             f"{access_logs_bucket.bucket_arn}/"]),
+                            not_starts_with=[
+                                f"{bucket.bucket_arn}/",
+                                f"{access_logs_bucket.bucket_arn}/",
+                            ],
+                        ),
                     ],
                 ),
             ],

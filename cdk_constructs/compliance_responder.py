@@ -19,9 +19,15 @@ from cdk_constructs.platform_function import PlatformFunction
 
 # The SageMaker API calls that create or (re)start a resource the responder judges.
 WATCHED_EVENTS: tuple[str, ...] = (
-    "CreateNotebookInstance", "UpdateNotebookInstance", "StartNotebookInstance",
-    "CreateTrainingJob", "CreateProcessingJob", "CreateTransformJob",
-    "CreateHyperParameterTuningJob", "CreateModel", "CreateEndpointConfig",
+    "CreateNotebookInstance",
+    "UpdateNotebookInstance",
+    "StartNotebookInstance",
+    "CreateTrainingJob",
+    "CreateProcessingJob",
+    "CreateTransformJob",
+    "CreateHyperParameterTuningJob",
+    "CreateModel",
+    "CreateEndpointConfig",
 )
 
 # resource type in the ARN -> the actions the function may take on it (Describe + Stop/Delete)
@@ -42,10 +48,13 @@ _STUDIO_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "StudioDomains": ("domain", ("sagemaker:DescribeDomain",)),
 }
 COMPLIANCE_TAG_KEYS: tuple[str, ...] = (
-    "ml-platform:compliance-violation", "ml-platform:remediated-at",
+    "ml-platform:compliance-violation",
+    "ml-platform:remediated-at",
     "ml-platform:compliance-event-id",
 )
-RESPONDER_TIMEOUT = Duration.seconds(900)  # the Pending-notebook wait (docs/compliance-responder.md)
+RESPONDER_TIMEOUT = Duration.seconds(
+    900
+)  # the Pending-notebook wait (docs/compliance-responder.md)
 
 
 class ComplianceResponder(Construct):
@@ -84,23 +93,41 @@ class ComplianceResponder(Construct):
     ) -> None:
         super().__init__(scope, id)
         studio = approved_studio_instance_types is not None
-        require(not studio or (bool(approved_studio_instance_types) and all(
-            isinstance(v, str) and v.startswith("ml.") and "," not in v
-            for v in approved_studio_instance_types)), "ComplianceResponder",
+        require(
+            not studio
+            or (
+                bool(approved_studio_instance_types)
+                and all(
+                    isinstance(v, str) and v.startswith("ml.") and "," not in v
+                    for v in approved_studio_instance_types or []
+                )
+            ),
+            "ComplianceResponder",
             "approved_studio_instance_types must list ml.* instance types (or be None where "
-            "the environment has no Studio domain)")
-        require(security_topic is not None and security_topic_key is not None,
+            "the environment has no Studio domain)",
+        )
+        require(
+            security_topic is not None and security_topic_key is not None,
+            "ComplianceResponder",
+            "security_topic and security_topic_key are required: every remediation is "
+            "reported to the security team",
+        )
+        for name, values in (
+            ("approved_subnet_ids", approved_subnet_ids),
+            ("approved_security_group_ids", approved_security_group_ids),
+            ("approved_kms_key_arns", approved_kms_key_arns),
+        ):
+            require(
+                bool(values),
                 "ComplianceResponder",
-                "security_topic and security_topic_key are required: every remediation is "
-                "reported to the security team")
-        for name, values in (("approved_subnet_ids", approved_subnet_ids),
-                             ("approved_security_group_ids", approved_security_group_ids),
-                             ("approved_kms_key_arns", approved_kms_key_arns)):
-            require(bool(values), "ComplianceResponder",
-                    f"{name} must not be empty: an empty allow-list only checks that some value "
-                    "is present, so resources outside the platform would pass")
-            require(all(isinstance(v, str) and v and "," not in v for v in values),
-                    "ComplianceResponder", f"{name} entries must be non-empty ids without ','")
+                f"{name} must not be empty: an empty allow-list only checks that some value "
+                "is present, so resources outside the platform would pass",
+            )
+            require(
+                all(isinstance(v, str) and v and "," not in v for v in values),
+                "ComplianceResponder",
+                f"{name} entries must be non-empty ids without ','",
+            )
         stack = Stack.of(self)
         # Pseudo parameters, not the stack's literal account: the policy reads the same in
         # every environment, and so do its compliance acknowledgements.
@@ -125,8 +152,15 @@ class ComplianceResponder(Construct):
                 "APPROVED_SECURITY_GROUP_IDS": ",".join(approved_security_group_ids),
                 "APPROVED_KMS_KEY_ARNS": ",".join(approved_kms_key_arns),
                 "REQUIRE_NETWORK_ISOLATION": "true" if require_network_isolation else "false",
-                **({"APPROVED_STUDIO_INSTANCE_TYPES": ",".join(approved_studio_instance_types)}
-                   if studio else {}),
+                **(
+                    {
+                        "APPROVED_STUDIO_INSTANCE_TYPES": ",".join(
+                            approved_studio_instance_types or []
+                        )
+                    }
+                    if studio
+                    else {}
+                ),
             },
         )
         statements = [
@@ -139,31 +173,45 @@ class ComplianceResponder(Construct):
         ]
         tagged = [arn_type for arn_type, _, _ in _RESOURCE_ACTIONS.values()]
         if studio:
-            statements += [iam.PolicyStatement(sid=sid, actions=list(verbs),
-                                               resources=[f"{base}:{arn_type}/*"])
-                           for sid, (arn_type, verbs) in _STUDIO_ACTIONS.items()]
+            statements += [
+                iam.PolicyStatement(
+                    sid=sid, actions=list(verbs), resources=[f"{base}:{arn_type}/*"]
+                )
+                for sid, (arn_type, verbs) in _STUDIO_ACTIONS.items()
+            ]
             tagged += [arn_type for arn_type, _ in _STUDIO_ACTIONS.values()]
-        statements.append(iam.PolicyStatement(
-            sid="ComplianceTagsOnly",
-            actions=["sagemaker:AddTags"],
-            resources=[f"{base}:{arn_type}/*" for arn_type in tagged],
-            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": list(COMPLIANCE_TAG_KEYS)}},
-        ))
-        statements.append(iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
-                                              resources=[security_topic.topic_arn]))
-        statements.append(iam.PolicyStatement(
-            sid="EncryptedTopic",
-            actions=["kms:GenerateDataKey", "kms:Decrypt"],
-            resources=[security_topic_key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}},
-        ))
+        statements.append(
+            iam.PolicyStatement(
+                sid="ComplianceTagsOnly",
+                actions=["sagemaker:AddTags"],
+                resources=[f"{base}:{arn_type}/*" for arn_type in tagged],
+                conditions={
+                    "ForAllValues:StringEquals": {"aws:TagKeys": list(COMPLIANCE_TAG_KEYS)}
+                },
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="Notify", actions=["sns:Publish"], resources=[security_topic.topic_arn]
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="EncryptedTopic",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[security_topic_key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}
+                },
+            )
+        )
         self.function.add_permissions(*statements)
 
         self.rule = events.Rule(
             self,
             "SageMakerChanges",
             description="This account's and region's CloudTrail records of SageMaker resources "
-                        "being created or started",
+            "being created or started",
             # Only this account's and region's own CloudTrail records: the default bus also
             # receives events relayed from other accounts (serving accounts), and a same-named
             # resource here must never be stopped for them (the function checks it again).
@@ -179,9 +227,11 @@ class ComplianceResponder(Construct):
                 },
             ),
         )
-        self.rule.add_target(targets.LambdaFunction(self.function.function,
-                                                    max_event_age=Duration.hours(2),
-                                                    retry_attempts=8))
+        self.rule.add_target(
+            targets.LambdaFunction(
+                self.function.function, max_event_age=Duration.hours(2), retry_attempts=8
+            )
+        )
 
         notify = actions.SnsAction(security_topic)
         self.errors_alarm = cloudwatch.Alarm(
@@ -189,9 +239,13 @@ class ComplianceResponder(Construct):
             "RemediationErrorsAlarm",
             alarm_name=f"{alarm_name_prefix}ComplianceResponderErrors",
             alarm_description="The compliance responder failed to remediate, tag or notify",
-            metric=cloudwatch.Metric(namespace="SecureMlPlatform", metric_name="RemediationErrors",
-                                     dimensions_map={"service": "compliance-responder"},
-                                     statistic="Sum", period=Duration.minutes(5)),
+            metric=cloudwatch.Metric(
+                namespace="SecureMlPlatform",
+                metric_name="RemediationErrors",
+                dimensions_map={"service": "compliance-responder"},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -203,7 +257,8 @@ class ComplianceResponder(Construct):
             alarm_name=f"{alarm_name_prefix}ComplianceResponderDeadLetters",
             alarm_description="A SageMaker event could not be processed (compliance responder DLQ)",
             metric=self.function.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                statistic="Maximum", period=Duration.minutes(5)),
+                statistic="Maximum", period=Duration.minutes(5)
+            ),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -51,18 +51,31 @@ class ConfigRecorder(Construct):
         snapshot_frequency: str = "TwentyFour_Hours",
     ) -> None:
         super().__init__(scope, id)
-        require(bool(recorder_name) and len(recorder_name) <= 256, "ConfigRecorder",
-                f"recorder_name {recorder_name!r} must be 1-256 characters")
-        require(encryption_key is not None, "ConfigRecorder",
-                "encryption_key is required: configuration history is encrypted with a CMK")
-        require(snapshot_frequency in _FREQUENCIES, "ConfigRecorder",
-                f"snapshot_frequency {snapshot_frequency!r} must be one of {', '.join(_FREQUENCIES)}")
+        require(
+            bool(recorder_name) and len(recorder_name) <= 256,
+            "ConfigRecorder",
+            f"recorder_name {recorder_name!r} must be 1-256 characters",
+        )
+        require(
+            encryption_key is not None,
+            "ConfigRecorder",
+            "encryption_key is required: configuration history is encrypted with a CMK",
+        )
+        require(
+            snapshot_frequency in _FREQUENCIES,
+            "ConfigRecorder",
+            f"snapshot_frequency {snapshot_frequency!r} must be one of {', '.join(_FREQUENCIES)}",
+        )
         account = Aws.ACCOUNT_ID
 
-        self.bucket = SecureBucket(self, "Bucket", bucket_name=bucket_name,
-                                   encryption_key=encryption_key,
-                                   access_logs_bucket=access_logs_bucket,
-                                   object_lock_opt_out=ObjectLockOptOut.AWS_CONFIG_DELIVERY)
+        self.bucket = SecureBucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption_key=encryption_key,
+            access_logs_bucket=access_logs_bucket,
+            object_lock_opt_out=ObjectLockOptOut.AWS_CONFIG_DELIVERY,
+        )
         bucket = self.bucket.bucket
 
         self.role = iam.Role(
@@ -76,24 +89,27 @@ class ConfigRecorder(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWS_ConfigRole")
             ],
             description="AWS Config recorder: read resource configurations, deliver to the "
-                        "platform's Config bucket",
+            "platform's Config bucket",
         )
         delivery_policy = iam.ManagedPolicy(
             self,
             "DeliveryPolicy",
             description="AWS Config delivery to the platform's encrypted Config bucket only",
             statements=[
-                iam.PolicyStatement(sid="BucketAcl", actions=["s3:GetBucketAcl"],
-                                    resources=[bucket.bucket_arn]),
+                iam.PolicyStatement(
+                    sid="BucketAcl", actions=["s3:GetBucketAcl"], resources=[bucket.bucket_arn]
+                ),
                 iam.PolicyStatement(
                     sid="DeliverHistoryAndSnapshots",
                     actions=["s3:PutObject"],
                     resources=[bucket.arn_for_objects(f"AWSLogs/{account}/Config/*")],
                     conditions={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
                 ),
-                iam.PolicyStatement(sid="EncryptDeliveries",
-                                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                                    resources=[encryption_key.key_arn]),
+                iam.PolicyStatement(
+                    sid="EncryptDeliveries",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[encryption_key.key_arn],
+                ),
             ],
             roles=[self.role],
         )
@@ -116,7 +132,9 @@ class ConfigRecorder(Construct):
             s3_kms_key_arn=encryption_key.key_arn,
             config_snapshot_delivery_properties=(
                 config.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
-                    delivery_frequency=snapshot_frequency)),
+                    delivery_frequency=snapshot_frequency
+                )
+            ),
         )
         self.recorder.node.add_dependency(delivery_policy)
         self.delivery_channel.node.add_dependency(bucket.policy, delivery_policy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from aws_cdk import aws_config as config
 from aws_cdk import aws_events as events
@@ -74,24 +75,39 @@ class ConfigRules(Construct):
         notification_topic: sns.ITopic,
         identifiers: tuple[str, ...] = PLATFORM_RULES,
         input_parameters: dict[str, dict] | None = None,
-        depends_on: list[IDependable] | None = None,
+        depends_on: Sequence[IDependable] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        require(bool(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*-", rule_name_prefix or "")),
-                "ConfigRules", f"rule_name_prefix {rule_name_prefix!r} must be lower-case "
-                "words joined by '-' and end with '-', e.g. 'mlp-dev-'")
-        require(notification_topic is not None, "ConfigRules",
-                "notification_topic is required: a NON_COMPLIANT resource must reach people")
+        require(
+            bool(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*-", rule_name_prefix or "")),
+            "ConfigRules",
+            f"rule_name_prefix {rule_name_prefix!r} must be lower-case "
+            "words joined by '-' and end with '-', e.g. 'mlp-dev-'",
+        )
+        require(
+            notification_topic is not None,
+            "ConfigRules",
+            "notification_topic is required: a NON_COMPLIANT resource must reach people",
+        )
         require(bool(identifiers), "ConfigRules", "give at least one managed rule identifier")
-        require(len(set(identifiers)) == len(identifiers), "ConfigRules",
-                "identifiers lists a rule twice; remove the duplicate")
+        require(
+            len(set(identifiers)) == len(identifiers),
+            "ConfigRules",
+            "identifiers lists a rule twice; remove the duplicate",
+        )
         for identifier in identifiers:
-            require(bool(_IDENTIFIER_RE.match(identifier)), "ConfigRules",
-                    f"{identifier!r} is not an AWS managed rule identifier (upper-case words "
-                    "joined by '_', e.g. S3_BUCKET_VERSIONING_ENABLED)")
+            require(
+                bool(_IDENTIFIER_RE.match(identifier)),
+                "ConfigRules",
+                f"{identifier!r} is not an AWS managed rule identifier (upper-case words "
+                "joined by '_', e.g. S3_BUCKET_VERSIONING_ENABLED)",
+            )
         unknown = set(input_parameters or {}) - set(identifiers)
-        require(not unknown, "ConfigRules",
-                f"input_parameters names rules that are not created: {', '.join(sorted(unknown))}")
+        require(
+            not unknown,
+            "ConfigRules",
+            f"input_parameters names rules that are not created: {', '.join(sorted(unknown))}",
+        )
 
         self.rules: dict[str, config.ManagedRule] = {}
         for identifier in identifiers:
@@ -121,15 +137,19 @@ class ConfigRules(Construct):
             ),
         )
         field = events.EventField.from_path
-        self.non_compliant_alert.add_target(TopicTarget(
-            notification_topic,
-            events.RuleTargetInput.from_object({
-                "alert": "AWS Config: resource became NON_COMPLIANT",
-                "configRule": field("$.detail.configRuleName"),
-                "resourceType": field("$.detail.resourceType"),
-                "resourceId": field("$.detail.resourceId"),
-                "account": field("$.account"),
-                "region": field("$.region"),
-                "time": field("$.time"),
-            }),
-        ))
+        self.non_compliant_alert.add_target(
+            TopicTarget(
+                notification_topic,
+                events.RuleTargetInput.from_object(
+                    {
+                        "alert": "AWS Config: resource became NON_COMPLIANT",
+                        "configRule": field("$.detail.configRuleName"),
+                        "resourceType": field("$.detail.resourceType"),
+                        "resourceId": field("$.detail.resourceId"),
+                        "account": field("$.account"),
+                        "region": field("$.region"),
+                        "time": field("$.time"),
+                    }
+                ),
+            )
+        )

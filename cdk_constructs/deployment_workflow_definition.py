@@ -15,7 +15,8 @@ States: Prepare -> CreateModel -> CreateEndpointConfig -> DescribeEndpoint (Catc
 alarms) -> wait loop until InService -> Baseline (Model Monitor analyzer on the training
 data) -> CreateJobDefinition -> monitoring schedule (create, or update when it exists)
 -> ClarifyMonitors (bias drift and feature attribution drift schedules on the stable
-CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries throttling and service errors; any other error notifies
+CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries
+throttling and service errors; any other error notifies
 and fails. A failed update is rolled back by SageMaker: the previous fleet keeps serving.
 """
 
@@ -42,8 +43,7 @@ S3_PUT = "arn:aws:states:::aws-sdk:s3:putObject"
 # HeadObject of a missing key: HeadObject responses have no error body, so the SDK
 # integration may report the 404 as the generic S3Exception (a 403 too: both mean "no usable
 # baseline" and are reported to operations, never silently skipped).
-NO_SUCH_KEY = ["S3.NoSuchKeyException", "S3.NoSuchKey", "S3.NotFoundException",
-               "S3.S3Exception"]
+NO_SUCH_KEY = ["S3.NoSuchKeyException", "S3.NoSuchKey", "S3.NotFoundException", "S3.S3Exception"]
 
 RETRYABLE_ERRORS = [
     "ThrottlingException",
@@ -64,6 +64,7 @@ WORKFLOW_FAILED = "DeploymentFailed"
 @dataclass(frozen=True)
 class DeploymentWorkflowSettings:
     """Names, ARNs and parameters of a :class:`DeploymentWorkflow` (plain data)."""
+
     name_prefix: str  # e.g. "mlp-prod"
     endpoint_name: str  # deterministic: alarms exist before the endpoint
     execution_role_arn: str  # the endpoint's (and monitoring jobs') SageMaker role
@@ -101,21 +102,42 @@ class DeploymentWorkflowSettings:
 
 
 def _retry() -> list[dict]:
-    return [{"ErrorEquals": list(RETRYABLE_ERRORS), "IntervalSeconds": 5,
-             "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+    return [
+        {
+            "ErrorEquals": list(RETRYABLE_ERRORS),
+            "IntervalSeconds": 5,
+            "MaxAttempts": 4,
+            "BackoffRate": 2.0,
+            "JitterStrategy": "FULL",
+        }
+    ]
 
 
 def _catch(*first: dict) -> list[dict]:
-    return [*first, {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                     "Next": FAILURE_NOTICE}]
+    return [
+        *first,
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILURE_NOTICE},
+    ]
 
 
-def _task(resource: str, parameters: dict, *, next_state: str, result_path: str | None,
-          comment: str, result_selector: dict | None = None,
-          catch: list[dict] | None = None) -> dict:
-    state: dict = {"Type": "Task", "Comment": comment, "Resource": resource,
-                   "Parameters": parameters, "Retry": _retry(),
-                   "Catch": catch if catch is not None else _catch()}
+def _task(
+    resource: str,
+    parameters: dict,
+    *,
+    next_state: str,
+    result_path: str | None,
+    comment: str,
+    result_selector: dict | None = None,
+    catch: list[dict] | None = None,
+) -> dict:
+    state: dict = {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": resource,
+        "Parameters": parameters,
+        "Retry": _retry(),
+        "Catch": catch if catch is not None else _catch(),
+    }
     if result_selector is not None:
         state["ResultSelector"] = result_selector
     state["ResultPath"] = result_path
@@ -128,8 +150,9 @@ def _name(s: DeploymentWorkflowSettings, short: str) -> str:
 
 
 def _tags(s: DeploymentWorkflowSettings) -> list[dict]:
-    return ([{"Key": "ml-platform:run-id", "Value.$": "$.run_id"}]
-            + [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())])
+    return [{"Key": "ml-platform:run-id", "Value.$": "$.run_id"}] + [
+        {"Key": k, "Value": v} for k, v in sorted(s.tags.items())
+    ]
 
 
 def _network(s: DeploymentWorkflowSettings) -> dict:
@@ -145,11 +168,13 @@ def deployment_config(s: DeploymentWorkflowSettings) -> dict:
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": routing,
             "TerminationWaitInSeconds": s.termination_wait_seconds,
-            "MaximumExecutionTimeoutInSeconds": max(600, 3 * s.wait_seconds
-                                                    + s.termination_wait_seconds + 1800),
+            "MaximumExecutionTimeoutInSeconds": max(
+                600, 3 * s.wait_seconds + s.termination_wait_seconds + 1800
+            ),
         },
         "AutoRollbackConfiguration": {
-            "Alarms": [{"AlarmName": name} for name in s.rollback_alarm_names]},
+            "Alarms": [{"AlarmName": name} for name in s.rollback_alarm_names]
+        },
     }
 
 
@@ -169,210 +194,375 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
     baseline_prefix = f"s3://{s.monitoring_bucket}/baselines/{s.endpoint_name}"
 
     states["PackageGiven"] = {
-        "Type": "Choice", "Comment": "The pipeline passes the group: deploy its latest "
-                                    "approved version (the model-risk approval just given)",
+        "Type": "Choice",
+        "Comment": "The pipeline passes the group: deploy its latest "
+        "approved version (the model-risk approval just given)",
         "Choices": [{"Variable": "$.model_package_arn", "IsPresent": True, "Next": "Prepare"}],
-        "Default": "FindApprovedPackage"}
-    states["FindApprovedPackage"] = _task(LIST_MODEL_PACKAGES, {
-        "ModelPackageGroupName.$": "$.model_package_group_arn",
-        "ModelApprovalStatus": "Approved", "SortBy": "CreationTime",
-        "SortOrder": "Descending", "MaxResults": 1,
-    }, next_state="ApprovedPackageFound", result_path="$.approved",
-        comment="Latest Approved version of the model package group")
+        "Default": "FindApprovedPackage",
+    }
+    states["FindApprovedPackage"] = _task(
+        LIST_MODEL_PACKAGES,
+        {
+            "ModelPackageGroupName.$": "$.model_package_group_arn",
+            "ModelApprovalStatus": "Approved",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 1,
+        },
+        next_state="ApprovedPackageFound",
+        result_path="$.approved",
+        comment="Latest Approved version of the model package group",
+    )
     states["ApprovedPackageFound"] = {
-        "Type": "Choice", "Choices": [{"Variable": "$.approved.ModelPackageSummaryList[0]",
-                                       "IsPresent": True, "Next": "UseApprovedPackage"}],
-        "Default": "NoApprovedPackage"}
+        "Type": "Choice",
+        "Choices": [
+            {
+                "Variable": "$.approved.ModelPackageSummaryList[0]",
+                "IsPresent": True,
+                "Next": "UseApprovedPackage",
+            }
+        ],
+        "Default": "NoApprovedPackage",
+    }
     states["UseApprovedPackage"] = {
-        "Type": "Pass", "InputPath": "$.approved.ModelPackageSummaryList[0].ModelPackageArn",
-        "ResultPath": "$.model_package_arn", "Next": "Prepare"}
+        "Type": "Pass",
+        "InputPath": "$.approved.ModelPackageSummaryList[0].ModelPackageArn",
+        "ResultPath": "$.model_package_arn",
+        "Next": "Prepare",
+    }
     states["NoApprovedPackage"] = {
-        "Type": "Pass", "Result": {"Error": "NoApprovedPackage",
-                                   "Cause": "the model package group has no Approved version"},
-        "ResultPath": "$.error", "Next": FAILURE_NOTICE}
+        "Type": "Pass",
+        "Result": {
+            "Error": "NoApprovedPackage",
+            "Cause": "the model package group has no Approved version",
+        },
+        "ResultPath": "$.error",
+        "Next": FAILURE_NOTICE,
+    }
     states["Prepare"] = {
-        "Type": "Pass", "Comment": "One id per deployment names the model, config and jobs",
-        "Parameters": {"id.$": "States.Format('{}-{}', $.run_id, States.ArrayGetItem("
-                               "States.StringSplit(States.UUID(), '-'), 0))"},
-        "ResultPath": "$.prepared", "Next": "SetDeploymentId",
+        "Type": "Pass",
+        "Comment": "One id per deployment names the model, config and jobs",
+        "Parameters": {
+            "id.$": "States.Format('{}-{}', $.run_id, States.ArrayGetItem("
+            "States.StringSplit(States.UUID(), '-'), 0))"
+        },
+        "ResultPath": "$.prepared",
+        "Next": "SetDeploymentId",
     }
     states["SetDeploymentId"] = {
-        "Type": "Pass", "InputPath": "$.prepared.id", "ResultPath": "$.deployment_id",
-        "Next": "SetConfigName"}
+        "Type": "Pass",
+        "InputPath": "$.prepared.id",
+        "ResultPath": "$.deployment_id",
+        "Next": "SetConfigName",
+    }
     # The expected config name, for the status Choice (StringEqualsPath needs a path).
     states["SetConfigName"] = {
-        "Type": "Pass", "Parameters": {"name.$": _name(s, "ec")},
-        "ResultPath": "$.expected", "Next": "StoreConfigName"}
-    states["StoreConfigName"] = {"Type": "Pass", "InputPath": "$.expected.name",
-                                 "ResultPath": "$.endpoint_config_name", "Next": "CreateModel"}
+        "Type": "Pass",
+        "Parameters": {"name.$": _name(s, "ec")},
+        "ResultPath": "$.expected",
+        "Next": "StoreConfigName",
+    }
+    states["StoreConfigName"] = {
+        "Type": "Pass",
+        "InputPath": "$.expected.name",
+        "ResultPath": "$.endpoint_config_name",
+        "Next": "CreateModel",
+    }
 
-    states["CreateModel"] = _task(CREATE_MODEL, {
-        "ModelName.$": _name(s, "m"),
-        "PrimaryContainer": {"ModelPackageName.$": "$.model_package_arn"},
-        "ExecutionRoleArn": s.execution_role_arn,
-        "VpcConfig": _network(s),
-        "EnableNetworkIsolation": True,
-        "Tags": _tags(s),
-    }, next_state="CreateEndpointConfig", result_path="$.model",
-        result_selector={"arn.$": "$.ModelArn"},
-        comment="Model from the approved package: VPC, network isolation, its own role")
-
-    states["CreateEndpointConfig"] = _task(CREATE_ENDPOINT_CONFIG, {
-        "EndpointConfigName.$": _name(s, "ec"),
-        "KmsKeyId": s.endpoint_key_arn,
-        "ProductionVariants": [{
-            "VariantName": "AllTraffic", "ModelName.$": _name(s, "m"),
-            "InstanceType": s.instance_type, "InitialInstanceCount": s.instance_count,
-            "InitialVariantWeight": 1}],
-        "DataCaptureConfig": {
-            "EnableCapture": True,
-            "InitialSamplingPercentage": s.capture_sampling_percent,
-            "DestinationS3Uri": f"s3://{s.capture_bucket}/{s.endpoint_name}",
-            "KmsKeyId": s.monitoring_key_arn,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+    states["CreateModel"] = _task(
+        CREATE_MODEL,
+        {
+            "ModelName.$": _name(s, "m"),
+            "PrimaryContainer": {"ModelPackageName.$": "$.model_package_arn"},
+            "ExecutionRoleArn": s.execution_role_arn,
+            "VpcConfig": _network(s),
+            "EnableNetworkIsolation": True,
+            "Tags": _tags(s),
         },
-        "Tags": _tags(s),
-    }, next_state="DescribeEndpoint", result_path="$.endpoint_config",
+        next_state="CreateEndpointConfig",
+        result_path="$.model",
+        result_selector={"arn.$": "$.ModelArn"},
+        comment="Model from the approved package: VPC, network isolation, its own role",
+    )
+
+    states["CreateEndpointConfig"] = _task(
+        CREATE_ENDPOINT_CONFIG,
+        {
+            "EndpointConfigName.$": _name(s, "ec"),
+            "KmsKeyId": s.endpoint_key_arn,
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName.$": _name(s, "m"),
+                    "InstanceType": s.instance_type,
+                    "InitialInstanceCount": s.instance_count,
+                    "InitialVariantWeight": 1,
+                }
+            ],
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": s.capture_sampling_percent,
+                "DestinationS3Uri": f"s3://{s.capture_bucket}/{s.endpoint_name}",
+                "KmsKeyId": s.monitoring_key_arn,
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+            },
+            "Tags": _tags(s),
+        },
+        next_state="DescribeEndpoint",
+        result_path="$.endpoint_config",
         result_selector={"arn.$": "$.EndpointConfigArn"},
-        comment="KMS storage; capture requests and responses to the capture bucket (KMS)")
+        comment="KMS storage; capture requests and responses to the capture bucket (KMS)",
+    )
 
     states["DescribeEndpoint"] = _task(
-        DESCRIBE_ENDPOINT, {"EndpointName": s.endpoint_name},
-        next_state="UpdateEndpoint", result_path="$.existing",
+        DESCRIBE_ENDPOINT,
+        {"EndpointName": s.endpoint_name},
+        next_state="UpdateEndpoint",
+        result_path="$.existing",
         result_selector={"status.$": "$.EndpointStatus"},
-        catch=_catch({"ErrorEquals": MISSING, "ResultPath": "$.existing",
-                      "Next": "CreateEndpoint"}),
-        comment="Create or update: a missing endpoint is created, an existing one updated")
+        catch=_catch(
+            {"ErrorEquals": MISSING, "ResultPath": "$.existing", "Next": "CreateEndpoint"}
+        ),
+        comment="Create or update: a missing endpoint is created, an existing one updated",
+    )
 
-    states["CreateEndpoint"] = _task(CREATE_ENDPOINT, {
-        "EndpointName": s.endpoint_name, "EndpointConfigName.$": _name(s, "ec"),
-        "DeploymentConfig": {"AutoRollbackConfiguration":
-                             deployment_config(s)["AutoRollbackConfiguration"]},
-        "Tags": _tags(s),
-    }, next_state="InitWait", result_path=None, comment="First deployment of the endpoint")
+    states["CreateEndpoint"] = _task(
+        CREATE_ENDPOINT,
+        {
+            "EndpointName": s.endpoint_name,
+            "EndpointConfigName.$": _name(s, "ec"),
+            "DeploymentConfig": {
+                "AutoRollbackConfiguration": deployment_config(s)["AutoRollbackConfiguration"]
+            },
+            "Tags": _tags(s),
+        },
+        next_state="InitWait",
+        result_path=None,
+        comment="First deployment of the endpoint",
+    )
 
-    states["UpdateEndpoint"] = _task(UPDATE_ENDPOINT, {
-        "EndpointName": s.endpoint_name, "EndpointConfigName.$": _name(s, "ec"),
-        "DeploymentConfig": deployment_config(s),
-        "RetainDeploymentConfig": False,
-    }, next_state="InitWait", result_path=None,
-        comment="Blue/green guardrails: shift traffic, roll back automatically on the alarms")
+    states["UpdateEndpoint"] = _task(
+        UPDATE_ENDPOINT,
+        {
+            "EndpointName": s.endpoint_name,
+            "EndpointConfigName.$": _name(s, "ec"),
+            "DeploymentConfig": deployment_config(s),
+            "RetainDeploymentConfig": False,
+        },
+        next_state="InitWait",
+        result_path=None,
+        comment="Blue/green guardrails: shift traffic, roll back automatically on the alarms",
+    )
 
-    states["InitWait"] = {"Type": "Pass", "Result": 0, "ResultPath": "$.wait_count",
-                          "Next": "WaitForEndpoint"}
+    states["InitWait"] = {
+        "Type": "Pass",
+        "Result": 0,
+        "ResultPath": "$.wait_count",
+        "Next": "WaitForEndpoint",
+    }
     states["WaitForEndpoint"] = {"Type": "Wait", "Seconds": 60, "Next": "CheckEndpoint"}
     states["CheckEndpoint"] = _task(
-        DESCRIBE_ENDPOINT, {"EndpointName": s.endpoint_name}, next_state="CountWait",
-        result_path="$.endpoint", result_selector={
-            "status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
-        comment="Poll the endpoint status")
+        DESCRIBE_ENDPOINT,
+        {"EndpointName": s.endpoint_name},
+        next_state="CountWait",
+        result_path="$.endpoint",
+        result_selector={"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
+        comment="Poll the endpoint status",
+    )
     states["CountWait"] = {
-        "Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.wait_count, 1)"},
-        "ResultPath": "$.counter", "Next": "StoreCount"}
-    states["StoreCount"] = {"Type": "Pass", "InputPath": "$.counter.n",
-                            "ResultPath": "$.wait_count", "Next": "EndpointStatus"}
+        "Type": "Pass",
+        "Parameters": {"n.$": "States.MathAdd($.wait_count, 1)"},
+        "ResultPath": "$.counter",
+        "Next": "StoreCount",
+    }
+    states["StoreCount"] = {
+        "Type": "Pass",
+        "InputPath": "$.counter.n",
+        "ResultPath": "$.wait_count",
+        "Next": "EndpointStatus",
+    }
     states["EndpointStatus"] = {
-        "Type": "Choice", "Comment": "InService with the new config: continue",
+        "Type": "Choice",
+        "Comment": "InService with the new config: continue",
         "Choices": [
-            {"And": [{"Variable": "$.endpoint.status", "StringEquals": "InService"},
-                     {"Variable": "$.endpoint.config", "StringEqualsPath":
-                      "$.endpoint_config_name"}], "Next": "Baseline"},
-            {"Variable": "$.endpoint.status", "StringEquals": "InService",
-             "Next": "RolledBack"},
-            {"Variable": "$.endpoint.status", "StringEquals": "Failed",
-             "Next": "EndpointFailed"},
-            {"Variable": "$.wait_count", "NumericGreaterThanEquals": s.max_wait_iterations,
-             "Next": "WaitTimedOut"},
+            {
+                "And": [
+                    {"Variable": "$.endpoint.status", "StringEquals": "InService"},
+                    {"Variable": "$.endpoint.config", "StringEqualsPath": "$.endpoint_config_name"},
+                ],
+                "Next": "Baseline",
+            },
+            {"Variable": "$.endpoint.status", "StringEquals": "InService", "Next": "RolledBack"},
+            {"Variable": "$.endpoint.status", "StringEquals": "Failed", "Next": "EndpointFailed"},
+            {
+                "Variable": "$.wait_count",
+                "NumericGreaterThanEquals": s.max_wait_iterations,
+                "Next": "WaitTimedOut",
+            },
         ],
         "Default": "WaitForEndpoint",
     }
     for name, cause in (
-        ("RolledBack", "the endpoint is InService with its previous configuration: the "
-                       "guardrails rolled the deployment back (an alarm fired)"),
+        (
+            "RolledBack",
+            "the endpoint is InService with its previous configuration: the "
+            "guardrails rolled the deployment back (an alarm fired)",
+        ),
         ("EndpointFailed", "the endpoint is Failed"),
         ("WaitTimedOut", "the endpoint did not reach InService in time"),
     ):
-        states[name] = {"Type": "Pass", "Result": {"Error": name, "Cause": cause},
-                        "ResultPath": "$.error", "Next": FAILURE_NOTICE}
+        states[name] = {
+            "Type": "Pass",
+            "Result": {"Error": name, "Cause": cause},
+            "ResultPath": "$.error",
+            "Next": FAILURE_NOTICE,
+        }
 
-    states["Baseline"] = _task(PROCESSING_SYNC, {
-        "ProcessingJobName.$": _name(s, "base"),
-        "RoleArn": s.execution_role_arn,
-        "AppSpecification": {"ImageUri": s.monitor_image},
-        "Environment": {
-            "dataset_format": "{\"csv\": {\"header\": true, \"output_columns_position\": "
-                              "\"START\"}}",
-            "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
-            "output_path": "/opt/ml/processing/output",
-            "publish_cloudwatch_metrics": "Disabled",
+    states["Baseline"] = _task(
+        PROCESSING_SYNC,
+        {
+            "ProcessingJobName.$": _name(s, "base"),
+            "RoleArn": s.execution_role_arn,
+            "AppSpecification": {"ImageUri": s.monitor_image},
+            "Environment": {
+                "dataset_format": '{"csv": {"header": true, "output_columns_position": "START"}}',
+                "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+                "output_path": "/opt/ml/processing/output",
+                "publish_cloudwatch_metrics": "Disabled",
+            },
+            "ProcessingInputs": [
+                {
+                    "InputName": "baseline_dataset_input",
+                    "S3Input": {
+                        "S3Uri.$": "$.baseline_data_uri",
+                        "LocalPath": "/opt/ml/processing/input/baseline_dataset_input",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    },
+                }
+            ],
+            "ProcessingOutputConfig": {
+                "KmsKeyId": s.monitoring_key_arn,
+                "Outputs": [
+                    {
+                        "OutputName": "monitoring_output",
+                        "S3Output": {
+                            "S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/', $.deployment_id)",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": s.processing_instance_type,
+                    "VolumeSizeInGB": s.volume_size_gb,
+                    "VolumeKmsKeyId": s.monitoring_key_arn,
+                }
+            },
+            "NetworkConfig": {
+                "EnableNetworkIsolation": True,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": _network(s),
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "Tags": _tags(s),
         },
-        "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": {
-            "S3Uri.$": "$.baseline_data_uri",
-            "LocalPath": "/opt/ml/processing/input/baseline_dataset_input",
-            "S3DataType": "S3Prefix", "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated"}}],
-        "ProcessingOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "Outputs": [{
-            "OutputName": "monitoring_output", "S3Output": {
-                "S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/', $.deployment_id)",
-                "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
-        "ProcessingResources": {"ClusterConfig": {
-            "InstanceCount": 1, "InstanceType": s.processing_instance_type,
-            "VolumeSizeInGB": s.volume_size_gb, "VolumeKmsKeyId": s.monitoring_key_arn}},
-        "NetworkConfig": {"EnableNetworkIsolation": True,
-                          "EnableInterContainerTrafficEncryption": True,
-                          "VpcConfig": _network(s)},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        "Tags": _tags(s),
-    }, next_state="CreateJobDefinition", result_path="$.baseline",
+        next_state="CreateJobDefinition",
+        result_path="$.baseline",
         result_selector={"arn.$": "$.ProcessingJobArn"},
-        comment="Data-quality baseline: statistics and constraints of the training data")
+        comment="Data-quality baseline: statistics and constraints of the training data",
+    )
 
-    resources = {"ClusterConfig": {"InstanceCount": 1,
-                                   "InstanceType": s.processing_instance_type,
-                                   "VolumeSizeInGB": s.volume_size_gb,
-                                   "VolumeKmsKeyId": s.monitoring_key_arn}}
-    states["CreateJobDefinition"] = _task(CREATE_DQ_JOB_DEFINITION, {
-        "JobDefinitionName.$": _name(s, "dq"),
-        "DataQualityAppSpecification": {"ImageUri": s.monitor_image},
-        "DataQualityBaselineConfig": {
-            "ConstraintsResource": {"S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/"
-                                               "constraints.json', $.deployment_id)"},
-            "StatisticsResource": {"S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/"
-                                              "statistics.json', $.deployment_id)"}},
-        "DataQualityJobInput": {"EndpointInput": {
-            "EndpointName": s.endpoint_name,
-            "LocalPath": "/opt/ml/processing/input/endpoint",
-            "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
-        "DataQualityJobOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "MonitoringOutputs": [{
-            "S3Output": {"S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}",
-                         "LocalPath": "/opt/ml/processing/output",
-                         "S3UploadMode": "EndOfJob"}}]},
-        "JobResources": resources,
-        "NetworkConfig": {"EnableNetworkIsolation": True,
-                          "EnableInterContainerTrafficEncryption": True,
-                          "VpcConfig": _network(s)},
-        "RoleArn": s.execution_role_arn,
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3300},
-        "Tags": _tags(s),
-    }, next_state="CreateSchedule", result_path=None,
-        comment="Data-quality job definition: VPC, network isolation, KMS output and volume")
+    resources = {
+        "ClusterConfig": {
+            "InstanceCount": 1,
+            "InstanceType": s.processing_instance_type,
+            "VolumeSizeInGB": s.volume_size_gb,
+            "VolumeKmsKeyId": s.monitoring_key_arn,
+        }
+    }
+    states["CreateJobDefinition"] = _task(
+        CREATE_DQ_JOB_DEFINITION,
+        {
+            "JobDefinitionName.$": _name(s, "dq"),
+            "DataQualityAppSpecification": {"ImageUri": s.monitor_image},
+            "DataQualityBaselineConfig": {
+                "ConstraintsResource": {
+                    "S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/"
+                    "constraints.json', $.deployment_id)"
+                },
+                "StatisticsResource": {
+                    "S3Uri.$": f"States.Format('{baseline_prefix}/{{}}/"
+                    "statistics.json', $.deployment_id)"
+                },
+            },
+            "DataQualityJobInput": {
+                "EndpointInput": {
+                    "EndpointName": s.endpoint_name,
+                    "LocalPath": "/opt/ml/processing/input/endpoint",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+            "DataQualityJobOutputConfig": {
+                "KmsKeyId": s.monitoring_key_arn,
+                "MonitoringOutputs": [
+                    {
+                        "S3Output": {
+                            "S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        }
+                    }
+                ],
+            },
+            "JobResources": resources,
+            "NetworkConfig": {
+                "EnableNetworkIsolation": True,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": _network(s),
+            },
+            "RoleArn": s.execution_role_arn,
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3300},
+            "Tags": _tags(s),
+        },
+        next_state="CreateSchedule",
+        result_path=None,
+        comment="Data-quality job definition: VPC, network isolation, KMS output and volume",
+    )
 
     schedule = _monitoring_schedule_config(s)
     explainability = [m for m in s.clarify_monitors if m[2] == "ModelExplainability"]
-    after_monitors = (("ReadBaselineStatistics" if explainability else "ClarifyMonitors")
-                      if s.clarify_monitors else "Succeeded")
-    after_data_quality = ("CreateModelQualityJobDefinition" if s.ground_truth_s3_uri
-                          else after_monitors)
+    after_monitors = (
+        ("ReadBaselineStatistics" if explainability else "ClarifyMonitors")
+        if s.clarify_monitors
+        else "Succeeded"
+    )
+    after_data_quality = (
+        "CreateModelQualityJobDefinition" if s.ground_truth_s3_uri else after_monitors
+    )
     states["CreateSchedule"] = _task(
-        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after_data_quality,
+        CREATE_SCHEDULE,
+        {**schedule, "Tags": _tags(s)},
+        next_state=after_data_quality,
         result_path=None,
-        catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.schedule_exists",
-                      "Next": "UpdateSchedule"}),
-        comment=f"Data-quality monitoring on {s.monitoring_schedule}")
+        catch=_catch(
+            {"ErrorEquals": EXISTS, "ResultPath": "$.schedule_exists", "Next": "UpdateSchedule"}
+        ),
+        comment=f"Data-quality monitoring on {s.monitoring_schedule}",
+    )
     states["UpdateSchedule"] = _task(
-        UPDATE_SCHEDULE, schedule, next_state=after_data_quality, result_path=None,
-        comment="The schedule exists: point it at the new baseline")
+        UPDATE_SCHEDULE,
+        schedule,
+        next_state=after_data_quality,
+        result_path=None,
+        comment="The schedule exists: point it at the new baseline",
+    )
     if s.ground_truth_s3_uri:
         states.update(_model_quality_states(s, resources, after_monitors))
     if explainability:
@@ -382,24 +572,33 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
     states["Succeeded"] = {"Type": "Succeed"}
 
     states[FAILURE_NOTICE] = {
-        "Type": "Task", "Resource": SNS_PUBLISH,
+        "Type": "Task",
+        "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": s.notification_topic_arn,
             "Subject": f"Deployment to {s.endpoint_name} failed",
             "Message.$": "States.Format('Deployment of run {} failed: {} {}. The "
-                         "previous endpoint configuration keeps serving.', "
-                         "$.run_id, $.error.Error, $.error.Cause)",
+            "previous endpoint configuration keeps serving.', "
+            "$.run_id, $.error.Error, $.error.Cause)",
         },
-        "ResultPath": None, "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                   "Next": WORKFLOW_FAILED}],
+        "ResultPath": None,
+        "Retry": _retry(),
+        "Catch": [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": WORKFLOW_FAILED}
+        ],
         "Next": WORKFLOW_FAILED,
     }
-    states[WORKFLOW_FAILED] = {"Type": "Fail", "Error": "DeploymentFailed",
-                               "Cause": "A step failed; the operations topic has the error"}
-    return {"Comment": "Secure ML platform: deploy an approved model with guardrails and "
-                       "monitoring", "StartAt": "PackageGiven",
-            "TimeoutSeconds": 6 * 3600, "States": states}
+    states[WORKFLOW_FAILED] = {
+        "Type": "Fail",
+        "Error": "DeploymentFailed",
+        "Cause": "A step failed; the operations topic has the error",
+    }
+    return {
+        "Comment": "Secure ML platform: deploy an approved model with guardrails and monitoring",
+        "StartAt": "PackageGiven",
+        "TimeoutSeconds": 6 * 3600,
+        "States": states,
+    }
 
 
 def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
@@ -413,8 +612,9 @@ def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
     }
 
 
-def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: str,
-                                    resources: dict) -> dict[str, dict]:
+def _explainability_baseline_states(
+    s: DeploymentWorkflowSettings, config_key: str, resources: dict
+) -> dict[str, dict]:
     """The feature-attribution baseline from the training run: the run's data-quality
     statistics (just computed from its headed, features-only baseline dataset) give the
     feature names and their means (the SHAP reference row); the monitor's analysis config
@@ -424,82 +624,161 @@ def _explainability_baseline_states(s: DeploymentWorkflowSettings, config_key: s
     operations are told and the monitor keeps its previous baseline, or stays unscheduled."""
     folder = config_key.rsplit("/", 1)[0]
     baselining_key = f"{folder}/baselining/analysis_config.json"
-    shap = {"num_samples": s.shap_samples, "agg_method": "mean_abs", "use_logit": False,
-            "save_local_shap_values": False,
-            "baseline.$": "States.Array($.statistics.document.features[*]"
-                          ".numerical_statistics.mean)"}
-    predictor = {"model_name.$": _name(s, "m"), "instance_type": s.processing_instance_type,
-                 "initial_instance_count": 1, "content_type": "text/csv",
-                 "accept_type": "text/csv", "endpoint_name_prefix": "sm-clarify"}
+    shap = {
+        "num_samples": s.shap_samples,
+        "agg_method": "mean_abs",
+        "use_logit": False,
+        "save_local_shap_values": False,
+        "baseline.$": "States.Array($.statistics.document.features[*].numerical_statistics.mean)",
+    }
+    predictor = {
+        "model_name.$": _name(s, "m"),
+        "instance_type": s.processing_instance_type,
+        "initial_instance_count": 1,
+        "content_type": "text/csv",
+        "accept_type": "text/csv",
+        "endpoint_name_prefix": "sm-clarify",
+    }
     states: dict[str, dict] = {}
-    states["ReadBaselineStatistics"] = _task(S3_GET, {
-        "Bucket": s.monitoring_bucket,
-        "Key.$": f"States.Format('baselines/{s.endpoint_name}/{{}}/statistics.json', "
-                 "$.deployment_id)"},
-        next_state="ExplainabilityAnalysisConfig", result_path="$.statistics",
+    states["ReadBaselineStatistics"] = _task(
+        S3_GET,
+        {
+            "Bucket": s.monitoring_bucket,
+            "Key.$": f"States.Format('baselines/{s.endpoint_name}/{{}}/statistics.json', "
+            "$.deployment_id)",
+        },
+        next_state="ExplainabilityAnalysisConfig",
+        result_path="$.statistics",
         result_selector={"document.$": "States.StringToJson($.Body)"},
-        comment="The run's feature statistics (data-quality baseline)")
+        comment="The run's feature statistics (data-quality baseline)",
+    )
     states["ExplainabilityAnalysisConfig"] = {
-        "Type": "Pass", "Comment": "Clarify analysis configs: monitor (headers: captured rows "
-                                   "have none) and baselining (the dataset has a header row)",
+        "Type": "Pass",
+        "Comment": "Clarify analysis configs: monitor (headers: captured rows "
+        "have none) and baselining (the dataset has a header row)",
         "Parameters": {
-            "monitor": {"version": "1.0", "dataset_type": "text/csv",
-                        "headers.$": "$.statistics.document.features[*].name",
-                        "methods": {"shap": shap}, "predictor": predictor},
-            "baselining": {"version": "1.0", "dataset_type": "text/csv",
-                           "methods": {"shap": shap}, "predictor": predictor}},
-        "ResultPath": "$.explainability_config", "Next": "WriteBaseliningConfig"}
-    to_notice = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                  "Next": "NotifyExplainabilityBaselineFailed"}]
+            "monitor": {
+                "version": "1.0",
+                "dataset_type": "text/csv",
+                "headers.$": "$.statistics.document.features[*].name",
+                "methods": {"shap": shap},
+                "predictor": predictor,
+            },
+            "baselining": {
+                "version": "1.0",
+                "dataset_type": "text/csv",
+                "methods": {"shap": shap},
+                "predictor": predictor,
+            },
+        },
+        "ResultPath": "$.explainability_config",
+        "Next": "WriteBaseliningConfig",
+    }
+    to_notice = [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.error",
+            "Next": "NotifyExplainabilityBaselineFailed",
+        }
+    ]
     for state, key, part, following in (
-            ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline"),
-            ("WriteExplainabilityConfig", config_key, "monitor", "ClarifyMonitors")):
-        states[state] = _task(S3_PUT, {
-            "Bucket": s.monitoring_bucket, "Key": key, "ContentType": "application/json",
-            "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": s.monitoring_key_arn,
-            "Body.$": f"States.JsonToString($.explainability_config.{part})"},
-            next_state=following, result_path=None, catch=to_notice,
-            comment=f"Write the {part} analysis config")
-    states["ExplainabilityBaseline"] = _task(PROCESSING_SYNC, {
-        "ProcessingJobName.$": _name(s, "xai"),
-        "RoleArn": s.execution_role_arn,
-        "AppSpecification": {"ImageUri": s.clarify_image},
-        "ProcessingInputs": [
-            {"InputName": "analysis_config", "S3Input": {
-                "S3Uri": f"s3://{s.monitoring_bucket}/{baselining_key}",
-                "LocalPath": "/opt/ml/processing/input/config", "S3DataType": "S3Prefix",
-                "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
-            {"InputName": "dataset", "S3Input": {
-                "S3Uri.$": "$.baseline_data_uri", "LocalPath": "/opt/ml/processing/input/data",
-                "S3DataType": "S3Prefix", "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated"}}],
-        "ProcessingOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "Outputs": [{
-            "OutputName": "analysis_result", "S3Output": {
-                "S3Uri": f"s3://{s.monitoring_bucket}/{folder}",
-                "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
-        "ProcessingResources": resources,
-        # SHAP calls a shadow endpoint: in the VPC, not network-isolated (_clarify_monitor.py)
-        "NetworkConfig": {"EnableNetworkIsolation": False,
-                          "EnableInterContainerTrafficEncryption": True,
-                          "VpcConfig": _network(s)},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        "Tags": _tags(s),
-    }, next_state="WriteExplainabilityConfig", result_path="$.explainability_baseline",
-        result_selector={"arn.$": "$.ProcessingJobArn"}, catch=to_notice,
-        comment="Baseline attributions of the training data (analysis.json)")
+        ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline"),
+        ("WriteExplainabilityConfig", config_key, "monitor", "ClarifyMonitors"),
+    ):
+        states[state] = _task(
+            S3_PUT,
+            {
+                "Bucket": s.monitoring_bucket,
+                "Key": key,
+                "ContentType": "application/json",
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": s.monitoring_key_arn,
+                "Body.$": f"States.JsonToString($.explainability_config.{part})",
+            },
+            next_state=following,
+            result_path=None,
+            catch=to_notice,
+            comment=f"Write the {part} analysis config",
+        )
+    states["ExplainabilityBaseline"] = _task(
+        PROCESSING_SYNC,
+        {
+            "ProcessingJobName.$": _name(s, "xai"),
+            "RoleArn": s.execution_role_arn,
+            "AppSpecification": {"ImageUri": s.clarify_image},
+            "ProcessingInputs": [
+                {
+                    "InputName": "analysis_config",
+                    "S3Input": {
+                        "S3Uri": f"s3://{s.monitoring_bucket}/{baselining_key}",
+                        "LocalPath": "/opt/ml/processing/input/config",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    },
+                },
+                {
+                    "InputName": "dataset",
+                    "S3Input": {
+                        "S3Uri.$": "$.baseline_data_uri",
+                        "LocalPath": "/opt/ml/processing/input/data",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    },
+                },
+            ],
+            "ProcessingOutputConfig": {
+                "KmsKeyId": s.monitoring_key_arn,
+                "Outputs": [
+                    {
+                        "OutputName": "analysis_result",
+                        "S3Output": {
+                            "S3Uri": f"s3://{s.monitoring_bucket}/{folder}",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+            },
+            "ProcessingResources": resources,
+            # SHAP calls a shadow endpoint: in the VPC, not network-isolated (_clarify_monitor.py)
+            "NetworkConfig": {
+                "EnableNetworkIsolation": False,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": _network(s),
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "Tags": _tags(s),
+        },
+        next_state="WriteExplainabilityConfig",
+        result_path="$.explainability_baseline",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
+        catch=to_notice,
+        comment="Baseline attributions of the training data (analysis.json)",
+    )
     states["ReadBaselineStatistics"]["Catch"] = to_notice
     states["NotifyExplainabilityBaselineFailed"] = {
-        "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+        "Type": "Task",
+        "Resource": SNS_PUBLISH,
+        "Parameters": {
             "TopicArn": s.notification_topic_arn,
             "Subject": f"{s.endpoint_name}: feature-attribution baseline failed",
             "Message.$": "States.Format('Run {} is deployed and serving, but its "
-                         "feature-attribution baseline failed: {} {}. The monitor keeps its "
-                         "previous baseline (or stays unscheduled).', $.run_id, $.error.Error, "
-                         "$.error.Cause)"},
-        "ResultPath": None, "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                   "Next": "ClarifyMonitors"}],
-        "Next": "ClarifyMonitors"}
+            "feature-attribution baseline failed: {} {}. The monitor keeps its previous baseline "
+            "(or stays unscheduled).', $.run_id, $.error.Error, $.error.Cause)",
+        },
+        "ResultPath": None,
+        "Retry": _retry(),
+        "Catch": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.notify_error",
+                "Next": "ClarifyMonitors",
+            }
+        ],
+        "Next": "ClarifyMonitors",
+    }
     return states
 
 
@@ -510,103 +789,193 @@ def _clarify_states(s: DeploymentWorkflowSettings) -> dict[str, dict]:
     reported to operations (the monitor cannot run without it), not a failed deployment."""
     branches = []
     for stem, job_definition, monitoring_type, config_key in s.clarify_monitors:
-        schedule = {"MonitoringScheduleName": job_definition, "MonitoringScheduleConfig": {
-            "ScheduleConfig": {"ScheduleExpression": s.clarify_schedule},
-            "MonitoringJobDefinitionName": job_definition,
-            "MonitoringType": monitoring_type}}
-        branches.append({"StartAt": f"{stem}BaselinePresent", "States": {
-            f"{stem}BaselinePresent": {
-                "Type": "Task", "Resource": S3_HEAD,
-                "Parameters": {"Bucket": s.monitoring_bucket, "Key": config_key},
-                "ResultPath": None, "Retry": _retry(),
-                "Catch": [{"ErrorEquals": NO_SUCH_KEY, "ResultPath": None,
-                           "Next": f"{stem}BaselineMissing"}],
-                "Next": f"Create{stem}Schedule"},
-            f"Create{stem}Schedule": {
-                "Type": "Task", "Resource": CREATE_SCHEDULE,
-                "Parameters": {**schedule, "Tags": _tags(s)}, "Retry": _retry(),
-                "ResultSelector": {"status": "scheduled"},
-                "Catch": [{"ErrorEquals": EXISTS, "ResultPath": None,
-                           "Next": f"{stem}ScheduleExists"}],
-                "End": True},
-            f"{stem}ScheduleExists": {"Type": "Pass", "Result": {"status": "scheduled"},
-                                      "End": True},
-            f"{stem}BaselineMissing": {"Type": "Pass", "End": True, "Result": {
-                "status": "baseline-missing", "monitor": job_definition,
-                "expected": f"s3://{s.monitoring_bucket}/{config_key}"}},
-        }})
+        schedule = {
+            "MonitoringScheduleName": job_definition,
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": {"ScheduleExpression": s.clarify_schedule},
+                "MonitoringJobDefinitionName": job_definition,
+                "MonitoringType": monitoring_type,
+            },
+        }
+        branches.append(
+            {
+                "StartAt": f"{stem}BaselinePresent",
+                "States": {
+                    f"{stem}BaselinePresent": {
+                        "Type": "Task",
+                        "Resource": S3_HEAD,
+                        "Parameters": {"Bucket": s.monitoring_bucket, "Key": config_key},
+                        "ResultPath": None,
+                        "Retry": _retry(),
+                        "Catch": [
+                            {
+                                "ErrorEquals": NO_SUCH_KEY,
+                                "ResultPath": None,
+                                "Next": f"{stem}BaselineMissing",
+                            }
+                        ],
+                        "Next": f"Create{stem}Schedule",
+                    },
+                    f"Create{stem}Schedule": {
+                        "Type": "Task",
+                        "Resource": CREATE_SCHEDULE,
+                        "Parameters": {**schedule, "Tags": _tags(s)},
+                        "Retry": _retry(),
+                        "ResultSelector": {"status": "scheduled"},
+                        "Catch": [
+                            {
+                                "ErrorEquals": EXISTS,
+                                "ResultPath": None,
+                                "Next": f"{stem}ScheduleExists",
+                            }
+                        ],
+                        "End": True,
+                    },
+                    f"{stem}ScheduleExists": {
+                        "Type": "Pass",
+                        "Result": {"status": "scheduled"},
+                        "End": True,
+                    },
+                    f"{stem}BaselineMissing": {
+                        "Type": "Pass",
+                        "End": True,
+                        "Result": {
+                            "status": "baseline-missing",
+                            "monitor": job_definition,
+                            "expected": f"s3://{s.monitoring_bucket}/{config_key}",
+                        },
+                    },
+                },
+            }
+        )
     return {
         "ClarifyMonitors": {
-            "Type": "Parallel", "Comment": "Bias drift and feature attribution drift schedules",
-            "Branches": branches, "ResultPath": "$.clarify",
-            "ResultSelector": {f"{stem}.$": f"$[{i}].status"
-                               for i, (stem, _, _, _) in enumerate(s.clarify_monitors)},
+            "Type": "Parallel",
+            "Comment": "Bias drift and feature attribution drift schedules",
+            "Branches": branches,
+            "ResultPath": "$.clarify",
+            "ResultSelector": {
+                f"{stem}.$": f"$[{i}].status"
+                for i, (stem, _, _, _) in enumerate(s.clarify_monitors)
+            },
             "Retry": _retry(),
-            "Catch": _catch(), "Next": "ClarifyBaselinesPresent"},
+            "Catch": _catch(),
+            "Next": "ClarifyBaselinesPresent",
+        },
         "ClarifyBaselinesPresent": {
-            "Type": "Choice", "Choices": [{"Or": [
-                {"Variable": f"$.clarify.{stem}", "StringEquals": "baseline-missing"}
-                for stem, _, _, _ in s.clarify_monitors], "Next": "NotifyClarifyBaselineMissing"}],
-            "Default": "Succeeded"},
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Or": [
+                        {"Variable": f"$.clarify.{stem}", "StringEquals": "baseline-missing"}
+                        for stem, _, _, _ in s.clarify_monitors
+                    ],
+                    "Next": "NotifyClarifyBaselineMissing",
+                }
+            ],
+            "Default": "Succeeded",
+        },
         "NotifyClarifyBaselineMissing": {
-            "Type": "Task", "Resource": SNS_PUBLISH, "Parameters": {
+            "Type": "Task",
+            "Resource": SNS_PUBLISH,
+            "Parameters": {
                 "TopicArn": s.notification_topic_arn,
                 "Subject": f"{s.endpoint_name}: a Clarify monitor has no baseline yet",
                 "Message.$": "States.Format('Run {} is deployed, but a SageMaker Clarify "
-                             "monitor has no baseline (analysis_config.json under s3://"
-                             f"{s.monitoring_bucket}/baselines/{s.endpoint_name}/) and was not "
-                             "scheduled: {}', $.run_id, States.JsonToString($.clarify))"},
-            "ResultPath": None, "Retry": _retry(),
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                       "Next": "Succeeded"}],
-            "Next": "Succeeded"},
+                "monitor has no baseline (analysis_config.json under s3://"
+                f"{s.monitoring_bucket}/baselines/{s.endpoint_name}/) and was not "
+                "scheduled: {}', $.run_id, States.JsonToString($.clarify))",
+            },
+            "ResultPath": None,
+            "Retry": _retry(),
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": "Succeeded"}
+            ],
+            "Next": "Succeeded",
+        },
     }
 
 
-def _model_quality_states(s: DeploymentWorkflowSettings, resources: dict,
-                          after: str = "Succeeded") -> dict[str, dict]:
+def _model_quality_states(
+    s: DeploymentWorkflowSettings, resources: dict, after: str = "Succeeded"
+) -> dict[str, dict]:
     """Where ground truth is configured: Model Monitor merges the captured predictions with
     the labels that arrive under ``ground_truth_s3_uri`` and computes binary-classification
     quality daily, for predictions one to two days old (labels lag predictions)."""
     states: dict[str, dict] = {}
-    states["CreateModelQualityJobDefinition"] = _task(CREATE_MQ_JOB_DEFINITION, {
-        "JobDefinitionName.$": _name(s, "mq"),
-        "ModelQualityAppSpecification": {"ImageUri": s.monitor_image,
-                                         "ProblemType": "BinaryClassification"},
-        "ModelQualityJobInput": {
-            "EndpointInput": {
-                "EndpointName": s.endpoint_name,
-                "LocalPath": "/opt/ml/processing/input/endpoint",
-                "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated",
-                # The XGBoost endpoint answers one probability per CSV row.
-                "ProbabilityAttribute": "0", "ProbabilityThresholdAttribute": 0.5,
-                "StartTimeOffset": "-P2D", "EndTimeOffset": "-P1D"},
-            "GroundTruthS3Input": {"S3Uri": s.ground_truth_s3_uri}},
-        "ModelQualityJobOutputConfig": {"KmsKeyId": s.monitoring_key_arn, "MonitoringOutputs": [{
-            # under reports/<endpoint>/, the only reports prefix the endpoint role may write
-            "S3Output": {"S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}"
-                                  "/model-quality",
-                         "LocalPath": "/opt/ml/processing/output",
-                         "S3UploadMode": "EndOfJob"}}]},
-        "JobResources": resources,
-        "NetworkConfig": {"EnableNetworkIsolation": True,
-                          "EnableInterContainerTrafficEncryption": True,
-                          "VpcConfig": _network(s)},
-        "RoleArn": s.execution_role_arn,
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3300},
-        "Tags": _tags(s),
-    }, next_state="CreateModelQualitySchedule", result_path=None,
-        comment="Model-quality job definition: ground truth, VPC, network isolation, KMS")
+    states["CreateModelQualityJobDefinition"] = _task(
+        CREATE_MQ_JOB_DEFINITION,
+        {
+            "JobDefinitionName.$": _name(s, "mq"),
+            "ModelQualityAppSpecification": {
+                "ImageUri": s.monitor_image,
+                "ProblemType": "BinaryClassification",
+            },
+            "ModelQualityJobInput": {
+                "EndpointInput": {
+                    "EndpointName": s.endpoint_name,
+                    "LocalPath": "/opt/ml/processing/input/endpoint",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                    # The XGBoost endpoint answers one probability per CSV row.
+                    "ProbabilityAttribute": "0",
+                    "ProbabilityThresholdAttribute": 0.5,
+                    "StartTimeOffset": "-P2D",
+                    "EndTimeOffset": "-P1D",
+                },
+                "GroundTruthS3Input": {"S3Uri": s.ground_truth_s3_uri},
+            },
+            "ModelQualityJobOutputConfig": {
+                "KmsKeyId": s.monitoring_key_arn,
+                "MonitoringOutputs": [
+                    {
+                        # under reports/<endpoint>/, the only reports prefix the endpoint role
+                        # may write
+                        "S3Output": {
+                            "S3Uri": f"s3://{s.monitoring_bucket}/reports/{s.endpoint_name}"
+                            "/model-quality",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        }
+                    }
+                ],
+            },
+            "JobResources": resources,
+            "NetworkConfig": {
+                "EnableNetworkIsolation": True,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": _network(s),
+            },
+            "RoleArn": s.execution_role_arn,
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3300},
+            "Tags": _tags(s),
+        },
+        next_state="CreateModelQualitySchedule",
+        result_path=None,
+        comment="Model-quality job definition: ground truth, VPC, network isolation, KMS",
+    )
     schedule = _model_quality_schedule_config(s)
     states["CreateModelQualitySchedule"] = _task(
-        CREATE_SCHEDULE, {**schedule, "Tags": _tags(s)}, next_state=after,
+        CREATE_SCHEDULE,
+        {**schedule, "Tags": _tags(s)},
+        next_state=after,
         result_path=None,
-        catch=_catch({"ErrorEquals": EXISTS, "ResultPath": "$.mq_schedule_exists",
-                      "Next": "UpdateModelQualitySchedule"}),
-        comment=f"Model-quality monitoring on {s.model_quality_schedule}")
+        catch=_catch(
+            {
+                "ErrorEquals": EXISTS,
+                "ResultPath": "$.mq_schedule_exists",
+                "Next": "UpdateModelQualitySchedule",
+            }
+        ),
+        comment=f"Model-quality monitoring on {s.model_quality_schedule}",
+    )
     states["UpdateModelQualitySchedule"] = _task(
-        UPDATE_SCHEDULE, schedule, next_state=after, result_path=None,
-        comment="The schedule exists: point it at the new job definition")
+        UPDATE_SCHEDULE,
+        schedule,
+        next_state=after,
+        result_path=None,
+        comment="The schedule exists: point it at the new job definition",
+    )
     return states
 
 

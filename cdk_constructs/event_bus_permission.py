@@ -24,24 +24,46 @@ class EventBusPutPermission(events.CfnEventBusPolicy):
     Refused: anything but a 12-digit account id, this stack's own account (its rules need no
     bus permission), and a statement id EventBridge would reject."""
 
-    def __init__(self, scope: Construct, id: str, *, source_account: str,
-                 event_bus_name: str = "default", statement_id: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        source_account: str,
+        event_bus_name: str = "default",
+        statement_id: str | None = None,
+    ) -> None:
         facts = stack_facts(scope)
-        require(bool(_ACCOUNT_RE.match(source_account)), "EventBusPutPermission",
-                f"source_account {source_account!r} must be a 12-digit account id")
-        require(source_account != facts.account, "EventBusPutPermission",
-                f"{source_account} is this stack's own account; it needs no bus permission")
+        require(
+            bool(_ACCOUNT_RE.match(source_account)),
+            "EventBusPutPermission",
+            f"source_account {source_account!r} must be a 12-digit account id",
+        )
+        require(
+            source_account != facts.account,
+            "EventBusPutPermission",
+            f"{source_account} is this stack's own account; it needs no bus permission",
+        )
         statement_id = statement_id or f"put-events-from-{source_account}"
-        require(bool(_STATEMENT_ID_RE.match(statement_id)), "EventBusPutPermission",
-                f"statement_id {statement_id!r} must be 1-64 letters, digits, - or _")
+        require(
+            bool(_STATEMENT_ID_RE.match(statement_id)),
+            "EventBusPutPermission",
+            f"statement_id {statement_id!r} must be 1-64 letters, digits, - or _",
+        )
         super().__init__(
-            scope, id, statement_id=statement_id, event_bus_name=event_bus_name,
+            scope,
+            id,
+            statement_id=statement_id,
+            event_bus_name=event_bus_name,
             statement={
-                "Sid": statement_id, "Effect": "Allow",
+                "Sid": statement_id,
+                "Effect": "Allow",
                 "Principal": {"AWS": f"arn:{facts.partition}:iam::{source_account}:root"},
                 "Action": "events:PutEvents",
                 "Resource": f"arn:{facts.partition}:events:{facts.region}:{facts.account}:"
-                            f"event-bus/{event_bus_name}"})
+                f"event-bus/{event_bus_name}",
+            },
+        )
         self.source_account = source_account
 
     # CfnEventBusPolicy's top-level ``principal`` is deprecated (the statement carries the
@@ -55,5 +77,7 @@ class EventBusPutPermission(events.CfnEventBusPolicy):
 
     @principal.setter
     def principal(self, value: str | None) -> None:
-        raise TypeError("EventBusPutPermission: the principal is in the statement; "
-                        "the deprecated top-level principal is not used")
+        raise TypeError(
+            "EventBusPutPermission: the principal is in the statement; "
+            "the deprecated top-level principal is not used"
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
 from functools import cached_property
 
 from aws_cdk import CfnTag
@@ -19,9 +18,15 @@ _ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 MAX_MANAGED_POLICIES = 10  # IAM's default quota of managed policies per role
 
 
-def trust_policy(principals: Sequence[str], *, account: str, partition: str,
-                 require_mfa: bool, session_name: str | None = None,
-                 max_mfa_age_seconds: int | None = None) -> dict:
+def trust_policy(
+    principals: Sequence[str],
+    *,
+    account: str,
+    partition: str,
+    require_mfa: bool,
+    session_name: str | None = None,
+    max_mfa_age_seconds: int | None = None,
+) -> dict:
     """A trust policy for people. One statement per kind of principal:
 
     - account ids (``{account}`` = this environment's account): IAM principals of that
@@ -50,34 +55,40 @@ def trust_policy(principals: Sequence[str], *, account: str, partition: str,
         statement = {
             "Sid": "AccountPrincipals",
             "Effect": "Allow",
-            "Principal": {"AWS": sorted(f"arn:{partition}:iam::{a}:root" for a in kinds["account"])},
+            "Principal": {
+                "AWS": sorted(f"arn:{partition}:iam::{a}:root" for a in kinds["account"])
+            },
             "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
         }
         if conditions:
             statement["Condition"] = conditions
         statements.append(statement)
     if kinds["saml"]:
-        statements.append({
-            "Sid": "SamlFederation",
-            "Effect": "Allow",
-            "Principal": {"Federated": sorted(kinds["saml"])},
-            "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"],
-            "Condition": {
-                "StringEquals": {
-                    "SAML:aud": "https://signin.aws.amazon.com/saml",
-                    **({"sts:RoleSessionName": session_name} if session_name else {}),
-                }
-            },
-        })
+        statements.append(
+            {
+                "Sid": "SamlFederation",
+                "Effect": "Allow",
+                "Principal": {"Federated": sorted(kinds["saml"])},
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"],
+                "Condition": {
+                    "StringEquals": {
+                        "SAML:aud": "https://signin.aws.amazon.com/saml",
+                        **({"sts:RoleSessionName": session_name} if session_name else {}),
+                    }
+                },
+            }
+        )
     if kinds["role"]:
         role_accounts = sorted({r.split(":")[4] for r in kinds["role"]})
-        statements.append({
-            "Sid": "IdentityCenterRoles",
-            "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:{partition}:iam::{a}:root" for a in role_accounts]},
-            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-            "Condition": {"ArnLike": {"aws:PrincipalArn": sorted(kinds["role"])}, **session},
-        })
+        statements.append(
+            {
+                "Sid": "IdentityCenterRoles",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:{partition}:iam::{a}:root" for a in role_accounts]},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                "Condition": {"ArnLike": {"aws:PrincipalArn": sorted(kinds["role"])}, **session},
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -92,16 +103,31 @@ class HumanRole(Construct):
     pattern.
     """
 
-    def __init__(self, scope: Construct, id: str, *, role_name: str, description: str,
-                 principals: Sequence[str], managed_policies: Sequence[iam.IManagedPolicy | str],
-                 require_mfa: bool = True, session_name: str | None = None,
-                 max_mfa_age_seconds: int | None = None,
-                 tags: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        role_name: str,
+        description: str,
+        principals: Sequence[str],
+        managed_policies: Sequence[iam.IManagedPolicy | str],
+        require_mfa: bool = True,
+        session_name: str | None = None,
+        max_mfa_age_seconds: int | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(scope, id)
-        require(bool(_ROLE_NAME_RE.match(role_name)), "HumanRole",
-                f"role_name {role_name!r} must be 1-64 characters of letters, digits and +=,.@_-")
-        require(0 < len(managed_policies) <= MAX_MANAGED_POLICIES, "HumanRole",
-                f"give 1..{MAX_MANAGED_POLICIES} managed policies (got {len(managed_policies)})")
+        require(
+            bool(_ROLE_NAME_RE.match(role_name)),
+            "HumanRole",
+            f"role_name {role_name!r} must be 1-64 characters of letters, digits and +=,.@_-",
+        )
+        require(
+            0 < len(managed_policies) <= MAX_MANAGED_POLICIES,
+            "HumanRole",
+            f"give 1..{MAX_MANAGED_POLICIES} managed policies (got {len(managed_policies)})",
+        )
         for principal in principals:
             try:
                 principal_kind(principal)
@@ -109,9 +135,14 @@ class HumanRole(Construct):
                 require(False, "HumanRole", str(exc))
         stack = adopt(self, scope)
         self.role_name = role_name
-        self.trust = trust_policy(principals, account=stack.account, partition=stack.partition,
-                                  require_mfa=require_mfa, session_name=session_name,
-                                  max_mfa_age_seconds=max_mfa_age_seconds)
+        self.trust = trust_policy(
+            principals,
+            account=stack.account,
+            partition=stack.partition,
+            require_mfa=require_mfa,
+            session_name=session_name,
+            max_mfa_age_seconds=max_mfa_age_seconds,
+        )
         arns = [p if isinstance(p, str) else p.managed_policy_arn for p in managed_policies]
         self.resource = iam.CfnRole(
             self,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs._lint import tolerate_redundant_depends_on
@@ -106,23 +109,37 @@ class IsolatedNetwork(Construct):
         try:
             network = ipaddress.IPv4Network(vpc_cidr, strict=True)
         except ValueError as exc:
-            raise ValueError(f"IsolatedNetwork: vpc_cidr {vpc_cidr!r} is not a CIDR ({exc})") from None
+            raise ValueError(
+                f"IsolatedNetwork: vpc_cidr {vpc_cidr!r} is not a CIDR ({exc})"
+            ) from None
         require(network.is_private, "IsolatedNetwork", f"vpc_cidr {vpc_cidr} must be private")
-        require(len(availability_zones) >= 2, "IsolatedNetwork",
-                "give at least two availability_zones so SageMaker can spread across AZs")
-        require(1 <= endpoint_az_count <= len(availability_zones), "IsolatedNetwork",
-                f"endpoint_az_count {endpoint_az_count} must be 1..{len(availability_zones)}")
-        require(platform_bucket_prefix.endswith("-") and platform_bucket_prefix.islower(),
-                "IsolatedNetwork",
-                f"platform_bucket_prefix {platform_bucket_prefix!r} must be lower-case and end "
-                "with '-' so the S3 endpoint policy cannot match another owner's bucket name")
+        require(
+            len(availability_zones) >= 2,
+            "IsolatedNetwork",
+            "give at least two availability_zones so SageMaker can spread across AZs",
+        )
+        require(
+            1 <= endpoint_az_count <= len(availability_zones),
+            "IsolatedNetwork",
+            f"endpoint_az_count {endpoint_az_count} must be 1..{len(availability_zones)}",
+        )
+        require(
+            platform_bucket_prefix.endswith("-") and platform_bucket_prefix.islower(),
+            "IsolatedNetwork",
+            f"platform_bucket_prefix {platform_bucket_prefix!r} must be lower-case and end "
+            "with '-' so the S3 endpoint policy cannot match another owner's bucket name",
+        )
         for location in shared_read_locations:
-            require(location.startswith("arn:") and ":s3:::" in location
-                    and location.endswith("/*") and "*" not in location[:-2],
-                    "IsolatedNetwork",
-                    f"shared_read_locations entry {location!r} must be an S3 object ARN prefix "
-                    "ending in '/*' with no other wildcard (e.g. "
-                    "'arn:aws:s3:::mlp-dev-model-artifacts-111111111111-eu-west-2/runs/*')")
+            require(
+                location.startswith("arn:")
+                and ":s3:::" in location
+                and location.endswith("/*")
+                and "*" not in location[:-2],
+                "IsolatedNetwork",
+                f"shared_read_locations entry {location!r} must be an S3 object ARN prefix "
+                "ending in '/*' with no other wildcard (e.g. "
+                "'arn:aws:s3:::mlp-dev-model-artifacts-111111111111-eu-west-2/runs/*')",
+            )
         ids = [e.construct_id for e in interface_endpoints]
         require(len(ids) == len(set(ids)), "IsolatedNetwork", "interface endpoint ids repeat")
 
@@ -139,8 +156,9 @@ class IsolatedNetwork(Construct):
             enable_dns_hostnames=True,
             enable_dns_support=True,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="isolated",
-                                        subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                )
             ],
         )
 
@@ -159,8 +177,10 @@ class IsolatedNetwork(Construct):
                 "vpc-flow-logs.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:ec2:{stack.region}:"
-                                                 f"{stack.account}:vpc-flow-log/*"},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:ec2:{stack.region}:"
+                        f"{stack.account}:vpc-flow-log/*"
+                    },
                 },
             ),
             description="VPC flow logs delivery to the platform's encrypted log group",
@@ -171,8 +191,11 @@ class IsolatedNetwork(Construct):
                 "FlowLogDeliveryPolicy",
                 statements=[
                     iam.PolicyStatement(
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents",
-                                 "logs:DescribeLogStreams"],
+                        actions=[
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogStreams",
+                        ],
                         resources=[self.flow_log_group.log_group_arn],
                     )
                 ],
@@ -203,8 +226,10 @@ class IsolatedNetwork(Construct):
         # inside the VPC and the S3/DynamoDB gateway endpoints (whose prefix lists are
         # public ranges routed to the gateway); nothing else is routable.
         self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
-            "HTTPS to VPC interface endpoints and S3/DynamoDB gateway endpoints only (no internet route)",
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(443),
+            "HTTPS to VPC interface endpoints and S3/DynamoDB gateway endpoints only (no internet "
+            "route)",
         )
 
         endpoint_subnets = ec2.SubnetSelection(
@@ -294,9 +319,17 @@ class IsolatedNetwork(Construct):
             iam.PolicyStatement(
                 sid="PlatformTablesForThisAccount",
                 principals=[iam.AnyPrincipal()],
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                         "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:DescribeTable"],
-                resources=[f"arn:{stack.partition}:dynamodb:{stack.region}:{stack.account}:table/*"],
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:DescribeTable",
+                ],
+                resources=[
+                    f"arn:{stack.partition}:dynamodb:{stack.region}:{stack.account}:table/*"
+                ],
                 conditions=account_only,
             )
         )

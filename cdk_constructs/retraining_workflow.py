@@ -18,14 +18,25 @@ from cdk_constructs._validation import require
 
 START_PIPELINE = "arn:aws:states:::aws-sdk:codepipeline:startPipelineExecution"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
-RETRYABLE_ERRORS = ["ThrottlingException", "CodePipeline.ThrottlingException",
-                    "CodePipeline.CodePipelineException", "SNS.ThrottledException",
-                    "SNS.InternalErrorException"]
+RETRYABLE_ERRORS = [
+    "ThrottlingException",
+    "CodePipeline.ThrottlingException",
+    "CodePipeline.CodePipelineException",
+    "SNS.ThrottledException",
+    "SNS.InternalErrorException",
+]
 
 
 def _retry() -> list[dict]:
-    return [{"ErrorEquals": list(RETRYABLE_ERRORS), "IntervalSeconds": 5, "MaxAttempts": 4,
-             "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+    return [
+        {
+            "ErrorEquals": list(RETRYABLE_ERRORS),
+            "IntervalSeconds": 5,
+            "MaxAttempts": 4,
+            "BackoffRate": 2.0,
+            "JitterStrategy": "FULL",
+        }
+    ]
 
 
 def build_retraining_definition(*, pipeline_name: str, topic_arn: str) -> dict:
@@ -35,38 +46,63 @@ def build_retraining_definition(*, pipeline_name: str, topic_arn: str) -> dict:
     catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}]
     return {
         "Comment": "Secure ML platform: retraining through the governed pipeline",
-        "StartAt": "StartPipeline", "TimeoutSeconds": 3600,
+        "StartAt": "StartPipeline",
+        "TimeoutSeconds": 3600,
         "States": {
             "StartPipeline": {
-                "Type": "Task", "Resource": START_PIPELINE,
+                "Type": "Task",
+                "Resource": START_PIPELINE,
                 "Comment": "Re-run the pipeline (latest code and data); idempotent per episode",
                 "Parameters": {"Name": pipeline_name, "ClientRequestToken.$": "$$.Execution.Name"},
                 "ResultSelector": {"id.$": "$.PipelineExecutionId"},
-                "ResultPath": "$.pipeline", "Retry": _retry(), "Catch": catch,
-                "Next": "NotifyModelRisk"},
+                "ResultPath": "$.pipeline",
+                "Retry": _retry(),
+                "Catch": catch,
+                "Next": "NotifyModelRisk",
+            },
             "NotifyModelRisk": {
-                "Type": "Task", "Resource": SNS_PUBLISH,
+                "Type": "Task",
+                "Resource": SNS_PUBLISH,
                 "Comment": "Tell model risk why retraining started",
                 "Parameters": {
                     "TopicArn": topic_arn,
                     "Subject": "Retraining started",
                     "Message.$": "States.Format('Retraining of {} started ({}), pipeline "
-                                 "execution {}. Trigger: {}. The new model will wait for your "
-                                 "approval in the model registry.', $.modelPackageGroup, "
-                                 "$.reason, $.pipeline.id, States.JsonToString($.trigger))"},
-                "ResultPath": None, "Retry": _retry(), "Catch": catch, "Next": "Started"},
+                    "execution {}. Trigger: {}. The new model will wait for your "
+                    "approval in the model registry.', $.modelPackageGroup, "
+                    "$.reason, $.pipeline.id, States.JsonToString($.trigger))",
+                },
+                "ResultPath": None,
+                "Retry": _retry(),
+                "Catch": catch,
+                "Next": "Started",
+            },
             "Started": {"Type": "Succeed"},
             "NotifyFailure": {
-                "Type": "Task", "Resource": SNS_PUBLISH,
-                "Parameters": {"TopicArn": topic_arn, "Subject": "Retraining failed to start",
-                               "Message.$": "States.Format('Retraining did not start: {} {}', "
-                                            "$.error.Error, $.error.Cause)"},
-                "ResultPath": None, "Retry": _retry(),
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                           "Next": "RetrainingFailed"}],
-                "Next": "RetrainingFailed"},
-            "RetrainingFailed": {"Type": "Fail", "Error": "RetrainingFailed",
-                                 "Cause": "The pipeline could not be started"},
+                "Type": "Task",
+                "Resource": SNS_PUBLISH,
+                "Parameters": {
+                    "TopicArn": topic_arn,
+                    "Subject": "Retraining failed to start",
+                    "Message.$": "States.Format('Retraining did not start: {} {}', "
+                    "$.error.Error, $.error.Cause)",
+                },
+                "ResultPath": None,
+                "Retry": _retry(),
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.notify_error",
+                        "Next": "RetrainingFailed",
+                    }
+                ],
+                "Next": "RetrainingFailed",
+            },
+            "RetrainingFailed": {
+                "Type": "Fail",
+                "Error": "RetrainingFailed",
+                "Cause": "The pipeline could not be started",
+            },
         },
     }
 
@@ -78,26 +114,50 @@ class RetrainingWorkflow(Construct):
     Refused: an empty ``pipeline_name``.
     """
 
-    def __init__(self, scope: Construct, id: str, *, state_machine_name: str,
-                 pipeline_name: str, topic_arn: str, topic_key: kms.IKey,
-                 encryption_key: kms.IKey, log_key: kms.IKey, log_retention_days: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        state_machine_name: str,
+        pipeline_name: str,
+        topic_arn: str,
+        topic_key: kms.IKey,
+        encryption_key: kms.IKey,
+        log_key: kms.IKey,
+        log_retention_days: int,
+    ) -> None:
         super().__init__(scope, id)
         require(bool(pipeline_name), "RetrainingWorkflow", "pipeline_name is required")
         stack = Stack.of(self)
         arn = f"arn:{stack.partition}"
-        self.definition = build_retraining_definition(pipeline_name=pipeline_name,
-                                                      topic_arn=topic_arn)
+        self.definition = build_retraining_definition(
+            pipeline_name=pipeline_name, topic_arn=topic_arn
+        )
         parts = build_secure_state_machine(
-            self, purpose="Retraining workflow", state_machine_name=state_machine_name,
-            definition=self.definition, encryption_key=encryption_key, log_key=log_key,
-            log_retention_days=log_retention_days, statements=[
-            iam.PolicyStatement(sid="StartPipeline", actions=["codepipeline:StartPipelineExecution"],
-                                resources=[f"{arn}:codepipeline:{stack.region}:{stack.account}:"
-                                           f"{pipeline_name}"]),
-            iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic_arn]),
-            iam.PolicyStatement(sid="NotifyEncrypted", actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                                resources=[topic_key.key_arn]),
-        ])
+            self,
+            purpose="Retraining workflow",
+            state_machine_name=state_machine_name,
+            definition=self.definition,
+            encryption_key=encryption_key,
+            log_key=log_key,
+            log_retention_days=log_retention_days,
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartPipeline",
+                    actions=["codepipeline:StartPipelineExecution"],
+                    resources=[
+                        f"{arn}:codepipeline:{stack.region}:{stack.account}:{pipeline_name}"
+                    ],
+                ),
+                iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic_arn]),
+                iam.PolicyStatement(
+                    sid="NotifyEncrypted",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[topic_key.key_arn],
+                ),
+            ],
+        )
         self.log_group, self.policy = parts.log_group, parts.policy
         self.role, self.state_machine = parts.role, parts.state_machine
         self.state_machine_name = state_machine_name

@@ -55,8 +55,9 @@ def model_monitor_image(region: str) -> str:
 
 def clarify_image(region: str) -> str:
     account = _account(CLARIFY_ACCOUNTS, region, "SageMaker Clarify")
-    return (f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-clarify-processing:"
-            f"{CLARIFY_VERSION}")
+    return (
+        f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-clarify-processing:{CLARIFY_VERSION}"
+    )
 
 
 def image_repository_arns(region: str, partition: str = "aws") -> list[str]:
@@ -67,9 +68,13 @@ def image_repository_arns(region: str, partition: str = "aws") -> list[str]:
         f"arn:{partition}:ecr:{region}:{framework}:repository/sagemaker-scikit-learn",
     ]
     if region in MODEL_MONITOR_ACCOUNTS:
-        arns.append(f"arn:{partition}:ecr:{region}:{MODEL_MONITOR_ACCOUNTS[region]}:"
-                    "repository/sagemaker-model-monitor-analyzer")
+        arns.append(
+            f"arn:{partition}:ecr:{region}:{MODEL_MONITOR_ACCOUNTS[region]}:"
+            "repository/sagemaker-model-monitor-analyzer"
+        )
     if region in CLARIFY_ACCOUNTS:
-        arns.append(f"arn:{partition}:ecr:{region}:{CLARIFY_ACCOUNTS[region]}:"
-                    "repository/sagemaker-clarify-processing")
+        arns.append(
+            f"arn:{partition}:ecr:{region}:{CLARIFY_ACCOUNTS[region]}:"
+            "repository/sagemaker-clarify-processing"
+        )
     return arns

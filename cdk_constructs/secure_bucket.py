@@ -5,7 +5,10 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from aws_cdk import Annotations, Duration, aws_iam as iam, aws_kms as kms, aws_s3 as s3
+from aws_cdk import Annotations, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs._buckets import (
@@ -72,35 +75,63 @@ class SecureBucket(Construct):
         super().__init__(scope, id)
         _check_object_lock_opt_out(scope, object_lock_opt_out, object_lock_days)
         validate_bucket_name("SecureBucket", bucket_name)
-        require(encryption_key is not None, "SecureBucket",
-                "encryption_key is required: platform data is encrypted with a customer-managed key")
-        require(access_logs_bucket is not None, "SecureBucket",
-                "access_logs_bucket is required: every data access must leave a log")
-        require(object_lock_days is None or object_lock_days > 0, "SecureBucket",
-                f"object_lock_days must be positive when set, got {object_lock_days}")
-        require(object_lock_mode in ("GOVERNANCE", "COMPLIANCE"), "SecureBucket",
-                f"object_lock_mode must be GOVERNANCE or COMPLIANCE, got {object_lock_mode!r}")
-        require(noncurrent_version_days is None or noncurrent_version_days > 0, "SecureBucket",
-                "noncurrent_version_days must be positive when set")
-        require(not (object_lock_days and noncurrent_version_days
-                     and noncurrent_version_days < object_lock_days), "SecureBucket",
-                "noncurrent_version_days is shorter than object_lock_days; locked versions "
-                "cannot expire before their retention ends, raise it or drop it")
+        require(
+            encryption_key is not None,
+            "SecureBucket",
+            "encryption_key is required: platform data is encrypted with a customer-managed key",
+        )
+        require(
+            access_logs_bucket is not None,
+            "SecureBucket",
+            "access_logs_bucket is required: every data access must leave a log",
+        )
+        require(
+            object_lock_days is None or object_lock_days > 0,
+            "SecureBucket",
+            f"object_lock_days must be positive when set, got {object_lock_days}",
+        )
+        require(
+            object_lock_mode in ("GOVERNANCE", "COMPLIANCE"),
+            "SecureBucket",
+            f"object_lock_mode must be GOVERNANCE or COMPLIANCE, got {object_lock_mode!r}",
+        )
+        require(
+            noncurrent_version_days is None or noncurrent_version_days > 0,
+            "SecureBucket",
+            "noncurrent_version_days must be positive when set",
+        )
+        require(
+            not (
+                object_lock_days
+                and noncurrent_version_days
+                and noncurrent_version_days < object_lock_days
+            ),
+            "SecureBucket",
+            "noncurrent_version_days is shorter than object_lock_days; locked versions "
+            "cannot expire before their retention ends, raise it or drop it",
+        )
 
         lock_retention = None
         if object_lock_days:
             retention = Duration.days(object_lock_days)
-            lock_retention = (s3.ObjectLockRetention.compliance(retention)
-                              if object_lock_mode == "COMPLIANCE"
-                              else s3.ObjectLockRetention.governance(retention))
+            lock_retention = (
+                s3.ObjectLockRetention.compliance(retention)
+                if object_lock_mode == "COMPLIANCE"
+                else s3.ObjectLockRetention.governance(retention)
+            )
         lifecycle = [
-            s3.LifecycleRule(id="abort-incomplete-uploads",
-                             abort_incomplete_multipart_upload_after=Duration.days(7))
+            s3.LifecycleRule(
+                id="abort-incomplete-uploads",
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )
         ]
         if noncurrent_version_days:
-            lifecycle.append(s3.LifecycleRule(
-                id="expire-noncurrent-versions",
-                noncurrent_version_expiration=Duration.days(noncurrent_version_days)))
+            lifecycle.append(
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(noncurrent_version_days),
+                )
+            )
 
         self.encryption_key = encryption_key
         self.bucket_name_literal = bucket_name
@@ -125,19 +156,24 @@ class SecureBucket(Construct):
             # AccessLogBucket grants delivery from every bucket named with the platform prefix.
             Annotations.of(self.bucket).acknowledge_warning(
                 "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
-                "AccessLogBucket grants S3 log delivery for every platform bucket by name prefix")
+                "AccessLogBucket grants S3 log delivery for every platform bucket by name prefix",
+            )
         objects = self.bucket.arn_for_objects("*")
-        if cloudtrail_digests:
-            targets = dict(not_resources=[self.bucket.arn_for_objects("AWSLogs/*/CloudTrail-Digest/*")])
-        else:
-            targets = dict(resources=[objects])
+        # The two statements cover every object, or every object but CloudTrail's digests.
+        resources: list[str] | None = None if cloudtrail_digests else [objects]
+        not_resources: list[str] | None = (
+            [self.bucket.arn_for_objects("AWSLogs/*/CloudTrail-Digest/*")]
+            if cloudtrail_digests
+            else None
+        )
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyUploadsWithOtherEncryption",
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                **targets,
+                resources=resources,
+                not_resources=not_resources,
                 conditions={
                     "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
                 },
@@ -149,7 +185,8 @@ class SecureBucket(Construct):
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                **targets,
+                resources=resources,
+                not_resources=not_resources,
                 conditions={
                     "StringNotEqualsIfExists": {
                         "s3:x-amz-server-side-encryption-aws-kms-key-id": encryption_key.key_arn
@@ -170,15 +207,23 @@ class SecureBucket(Construct):
 def _check_object_lock_opt_out(scope: Construct, opt_out: object, lock_days: int | None) -> None:
     if opt_out is None:
         return
-    require(isinstance(opt_out, ObjectLockOptOut), "SecureBucket",
-            f"object_lock_opt_out must be an ObjectLockOptOut member, got {opt_out!r}")
-    require(lock_days is None, "SecureBucket",
-            "object_lock_days cannot be set together with object_lock_opt_out; drop one")
+    require(
+        isinstance(opt_out, ObjectLockOptOut),
+        "SecureBucket",
+        f"object_lock_opt_out must be an ObjectLockOptOut member, got {opt_out!r}",
+    )
+    require(
+        lock_days is None,
+        "SecureBucket",
+        "object_lock_days cannot be set together with object_lock_opt_out; drop one",
+    )
     # Imported here: config_recorder imports this module.
     from cdk_constructs.config_recorder import ConfigRecorder
 
-    require(opt_out is ObjectLockOptOut.AWS_CONFIG_DELIVERY and isinstance(scope, ConfigRecorder),
-            "SecureBucket",
-            "object_lock_opt_out=AWS_CONFIG_DELIVERY is accepted only for the bucket a "
-            "ConfigRecorder creates (AWS Config cannot deliver to an Object-Locked bucket); "
-            "every other platform bucket keeps Object Lock: drop object_lock_opt_out")
+    require(
+        opt_out is ObjectLockOptOut.AWS_CONFIG_DELIVERY and isinstance(scope, ConfigRecorder),
+        "SecureBucket",
+        "object_lock_opt_out=AWS_CONFIG_DELIVERY is accepted only for the bucket a "
+        "ConfigRecorder creates (AWS Config cannot deliver to an Object-Locked bucket); "
+        "every other platform bucket keeps Object Lock: drop object_lock_opt_out",
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, aws_kms as kms, aws_logs as logs
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs._validation import require
@@ -16,14 +18,27 @@ class SecureLogGroup(Construct):
     Logs retention value.
     """
 
-    def __init__(self, scope: Construct, id: str, *, encryption_key: kms.IKey,
-                 retention_days: int, log_group_name: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        encryption_key: kms.IKey,
+        retention_days: int,
+        log_group_name: str | None = None,
+    ) -> None:
         super().__init__(scope, id)
-        require(encryption_key is not None, "SecureLogGroup",
-                "encryption_key is required: log groups hold audit evidence and must use a CMK")
-        require(retention_days in LOG_RETENTION_DAYS, "SecureLogGroup",
-                f"retention_days {retention_days} is not a CloudWatch Logs retention value "
-                f"({', '.join(map(str, LOG_RETENTION_DAYS))})")
+        require(
+            encryption_key is not None,
+            "SecureLogGroup",
+            "encryption_key is required: log groups hold audit evidence and must use a CMK",
+        )
+        require(
+            retention_days in LOG_RETENTION_DAYS,
+            "SecureLogGroup",
+            f"retention_days {retention_days} is not a CloudWatch Logs retention value "
+            f"({', '.join(map(str, LOG_RETENTION_DAYS))})",
+        )
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
@@ -36,4 +51,3 @@ class SecureLogGroup(Construct):
         cfn = self.log_group.node.default_child
         assert isinstance(cfn, logs.CfnLogGroup)
         cfn.retention_in_days = retention_days
-

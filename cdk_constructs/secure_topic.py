@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from cdk_constructs._validation import require
@@ -30,7 +31,7 @@ class TopicTarget:
         self._topic = topic
         self._message = message
 
-    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         return events.RuleTargetConfig(arn=self._topic.topic_arn, input=self._message)
 
 
@@ -43,22 +44,44 @@ class SecureTopic(Construct):
     an e-mail address, and an ``allow_services`` entry that is not a service principal.
     """
 
-    def __init__(self, scope: Construct, id: str, *, display_name: str, master_key: kms.IKey,
-                 emails: list[str], allow_services: tuple[str, ...] = (),
-                 topic_name: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        display_name: str,
+        master_key: kms.IKey,
+        emails: list[str],
+        allow_services: tuple[str, ...] = (),
+        topic_name: str | None = None,
+    ) -> None:
         super().__init__(scope, id)
         require(master_key is not None, "SecureTopic", "master_key is required (CMK encryption)")
         for email in emails:
-            require(bool(_EMAIL_RE.match(email)), "SecureTopic", f"{email!r} is not an e-mail address")
+            require(
+                bool(_EMAIL_RE.match(email)), "SecureTopic", f"{email!r} is not an e-mail address"
+            )
         for service in allow_services:
-            require(service.endswith(".amazonaws.com"), "SecureTopic",
-                    f"{service!r} is not a service principal")
-        require(topic_name is None or bool(re.fullmatch(r"[A-Za-z0-9_-]{1,256}", topic_name)),
-                "SecureTopic", f"topic_name {topic_name!r} must be 1-256 letters, digits, - or _")
+            require(
+                service.endswith(".amazonaws.com"),
+                "SecureTopic",
+                f"{service!r} is not a service principal",
+            )
+        require(
+            topic_name is None or bool(re.fullmatch(r"[A-Za-z0-9_-]{1,256}", topic_name)),
+            "SecureTopic",
+            f"topic_name {topic_name!r} must be 1-256 letters, digits, - or _",
+        )
         stack = Stack.of(self)
         # A fixed name lets key policies in other stacks name the topic without a reference.
-        self.topic = sns.Topic(self, "Topic", display_name=display_name, master_key=master_key,
-                               enforce_ssl=True, topic_name=topic_name)
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            display_name=display_name,
+            master_key=master_key,
+            enforce_ssl=True,
+            topic_name=topic_name,
+        )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         for service in allow_services:

@@ -19,6 +19,7 @@ from cdk_constructs._validation import require
 class SecurityFilter:
     """One metric filter of :class:`SecurityAlarms`: a stable name, what it detects, and its
     CloudWatch Logs JSON filter pattern over CloudTrail records."""
+
     name: str  # construct id and metric name: stable, never a list position
     description: str
     pattern: str  # CloudWatch Logs JSON filter pattern over CloudTrail records
@@ -27,14 +28,19 @@ class SecurityFilter:
 # CIS AWS Foundations Benchmark (v1.4 / v3.0 section "Monitoring") filter patterns.
 SECURITY_FILTERS: tuple[SecurityFilter, ...] = (
     SecurityFilter(
-        "RootAccountUsage", "The root user signed in or called an API (CIS 4.3)",
+        "RootAccountUsage",
+        "The root user signed in or called an API (CIS 4.3)",
         '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
-        '&& $.eventType != "AwsServiceEvent" }'),
+        '&& $.eventType != "AwsServiceEvent" }',
+    ),
     SecurityFilter(
-        "UnauthorizedApiCalls", "API calls denied for lack of permission (CIS 4.1)",
-        '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }'),
+        "UnauthorizedApiCalls",
+        "API calls denied for lack of permission (CIS 4.1)",
+        '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }',
+    ),
     SecurityFilter(
-        "IamPolicyChanges", "IAM policies created, changed, attached or detached (CIS 4.4)",
+        "IamPolicyChanges",
+        "IAM policies created, changed, attached or detached (CIS 4.4)",
         "{ ($.eventName = DeleteGroupPolicy) || ($.eventName = DeleteRolePolicy) || "
         "($.eventName = DeleteUserPolicy) || ($.eventName = PutGroupPolicy) || "
         "($.eventName = PutRolePolicy) || ($.eventName = PutUserPolicy) || "
@@ -42,36 +48,47 @@ SECURITY_FILTERS: tuple[SecurityFilter, ...] = (
         "($.eventName = CreatePolicyVersion) || ($.eventName = DeletePolicyVersion) || "
         "($.eventName = AttachRolePolicy) || ($.eventName = DetachRolePolicy) || "
         "($.eventName = AttachUserPolicy) || ($.eventName = DetachUserPolicy) || "
-        "($.eventName = AttachGroupPolicy) || ($.eventName = DetachGroupPolicy) }"),
+        "($.eventName = AttachGroupPolicy) || ($.eventName = DetachGroupPolicy) }",
+    ),
     SecurityFilter(
         "KmsKeyDisabledOrScheduledForDeletion",
         "A customer-managed KMS key was disabled or scheduled for deletion (CIS 4.7)",
         "{ ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || "
-        "($.eventName = ScheduleKeyDeletion)) }"),
+        "($.eventName = ScheduleKeyDeletion)) }",
+    ),
     SecurityFilter(
-        "CloudTrailChanges", "A trail was created, changed, stopped or deleted (CIS 4.5)",
+        "CloudTrailChanges",
+        "A trail was created, changed, stopped or deleted (CIS 4.5)",
         "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || "
         "($.eventName = DeleteTrail) || ($.eventName = StartLogging) || "
-        "($.eventName = StopLogging) || ($.eventName = PutEventSelectors) }"),
+        "($.eventName = StopLogging) || ($.eventName = PutEventSelectors) }",
+    ),
     SecurityFilter(
-        "ConfigChanges", "The AWS Config recorder or delivery channel was changed (CIS 4.9)",
-        "{ ($.eventSource = config.amazonaws.com) && (($.eventName = StopConfigurationRecorder) "
-        "|| ($.eventName = DeleteDeliveryChannel) || ($.eventName = PutDeliveryChannel) || "
-        "($.eventName = PutConfigurationRecorder) || ($.eventName = DeleteConfigurationRecorder)) }"),
+        "ConfigChanges",
+        "The AWS Config recorder or delivery channel was changed (CIS 4.9)",
+        "{ ($.eventSource = config.amazonaws.com) && (($.eventName = StopConfigurationRecorder) || "
+        "($.eventName = DeleteDeliveryChannel) || ($.eventName = PutDeliveryChannel) || "
+        "($.eventName = PutConfigurationRecorder) || ($.eventName = DeleteConfigurationRecorder)) "
+        "}",
+    ),
     SecurityFilter(
-        "S3BucketPolicyChanges", "An S3 bucket policy, ACL or lifecycle was changed (CIS 4.8)",
+        "S3BucketPolicyChanges",
+        "An S3 bucket policy, ACL or lifecycle was changed (CIS 4.8)",
         "{ ($.eventSource = s3.amazonaws.com) && (($.eventName = PutBucketAcl) || "
         "($.eventName = PutBucketPolicy) || ($.eventName = PutBucketCors) || "
         "($.eventName = PutBucketLifecycle) || ($.eventName = PutBucketReplication) || "
         "($.eventName = DeleteBucketPolicy) || ($.eventName = DeleteBucketCors) || "
-        "($.eventName = DeleteBucketLifecycle) || ($.eventName = DeleteBucketReplication)) }"),
+        "($.eventName = DeleteBucketLifecycle) || ($.eventName = DeleteBucketReplication)) }",
+    ),
     SecurityFilter(
-        "SecurityGroupChanges", "A security group or its rules changed (CIS 4.10)",
+        "SecurityGroupChanges",
+        "A security group or its rules changed (CIS 4.10)",
         "{ ($.eventName = AuthorizeSecurityGroupIngress) || "
         "($.eventName = AuthorizeSecurityGroupEgress) || "
         "($.eventName = RevokeSecurityGroupIngress) || "
         "($.eventName = RevokeSecurityGroupEgress) || "
-        "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }"),
+        "($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }",
+    ),
 )
 
 _NAME_RE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
@@ -101,21 +118,36 @@ class SecurityAlarms(Construct):
         filters: tuple[SecurityFilter, ...] = SECURITY_FILTERS,
     ) -> None:
         super().__init__(scope, id)
-        require(trail_log_group is not None, "SecurityAlarms",
-                "trail_log_group is required: the filters read the trail's CloudWatch Logs group")
-        require(topic is not None, "SecurityAlarms",
-                "topic is required: every security alarm must notify people")
-        require(bool(re.fullmatch(r"[A-Za-z0-9]+(/[A-Za-z0-9]+)*", namespace or ""))
-                and not namespace.startswith("AWS"), "SecurityAlarms",
-                f"namespace {namespace!r} must be e.g. 'SecureMlPlatform/Security' (not AWS/...)")
+        require(
+            trail_log_group is not None,
+            "SecurityAlarms",
+            "trail_log_group is required: the filters read the trail's CloudWatch Logs group",
+        )
+        require(
+            topic is not None,
+            "SecurityAlarms",
+            "topic is required: every security alarm must notify people",
+        )
+        require(
+            bool(re.fullmatch(r"[A-Za-z0-9]+(/[A-Za-z0-9]+)*", namespace or ""))
+            and not namespace.startswith("AWS"),
+            "SecurityAlarms",
+            f"namespace {namespace!r} must be e.g. 'SecureMlPlatform/Security' (not AWS/...)",
+        )
         require(bool(filters), "SecurityAlarms", "give at least one filter")
         names = [f.name for f in filters]
         require(len(names) == len(set(names)), "SecurityAlarms", "filter names repeat")
         for f in filters:
-            require(bool(_NAME_RE.match(f.name)), "SecurityAlarms",
-                    f"filter name {f.name!r} must be PascalCase letters and digits")
-            require(f.pattern.startswith("{") and f.pattern.endswith("}"), "SecurityAlarms",
-                    f"filter {f.name}: pattern must be a JSON filter pattern '{{ ... }}'")
+            require(
+                bool(_NAME_RE.match(f.name)),
+                "SecurityAlarms",
+                f"filter name {f.name!r} must be PascalCase letters and digits",
+            )
+            require(
+                f.pattern.startswith("{") and f.pattern.endswith("}"),
+                "SecurityAlarms",
+                f"filter {f.name}: pattern must be a JSON filter pattern '{{ ... }}'",
+            )
 
         action = actions.SnsAction(topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}

@@ -30,7 +30,8 @@ APP_TYPES = ("JupyterLab", "CodeEditor")
 HIDDEN_APP_TYPES = ("JupyterServer", "RStudioServerPro", "Canvas")
 SHARING_PREFIX = "sharing/"
 
-_ON_START = r"""#!/bin/bash
+_ON_START = (
+    r"""#!/bin/bash
 # Secure ML platform: Studio @APP@ on start (runs as the space's user at every app start).
 # pip (and conda, through pip) use the private package mirror: CodeArtifact through the VPC
 # endpoints. There is no internet route from a VPC-only domain.
@@ -57,24 +58,41 @@ configure() {
 # Bounded and non-fatal: a slow mirror must not keep the app from starting.
 export -f configure
 export REGION DOMAIN DOMAIN_OWNER REPOSITORY
-timeout 120 bash -c 'set -euo pipefail; configure' || echo "package mirror not configured at start" >&2
 """
+    "timeout 120 bash -c 'set -euo pipefail; configure' "
+    '|| echo "package mirror not configured at start" >&2\n'
+)
 
 
-def render_on_start(*, app: str, region: str, domain: str, domain_owner: str,
-                    repository: str) -> str:
+def render_on_start(
+    *, app: str, region: str, domain: str, domain_owner: str, repository: str
+) -> str:
     """The Studio on-start script with concrete values (reviewable and testable as text)."""
     require(app in APP_TYPES, "StudioDomain", f"app {app!r} must be one of {APP_TYPES}")
     require(bool(_REGION_RE.match(region)), "StudioDomain", f"region {region!r} is invalid")
-    require(bool(_ACCOUNT_RE.match(domain_owner)), "StudioDomain",
-            f"mirror domain_owner {domain_owner!r} must be a 12-digit account id")
-    require(bool(re.fullmatch(r"[a-z][a-z0-9-]{1,49}", domain)), "StudioDomain",
-            f"CodeArtifact domain {domain!r} must be 2-50 lower-case letters, digits, hyphens")
-    require(bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}", repository)), "StudioDomain",
-            f"repository {repository!r} is not a CodeArtifact repository name")
+    require(
+        bool(_ACCOUNT_RE.match(domain_owner)),
+        "StudioDomain",
+        f"mirror domain_owner {domain_owner!r} must be a 12-digit account id",
+    )
+    require(
+        bool(re.fullmatch(r"[a-z][a-z0-9-]{1,49}", domain)),
+        "StudioDomain",
+        f"CodeArtifact domain {domain!r} must be 2-50 lower-case letters, digits, hyphens",
+    )
+    require(
+        bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}", repository)),
+        "StudioDomain",
+        f"repository {repository!r} is not a CodeArtifact repository name",
+    )
     script = _ON_START
-    for key, value in {"APP": app, "REGION": region, "DOMAIN": domain,
-                       "DOMAIN_OWNER": domain_owner, "REPOSITORY": repository}.items():
+    for key, value in {
+        "APP": app,
+        "REGION": region,
+        "DOMAIN": domain,
+        "DOMAIN_OWNER": domain_owner,
+        "REPOSITORY": repository,
+    }.items():
         script = script.replace(f"@{key}@", shlex.quote(value))
     return script
 
@@ -129,27 +147,51 @@ class StudioDomain(Construct):
         auth_mode: str = "IAM",
     ) -> None:
         super().__init__(scope, id)
-        require(bool(_NAME_RE.match(domain_name)), "StudioDomain",
-                f"domain_name {domain_name!r} must be 1-63 letters, digits and hyphens")
-        require(len(subnets) >= 1, "StudioDomain",
-                "give the isolated subnets the domain runs in (at least one)")
-        require(auth_mode in ("IAM", "SSO"), "StudioDomain",
-                f"auth_mode {auth_mode!r} must be 'IAM' or 'SSO'")
-        require(MIN_IDLE_MINUTES <= idle_minutes <= MAX_IDLE_MINUTES, "StudioDomain",
-                f"idle_minutes {idle_minutes} must be {MIN_IDLE_MINUTES}..{MAX_IDLE_MINUTES} "
-                "(SageMaker's IdleTimeoutInMinutes)")
+        require(
+            bool(_NAME_RE.match(domain_name)),
+            "StudioDomain",
+            f"domain_name {domain_name!r} must be 1-63 letters, digits and hyphens",
+        )
+        require(
+            len(subnets) >= 1,
+            "StudioDomain",
+            "give the isolated subnets the domain runs in (at least one)",
+        )
+        require(
+            auth_mode in ("IAM", "SSO"),
+            "StudioDomain",
+            f"auth_mode {auth_mode!r} must be 'IAM' or 'SSO'",
+        )
+        require(
+            MIN_IDLE_MINUTES <= idle_minutes <= MAX_IDLE_MINUTES,
+            "StudioDomain",
+            f"idle_minutes {idle_minutes} must be {MIN_IDLE_MINUTES}..{MAX_IDLE_MINUTES} "
+            "(SageMaker's IdleTimeoutInMinutes)",
+        )
         require(bool(instance_types), "StudioDomain", "give at least one approved instance type")
         for item in instance_types:
-            require(bool(_INSTANCE_TYPE_RE.match(item)), "StudioDomain",
-                    f"instance type {item!r} is not a SageMaker instance type")
-        require(default_instance_type in instance_types, "StudioDomain",
-                f"default_instance_type {default_instance_type!r} is not one of the approved "
-                f"instance_types {list(instance_types)}")
-        require(len(default_execution_role_name) <= 64, "StudioDomain",
-                "default_execution_role_name is longer than IAM's 64 characters")
-        require(len(lifecycle_name_prefix) + len("-codeeditor") <= 63, "StudioDomain",
-                f"lifecycle_name_prefix {lifecycle_name_prefix!r} leaves no room for the app "
-                "type within 63 characters")
+            require(
+                bool(_INSTANCE_TYPE_RE.match(item)),
+                "StudioDomain",
+                f"instance type {item!r} is not a SageMaker instance type",
+            )
+        require(
+            default_instance_type in instance_types,
+            "StudioDomain",
+            f"default_instance_type {default_instance_type!r} is not one of the approved "
+            f"instance_types {list(instance_types)}",
+        )
+        require(
+            len(default_execution_role_name) <= 64,
+            "StudioDomain",
+            "default_execution_role_name is longer than IAM's 64 characters",
+        )
+        require(
+            len(lifecycle_name_prefix) + len("-codeeditor") <= 63,
+            "StudioDomain",
+            f"lifecycle_name_prefix {lifecycle_name_prefix!r} leaves no room for the app "
+            "type within 63 characters",
+        )
 
         stack = adopt(self, scope)
         self.instance_types = tuple(instance_types)
@@ -164,28 +206,37 @@ class StudioDomain(Construct):
             "DefaultExecutionRole",
             role_name=default_execution_role_name,
             description="Studio domain default execution role: no permissions (each user "
-                        "profile has its own role)",
+            "profile has its own role)",
             assume_role_policy_document={
                 "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                    "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
-                }],
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                        "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
+                    }
+                ],
             },
         )
 
         self.on_start_scripts: dict[str, str] = {}
         self.lifecycle_configs: dict[str, sagemaker.CfnStudioLifecycleConfig] = {}
         for app in APP_TYPES:
-            script = render_on_start(app=app, region=region, domain=mirror_domain,
-                                     domain_owner=mirror_domain_owner,
-                                     repository=mirror_repository)
+            script = render_on_start(
+                app=app,
+                region=region,
+                domain=mirror_domain,
+                domain_owner=mirror_domain_owner,
+                repository=mirror_repository,
+            )
             content = base64.b64encode(script.encode()).decode()
-            require(len(content) <= MAX_SCRIPT_CHARS, "StudioDomain",
-                    f"the {app} on-start script is {len(content)} characters base64-encoded; "
-                    f"SageMaker accepts {MAX_SCRIPT_CHARS}")
+            require(
+                len(content) <= MAX_SCRIPT_CHARS,
+                "StudioDomain",
+                f"the {app} on-start script is {len(content)} characters base64-encoded; "
+                f"SageMaker accepts {MAX_SCRIPT_CHARS}",
+            )
             self.on_start_scripts[app] = script
             self.lifecycle_configs[app] = sagemaker.CfnStudioLifecycleConfig(
                 self,
@@ -202,12 +253,14 @@ class StudioDomain(Construct):
                     idle_timeout_in_minutes=idle_minutes,
                     min_idle_timeout_in_minutes=MIN_IDLE_MINUTES,
                     max_idle_timeout_in_minutes=idle_minutes,
-                ))
+                )
+            )
 
         def resource_spec(app: str) -> sagemaker.CfnDomain.ResourceSpecProperty:
             return sagemaker.CfnDomain.ResourceSpecProperty(
                 instance_type=default_instance_type,
-                lifecycle_config_arn=self.lifecycle_configs[app].attr_studio_lifecycle_config_arn)
+                lifecycle_config_arn=self.lifecycle_configs[app].attr_studio_lifecycle_config_arn,
+            )
 
         def lifecycle_arns(app: str) -> list[str]:
             return [self.lifecycle_configs[app].attr_studio_lifecycle_config_arn]
@@ -228,7 +281,8 @@ class StudioDomain(Construct):
                 security_group_ids=security_groups,
                 execution_role_identity_config="USER_PROFILE_NAME",
                 docker_settings=sagemaker.CfnDomain.DockerSettingsProperty(
-                    enable_docker_access="DISABLED"),
+                    enable_docker_access="DISABLED"
+                ),
             ),
             default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
                 execution_role=default_role_arn,
@@ -236,19 +290,23 @@ class StudioDomain(Construct):
                 studio_web_portal="ENABLED",
                 default_landing_uri="studio::",
                 studio_web_portal_settings=sagemaker.CfnDomain.StudioWebPortalSettingsProperty(
-                    hidden_app_types=list(HIDDEN_APP_TYPES)),
+                    hidden_app_types=list(HIDDEN_APP_TYPES)
+                ),
                 jupyter_lab_app_settings=sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
                     app_lifecycle_management=idle(),
                     default_resource_spec=resource_spec("JupyterLab"),
-                    lifecycle_config_arns=lifecycle_arns("JupyterLab")),
+                    lifecycle_config_arns=lifecycle_arns("JupyterLab"),
+                ),
                 code_editor_app_settings=sagemaker.CfnDomain.CodeEditorAppSettingsProperty(
                     app_lifecycle_management=idle(),
                     default_resource_spec=resource_spec("CodeEditor"),
-                    lifecycle_config_arns=lifecycle_arns("CodeEditor")),
+                    lifecycle_config_arns=lifecycle_arns("CodeEditor"),
+                ),
                 sharing_settings=sagemaker.CfnDomain.SharingSettingsProperty(
                     notebook_output_option="Allowed",
                     s3_output_path=self.sharing_s3_uri,
-                    s3_kms_key_id=key_arn),
+                    s3_kms_key_id=key_arn,
+                ),
             ),
             default_space_settings=sagemaker.CfnDomain.DefaultSpaceSettingsProperty(
                 execution_role=default_role_arn,

@@ -27,13 +27,31 @@ def studio_access(*, profile_arn: str, source_condition: dict, outside_source: d
     from their networks (or the platform's endpoint), nothing else (the allow + deny pattern
     of notebook access, cdk_constructs/user_workspace.py)."""
     action = ["sagemaker:CreatePresignedDomainUrl"]
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "OpenOwnStudioProfile", "Effect": "Allow", "Action": action,
-         "Resource": profile_arn, "Condition": source_condition},
-        {"Sid": "NoOtherProfile", "Effect": "Deny", "Action": action, "NotResource": profile_arn},
-        {"Sid": "OnlyFromAllowedSource", "Effect": "Deny", "Action": action, "Resource": "*",
-         "Condition": outside_source},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OpenOwnStudioProfile",
+                "Effect": "Allow",
+                "Action": action,
+                "Resource": profile_arn,
+                "Condition": source_condition,
+            },
+            {
+                "Sid": "NoOtherProfile",
+                "Effect": "Deny",
+                "Action": action,
+                "NotResource": profile_arn,
+            },
+            {
+                "Sid": "OnlyFromAllowedSource",
+                "Effect": "Deny",
+                "Action": action,
+                "Resource": "*",
+                "Condition": outside_source,
+            },
+        ],
+    }
 
 
 class StudioUserProfile(Construct):
@@ -76,21 +94,39 @@ class StudioUserProfile(Construct):
         tags: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        require(bool(_USER_RE.match(user_name)) and bool(_PROFILE_RE.match(user_name)),
-                "StudioUserProfile", f"user_name {user_name!r} must be 1-63 lower-case letters, "
-                "digits and single hyphens (it is the user-profile name)")
-        require(len(execution_role_name) <= 64 and len(access_name) <= 64, "StudioUserProfile",
-                "IAM role and policy names are limited to 64 characters; shorten the user name")
-        require(presign_mode in ("iam_role", "sso_managed_policy"), "StudioUserProfile",
-                f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'")
-        require(bool(source_cidrs) != bool(source_vpce_ids), "StudioUserProfile",
-                "give exactly one source condition: source_cidrs (aws:SourceIp) or "
-                "source_vpce_ids (aws:SourceVpce)")
+        require(
+            bool(_USER_RE.match(user_name)) and bool(_PROFILE_RE.match(user_name)),
+            "StudioUserProfile",
+            f"user_name {user_name!r} must be 1-63 lower-case letters, "
+            "digits and single hyphens (it is the user-profile name)",
+        )
+        require(
+            len(execution_role_name) <= 64 and len(access_name) <= 64,
+            "StudioUserProfile",
+            "IAM role and policy names are limited to 64 characters; shorten the user name",
+        )
+        require(
+            presign_mode in ("iam_role", "sso_managed_policy"),
+            "StudioUserProfile",
+            f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'",
+        )
+        require(
+            bool(source_cidrs) != bool(source_vpce_ids),
+            "StudioUserProfile",
+            "give exactly one source condition: source_cidrs (aws:SourceIp) or "
+            "source_vpce_ids (aws:SourceVpce)",
+        )
         for cidr in source_cidrs:
-            require(ipaddress.ip_network(cidr, strict=True).prefixlen > 0, "StudioUserProfile",
-                    "0.0.0.0/0 lets anyone on the internet request a Studio URL")
-        require(0 < len(execution_policy_arns) <= 10, "StudioUserProfile",
-                "give 1..10 execution policies (IAM's managed-policy quota per role)")
+            require(
+                ipaddress.ip_network(cidr, strict=True).prefixlen > 0,
+                "StudioUserProfile",
+                "0.0.0.0/0 lets anyone on the internet request a Studio URL",
+            )
+        require(
+            0 < len(execution_policy_arns) <= 10,
+            "StudioUserProfile",
+            "give 1..10 execution policies (IAM's managed-policy quota per role)",
+        )
 
         stack = adopt(self, scope)
         self.user_name = user_name
@@ -104,12 +140,14 @@ class StudioUserProfile(Construct):
             description=f"SageMaker Studio apps and jobs of {user_name}",
             assume_role_policy_document={
                 "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                    "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
-                }],
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                        "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
+                    }
+                ],
             },
             managed_policy_arns=list(execution_policy_arns),
             tags=cfn_tags,
@@ -127,8 +165,10 @@ class StudioUserProfile(Construct):
             ),
             tags=cfn_tags,
         )
-        self.profile_arn = (f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
-                            f"user-profile/{domain_id}/{user_name}")
+        self.profile_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+            f"user-profile/{domain_id}/{user_name}"
+        )
 
         if source_cidrs:
             self.source_condition = {"IpAddress": {"aws:SourceIp": sorted(source_cidrs)}}
@@ -136,9 +176,11 @@ class StudioUserProfile(Construct):
         else:
             self.source_condition = {"StringEquals": {"aws:SourceVpce": list(source_vpce_ids)}}
             outside_source = {"StringNotEquals": {"aws:SourceVpce": list(source_vpce_ids)}}
-        self.access_document = studio_access(profile_arn=self.profile_arn,
-                                             source_condition=self.source_condition,
-                                             outside_source=outside_source)
+        self.access_document = studio_access(
+            profile_arn=self.profile_arn,
+            source_condition=self.source_condition,
+            outside_source=outside_source,
+        )
         self.access_policy = PlatformManagedPolicy(
             self,
             "AccessPolicy",

@@ -17,7 +17,8 @@ States: FindExperiment (-> CreateExperiment the first time) -> CreateTrial -> Re
 -> Preprocess
 -> DescribeDatasets -> Train -> Evaluate -> ReadEvaluation -> QualityGate -> OverfitGate
 -> ExplainAndBias -> ReadBiasReport -> BiasGate -> ModelCard -> ReadModelCard -> RegisterModel
-(with the model card as the package's card) -> RecordLineage -> Succeeded. A gate that is not met notifies the
+(with the model card as the package's card) -> RecordLineage -> Succeeded. A gate that is not met
+notifies the
 operations topic and fails the run before anything is registered (NotifyGateFailed ->
 QualityGateFailed, NotifyOverfitGateFailed -> OverfitGateFailed, NotifyBiasGateFailed ->
 BiasGateFailed). Every job carries an ExperimentConfig: experiment = the model package
@@ -70,6 +71,7 @@ WORKFLOW_FAILED = "TrainingFailed"
 @dataclass(frozen=True)
 class TrainingWorkflowSettings:
     """Names, ARNs and parameters of a :class:`TrainingWorkflow` (plain data)."""
+
     name_prefix: str
     job_role_arn: str
     subnet_ids: list[str]
@@ -101,7 +103,8 @@ class TrainingWorkflowSettings:
     additional_facets: list[str] = field(default_factory=lambda: ["AGE_BAND", "MARRIAGE"])
     # (worst-value key of bias_report.json $.gate.worst, "min" | "max", bound)
     bias_bounds: list[tuple[str, str, float]] = field(
-        default_factory=lambda: [("DI_min", "min", 0.8), ("DI_max", "max", 1.25)])
+        default_factory=lambda: [("DI_min", "min", 0.8), ("DI_max", "max", 1.25)]
+    )
     bias_arguments: list[str] = field(default_factory=list)  # bias.py's equal thresholds
     max_auc_gap: float = 0.05
     model_name: str = "credit-default"
@@ -121,18 +124,38 @@ class TrainingWorkflowSettings:
 
 
 def _retry() -> list[dict]:
-    return [{"ErrorEquals": list(RETRYABLE_ERRORS), "IntervalSeconds": 5,
-             "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+    return [
+        {
+            "ErrorEquals": list(RETRYABLE_ERRORS),
+            "IntervalSeconds": 5,
+            "MaxAttempts": 4,
+            "BackoffRate": 2.0,
+            "JitterStrategy": "FULL",
+        }
+    ]
 
 
 def _catch() -> list[dict]:
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILURE_NOTICE}]
 
 
-def _task(resource: str, parameters: dict, *, next_state: str | None, result_selector: dict | None,
-          result_path: str | None, comment: str) -> dict:
-    state: dict = {"Type": "Task", "Comment": comment, "Resource": resource,
-                   "Parameters": parameters, "Retry": _retry(), "Catch": _catch()}
+def _task(
+    resource: str,
+    parameters: dict,
+    *,
+    next_state: str | None,
+    result_selector: dict | None,
+    result_path: str | None,
+    comment: str,
+) -> dict:
+    state: dict = {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": resource,
+        "Parameters": parameters,
+        "Retry": _retry(),
+        "Catch": _catch(),
+    }
     if result_selector is not None:
         state["ResultSelector"] = result_selector
     state["ResultPath"] = result_path
@@ -143,24 +166,38 @@ def _task(resource: str, parameters: dict, *, next_state: str | None, result_sel
     return state
 
 
-def _s3_input(name: str, uri_expression: str, local: str, *, literal: bool = False,
-              content: str = "S3Prefix") -> dict:
+def _s3_input(
+    name: str, uri_expression: str, local: str, *, literal: bool = False, content: str = "S3Prefix"
+) -> dict:
     uri_key = "S3Uri" if literal else "S3Uri.$"
-    return {"InputName": name, "S3Input": {
-        uri_key: uri_expression, "LocalPath": f"/opt/ml/processing/input/{local}",
-        "S3DataType": content, "S3InputMode": "File",
-        "S3DataDistributionType": "FullyReplicated"}}
+    return {
+        "InputName": name,
+        "S3Input": {
+            uri_key: uri_expression,
+            "LocalPath": f"/opt/ml/processing/input/{local}",
+            "S3DataType": content,
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+        },
+    }
 
 
 def _s3_output(name: str, bucket: str, suffix: str, local: str) -> dict:
-    return {"OutputName": name, "S3Output": {
-        "S3Uri.$": f"States.Format('s3://{bucket}/runs/{{}}/{suffix}/', $.run_id)",
-        "LocalPath": f"/opt/ml/processing/{local}", "S3UploadMode": "EndOfJob"}}
+    return {
+        "OutputName": name,
+        "S3Output": {
+            "S3Uri.$": f"States.Format('s3://{bucket}/runs/{{}}/{suffix}/', $.run_id)",
+            "LocalPath": f"/opt/ml/processing/{local}",
+            "S3UploadMode": "EndOfJob",
+        },
+    }
 
 
 def _tags(s: TrainingWorkflowSettings) -> list[dict]:
-    tags = [{"Key": "ml-platform:run-id", "Value.$": "$.run_id"},
-            {"Key": "ml-platform:commit", "Value.$": "$.commit.id"}]
+    tags = [
+        {"Key": "ml-platform:run-id", "Value.$": "$.run_id"},
+        {"Key": "ml-platform:commit", "Value.$": "$.commit.id"},
+    ]
     return tags + [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())]
 
 
@@ -169,13 +206,24 @@ def _network(s: TrainingWorkflowSettings) -> dict:
 
 
 def _experiment(s: TrainingWorkflowSettings, step: str) -> dict:
-    return {"ExperimentName": s.experiment_name, "TrialName.$": s.trial_name,
-            "TrialComponentDisplayName": step}
+    return {
+        "ExperimentName": s.experiment_name,
+        "TrialName.$": s.trial_name,
+        "TrialComponentDisplayName": step,
+    }
 
 
-def _processing_job(s: TrainingWorkflowSettings, *, short: str, image: str, script: str,
-                    arguments: list[str], inputs: list[dict], outputs: list[dict],
-                    output_key: str) -> dict:
+def _processing_job(
+    s: TrainingWorkflowSettings,
+    *,
+    short: str,
+    image: str,
+    script: str,
+    arguments: list[str],
+    inputs: list[dict],
+    outputs: list[dict],
+    output_key: str,
+) -> dict:
     return {
         "ProcessingJobName.$": f"States.Format('{s.name_prefix}-{short}-{{}}', $.run_id)",
         "RoleArn": s.job_role_arn,
@@ -185,17 +233,27 @@ def _processing_job(s: TrainingWorkflowSettings, *, short: str, image: str, scri
             "ContainerArguments": arguments,
         },
         "ProcessingInputs": [
-            _s3_input("code", "States.Format('s3://{}/{}credit_default/', $.code.bucket, "
-                      "$.code.prefix)", "code"),
+            _s3_input(
+                "code",
+                "States.Format('s3://{}/{}credit_default/', $.code.bucket, $.code.prefix)",
+                "code",
+            ),
             *inputs,
         ],
         "ProcessingOutputConfig": {"KmsKeyId": output_key, "Outputs": outputs},
-        "ProcessingResources": {"ClusterConfig": {
-            "InstanceCount": 1, "InstanceType": s.processing_instance_type,
-            "VolumeSizeInGB": s.volume_size_gb, "VolumeKmsKeyId": s.data_key_arn}},
-        "NetworkConfig": {"EnableNetworkIsolation": True,
-                          "EnableInterContainerTrafficEncryption": True,
-                          "VpcConfig": _network(s)},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": s.processing_instance_type,
+                "VolumeSizeInGB": s.volume_size_gb,
+                "VolumeKmsKeyId": s.data_key_arn,
+            }
+        },
+        "NetworkConfig": {
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+            "VpcConfig": _network(s),
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": s.max_runtime_seconds},
         # display names allow letters, digits and hyphens only (model_card.py -> model-card)
         "ExperimentConfig": _experiment(s, script.removesuffix(".py").replace("_", "-")),
@@ -210,12 +268,21 @@ def _training_job(s: TrainingWorkflowSettings) -> dict:
     # unpacks it from that local path (an S3 URI here would need network access).
     hyperparameters["sagemaker_program"] = json.dumps("train.py")
     hyperparameters["sagemaker_submit_directory"] = json.dumps(
-        "/opt/ml/input/data/code/sourcedir.tar.gz")
+        "/opt/ml/input/data/code/sourcedir.tar.gz"
+    )
 
     def channel(name: str, uri: str, content_type: str | None, kind: str = "S3Prefix") -> dict:
-        spec = {"ChannelName": name, "DataSource": {"S3DataSource": {
-            "S3DataType": kind, "S3Uri.$": uri, "S3DataDistributionType": "FullyReplicated"}},
-            "InputMode": "File"}
+        spec = {
+            "ChannelName": name,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": kind,
+                    "S3Uri.$": uri,
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+            "InputMode": "File",
+        }
         if content_type:
             spec["ContentType"] = content_type
         return spec
@@ -225,26 +292,38 @@ def _training_job(s: TrainingWorkflowSettings) -> dict:
         "TrainingJobName.$": f"States.Format('{s.name_prefix}-train-{{}}', $.run_id)",
         "RoleArn": s.job_role_arn,
         "AlgorithmSpecification": {
-            "TrainingImage": s.xgboost_image, "TrainingInputMode": "File",
-            "MetricDefinitions": [{"Name": "validation:auc",
-                                   "Regex": "validation-auc:([0-9\\.]+)"}]},
+            "TrainingImage": s.xgboost_image,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [
+                {"Name": "validation:auc", "Regex": "validation-auc:([0-9\\.]+)"}
+            ],
+        },
         "HyperParameters": hyperparameters,
         "InputDataConfig": [
-            channel("train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)",
-                    "text/csv"),
-            channel("validation",
-                    f"States.Format('s3://{processed}/runs/{{}}/validation/', $.run_id)",
-                    "text/csv"),
-            channel("code", "States.Format('s3://{}/{}sourcedir.tar.gz', $.code.bucket, "
-                    "$.code.prefix)", None),
+            channel(
+                "train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)", "text/csv"
+            ),
+            channel(
+                "validation",
+                f"States.Format('s3://{processed}/runs/{{}}/validation/', $.run_id)",
+                "text/csv",
+            ),
+            channel(
+                "code",
+                "States.Format('s3://{}/{}sourcedir.tar.gz', $.code.bucket, $.code.prefix)",
+                None,
+            ),
         ],
         "OutputDataConfig": {
             "KmsKeyId": s.model_key_arn,
             "S3OutputPath.$": f"States.Format('s3://{s.models_bucket}/runs/{{}}/model/', $.run_id)",
         },
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": s.training_instance_type,
-                           "VolumeSizeInGB": s.volume_size_gb,
-                           "VolumeKmsKeyId": s.data_key_arn},
+        "ResourceConfig": {
+            "InstanceCount": 1,
+            "InstanceType": s.training_instance_type,
+            "VolumeSizeInGB": s.volume_size_gb,
+            "VolumeKmsKeyId": s.data_key_arn,
+        },
         "VpcConfig": _network(s),
         "EnableNetworkIsolation": True,
         "EnableInterContainerTrafficEncryption": s.inter_container_encryption,
@@ -255,13 +334,20 @@ def _training_job(s: TrainingWorkflowSettings) -> dict:
     }
     if s.managed_spot:
         stopping["MaxWaitTimeInSeconds"] = s.max_runtime_seconds * 2
-        job["CheckpointConfig"] = {"S3Uri.$": f"States.Format('s3://{s.models_bucket}/runs/"
-                                              "{}/checkpoints/', $.run_id)"}
+        job["CheckpointConfig"] = {
+            "S3Uri.$": f"States.Format('s3://{s.models_bucket}/runs/{{}}/checkpoints/', $.run_id)"
+        }
     return job
 
 
-def _head(name: str, bucket: str, key_expr: str, *, bucket_from_input: bool = False,
-          version_expr: str | None = None) -> dict:
+def _head(
+    name: str,
+    bucket: str,
+    key_expr: str,
+    *,
+    bucket_from_input: bool = False,
+    version_expr: str | None = None,
+) -> dict:
     """One Parallel branch reading an object's version. `name` makes the state name unique:
     the States Language requires state names unique in the WHOLE machine, branches included
     (Step Functions and asl-validator reject DUPLICATE_STATE_NAMES). `version_expr` reads a
@@ -272,11 +358,16 @@ def _head(name: str, bucket: str, key_expr: str, *, bucket_from_input: bool = Fa
     state = f"Head{name}"
     return {
         "StartAt": state,
-        "States": {state: {
-            "Type": "Task", "Resource": S3_HEAD,
-            "Parameters": {**bucket_param, "Key.$": key_expr},
-            "ResultSelector": {"version_id.$": "$.VersionId", "etag.$": "$.ETag"},
-            "Retry": _retry(), "End": True}},
+        "States": {
+            state: {
+                "Type": "Task",
+                "Resource": S3_HEAD,
+                "Parameters": {**bucket_param, "Key.$": key_expr},
+                "ResultSelector": {"version_id.$": "$.VersionId", "etag.$": "$.ETag"},
+                "Retry": _retry(),
+                "End": True,
+            }
+        },
     }
 
 
@@ -287,21 +378,27 @@ def _dataset_uri(bucket: str, name: str) -> str:
 def gate_condition(metric: str, threshold: float) -> dict:
     """The Choice rule: the metric exists, is a number, and meets the bar."""
     variable = f"$.evaluation.document.metrics.{metric}.value"
-    return {"And": [
-        {"Variable": variable, "IsPresent": True},
-        {"Variable": variable, "IsNumeric": True},
-        {"Variable": variable, "NumericGreaterThanEquals": threshold},
-    ], "Next": OVERFIT_GATE_STATE}
+    return {
+        "And": [
+            {"Variable": variable, "IsPresent": True},
+            {"Variable": variable, "IsNumeric": True},
+            {"Variable": variable, "NumericGreaterThanEquals": threshold},
+        ],
+        "Next": OVERFIT_GATE_STATE,
+    }
 
 
 def gap_condition(max_gap: float) -> dict:
     """train AUC - validation AUC exists, is a number, and is at most ``max_gap``."""
     variable = "$.evaluation.document.metrics.auc_gap.value"
-    return {"And": [
-        {"Variable": variable, "IsPresent": True},
-        {"Variable": variable, "IsNumeric": True},
-        {"Variable": variable, "NumericLessThanEquals": max_gap},
-    ], "Next": "ExplainAndBias"}
+    return {
+        "And": [
+            {"Variable": variable, "IsPresent": True},
+            {"Variable": variable, "IsNumeric": True},
+            {"Variable": variable, "NumericLessThanEquals": max_gap},
+        ],
+        "Next": "ExplainAndBias",
+    }
 
 
 def bias_condition(bounds: list[tuple[str, str, float]]) -> dict:
@@ -313,22 +410,38 @@ def bias_condition(bounds: list[tuple[str, str, float]]) -> dict:
     rules: list[dict] = [
         {"Variable": "$.bias_report.document.gate.passed", "IsPresent": True},
         {"Variable": "$.bias_report.document.gate.passed", "IsBoolean": True},
-        {"Variable": "$.bias_report.document.gate.passed", "BooleanEquals": True}]
-    rules += [{"Variable": f"$.bias_report.document.gate.worst.{metric}", "IsPresent": True}
-              for metric, _, _ in bounds]
+        {"Variable": "$.bias_report.document.gate.passed", "BooleanEquals": True},
+    ]
+    rules += [
+        {"Variable": f"$.bias_report.document.gate.worst.{metric}", "IsPresent": True}
+        for metric, _, _ in bounds
+    ]
     return {"And": rules, "Next": "ModelCard"}
 
 
-def _gate_failure(states: dict, s: TrainingWorkflowSettings, *, notify: str, failed: str,
-                  subject: str, message: str, arguments: str, cause: str) -> None:
+def _gate_failure(
+    states: dict,
+    s: TrainingWorkflowSettings,
+    *,
+    notify: str,
+    failed: str,
+    subject: str,
+    message: str,
+    arguments: str,
+    cause: str,
+) -> None:
     """Notify operations of a gate that was not met, then fail: nothing is registered."""
     states[notify] = {
-        "Type": "Task", "Resource": SNS_PUBLISH,
-        "Parameters": {"TopicArn": s.notification_topic_arn, "Subject": subject,
-                       "Message.$": f"States.Format('{message}', {arguments})"},
-        "ResultPath": None, "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                   "Next": failed}],
+        "Type": "Task",
+        "Resource": SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": subject,
+            "Message.$": f"States.Format('{message}', {arguments})",
+        },
+        "ResultPath": None,
+        "Retry": _retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": failed}],
         "Next": failed,
     }
     states[failed] = {"Type": "Fail", "Error": failed, "Cause": cause}
@@ -340,110 +453,215 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     states: dict[str, dict] = {}
 
     states["FindExperiment"] = {
-        "Type": "Task", "Comment": "SageMaker Experiments: the model's experiment exists?",
-        "Resource": DESCRIBE_EXPERIMENT, "Parameters": {"ExperimentName": s.experiment_name},
-        "ResultPath": None, "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["SageMaker.ResourceNotFoundException"],
-                   "ResultPath": None, "Next": "CreateExperiment"}, *_catch()],
-        "Next": "CreateTrial"}
+        "Type": "Task",
+        "Comment": "SageMaker Experiments: the model's experiment exists?",
+        "Resource": DESCRIBE_EXPERIMENT,
+        "Parameters": {"ExperimentName": s.experiment_name},
+        "ResultPath": None,
+        "Retry": _retry(),
+        "Catch": [
+            {
+                "ErrorEquals": ["SageMaker.ResourceNotFoundException"],
+                "ResultPath": None,
+                "Next": "CreateExperiment",
+            },
+            *_catch(),
+        ],
+        "Next": "CreateTrial",
+    }
     states["CreateExperiment"] = _task(
         CREATE_EXPERIMENT,
-        {"ExperimentName": s.experiment_name, "DisplayName": s.model_name,
-         "Description": f"Training runs of {s.model_name}: compare runs by trial",
-         "Tags": [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())]},
-        next_state="CreateTrial", result_selector=None, result_path=None,
-        comment="First run of this model: its experiment")
+        {
+            "ExperimentName": s.experiment_name,
+            "DisplayName": s.model_name,
+            "Description": f"Training runs of {s.model_name}: compare runs by trial",
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(s.tags.items())],
+        },
+        next_state="CreateTrial",
+        result_selector=None,
+        result_path=None,
+        comment="First run of this model: its experiment",
+    )
     states["CreateTrial"] = _task(
         CREATE_TRIAL,
-        {"TrialName.$": s.trial_name, "ExperimentName": s.experiment_name,
-         "DisplayName.$": "States.Format('run {} commit {}', $.run_id, $.commit.id)",
-         "Tags": _tags(s)},
-        next_state="RecordRawVersion", result_selector={"arn.$": "$.TrialArn"},
+        {
+            "TrialName.$": s.trial_name,
+            "ExperimentName": s.experiment_name,
+            "DisplayName.$": "States.Format('run {} commit {}', $.run_id, $.commit.id)",
+            "Tags": _tags(s),
+        },
+        next_state="RecordRawVersion",
+        result_selector={"arn.$": "$.TrialArn"},
         result_path="$.experiment",
-        comment="One trial per run: every job of the run is one of its components")
+        comment="One trial per run: every job of the run is one of its components",
+    )
 
     # The raw object's version is recorded BEFORE preprocessing (issue #14 finding 5): read
     # after it, a concurrent overwrite would put the wrong version in the lineage. The
     # lineage recorder cross-checks it against the SHA-256 the preprocessing job read.
     states["RecordRawVersion"] = {
-        "Type": "Task", "Comment": "The raw data version this run trains on",
+        "Type": "Task",
+        "Comment": "The raw data version this run trains on",
         "Resource": S3_HEAD,
         "Parameters": {"Bucket.$": "$.raw_data.bucket", "Key.$": "$.raw_data.key"},
         "ResultSelector": {"version_id.$": "$.VersionId"},
-        "ResultPath": "$.raw_version", "Retry": _retry(), "Catch": _catch(),
-        "Next": "Preprocess"}
+        "ResultPath": "$.raw_version",
+        "Retry": _retry(),
+        "Catch": _catch(),
+        "Next": "Preprocess",
+    }
     states["Preprocess"] = _task(
         PROCESSING_SYNC,
         _processing_job(
-            s, short="pre", image=s.sklearn_image, script="preprocess.py",
-            arguments=["--input", "/opt/ml/processing/input/data",
-                       "--output-dir", "/opt/ml/processing", "--seed", "42",
-                       "--protected-attributes", ",".join(s.protected_attributes),
-                       *(["--exclude-features", ",".join(s.exclude_features)]
-                         if s.exclude_features else [])],
-            inputs=[_s3_input("data", "States.Format('s3://{}/{}', $.raw_data.bucket, "
-                              "$.raw_data.key)", "data")],
+            s,
+            short="pre",
+            image=s.sklearn_image,
+            script="preprocess.py",
+            arguments=[
+                "--input",
+                "/opt/ml/processing/input/data",
+                "--output-dir",
+                "/opt/ml/processing",
+                "--seed",
+                "42",
+                "--protected-attributes",
+                ",".join(s.protected_attributes),
+                *(
+                    ["--exclude-features", ",".join(s.exclude_features)]
+                    if s.exclude_features
+                    else []
+                ),
+            ],
+            inputs=[
+                _s3_input(
+                    "data", "States.Format('s3://{}/{}', $.raw_data.bucket, $.raw_data.key)", "data"
+                )
+            ],
             # baseline/: headed, model features only (the data-quality baseline);
             # facets/: protected and pass-through columns, row-aligned with each split.
-            outputs=[_s3_output(n, processed, n, n)
-                     for n in ("train", "validation", "test", "baseline", "facets", "params")],
-            output_key=s.data_key_arn),
-        next_state="DescribeDatasets", result_selector={"arn.$": "$.ProcessingJobArn"},
+            outputs=[
+                _s3_output(n, processed, n, n)
+                for n in ("train", "validation", "test", "baseline", "facets", "params")
+            ],
+            output_key=s.data_key_arn,
+        ),
+        next_state="DescribeDatasets",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
         result_path="$.jobs.preprocess",
-        comment="Clean and split the raw data (stratified, seeded) in the VPC, KMS everywhere")
+        comment="Clean and split the raw data (stratified, seeded) in the VPC, KMS everywhere",
+    )
 
     states["DescribeDatasets"] = {
-        "Type": "Parallel", "Comment": "Record exact object versions for lineage",
+        "Type": "Parallel",
+        "Comment": "Record exact object versions for lineage",
         "Branches": [
-            _head("Raw", "$.raw_data.bucket", "$.raw_data.key", bucket_from_input=True,
-                  version_expr="$.raw_version.version_id"),
-            *(_head(n.capitalize(), processed, f"States.Format('runs/{{}}/{n}/{n}.csv', $.run_id)")
-              for n in ("train", "validation", "test")),
-            {"StartAt": "ReadPreprocessInput", "States": {"ReadPreprocessInput": {
-                "Type": "Task", "Resource": S3_GET, "Comment": "SHA-256 of what preprocessing read",
-                "Parameters": {"Bucket": processed, "Key.$": "States.Format("
-                               "'runs/{}/params/preprocess_params.json', $.run_id)"},
-                "ResultSelector": {"params.$": "States.StringToJson($.Body)"},
-                "Retry": _retry(), "Next": "PreprocessInputSha256"},
-                "PreprocessInputSha256": {"Type": "Pass",
-                                          "Parameters": {"sha256.$": "$.params.input.sha256"},
-                                          "End": True}}},
+            _head(
+                "Raw",
+                "$.raw_data.bucket",
+                "$.raw_data.key",
+                bucket_from_input=True,
+                version_expr="$.raw_version.version_id",
+            ),
+            *(
+                _head(
+                    n.capitalize(), processed, f"States.Format('runs/{{}}/{n}/{n}.csv', $.run_id)"
+                )
+                for n in ("train", "validation", "test")
+            ),
+            {
+                "StartAt": "ReadPreprocessInput",
+                "States": {
+                    "ReadPreprocessInput": {
+                        "Type": "Task",
+                        "Resource": S3_GET,
+                        "Comment": "SHA-256 of what preprocessing read",
+                        "Parameters": {
+                            "Bucket": processed,
+                            "Key.$": "States.Format("
+                            "'runs/{}/params/preprocess_params.json', $.run_id)",
+                        },
+                        "ResultSelector": {"params.$": "States.StringToJson($.Body)"},
+                        "Retry": _retry(),
+                        "Next": "PreprocessInputSha256",
+                    },
+                    "PreprocessInputSha256": {
+                        "Type": "Pass",
+                        "Parameters": {"sha256.$": "$.params.input.sha256"},
+                        "End": True,
+                    },
+                },
+            },
         ],
-        "ResultSelector": {"raw.$": "States.JsonMerge($[0], $[4], false)", "train.$": "$[1]",
-                           "validation.$": "$[2]", "test.$": "$[3]"},
-        "ResultPath": "$.datasets", "Retry": _retry(), "Catch": _catch(), "Next": "Train",
+        "ResultSelector": {
+            "raw.$": "States.JsonMerge($[0], $[4], false)",
+            "train.$": "$[1]",
+            "validation.$": "$[2]",
+            "test.$": "$[3]",
+        },
+        "ResultPath": "$.datasets",
+        "Retry": _retry(),
+        "Catch": _catch(),
+        "Next": "Train",
     }
 
     states["Train"] = _task(
-        TRAINING_SYNC, _training_job(s), next_state="Evaluate",
-        result_selector={"arn.$": "$.TrainingJobArn",
-                         "model_data.$": "$.ModelArtifacts.S3ModelArtifacts"},
+        TRAINING_SYNC,
+        _training_job(s),
+        next_state="Evaluate",
+        result_selector={
+            "arn.$": "$.TrainingJobArn",
+            "model_data.$": "$.ModelArtifacts.S3ModelArtifacts",
+        },
         result_path="$.jobs.train",
-        comment="XGBoost in the VPC with network isolation and KMS volume and output keys")
+        comment="XGBoost in the VPC with network isolation and KMS volume and output keys",
+    )
 
     states["Evaluate"] = _task(
         PROCESSING_SYNC,
         _processing_job(
-            s, short="eval", image=s.xgboost_image, script="evaluate.py",
-            arguments=["--model", "/opt/ml/processing/input/model",
-                       "--test", "/opt/ml/processing/input/test",
-                       "--train", "/opt/ml/processing/input/train",
-                       "--validation", "/opt/ml/processing/input/validation",
-                       "--output-dir", "/opt/ml/processing/evaluation"],
-            inputs=[_s3_input("model", "$.jobs.train.model_data", "model",
-                              content="S3Prefix"),
-                    *(_s3_input(n, f"States.Format('s3://{processed}/runs/{{}}/{n}/', "
-                                "$.run_id)", n) for n in ("test", "train", "validation"))],
+            s,
+            short="eval",
+            image=s.xgboost_image,
+            script="evaluate.py",
+            arguments=[
+                "--model",
+                "/opt/ml/processing/input/model",
+                "--test",
+                "/opt/ml/processing/input/test",
+                "--train",
+                "/opt/ml/processing/input/train",
+                "--validation",
+                "/opt/ml/processing/input/validation",
+                "--output-dir",
+                "/opt/ml/processing/evaluation",
+            ],
+            inputs=[
+                _s3_input("model", "$.jobs.train.model_data", "model", content="S3Prefix"),
+                *(
+                    _s3_input(n, f"States.Format('s3://{processed}/runs/{{}}/{n}/', $.run_id)", n)
+                    for n in ("test", "train", "validation")
+                ),
+            ],
             outputs=[_s3_output("evaluation", models, "evaluation", "evaluation")],
-            output_key=s.model_key_arn),
-        next_state="ReadEvaluation", result_selector={"arn.$": "$.ProcessingJobArn"},
-        result_path="$.jobs.evaluate", comment="Test-set metrics into evaluation.json")
+            output_key=s.model_key_arn,
+        ),
+        next_state="ReadEvaluation",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
+        result_path="$.jobs.evaluate",
+        comment="Test-set metrics into evaluation.json",
+    )
 
     states["ReadEvaluation"] = _task(
-        S3_GET, {"Bucket": models,
-                 "Key.$": "States.Format('runs/{}/evaluation/evaluation.json', $.run_id)"},
-        next_state=GATE_STATE, result_selector={"document.$": "States.StringToJson($.Body)"},
-        result_path="$.evaluation", comment="Read the metrics for the quality gate")
+        S3_GET,
+        {
+            "Bucket": models,
+            "Key.$": "States.Format('runs/{}/evaluation/evaluation.json', $.run_id)",
+        },
+        next_state=GATE_STATE,
+        result_selector={"document.$": "States.StringToJson($.Body)"},
+        result_path="$.evaluation",
+        comment="Read the metrics for the quality gate",
+    )
 
     states[GATE_STATE] = {
         "Type": "Choice",
@@ -453,141 +671,259 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     }
     metrics_args = "$.run_id, $.commit.id, States.JsonToString($.evaluation.document.metrics)"
     _gate_failure(
-        states, s, notify="NotifyGateFailed", failed="QualityGateFailed",
+        states,
+        s,
+        notify="NotifyGateFailed",
+        failed="QualityGateFailed",
         subject="Model below the quality bar: not registered",
-        message=(f"Run {{}} (commit {{}}) did not reach the quality bar {s.gate_metric} >= "
-                 f"{s.gate_threshold}. Evaluation: {{}}"), arguments=metrics_args,
-        cause=f"{s.gate_metric} below {s.gate_threshold}: the model was not registered")
+        message=(
+            f"Run {{}} (commit {{}}) did not reach the quality bar {s.gate_metric} >= "
+            f"{s.gate_threshold}. Evaluation: {{}}"
+        ),
+        arguments=metrics_args,
+        cause=f"{s.gate_metric} below {s.gate_threshold}: the model was not registered",
+    )
     states[OVERFIT_GATE_STATE] = {
         "Type": "Choice",
         "Comment": f"Overfitting gate: train AUC - validation AUC <= {s.max_auc_gap}",
-        "Choices": [gap_condition(s.max_auc_gap)], "Default": "NotifyOverfitGateFailed"}
+        "Choices": [gap_condition(s.max_auc_gap)],
+        "Default": "NotifyOverfitGateFailed",
+    }
     _gate_failure(
-        states, s, notify="NotifyOverfitGateFailed", failed="OverfitGateFailed",
+        states,
+        s,
+        notify="NotifyOverfitGateFailed",
+        failed="OverfitGateFailed",
         subject="Model overfit (train/validation gap): not registered",
-        message=(f"Run {{}} (commit {{}}): train AUC - validation AUC above {s.max_auc_gap} "
-                 "(or not reported); the test score alone does not register a model that "
-                 "memorised its training data. Evaluation: {}"), arguments=metrics_args,
-        cause=f"auc_gap above {s.max_auc_gap} or missing: the model was not registered")
+        message=(
+            f"Run {{}} (commit {{}}): train AUC - validation AUC above {s.max_auc_gap} "
+            "(or not reported); the test score alone does not register a model that "
+            "memorised its training data. Evaluation: {}"
+        ),
+        arguments=metrics_args,
+        cause=f"auc_gap above {s.max_auc_gap} or missing: the model was not registered",
+    )
 
     explain = _processing_job(
-        s, short="explain", image=s.xgboost_image, script="explain.py",
-        arguments=["--model", "/opt/ml/processing/input/model",
-                   "--data", "/opt/ml/processing/input/test",
-                   "--output-dir", "/opt/ml/processing/explainability"],
-        inputs=[_s3_input("model", "$.jobs.train.model_data", "model"),
-                _s3_input("test", f"States.Format('s3://{processed}/runs/{{}}/test/', $.run_id)",
-                          "test")],
+        s,
+        short="explain",
+        image=s.xgboost_image,
+        script="explain.py",
+        arguments=[
+            "--model",
+            "/opt/ml/processing/input/model",
+            "--data",
+            "/opt/ml/processing/input/test",
+            "--output-dir",
+            "/opt/ml/processing/explainability",
+        ],
+        inputs=[
+            _s3_input("model", "$.jobs.train.model_data", "model"),
+            _s3_input(
+                "test", f"States.Format('s3://{processed}/runs/{{}}/test/', $.run_id)", "test"
+            ),
+        ],
         outputs=[_s3_output("explainability", models, "explainability", "explainability")],
-        output_key=s.model_key_arn)
+        output_key=s.model_key_arn,
+    )
     bias = _processing_job(
-        s, short="bias", image=s.sklearn_image, script="bias.py",
-        arguments=["--predictions", "/opt/ml/processing/input/predictions",
-                   "--pretraining-data", "/opt/ml/processing/input/train",
-                   "--pretraining-columns-from",
-                   "/opt/ml/processing/input/params/preprocess_params.json",
-                   "--pretraining-facets", "/opt/ml/processing/input/facets/train_facets.csv",
-                   "--output-dir", "/opt/ml/processing/bias",
-                   # One argument: several values are comma-separated (issue #14, finding 3).
-                   "--facet-column", s.facet_column, "--facet-values", ",".join(s.facet_values),
-                   *[a for spec in s.additional_facets for a in ("--facet", spec)],
-                   "--gate-metrics", ",".join(dict.fromkeys(m.split("_")[0]
-                                                            for m, _, _ in s.bias_bounds)),
-                   *s.bias_arguments],
-        inputs=[_s3_input("predictions", f"States.Format('s3://{models}/runs/{{}}/evaluation/"
-                          "predictions.csv', $.run_id)", "predictions"),
-                _s3_input("train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)",
-                          "train"),
-                _s3_input("params", f"States.Format('s3://{processed}/runs/{{}}/params/', "
-                          "$.run_id)", "params"),
-                _s3_input("facets", f"States.Format('s3://{processed}/runs/{{}}/facets/', "
-                          "$.run_id)", "facets")],
+        s,
+        short="bias",
+        image=s.sklearn_image,
+        script="bias.py",
+        arguments=[
+            "--predictions",
+            "/opt/ml/processing/input/predictions",
+            "--pretraining-data",
+            "/opt/ml/processing/input/train",
+            "--pretraining-columns-from",
+            "/opt/ml/processing/input/params/preprocess_params.json",
+            "--pretraining-facets",
+            "/opt/ml/processing/input/facets/train_facets.csv",
+            "--output-dir",
+            "/opt/ml/processing/bias",
+            # One argument: several values are comma-separated (issue #14, finding 3).
+            "--facet-column",
+            s.facet_column,
+            "--facet-values",
+            ",".join(s.facet_values),
+            *[a for spec in s.additional_facets for a in ("--facet", spec)],
+            "--gate-metrics",
+            ",".join(dict.fromkeys(m.split("_")[0] for m, _, _ in s.bias_bounds)),
+            *s.bias_arguments,
+        ],
+        inputs=[
+            _s3_input(
+                "predictions",
+                f"States.Format('s3://{models}/runs/{{}}/evaluation/predictions.csv', $.run_id)",
+                "predictions",
+            ),
+            _s3_input(
+                "train", f"States.Format('s3://{processed}/runs/{{}}/train/', $.run_id)", "train"
+            ),
+            _s3_input(
+                "params", f"States.Format('s3://{processed}/runs/{{}}/params/', $.run_id)", "params"
+            ),
+            _s3_input(
+                "facets", f"States.Format('s3://{processed}/runs/{{}}/facets/', $.run_id)", "facets"
+            ),
+        ],
         outputs=[_s3_output("bias", models, "bias", "bias")],
-        output_key=s.model_key_arn)
+        output_key=s.model_key_arn,
+    )
 
     def branch(name: str, job: dict, comment: str) -> dict:
-        return {"StartAt": name, "States": {name: {
-            "Type": "Task", "Comment": comment, "Resource": PROCESSING_SYNC, "Parameters": job,
-            "ResultSelector": {"arn.$": "$.ProcessingJobArn"}, "Retry": _retry(),
-            "End": True}}}
+        return {
+            "StartAt": name,
+            "States": {
+                name: {
+                    "Type": "Task",
+                    "Comment": comment,
+                    "Resource": PROCESSING_SYNC,
+                    "Parameters": job,
+                    "ResultSelector": {"arn.$": "$.ProcessingJobArn"},
+                    "Retry": _retry(),
+                    "End": True,
+                }
+            },
+        }
 
     states["ExplainAndBias"] = {
-        "Type": "Parallel", "Comment": "Explainability (SHAP) and bias reports",
-        "Branches": [branch("Explain", explain, "SHAP global importance and decision reasons"),
-                     branch("Bias", bias, "Pre- and post-training bias metrics")],
+        "Type": "Parallel",
+        "Comment": "Explainability (SHAP) and bias reports",
+        "Branches": [
+            branch("Explain", explain, "SHAP global importance and decision reasons"),
+            branch("Bias", bias, "Pre- and post-training bias metrics"),
+        ],
         "ResultSelector": {"explain.$": "$[0]", "bias.$": "$[1]"},
-        "ResultPath": "$.jobs.reports", "Retry": _retry(), "Catch": _catch(),
+        "ResultPath": "$.jobs.reports",
+        "Retry": _retry(),
+        "Catch": _catch(),
         "Next": "ReadBiasReport",
     }
     states["ReadBiasReport"] = _task(
-        S3_GET, {"Bucket": models,
-                 "Key.$": "States.Format('runs/{}/bias/bias_report.json', $.run_id)"},
-        next_state=BIAS_GATE_STATE, result_selector={"document.$": "States.StringToJson($.Body)"},
-        result_path="$.bias_report", comment="Read the bias report for the bias gate")
+        S3_GET,
+        {"Bucket": models, "Key.$": "States.Format('runs/{}/bias/bias_report.json', $.run_id)"},
+        next_state=BIAS_GATE_STATE,
+        result_selector={"document.$": "States.StringToJson($.Body)"},
+        result_path="$.bias_report",
+        comment="Read the bias report for the bias gate",
+    )
     bounds_text = ", ".join(f"{m} {'>=' if d == 'min' else '<='} {b}" for m, d, b in s.bias_bounds)
     states[BIAS_GATE_STATE] = {
-        "Type": "Choice", "Comment": f"Bias gate (worst facet group): {bounds_text}",
-        "Choices": [bias_condition(s.bias_bounds)], "Default": "NotifyBiasGateFailed"}
+        "Type": "Choice",
+        "Comment": f"Bias gate (worst facet group): {bounds_text}",
+        "Choices": [bias_condition(s.bias_bounds)],
+        "Default": "NotifyBiasGateFailed",
+    }
     _gate_failure(
-        states, s, notify="NotifyBiasGateFailed", failed="BiasGateFailed",
+        states,
+        s,
+        notify="NotifyBiasGateFailed",
+        failed="BiasGateFailed",
         subject="Model outside the bias bounds: not registered",
-        message=(f"Run {{}} (commit {{}}) is outside the bias bounds {bounds_text} for at least "
-                 "one facet group (or a metric is undefined). Worst values: {}"),
+        message=(
+            f"Run {{}} (commit {{}}) is outside the bias bounds {bounds_text} for at least "
+            "one facet group (or a metric is undefined). Worst values: {}"
+        ),
         arguments="$.run_id, $.commit.id, States.JsonToString($.bias_report.document.gate)",
-        cause="bias metrics outside their bounds: the model was not registered")
+        cause="bias metrics outside their bounds: the model was not registered",
+    )
 
     states["ModelCard"] = _task(
         PROCESSING_SYNC,
         _processing_job(
-            s, short="card", image=s.sklearn_image, script="model_card.py",
-            arguments=["--evaluation", "/opt/ml/processing/input/evaluation",
-                       "--bias", "/opt/ml/processing/input/bias",
-                       "--explainability", "/opt/ml/processing/input/explainability",
-                       "--preprocess-params", "/opt/ml/processing/input/params",
-                       "--output-dir", "/opt/ml/processing/model_card",
-                       "--model-name", s.model_name, "--risk-rating", s.risk_rating,
-                       "--threshold", repr(s.decision_threshold),
-                       "--threshold-rationale", s.threshold_rationale,
-                       "--intended-use", s.intended_use, "--training-image", s.xgboost_image,
-                       "--gate", f"quality={s.gate_metric} >= {s.gate_threshold} on the test set",
-                       "--gate", f"overfitting=train AUC - validation AUC <= {s.max_auc_gap}",
-                       "--gate", "bias=" + ", ".join(
-                           f"{m} {'>=' if d == 'min' else '<='} {b}" for m, d, b in s.bias_bounds)
-                       + " for every facet group (95 % confidence)"],
-            inputs=[*(_s3_input(n, f"States.Format('s3://{models}/runs/{{}}/{n}/', $.run_id)", n)
-                      for n in ("evaluation", "bias", "explainability")),
-                    _s3_input("params", f"States.Format('s3://{processed}/runs/{{}}/params/', "
-                              "$.run_id)", "params")],
+            s,
+            short="card",
+            image=s.sklearn_image,
+            script="model_card.py",
+            arguments=[
+                "--evaluation",
+                "/opt/ml/processing/input/evaluation",
+                "--bias",
+                "/opt/ml/processing/input/bias",
+                "--explainability",
+                "/opt/ml/processing/input/explainability",
+                "--preprocess-params",
+                "/opt/ml/processing/input/params",
+                "--output-dir",
+                "/opt/ml/processing/model_card",
+                "--model-name",
+                s.model_name,
+                "--risk-rating",
+                s.risk_rating,
+                "--threshold",
+                repr(s.decision_threshold),
+                "--threshold-rationale",
+                s.threshold_rationale,
+                "--intended-use",
+                s.intended_use,
+                "--training-image",
+                s.xgboost_image,
+                "--gate",
+                f"quality={s.gate_metric} >= {s.gate_threshold} on the test set",
+                "--gate",
+                f"overfitting=train AUC - validation AUC <= {s.max_auc_gap}",
+                "--gate",
+                "bias="
+                + ", ".join(f"{m} {'>=' if d == 'min' else '<='} {b}" for m, d, b in s.bias_bounds)
+                + " for every facet group (95 % confidence)",
+            ],
+            inputs=[
+                *(
+                    _s3_input(n, f"States.Format('s3://{models}/runs/{{}}/{n}/', $.run_id)", n)
+                    for n in ("evaluation", "bias", "explainability")
+                ),
+                _s3_input(
+                    "params",
+                    f"States.Format('s3://{processed}/runs/{{}}/params/', $.run_id)",
+                    "params",
+                ),
+            ],
             outputs=[_s3_output("model_card", models, "model_card", "model_card")],
-            output_key=s.model_key_arn),
-        next_state="ReadModelCard", result_selector={"arn.$": "$.ProcessingJobArn"},
+            output_key=s.model_key_arn,
+        ),
+        next_state="ReadModelCard",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
         result_path="$.jobs.model_card",
-        comment="Model card content: intended use, risk, data, evaluation, bias, explainability")
+        comment="Model card content: intended use, risk, data, evaluation, bias, explainability",
+    )
 
     def report(suffix: str) -> dict:
-        return {"ContentType": "application/json",
-                "S3Uri.$": f"States.Format('s3://{models}/runs/{{}}/{suffix}', $.run_id)"}
+        return {
+            "ContentType": "application/json",
+            "S3Uri.$": f"States.Format('s3://{models}/runs/{{}}/{suffix}', $.run_id)",
+        }
 
     states["ReadModelCard"] = _task(
-        S3_GET, {"Bucket": models, "Key.$": "States.Format('runs/{}/model_card/"
-                 "model_card_content.json', $.run_id)"},
-        next_state="RegisterModel", result_selector={"content.$": "$.Body"},
-        result_path="$.model_card", comment="The generated model card content (a JSON string)")
+        S3_GET,
+        {
+            "Bucket": models,
+            "Key.$": "States.Format('runs/{}/model_card/model_card_content.json', $.run_id)",
+        },
+        next_state="RegisterModel",
+        result_selector={"content.$": "$.Body"},
+        result_path="$.model_card",
+        comment="The generated model card content (a JSON string)",
+    )
     states["RegisterModel"] = _task(
         CREATE_MODEL_PACKAGE,
         {
             "ModelPackageGroupName": s.model_package_group,
             "ModelPackageDescription.$": "States.Format('Commit {} on {}, run {}', "
-                                         "$.commit.id, $.commit.branch, $.run_id)",
+            "$.commit.id, $.commit.branch, $.run_id)",
             "ModelApprovalStatus": "PendingManualApproval",
             # The version's model card (model package card schema), encrypted with the model
             # key; the approver reads it with DescribeModelPackage.
-            "ModelCard": {"ModelCardContent.$": "$.model_card.content",
-                          "ModelCardStatus": "PendingReview"},
+            "ModelCard": {
+                "ModelCardContent.$": "$.model_card.content",
+                "ModelCardStatus": "PendingReview",
+            },
             "SecurityConfig": {"KmsKeyId": s.model_key_arn},
             "InferenceSpecification": {
-                "Containers": [{"Image": s.xgboost_image,
-                                "ModelDataUrl.$": "$.jobs.train.model_data"}],
+                "Containers": [
+                    {"Image": s.xgboost_image, "ModelDataUrl.$": "$.jobs.train.model_data"}
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
@@ -596,9 +932,11 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                 "Bias": {"Report": report("bias/bias_report.json")},
                 "Explainability": {"Report": report("explainability/explainability.json")},
             },
-            "MetadataProperties": {"CommitId.$": "$.commit.id",
-                                   "Repository.$": "$.commit.repository",
-                                   "GeneratedBy.$": "$$.Execution.Id"},
+            "MetadataProperties": {
+                "CommitId.$": "$.commit.id",
+                "Repository.$": "$.commit.repository",
+                "GeneratedBy.$": "$$.Execution.Id",
+            },
             "CustomerMetadataProperties": {
                 "run_id.$": "$.run_id",
                 "raw_data.$": "States.Format('s3://{}/{}', $.raw_data.bucket, $.raw_data.key)",
@@ -611,61 +949,86 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                 "trial.$": s.trial_name,
             },
         },
-        next_state="RecordLineage", result_selector={"arn.$": "$.ModelPackageArn"},
+        next_state="RecordLineage",
+        result_selector={"arn.$": "$.ModelPackageArn"},
         result_path="$.model_package",
-        comment="Register as PendingManualApproval with metrics, bias and explainability")
+        comment="Register as PendingManualApproval with metrics, bias and explainability",
+    )
+
     def dataset(name: str, uri: str) -> dict:
-        fields = {"uri.$": uri, "version_id.$": f"$.datasets.{name}.version_id",
-                  "etag.$": f"$.datasets.{name}.etag"}
+        fields = {
+            "uri.$": uri,
+            "version_id.$": f"$.datasets.{name}.version_id",
+            "etag.$": f"$.datasets.{name}.etag",
+        }
         if name == "raw":  # what preprocessing read, cross-checked with the recorded version
             fields["sha256.$"] = "$.datasets.raw.sha256"
         return fields
 
     states["RecordLineage"] = _task(
         LAMBDA_INVOKE,
-        {"FunctionName": s.lineage_function_arn, "Payload": {
-            "schema_version": "1",
-            "commit.$": "$.commit",
-            "datasets": {
-                "raw": dataset("raw", "States.Format('s3://{}/{}', $.raw_data.bucket, "
-                               "$.raw_data.key)"),
-                **{n: dataset(n, _dataset_uri(processed, n))
-                   for n in ("train", "validation", "test")},
+        {
+            "FunctionName": s.lineage_function_arn,
+            "Payload": {
+                "schema_version": "1",
+                "commit.$": "$.commit",
+                "datasets": {
+                    "raw": dataset(
+                        "raw", "States.Format('s3://{}/{}', $.raw_data.bucket, $.raw_data.key)"
+                    ),
+                    **{
+                        n: dataset(n, _dataset_uri(processed, n))
+                        for n in ("train", "validation", "test")
+                    },
+                },
+                "processing_jobs": {
+                    "preprocess.$": "$.jobs.preprocess.arn",
+                    "evaluate.$": "$.jobs.evaluate.arn",
+                    "explain.$": "$.jobs.reports.explain.arn",
+                    "bias.$": "$.jobs.reports.bias.arn",
+                },
+                "training_job_arn.$": "$.jobs.train.arn",
+                "hyperparameters": hyperparameters,
+                "model_package_arn.$": "$.model_package.arn",
+                "pipeline_execution_id.$": "$.pipeline_execution_id",
+                "step_functions_execution_arn.$": "$$.Execution.Id",
             },
-            "processing_jobs": {"preprocess.$": "$.jobs.preprocess.arn",
-                                "evaluate.$": "$.jobs.evaluate.arn",
-                                "explain.$": "$.jobs.reports.explain.arn",
-                                "bias.$": "$.jobs.reports.bias.arn"},
-            "training_job_arn.$": "$.jobs.train.arn",
-            "hyperparameters": hyperparameters,
-            "model_package_arn.$": "$.model_package.arn",
-            "pipeline_execution_id.$": "$.pipeline_execution_id",
-            "step_functions_execution_arn.$": "$$.Execution.Id",
-        }},
-        next_state="Succeeded", result_selector={"recorded.$": "$.Payload"},
-        result_path="$.lineage", comment="Commit, data versions, jobs and model as lineage")
+        },
+        next_state="Succeeded",
+        result_selector={"recorded.$": "$.Payload"},
+        result_path="$.lineage",
+        comment="Commit, data versions, jobs and model as lineage",
+    )
     states["Succeeded"] = {"Type": "Succeed"}
 
     states[FAILURE_NOTICE] = {
-        "Type": "Task", "Resource": SNS_PUBLISH,
+        "Type": "Task",
+        "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": s.notification_topic_arn,
             "Subject": "Training workflow failed",
             "Message.$": "States.Format('Run {} failed: {} {}', $.run_id, $.error.Error, "
-                         "$.error.Cause)",
+            "$.error.Cause)",
         },
-        "ResultPath": None, "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error",
-                   "Next": WORKFLOW_FAILED}],
+        "ResultPath": None,
+        "Retry": _retry(),
+        "Catch": [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": WORKFLOW_FAILED}
+        ],
         "Next": WORKFLOW_FAILED,
     }
-    states[WORKFLOW_FAILED] = {"Type": "Fail", "Error": "TrainingWorkflowFailed",
-                               "Cause": "A step failed; the security and operations topic "
-                                        "received the error"}
-    return {"Comment": "Secure ML platform: commit-driven training with quality, overfitting "
-                       "and bias gates",
-            "StartAt": "FindExperiment", "TimeoutSeconds": 6 * 3600 + 4 * s.max_runtime_seconds,
-            "States": states}
+    states[WORKFLOW_FAILED] = {
+        "Type": "Fail",
+        "Error": "TrainingWorkflowFailed",
+        "Cause": "A step failed; the security and operations topic received the error",
+    }
+    return {
+        "Comment": "Secure ML platform: commit-driven training with quality, overfitting "
+        "and bias gates",
+        "StartAt": "FindExperiment",
+        "TimeoutSeconds": 6 * 3600 + 4 * s.max_runtime_seconds,
+        "States": states,
+    }
 
 
 def task_states(definition: dict) -> dict[str, dict]:

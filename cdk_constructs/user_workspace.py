@@ -15,8 +15,8 @@ from constructs import Construct
 
 from cdk_constructs._jsii_memo import adopt, attribute
 from cdk_constructs._validation import require
-from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs.human_role import HumanRole
+from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
 
 _USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _NOTEBOOK_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -77,25 +77,49 @@ class UserWorkspace(Construct):
         tags: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        require(bool(_USER_RE.match(user_name)), "UserWorkspace",
-                f"user_name {user_name!r} must be lower-case letters, digits, single hyphens")
-        require(bool(_NOTEBOOK_RE.match(notebook_name)), "UserWorkspace",
-                f"notebook_name {notebook_name!r} must be 1-63 letters, digits and hyphens")
-        require(len(execution_role_name) <= 64 and len(access_name) <= 64, "UserWorkspace",
-                "IAM role and policy names are limited to 64 characters; shorten the user name")
-        require(bool(_INSTANCE_TYPE_RE.match(instance_type)), "UserWorkspace",
-                f"instance_type {instance_type!r} is not a SageMaker instance type")
-        require(presign_mode in ("iam_role", "sso_managed_policy"), "UserWorkspace",
-                f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'")
-        require(bool(source_cidrs) != bool(source_vpce_ids), "UserWorkspace",
-                "give exactly one source condition: source_cidrs (aws:SourceIp) or "
-                "source_vpce_ids (aws:SourceVpce)")
+        require(
+            bool(_USER_RE.match(user_name)),
+            "UserWorkspace",
+            f"user_name {user_name!r} must be lower-case letters, digits, single hyphens",
+        )
+        require(
+            bool(_NOTEBOOK_RE.match(notebook_name)),
+            "UserWorkspace",
+            f"notebook_name {notebook_name!r} must be 1-63 letters, digits and hyphens",
+        )
+        require(
+            len(execution_role_name) <= 64 and len(access_name) <= 64,
+            "UserWorkspace",
+            "IAM role and policy names are limited to 64 characters; shorten the user name",
+        )
+        require(
+            bool(_INSTANCE_TYPE_RE.match(instance_type)),
+            "UserWorkspace",
+            f"instance_type {instance_type!r} is not a SageMaker instance type",
+        )
+        require(
+            presign_mode in ("iam_role", "sso_managed_policy"),
+            "UserWorkspace",
+            f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'",
+        )
+        require(
+            bool(source_cidrs) != bool(source_vpce_ids),
+            "UserWorkspace",
+            "give exactly one source condition: source_cidrs (aws:SourceIp) or "
+            "source_vpce_ids (aws:SourceVpce)",
+        )
         for cidr in source_cidrs:
             network = ipaddress.ip_network(cidr, strict=True)
-            require(network.prefixlen > 0, "UserWorkspace",
-                    "0.0.0.0/0 lets anyone on the internet request a notebook URL")
-        require(0 < len(execution_policy_arns) <= 10, "UserWorkspace",
-                "give 1..10 execution policies (IAM's managed-policy quota per role)")
+            require(
+                network.prefixlen > 0,
+                "UserWorkspace",
+                "0.0.0.0/0 lets anyone on the internet request a notebook URL",
+            )
+        require(
+            0 < len(execution_policy_arns) <= 10,
+            "UserWorkspace",
+            "give 1..10 execution policies (IAM's managed-policy quota per role)",
+        )
 
         stack = adopt(self, scope)
         self.user_name = user_name
@@ -110,18 +134,21 @@ class UserWorkspace(Construct):
             description=f"SageMaker notebook and jobs of {user_name}",
             assume_role_policy_document={
                 "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
-                }],
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
+                    }
+                ],
             },
             managed_policy_arns=list(execution_policy_arns),
             tags=cfn_tags,
         )
-        self.execution_role_arn = (f"arn:{stack.partition}:iam::{stack.account}:role/"
-                                   f"{execution_role_name}")
+        self.execution_role_arn = (
+            f"arn:{stack.partition}:iam::{stack.account}:role/{execution_role_name}"
+        )
 
         self.notebook = sagemaker.CfnNotebookInstance(
             self,
@@ -134,14 +161,16 @@ class UserWorkspace(Construct):
             direct_internet_access="Disabled",
             root_access="Disabled",
             kms_key_id=attribute(volume_key, "key_arn"),
-            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance
-            .InstanceMetadataServiceConfigurationProperty(
-                minimum_instance_metadata_service_version="2"),
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"
+            ),
             lifecycle_config_name=lifecycle_config_name,
             tags=cfn_tags,
         )
-        self.notebook_arn = (f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
-                             f"notebook-instance/{notebook_name.lower()}")
+        self.notebook_arn = (
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
+            f"notebook-instance/{notebook_name.lower()}"
+        )
 
         if source_cidrs:
             self.source_condition = {"IpAddress": {"aws:SourceIp": sorted(source_cidrs)}}

@@ -5,7 +5,8 @@ every finding of four cdk-nag packs (AwsSolutions, NIST 800-53 rev 5, HIPAA Secu
 DSS 3.2.1) and of the cfn-guard Control Tower rules fail the synth, and
 :func:`synth_or_fail` synthesizes and fails on every violation the validation report
 lists (whatever the CDK CLI passed), and :func:`summarize_validation_failure` turns that
-report into a list a person can act on. ``compliance.acknowledgements`` is the platform's own reviewed list of
+report into a list a person can act on. ``compliance.acknowledgements`` is the platform's own
+reviewed list of
 acknowledged findings: it is not part of the library and not in the wheel (its construct
 paths are this app's; shipped, they could silence another app's findings).
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from compliance.cfn_model import PARTITION, StackInfo, World
 from compliance.iam_eval import Principal
@@ -54,7 +55,10 @@ _SAGEMAKER_RESOURCE = {
     "DataQualityJobDefinition": ("data-quality-job-definition", "JobDefinitionName"),
     "ModelQualityJobDefinition": ("model-quality-job-definition", "JobDefinitionName"),
     "ModelBiasJobDefinition": ("model-bias-job-definition", "JobDefinitionName"),
-    "ModelExplainabilityJobDefinition": ("model-explainability-job-definition", "JobDefinitionName"),
+    "ModelExplainabilityJobDefinition": (
+        "model-explainability-job-definition",
+        "JobDefinitionName",
+    ),
 }
 _VERBS = ("Create", "Describe", "Update", "Delete", "Stop", "List", "Add", "Start")
 
@@ -73,12 +77,14 @@ LAMBDA_CALLS: dict[str, list[tuple[str, str]]] = {
     "compliance_responder_handler.handler": [("sns:Publish", "env:SECURITY_TOPIC_ARN")],
     # record_run (the handler's only entry point; the module's query helpers are not run)
     "lineage_recorder_handler.handler": [
-        ("sagemaker:ListArtifacts", "*"), ("sagemaker:CreateArtifact", "sagemaker:artifact"),
+        ("sagemaker:ListArtifacts", "*"),
+        ("sagemaker:CreateArtifact", "sagemaker:artifact"),
         ("sagemaker:CreateContext", "sagemaker:context"),
         ("sagemaker:DescribeContext", "sagemaker:context"),
         ("sagemaker:CreateAction", "sagemaker:action"),
         ("sagemaker:DescribeAction", "sagemaker:action"),
-        ("sagemaker:ListAssociations", "*"), ("sagemaker:AddAssociation", "sagemaker:artifact"),
+        ("sagemaker:ListAssociations", "*"),
+        ("sagemaker:AddAssociation", "sagemaker:artifact"),
         ("sagemaker:DescribeModelPackage", "sagemaker:model-package"),
     ],
 }
@@ -127,11 +133,16 @@ class Call:
 
 
 def _ctx(**values: Any) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted((k.replace("__", ":"), tuple(v) if isinstance(v, list) else v)
-                        for k, v in values.items()))
+    return tuple(
+        sorted(
+            (k.replace("__", ":"), tuple(v) if isinstance(v, list) else v)
+            for k, v in values.items()
+        )
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 def _path_value(document: Any, path: str) -> Any:
     """``$.a.b`` (or ``$.a[0]``) in ``document``; None when absent."""
@@ -207,16 +218,29 @@ class _Deriver:
         # names each environment's workflows give the resources they create, by type
         self.created_names: dict[tuple[str, str], str] = {}
         self.model_roles: dict[str, str] = {}  # env -> execution role of models it creates
-        self.machines: list[tuple[StackInfo, str, dict, dict]] = []  # info, logical, props, definition
+        self.machines: list[
+            tuple[StackInfo, str, dict, dict]
+        ] = []  # info, logical, props, definition
         self.pipeline_inputs: dict[str, dict] = {}  # state machine ARN -> literal input
         self.example_input: dict = {}  # of the machine being derived
 
     # -- generic -------------------------------------------------------------------------
 
-    def add(self, caller: str, principal: Principal, action: str, resource: str, source: str,
-            env: str, *, vpc_env: str | None = None, **context: Any) -> None:
-        self.calls.append(Call(caller, principal, action, resource, source, env,
-                               _ctx(**context), vpc_env))
+    def add(
+        self,
+        caller: str,
+        principal: Principal,
+        action: str,
+        resource: str,
+        source: str,
+        env: str,
+        *,
+        vpc_env: str | None = None,
+        **context: Any,
+    ) -> None:
+        self.calls.append(
+            Call(caller, principal, action, resource, source, env, _ctx(**context), vpc_env)
+        )
 
     def role_principal(self, arn: str) -> Principal:
         return Principal.role(arn)
@@ -225,11 +249,22 @@ class _Deriver:
         role = self.world.roles.get(arn)
         if role is None:
             return arn
-        name = role.path.split("/", 2)[-1].removesuffix("/Resource") if role.path else role.logical_id
+        name = (
+            role.path.split("/", 2)[-1].removesuffix("/Resource") if role.path else role.logical_id
+        )
         return f"{role.env}/{role.stack} {name}"
 
-    def s3_object(self, caller_arn: str, uri: str, *, write: bool, source: str, env: str,
-                  vpc_env: str | None, sse_key: str | None = None) -> None:
+    def s3_object(
+        self,
+        caller_arn: str,
+        uri: str,
+        *,
+        write: bool,
+        source: str,
+        env: str,
+        vpc_env: str | None,
+        sse_key: str | None = None,
+    ) -> None:
         """An object read or write, and the KMS call S3 makes for it as the caller. A write
         names its key in the SSE headers when the writer is configured with one
         (``sse_key``); otherwise it sends no encryption headers."""
@@ -243,43 +278,86 @@ class _Deriver:
         action = "s3:PutObject" if write else "s3:GetObject"
         headers = {}
         if write and sse_key:
-            headers = {"s3:x-amz-server-side-encryption": "aws:kms",
-                       "s3:x-amz-server-side-encryption-aws-kms-key-id": sse_key}
+            headers = {
+                "s3:x-amz-server-side-encryption": "aws:kms",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": sse_key,
+            }
         self.add(caller, principal, action, arn, source, env, vpc_env=vpc_env, **headers)
         target = self.world.bucket(bucket)
         key_arn = (sse_key if write and sse_key else None) or (target.key_arn if target else None)
         if key_arn:
             key_region = key_arn.split(":")[3]
-            self.add(caller, principal, "kms:GenerateDataKey" if write else "kms:Decrypt",
-                     key_arn, f"{source} (bucket key)", env,
-                     kms__ViaService=f"s3.{key_region}.amazonaws.com",
-                     kms__CallerAccount=principal.account,
-                     **{"kms:EncryptionContext:aws:s3:arn": f"arn:{PARTITION}:s3:::{bucket}"})
+            self.add(
+                caller,
+                principal,
+                "kms:GenerateDataKey" if write else "kms:Decrypt",
+                key_arn,
+                f"{source} (bucket key)",
+                env,
+                kms__ViaService=f"s3.{key_region}.amazonaws.com",
+                kms__CallerAccount=principal.account,
+                **{"kms:EncryptionContext:aws:s3:arn": f"arn:{PARTITION}:s3:::{bucket}"},
+            )
 
-    def kms_for_topic(self, caller: str, principal: Principal, topic_arn: str, source: str,
-                      env: str, service_context: dict | None = None) -> None:
+    def kms_for_topic(
+        self,
+        caller: str,
+        principal: Principal,
+        topic_arn: str,
+        source: str,
+        env: str,
+        service_context: dict | None = None,
+    ) -> None:
         topic = self.world.targets.get(topic_arn)
         if topic is None or not topic.key_arn:
             return
         for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-            self.add(caller, principal, action, topic.key_arn, f"{source} (topic key)", env,
-                     kms__ViaService=f"sns.{topic_arn.split(':')[3]}.amazonaws.com",
-                     **{"kms:EncryptionContext:aws:sns:topicArn": topic_arn},
-                     **(service_context or {}))
+            self.add(
+                caller,
+                principal,
+                action,
+                topic.key_arn,
+                f"{source} (topic key)",
+                env,
+                kms__ViaService=f"sns.{topic_arn.split(':')[3]}.amazonaws.com",
+                **{"kms:EncryptionContext:aws:sns:topicArn": topic_arn},
+                **(service_context or {}),
+            )
 
-    def state_machine_kms(self, caller: str, principal: Principal, machine_arn: str,
-                          actions: Iterable[str], source: str, env: str) -> None:
+    def state_machine_kms(
+        self,
+        caller: str,
+        principal: Principal,
+        machine_arn: str,
+        actions: Iterable[str],
+        source: str,
+        env: str,
+    ) -> None:
         machine = self.world.targets.get(machine_arn)
         if machine is None or not machine.key_arn:
             return
         for action in actions:
-            self.add(caller, principal, action, machine.key_arn,
-                     f"{source} (state machine key)", env,
-                     kms__ViaService=f"states.{machine_arn.split(':')[3]}.amazonaws.com",
-                     **{"kms:EncryptionContext:aws:states:stateMachineArn": machine_arn})
+            self.add(
+                caller,
+                principal,
+                action,
+                machine.key_arn,
+                f"{source} (state machine key)",
+                env,
+                kms__ViaService=f"states.{machine_arn.split(':')[3]}.amazonaws.com",
+                **{"kms:EncryptionContext:aws:states:stateMachineArn": machine_arn},
+            )
 
-    def start_state_machine(self, caller: str, principal: Principal, machine_arn: str,
-                            source: str, env: str, *, describe: bool) -> None:
+    def start_state_machine(
+        self,
+        caller: str,
+        principal: Principal,
+        machine_arn: str,
+        source: str,
+        env: str,
+        *,
+        describe: bool,
+    ) -> None:
         self.add(caller, principal, "states:StartExecution", machine_arn, source, env)
         self.state_machine_kms(caller, principal, machine_arn, ["kms:GenerateDataKey"], source, env)
         if describe:
@@ -311,14 +389,25 @@ class _Deriver:
         the log data keys, whose encryption context Step Functions sets to this account's
         logs (``SourceArn``)."""
         encryption = props.get("EncryptionConfiguration") or {}
-        if encryption.get("Type") != "CUSTOMER_MANAGED_KMS_KEY" or not props.get("LoggingConfiguration"):
+        if encryption.get("Type") != "CUSTOMER_MANAGED_KMS_KEY" or not props.get(
+            "LoggingConfiguration"
+        ):
             return
         key = self.world.resolve(info, encryption["KmsKeyId"])
         name = self.world.physical(info, logical).rsplit(":", 1)[-1]
-        self.add("delivery.logs.amazonaws.com", Principal.aws_service("delivery.logs.amazonaws.com"),
-                 "kms:Decrypt", key, f"execution logs of {name}", info.env,
-                 **{"kms:EncryptionContext:SourceArn":
-                    f"arn:{PARTITION}:logs:{info.region}:{info.account}:*"})
+        self.add(
+            "delivery.logs.amazonaws.com",
+            Principal.aws_service("delivery.logs.amazonaws.com"),
+            "kms:Decrypt",
+            key,
+            f"execution logs of {name}",
+            info.env,
+            **{
+                "kms:EncryptionContext:SourceArn": (
+                    f"arn:{PARTITION}:logs:{info.region}:{info.account}:*"
+                )
+            },
+        )
 
     def _learn_names(self, info: StackInfo, state: dict) -> None:
         resource = state.get("Resource", "")
@@ -333,7 +422,7 @@ class _Deriver:
             self.model_roles[info.env] = params["ExecutionRoleArn"]
 
     def sagemaker_resource(self, info: StackInfo, api: str, params: dict) -> str | None:
-        noun = next((api[len(v):] for v in _VERBS if api.startswith(v.lower())), None)
+        noun = next((api[len(v) :] for v in _VERBS if api.startswith(v.lower())), None)
         if noun is None or noun not in _SAGEMAKER_RESOURCE:
             return None
         kind, param = _SAGEMAKER_RESOURCE[noun]
@@ -341,11 +430,20 @@ class _Deriver:
         if value is None and dynamic and not api.startswith("create"):
             value = self.created_names.get((info.env, kind))
             if value is None and kind == "model-package":
-                group = next((v for k, v in _all_params(self.machines, info) if k ==
-                              "ModelPackageGroupName" and isinstance(v, str)), None)
+                group = next(
+                    (
+                        v
+                        for k, v in _all_params(self.machines, info)
+                        if k == "ModelPackageGroupName" and isinstance(v, str)
+                    ),
+                    None,
+                )
                 if group:
-                    return (group.replace(":model-package-group/", ":model-package/")
-                            + f"/{EXAMPLE}") if group.startswith("arn:") else None
+                    return (
+                        (group.replace(":model-package-group/", ":model-package/") + f"/{EXAMPLE}")
+                        if group.startswith("arn:")
+                        else None
+                    )
         if value is None:
             return None
         if value.startswith("arn:"):
@@ -364,13 +462,22 @@ class _Deriver:
             for state_name, state in _task_states_named(definition):
                 self._task(info, caller, principal, role_arn, f"{name}.{state_name}", state)
 
-    def _task(self, info: StackInfo, caller: str, principal: Principal, role_arn: str,
-              source: str, state: dict) -> None:
+    def _task(
+        self,
+        info: StackInfo,
+        caller: str,
+        principal: Principal,
+        role_arn: str,
+        source: str,
+        state: dict,
+    ) -> None:
         resource = state.get("Resource", "")
         params = state.get("Parameters") or {}
-        env, sm = info.env, f"arn:{PARTITION}:sagemaker:{info.region}:{info.account}"
-        match = re.match(r"^arn:aws:states:::(aws-sdk:)?([a-z0-9]+):([A-Za-z]+)(\.sync|\.waitForTaskToken)?$",
-                         resource)
+        env = info.env
+        match = re.match(
+            r"^arn:aws:states:::(aws-sdk:)?([a-z0-9]+):([A-Za-z]+)(\.sync|\.waitForTaskToken)?$",
+            resource,
+        )
         if not match:
             if resource.startswith(f"arn:{PARTITION}:lambda:"):
                 self.add(caller, principal, "lambda:InvokeFunction", resource, source, env)
@@ -392,18 +499,28 @@ class _Deriver:
             bucket, key = params.get("Bucket"), _value(params, "Key", self.example_input)[0]
             # A putObject names its key in the request (ServerSideEncryption + SSEKMSKeyId):
             # the headers the bucket policy's upload denies look at.
-            sse_key = (params.get("SSEKMSKeyId")
-                       if params.get("ServerSideEncryption") == "aws:kms" else None)
+            sse_key = (
+                params.get("SSEKMSKeyId")
+                if params.get("ServerSideEncryption") == "aws:kms"
+                else None
+            )
             if isinstance(bucket, str) and key:
-                self.s3_object(role_arn, f"s3://{bucket}/{key}", write=api == "putObject",
-                               source=source, env=env, vpc_env=None,
-                               sse_key=sse_key if isinstance(sse_key, str) else None)
+                self.s3_object(
+                    role_arn,
+                    f"s3://{bucket}/{key}",
+                    write=api == "putObject",
+                    source=source,
+                    env=env,
+                    vpc_env=None,
+                    sse_key=sse_key if isinstance(sse_key, str) else None,
+                )
             return
         if service == "states" and api == "startExecution":
             machine = params.get("StateMachineArn")
             if isinstance(machine, str):
-                self.start_state_machine(caller, principal, machine, source, env,
-                                         describe=suffix == ".sync")
+                self.start_state_machine(
+                    caller, principal, machine, source, env, describe=suffix == ".sync"
+                )
             return
         if service == "sagemaker":
             action = f"sagemaker:{api[0].upper()}{api[1:]}"
@@ -411,13 +528,21 @@ class _Deriver:
             if target is not None:
                 self.add(caller, principal, action, target, source, env)
             if suffix == ".sync" and api in _SYNC_RULES:
-                describe = "sagemaker:Describe" + api[len("create"):]
+                describe = "sagemaker:Describe" + api[len("create") :]
                 if target is not None:
                     self.add(caller, principal, describe, target, f"{source} (.sync polling)", env)
-                rule = (f"arn:{PARTITION}:events:{info.region}:{info.account}:rule/"
-                        f"{_SYNC_RULES[api]}")
+                rule = (
+                    f"arn:{PARTITION}:events:{info.region}:{info.account}:rule/{_SYNC_RULES[api]}"
+                )
                 for events_action in ("events:PutTargets", "events:PutRule", "events:DescribeRule"):
-                    self.add(caller, principal, events_action, rule, f"{source} (.sync managed rule)", env)
+                    self.add(
+                        caller,
+                        principal,
+                        events_action,
+                        rule,
+                        f"{source} (.sync managed rule)",
+                        env,
+                    )
             self._passed_roles(info, caller, principal, source, params)
             if api in ("createEndpointConfig",):
                 self._storage_keys(info, caller, principal, source, params)
@@ -426,26 +551,55 @@ class _Deriver:
         # any other aws-sdk integration: the API on the resource "*" is not derivable here
         return
 
-    def _storage_keys(self, info: StackInfo, caller: str, principal: Principal, source: str,
-                      params: dict) -> None:
+    def _storage_keys(
+        self, info: StackInfo, caller: str, principal: Principal, source: str, params: dict
+    ) -> None:
         """An endpoint configuration with KMS keys: SageMaker checks the key
         (``kms:DescribeKey``) and creates grants for the instances' volumes as the caller
         (``kms:CreateGrant`` with ``kms:GrantIsForAWSResource``)."""
-        keys = sorted({v for path, v in _walk(params)
-                       if path and path[-1] == "KmsKeyId" and isinstance(v, str)})
+        keys = sorted(
+            {
+                v
+                for path, v in _walk(params)
+                if path and path[-1] == "KmsKeyId" and isinstance(v, str)
+            }
+        )
         via = f"sagemaker.{info.region}.amazonaws.com"
         for key in keys:
-            self.add(caller, principal, "kms:DescribeKey", key, f"{source} (storage key)",
-                     info.env, kms__ViaService=via)
-            self.add(caller, principal, "kms:CreateGrant", key, f"{source} (storage key)",
-                     info.env, kms__ViaService=via, kms__GrantIsForAWSResource="true")
+            self.add(
+                caller,
+                principal,
+                "kms:DescribeKey",
+                key,
+                f"{source} (storage key)",
+                info.env,
+                kms__ViaService=via,
+            )
+            self.add(
+                caller,
+                principal,
+                "kms:CreateGrant",
+                key,
+                f"{source} (storage key)",
+                info.env,
+                kms__ViaService=via,
+                kms__GrantIsForAWSResource="true",
+            )
 
-    def _passed_roles(self, info: StackInfo, caller: str, principal: Principal, source: str,
-                      params: dict) -> None:
+    def _passed_roles(
+        self, info: StackInfo, caller: str, principal: Principal, source: str, params: dict
+    ) -> None:
         for path, value in _walk(params):
             if path and path[-1] in ("RoleArn", "ExecutionRoleArn") and isinstance(value, str):
-                self.add(caller, principal, "iam:PassRole", value, f"{source} (passes {path[-1]})",
-                         info.env, iam__PassedToService="sagemaker.amazonaws.com")
+                self.add(
+                    caller,
+                    principal,
+                    "iam:PassRole",
+                    value,
+                    f"{source} (passes {path[-1]})",
+                    info.env,
+                    iam__PassedToService="sagemaker.amazonaws.com",
+                )
 
     def _job_data(self, info: StackInfo, api: str, params: dict, source: str) -> None:
         """The S3 locations a created job or job definition reads and writes, as its role.
@@ -458,7 +612,8 @@ class _Deriver:
         if not isinstance(role, str):
             return
         in_vpc = any("VpcConfig" in path for path, _ in _walk(params)) or (
-            api == "createTransformJob")  # the model's VpcConfig applies to its transform jobs
+            api == "createTransformJob"
+        )  # the model's VpcConfig applies to its transform jobs
         vpc_env = info.env if in_vpc else None
         for path, value in _walk(params):
             key = path[-1] if path else None
@@ -471,11 +626,19 @@ class _Deriver:
             if not uri or not uri.startswith("s3://"):
                 continue
             write = name == "S3OutputPath" or any(
-                p in ("ProcessingOutputConfig", "MonitoringOutputs", "OutputDataConfig",
-                      "S3Output") for p in path if isinstance(p, str))
-            self.s3_object(role, uri, write=write, source=f"{source} ({'/'.join(map(str, path))})",
-                           env=info.env, vpc_env=vpc_env,
-                           sse_key=_nearest(params, path, "KmsKeyId") if write else None)
+                p in ("ProcessingOutputConfig", "MonitoringOutputs", "OutputDataConfig", "S3Output")
+                for p in path
+                if isinstance(p, str)
+            )
+            self.s3_object(
+                role,
+                uri,
+                write=write,
+                source=f"{source} ({'/'.join(map(str, path))})",
+                env=info.env,
+                vpc_env=vpc_env,
+                sse_key=_nearest(params, path, "KmsKeyId") if write else None,
+            )
 
     def _lambda_payload_calls(self, function_arn: str, payload: dict, source: str) -> None:
         function = self._function(function_arn)
@@ -488,11 +651,20 @@ class _Deriver:
                 continue
             field_name = where.split(":", 1)[1]
             value = payload.get(field_name) or payload.get(f"{field_name}.$")
-            uri = value if isinstance(value, str) and value.startswith("s3://") else (
-                _format_example(value) if isinstance(value, str) else None)
+            uri = (
+                value
+                if isinstance(value, str) and value.startswith("s3://")
+                else (_format_example(value) if isinstance(value, str) else None)
+            )
             if uri and action == "s3:GetObject":
-                self.s3_object(role_arn, uri, write=False, source=f"{handler} via {source}",
-                               env=info.env, vpc_env=info.env if props.get("VpcConfig") else None)
+                self.s3_object(
+                    role_arn,
+                    uri,
+                    write=False,
+                    source=f"{handler} via {source}",
+                    env=info.env,
+                    vpc_env=info.env if props.get("VpcConfig") else None,
+                )
 
     def _function(self, arn: str) -> tuple[StackInfo, dict, str] | None:
         for info in self.world.stacks.values():
@@ -508,19 +680,27 @@ class _Deriver:
 
     def lambdas(self) -> None:
         for info in self.world.stacks.values():
-            for logical, body in info.resources.items():
+            for body in info.resources.values():
                 if body.get("Type") != "AWS::Lambda::Function":
                     continue
                 props = self.world.resolve(info, body.get("Properties") or {})
                 handler = props.get("Handler", "")
                 role_arn = props.get("Role")
                 env_vars = (props.get("Environment") or {}).get("Variables") or {}
-                for action, where in [*LAMBDA_CALLS.get(handler, []),
-                                      *derived_lambda_calls(handler)]:
+                for action, where in [
+                    *LAMBDA_CALLS.get(handler, []),
+                    *derived_lambda_calls(handler),
+                ]:
                     if where.startswith("sagemaker:") or where == "*":
                         resource = self._run_time_resource(info, where)
-                        self.add(self.caller_name(role_arn), self.role_principal(role_arn),
-                                 action, resource, f"{handler} (its code)", info.env)
+                        self.add(
+                            self.caller_name(role_arn),
+                            self.role_principal(role_arn),
+                            action,
+                            resource,
+                            f"{handler} (its code)",
+                            info.env,
+                        )
                         continue
                     if not where.startswith("env:"):
                         continue
@@ -529,13 +709,16 @@ class _Deriver:
                         continue
                     resource = value
                     if action.startswith("dynamodb:") and not value.startswith("arn:"):
-                        resource = f"arn:{PARTITION}:dynamodb:{info.region}:{info.account}:table/{value}"
+                        resource = (
+                            f"arn:{PARTITION}:dynamodb:{info.region}:{info.account}:table/{value}"
+                        )
                     principal = self.role_principal(role_arn)
                     caller = self.caller_name(role_arn)
                     source = f"{handler} ({where})"
                     if action == "states:StartExecution":
-                        self.start_state_machine(caller, principal, resource, source, info.env,
-                                                 describe=False)
+                        self.start_state_machine(
+                            caller, principal, resource, source, info.env, describe=False
+                        )
                         continue
                     self.add(caller, principal, action, resource, source, info.env)
                     if action == "sns:Publish":
@@ -543,10 +726,20 @@ class _Deriver:
                     if action.startswith("dynamodb:"):
                         table = self.world.targets.get(resource)
                         if table is not None and table.key_arn:
-                            kms_action = "kms:Decrypt" if action == "dynamodb:GetItem" else "kms:GenerateDataKey"
-                            self.add(caller, principal, kms_action, table.key_arn,
-                                     f"{source} (table key)", info.env,
-                                     kms__ViaService=f"dynamodb.{info.region}.amazonaws.com")
+                            kms_action = (
+                                "kms:Decrypt"
+                                if action == "dynamodb:GetItem"
+                                else "kms:GenerateDataKey"
+                            )
+                            self.add(
+                                caller,
+                                principal,
+                                kms_action,
+                                table.key_arn,
+                                f"{source} (table key)",
+                                info.env,
+                                kms__ViaService=f"dynamodb.{info.region}.amazonaws.com",
+                            )
 
     def _run_time_resource(self, info: StackInfo, where: str) -> str:
         if where == "*":
@@ -554,9 +747,14 @@ class _Deriver:
         kind = where.split(":", 1)[1]
         name = EXAMPLE
         if kind == "model-package":  # a version of a model package group of this stack
-            group = next((self.world.physical(info, logical, "ModelPackageGroupName")
-                          for logical, body in info.resources.items()
-                          if body.get("Type") == "AWS::SageMaker::ModelPackageGroup"), EXAMPLE)
+            group = next(
+                (
+                    self.world.physical(info, logical, "ModelPackageGroupName")
+                    for logical, body in info.resources.items()
+                    if body.get("Type") == "AWS::SageMaker::ModelPackageGroup"
+                ),
+                EXAMPLE,
+            )
             name = f"{group}/{EXAMPLE}"
         return f"arn:{PARTITION}:sagemaker:{info.region}:{info.account}:{kind}/{name}"
 
@@ -575,12 +773,20 @@ class _Deriver:
                 store_key = (store.get("EncryptionKey") or {}).get("Id")
                 for stage in props.get("Stages") or []:
                     for action in stage.get("Actions") or []:
-                        self._pipeline_action(info, name, pipeline_role, bucket, store_key,
-                                              stage["Name"], action)
+                        self._pipeline_action(
+                            info, name, pipeline_role, bucket, store_key, stage["Name"], action
+                        )
 
-    def _pipeline_action(self, info: StackInfo, pipeline: str, pipeline_role: str,
-                         bucket: str | None, store_key: str | None, stage: str,
-                         action: dict) -> None:
+    def _pipeline_action(
+        self,
+        info: StackInfo,
+        pipeline: str,
+        pipeline_role: str,
+        bucket: str | None,
+        store_key: str | None,
+        stage: str,
+        action: dict,
+    ) -> None:
         type_id = action.get("ActionTypeId") or {}
         provider = type_id.get("Provider")
         config = action.get("Configuration") or {}
@@ -589,37 +795,79 @@ class _Deriver:
         principal = self.role_principal(actor)
         caller = self.caller_name(actor)
         if action.get("RoleArn"):
-            self.add(self.caller_name(pipeline_role), self.role_principal(pipeline_role),
-                     "sts:AssumeRole", actor, f"{source} (action role)", info.env)
+            self.add(
+                self.caller_name(pipeline_role),
+                self.role_principal(pipeline_role),
+                "sts:AssumeRole",
+                actor,
+                f"{source} (action role)",
+                info.env,
+            )
         if bucket and (action.get("InputArtifacts") or action.get("OutputArtifacts")):
             obj = f"arn:{PARTITION}:s3:::{bucket}/{pipeline[:20]}/{EXAMPLE}"
             # A CodeBuild action's artifacts are moved by the build itself (its service role,
             # from inside its VPC); every other action's by the action's role.
-            movers = [(caller, principal, None)]
+            movers: list[tuple[str, Principal, str | None]] = [(caller, principal, None)]
             if provider == "CodeBuild":
                 project = self._project(info, config.get("ProjectName"))
                 if project is not None:
                     role, in_vpc = project
-                    movers = [(self.caller_name(role), self.role_principal(role),
-                               info.env if in_vpc else None)]
+                    movers = [
+                        (
+                            self.caller_name(role),
+                            self.role_principal(role),
+                            info.env if in_vpc else None,
+                        )
+                    ]
             for who, as_principal, vpc_env in movers:
                 if action.get("OutputArtifacts"):
-                    self.add(who, as_principal, "s3:PutObject", obj, f"{source} (artifact)",
-                             info.env, vpc_env=vpc_env,
-                             **({"s3:x-amz-server-side-encryption": "aws:kms",
-                                 "s3:x-amz-server-side-encryption-aws-kms-key-id": store_key}
-                                if store_key else {}))
+                    self.add(
+                        who,
+                        as_principal,
+                        "s3:PutObject",
+                        obj,
+                        f"{source} (artifact)",
+                        info.env,
+                        vpc_env=vpc_env,
+                        **(
+                            {
+                                "s3:x-amz-server-side-encryption": "aws:kms",
+                                "s3:x-amz-server-side-encryption-aws-kms-key-id": store_key,
+                            }
+                            if store_key
+                            else {}
+                        ),
+                    )
                     if store_key:
-                        self.add(who, as_principal, "kms:GenerateDataKey", store_key,
-                                 f"{source} (artifact key)", info.env)
+                        self.add(
+                            who,
+                            as_principal,
+                            "kms:GenerateDataKey",
+                            store_key,
+                            f"{source} (artifact key)",
+                            info.env,
+                        )
                 if action.get("InputArtifacts"):
-                    self.add(who, as_principal, "s3:GetObject", obj, f"{source} (artifact)",
-                             info.env, vpc_env=vpc_env)
+                    self.add(
+                        who,
+                        as_principal,
+                        "s3:GetObject",
+                        obj,
+                        f"{source} (artifact)",
+                        info.env,
+                        vpc_env=vpc_env,
+                    )
                     if store_key:
-                        self.add(who, as_principal, "kms:Decrypt", store_key,
-                                 f"{source} (artifact key)", info.env)
+                        self.add(
+                            who,
+                            as_principal,
+                            "kms:Decrypt",
+                            store_key,
+                            f"{source} (artifact key)",
+                            info.env,
+                        )
         if provider == "StepFunctions":
-            machine = config.get("StateMachineArn")
+            machine = config["StateMachineArn"]  # required by the action type
             self.start_state_machine(caller, principal, machine, source, info.env, describe=True)
             try:
                 text = re.sub(r"#\{[^}]*\}", EXAMPLE, config.get("Input") or "{}")
@@ -643,44 +891,71 @@ class _Deriver:
             self.add(caller, principal, "s3:GetObject", obj, source, info.env)
             target = self.world.bucket(config["S3Bucket"])
             if target is not None and target.key_arn:
-                self.add(caller, principal, "kms:Decrypt", target.key_arn,
-                         f"{source} (bucket key)", info.env,
-                         kms__ViaService=f"s3.{info.region}.amazonaws.com")
+                self.add(
+                    caller,
+                    principal,
+                    "kms:Decrypt",
+                    target.key_arn,
+                    f"{source} (bucket key)",
+                    info.env,
+                    kms__ViaService=f"s3.{info.region}.amazonaws.com",
+                )
         elif provider == "CodeCommit":
-            repo = (f"arn:{PARTITION}:codecommit:{info.region}:{info.account}:"
-                    f"{config['RepositoryName']}")
-            for api in ("codecommit:GetBranch", "codecommit:GetCommit",
-                        "codecommit:UploadArchive", "codecommit:GetUploadArchiveStatus"):
+            repo = (
+                f"arn:{PARTITION}:codecommit:{info.region}:{info.account}:"
+                f"{config['RepositoryName']}"
+            )
+            for api in (
+                "codecommit:GetBranch",
+                "codecommit:GetCommit",
+                "codecommit:UploadArchive",
+                "codecommit:GetUploadArchiveStatus",
+            ):
                 self.add(caller, principal, api, repo, source, info.env)
             self._clone_ref(info, config, repo, "codecommit:GitPull", source)
         elif provider in ("CodeStarSourceConnection",):
             connection = config["ConnectionArn"]
-            self.add(caller, principal, "codeconnections:UseConnection", connection, source, info.env)
+            self.add(
+                caller, principal, "codeconnections:UseConnection", connection, source, info.env
+            )
             self._clone_ref(info, config, connection, "codeconnections:UseConnection", source)
 
-    def _clone_ref(self, info: StackInfo, config: dict, resource: str, action: str,
-                   source: str) -> None:
+    def _clone_ref(
+        self, info: StackInfo, config: dict, resource: str, action: str, source: str
+    ) -> None:
         """With CODEBUILD_CLONE_REF the build project clones the repository itself."""
         if config.get("OutputArtifactFormat") != "CODEBUILD_CLONE_REF":
             return
         for project_role, in_vpc in self._build_roles(info):
-            self.add(self.caller_name(project_role), self.role_principal(project_role),
-                     action, resource, f"{source} (CODEBUILD_CLONE_REF: the build clones)",
-                     info.env, vpc_env=info.env if in_vpc else None)
+            self.add(
+                self.caller_name(project_role),
+                self.role_principal(project_role),
+                action,
+                resource,
+                f"{source} (CODEBUILD_CLONE_REF: the build clones)",
+                info.env,
+                vpc_env=info.env if in_vpc else None,
+            )
 
     def _project(self, info: StackInfo, name: str | None) -> tuple[str, bool] | None:
         for logical, body in info.resources.items():
-            if body.get("Type") == "AWS::CodeBuild::Project" and \
-                    self.world.physical(info, logical) == name:
+            if (
+                body.get("Type") == "AWS::CodeBuild::Project"
+                and self.world.physical(info, logical) == name
+            ):
                 props = body["Properties"]
                 return self.world.resolve(info, props["ServiceRole"]), bool(props.get("VpcConfig"))
         return None
 
     def _build_roles(self, info: StackInfo) -> list[tuple[str, bool]]:
-        return [(self.world.resolve(info, body["Properties"]["ServiceRole"]),
-                 bool(body["Properties"].get("VpcConfig")))
-                for body in info.resources.values()
-                if body.get("Type") == "AWS::CodeBuild::Project"]
+        return [
+            (
+                self.world.resolve(info, body["Properties"]["ServiceRole"]),
+                bool(body["Properties"].get("VpcConfig")),
+            )
+            for body in info.resources.values()
+            if body.get("Type") == "AWS::CodeBuild::Project"
+        ]
 
     def _env_of_arn(self, arn: str | None) -> str | None:
         if not arn:
@@ -707,21 +982,37 @@ class _Deriver:
                     if not upload:
                         continue
                     sse = re.search(r"--sse-kms-key-id (\S+)", command)
-                    self.s3_object(role, f"s3://{_expand(upload.group(1), spec_text)}", write=True,
-                                   source=f"{source} (buildspec upload)", env=info.env,
-                                   vpc_env=vpc_env, sse_key=sse.group(1) if sse else None)
+                    self.s3_object(
+                        role,
+                        f"s3://{_expand(upload.group(1), spec_text)}",
+                        write=True,
+                        source=f"{source} (buildspec upload)",
+                        env=info.env,
+                        vpc_env=vpc_env,
+                        sse_key=sse.group(1) if sse else None,
+                    )
                 logs = (props.get("LogsConfig") or {}).get("CloudWatchLogs") or {}
                 if logs.get("GroupName"):
-                    group = (f"arn:{PARTITION}:logs:{info.region}:{info.account}:log-group:"
-                             f"{logs['GroupName']}:log-stream:{EXAMPLE}")
+                    group = (
+                        f"arn:{PARTITION}:logs:{info.region}:{info.account}:log-group:"
+                        f"{logs['GroupName']}:log-stream:{EXAMPLE}"
+                    )
                     self.add(caller, principal, "logs:PutLogEvents", group, source, info.env)
                 if "codeartifact login" in spec_text:
                     domain = re.search(r"--domain (\S+)", spec_text)
                     if domain:
-                        arn = (f"arn:{PARTITION}:codeartifact:{info.region}:{info.account}:"
-                               f"domain/{domain.group(1)}")
-                        self.add(caller, principal, "codeartifact:GetAuthorizationToken", arn,
-                                 f"{source} (package mirror)", info.env)
+                        arn = (
+                            f"arn:{PARTITION}:codeartifact:{info.region}:{info.account}:"
+                            f"domain/{domain.group(1)}"
+                        )
+                        self.add(
+                            caller,
+                            principal,
+                            "codeartifact:GetAuthorizationToken",
+                            arn,
+                            f"{source} (package mirror)",
+                            info.env,
+                        )
                 # Image layers: a build in the VPC that pulls a SageMaker or ECR image
                 # downloads layers from AWS's layer bucket (not for CodeBuild's curated images).
 
@@ -734,18 +1025,33 @@ class _Deriver:
                     continue
                 props = self.world.resolve(info, body.get("Properties") or {})
                 target = props.get("Target") or {}
-                role, arn = target.get("RoleArn"), target.get("Arn")
+                role, arn = target["RoleArn"], target["Arn"]  # both required by the resource
                 schedule = self.world.physical(info, logical)
                 source = f"schedule {props.get('Name', logical)}"
-                self.add("scheduler.amazonaws.com", Principal.aws_service("scheduler.amazonaws.com"),
-                         "sts:AssumeRole", role, source, info.env,
-                         aws__SourceAccount=info.account, aws__SourceArn=schedule)
+                self.add(
+                    "scheduler.amazonaws.com",
+                    Principal.aws_service("scheduler.amazonaws.com"),
+                    "sts:AssumeRole",
+                    role,
+                    source,
+                    info.env,
+                    aws__SourceAccount=info.account,
+                    aws__SourceArn=schedule,
+                )
                 principal, caller = self.role_principal(role), self.caller_name(role)
                 if props.get("KmsKeyArn"):
-                    self.add(caller, principal, "kms:Decrypt", props["KmsKeyArn"],
-                             f"{source} (schedule key)", info.env)
+                    self.add(
+                        caller,
+                        principal,
+                        "kms:Decrypt",
+                        props["KmsKeyArn"],
+                        f"{source} (schedule key)",
+                        info.env,
+                    )
                 if ":states:" in arn and ":stateMachine:" in arn:
-                    self.start_state_machine(caller, principal, arn, source, info.env, describe=False)
+                    self.start_state_machine(
+                        caller, principal, arn, source, info.env, describe=False
+                    )
 
     def audit_delivery(self) -> None:
         """CloudTrail (service principal) and AWS Config (the recorder's role) deliver to
@@ -768,8 +1074,14 @@ class _Deriver:
                     obj_prefix = f"{prefix}AWSLogs/{info.account}/CloudTrail/"
                     extra = {"s3:x-amz-acl": "bucket-owner-full-control"}
                 else:
-                    recorder = next((b for b in info.resources.values()
-                                     if b.get("Type") == "AWS::Config::ConfigurationRecorder"), None)
+                    recorder = next(
+                        (
+                            b
+                            for b in info.resources.values()
+                            if b.get("Type") == "AWS::Config::ConfigurationRecorder"
+                        ),
+                        None,
+                    )
                     if recorder is None:
                         continue
                     role = self.world.resolve(info, recorder["Properties"]["RoleARN"])
@@ -779,21 +1091,49 @@ class _Deriver:
                     key = props.get("S3KmsKeyArn")
                     obj_prefix = f"{prefix}AWSLogs/{info.account}/Config/"
                     extra = {"s3:x-amz-acl": "bucket-owner-full-control"}
-                self.add(caller, principal, "s3:GetBucketAcl", f"arn:{PARTITION}:s3:::{bucket}",
-                         source, info.env, **ctx)
-                headers = ({"s3:x-amz-server-side-encryption": "aws:kms",
-                            "s3:x-amz-server-side-encryption-aws-kms-key-id": key} if key else {})
-                self.add(caller, principal, "s3:PutObject",
-                         f"arn:{PARTITION}:s3:::{bucket}/{obj_prefix}{EXAMPLE}.json.gz", source,
-                         info.env, **ctx, **extra, **headers)
+                self.add(
+                    caller,
+                    principal,
+                    "s3:GetBucketAcl",
+                    f"arn:{PARTITION}:s3:::{bucket}",
+                    source,
+                    info.env,
+                    **ctx,
+                )
+                headers = (
+                    {
+                        "s3:x-amz-server-side-encryption": "aws:kms",
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": key,
+                    }
+                    if key
+                    else {}
+                )
+                self.add(
+                    caller,
+                    principal,
+                    "s3:PutObject",
+                    f"arn:{PARTITION}:s3:::{bucket}/{obj_prefix}{EXAMPLE}.json.gz",
+                    source,
+                    info.env,
+                    **ctx,
+                    **extra,
+                    **headers,
+                )
                 if key:
                     kms_ctx = dict(ctx)
                     if t == "AWS::CloudTrail::Trail":
                         kms_ctx["kms:EncryptionContext:aws:cloudtrail:arn"] = ctx["aws:SourceArn"]
                     else:
                         kms_ctx["kms:ViaService"] = f"s3.{info.region}.amazonaws.com"
-                    self.add(caller, principal, "kms:GenerateDataKey", key, f"{source} (key)",
-                             info.env, **kms_ctx)
+                    self.add(
+                        caller,
+                        principal,
+                        "kms:GenerateDataKey",
+                        key,
+                        f"{source} (key)",
+                        info.env,
+                        **kms_ctx,
+                    )
 
     def alarms(self) -> None:
         for info in self.world.stacks.values():
@@ -802,17 +1142,33 @@ class _Deriver:
                     continue
                 props = self.world.resolve(info, body.get("Properties") or {})
                 alarm = self.world.physical(info, logical, "Arn")
-                for action in [*props.get("AlarmActions", []), *props.get("OKActions", []),
-                               *props.get("InsufficientDataActions", [])]:
+                for action in [
+                    *props.get("AlarmActions", []),
+                    *props.get("OKActions", []),
+                    *props.get("InsufficientDataActions", []),
+                ]:
                     if not str(action).startswith(f"arn:{PARTITION}:sns:"):
                         continue
                     service = Principal.aws_service("cloudwatch.amazonaws.com")
                     ctx = {"aws:SourceAccount": info.account, "aws:SourceArn": alarm}
                     source = f"alarm {props.get('AlarmName', logical)}"
-                    self.add("cloudwatch.amazonaws.com", service, "sns:Publish", action, source,
-                             info.env, **{k.replace(":", "__"): v for k, v in ctx.items()})
-                    self.kms_for_topic("cloudwatch.amazonaws.com", service, action, source,
-                                       info.env, {k.replace(":", "__"): v for k, v in ctx.items()})
+                    self.add(
+                        "cloudwatch.amazonaws.com",
+                        service,
+                        "sns:Publish",
+                        action,
+                        source,
+                        info.env,
+                        **{k.replace(":", "__"): v for k, v in ctx.items()},
+                    )
+                    self.kms_for_topic(
+                        "cloudwatch.amazonaws.com",
+                        service,
+                        action,
+                        source,
+                        info.env,
+                        {k.replace(":", "__"): v for k, v in ctx.items()},
+                    )
 
     def rules(self) -> None:
         for info in self.world.stacks.values():
@@ -827,26 +1183,54 @@ class _Deriver:
                 for target in props.get("Targets") or []:
                     arn, role = target.get("Arn"), target.get("RoleArn")
                     if role:
-                        self.add("events.amazonaws.com", service, "sts:AssumeRole", role,
-                                 source, info.env, **ctx)
+                        self.add(
+                            "events.amazonaws.com",
+                            service,
+                            "sts:AssumeRole",
+                            role,
+                            source,
+                            info.env,
+                            **ctx,
+                        )
                         principal, caller = self.role_principal(role), self.caller_name(role)
                         if ":event-bus/" in arn:
                             self.add(caller, principal, "events:PutEvents", arn, source, info.env)
                         elif ":codepipeline:" in arn:
-                            self.add(caller, principal, "codepipeline:StartPipelineExecution",
-                                     arn, source, info.env)
+                            self.add(
+                                caller,
+                                principal,
+                                "codepipeline:StartPipelineExecution",
+                                arn,
+                                source,
+                                info.env,
+                            )
                         elif ":stateMachine:" in arn:
-                            self.start_state_machine(caller, principal, arn, source, info.env,
-                                                     describe=False)
+                            self.start_state_machine(
+                                caller, principal, arn, source, info.env, describe=False
+                            )
                         continue
                     if arn.startswith(f"arn:{PARTITION}:sns:"):
-                        self.add("events.amazonaws.com", service, "sns:Publish", arn, source,
-                                 info.env, **ctx)
+                        self.add(
+                            "events.amazonaws.com",
+                            service,
+                            "sns:Publish",
+                            arn,
+                            source,
+                            info.env,
+                            **ctx,
+                        )
                         # EventBridge sends no source condition keys to KMS (SNS developer guide)
                         self.kms_for_topic("events.amazonaws.com", service, arn, source, info.env)
                     elif arn.startswith(f"arn:{PARTITION}:lambda:"):
-                        self.add("events.amazonaws.com", service, "lambda:InvokeFunction", arn,
-                                 source, info.env, **ctx)
+                        self.add(
+                            "events.amazonaws.com",
+                            service,
+                            "lambda:InvokeFunction",
+                            arn,
+                            source,
+                            info.env,
+                            **ctx,
+                        )
 
 
 def _nearest(params: dict, path: tuple, key: str) -> str | None:
@@ -866,8 +1250,9 @@ def _shell_commands(spec_text: str) -> list[str]:
         spec = json.loads(spec_text)
     except ValueError:
         return []
-    return [c for phase in (spec.get("phases") or {}).values()
-            for c in (phase.get("commands") or [])]
+    return [
+        c for phase in (spec.get("phases") or {}).values() for c in (phase.get("commands") or [])
+    ]
 
 
 def _expand(text: str, spec_text: str) -> str:
@@ -875,8 +1260,7 @@ def _expand(text: str, spec_text: str) -> str:
     buildspec, recursively; anything else (a build number, a commit) is ``example``."""
     assignments = dict(re.findall(r'(\b[A-Z_]+)=\\?"([^"\\]*)\\?"', spec_text))
     for _ in range(5):
-        text = re.sub(r"\$\{?([A-Z_]+)\}?",
-                      lambda m: assignments.get(m.group(1), EXAMPLE), text)
+        text = re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: assignments.get(m.group(1), EXAMPLE), text)
     return text
 
 
@@ -934,17 +1318,22 @@ class CallRow:
 def calls_table(world_or_assembly: Any) -> list[CallRow]:
     """The table for the review pack: one row per call. Accepts a :class:`World`, or an
     assembly (``review.assembly.Assembly``) whose cloud-assembly directory has manifests."""
-    world = world_or_assembly if isinstance(world_or_assembly, World) else world_of_assembly(
-        world_or_assembly)
+    world = (
+        world_or_assembly
+        if isinstance(world_or_assembly, World)
+        else world_of_assembly(world_or_assembly)
+    )
     return [CallRow(c.env, c.caller, c.action, c.resource, c.source) for c in derive_calls(world)]
 
 
 def world_of_assembly(assembly: Any) -> World:
     from compliance.cfn_model import environments_of
 
-    templates = {f"{env}/{stack}": template
-                 for env, environment in assembly.environments.items()
-                 for stack, template in environment.templates.items()}
+    templates = {
+        f"{env}/{stack}": template
+        for env, environment in assembly.environments.items()
+        for stack, template in environment.templates.items()
+    }
     return World(templates, environments_of(assembly.outdir))
 
 

@@ -46,6 +46,8 @@ class Role:
     trust: dict
     policies: list[dict] = field(default_factory=list)
     path: str = ""
+    # ManagedPolicyArns as resolved; the policies are attached once all are read
+    managed_policy_arns: list[str] = field(default_factory=list)
 
     @property
     def account(self) -> str:
@@ -105,7 +107,11 @@ class World:
         if t == "AWS::IAM::Role":
             role_name = name("RoleName")
             arn = f"arn:{PARTITION}:iam::{acct}:role{p.get('Path', '/')}{role_name}"
-            return arn if attribute == "Arn" else (f"AROA{synthetic}" if attribute == "RoleId" else role_name)
+            return (
+                arn
+                if attribute == "Arn"
+                else (f"AROA{synthetic}" if attribute == "RoleId" else role_name)
+            )
         if t == "AWS::IAM::ManagedPolicy":
             return f"arn:{PARTITION}:iam::{acct}:policy/{name('ManagedPolicyName')}"
         if t == "AWS::KMS::Key":
@@ -126,34 +132,66 @@ class World:
             return name("StateMachineName") if attribute == "Name" else arn
         if t == "AWS::Lambda::Function":
             fn = name("FunctionName")
-            return f"arn:{PARTITION}:lambda:{region}:{acct}:function:{fn}" if attribute == "Arn" else fn
+            return (
+                f"arn:{PARTITION}:lambda:{region}:{acct}:function:{fn}"
+                if attribute == "Arn"
+                else fn
+            )
         if t == "AWS::Logs::LogGroup":
             group = name("LogGroupName")
-            return f"arn:{PARTITION}:logs:{region}:{acct}:log-group:{group}:*" if attribute == "Arn" else group
+            return (
+                f"arn:{PARTITION}:logs:{region}:{acct}:log-group:{group}:*"
+                if attribute == "Arn"
+                else group
+            )
         if t == "AWS::SageMaker::ModelPackageGroup":
             group = name("ModelPackageGroupName")
             arn = f"arn:{PARTITION}:sagemaker:{region}:{acct}:model-package-group/{group.lower()}"
             return arn if attribute in ("ModelPackageGroupArn", None) else group
         if t == "AWS::CodeBuild::Project":
             project = name("Name")
-            return f"arn:{PARTITION}:codebuild:{region}:{acct}:project/{project}" if attribute == "Arn" else project
+            return (
+                f"arn:{PARTITION}:codebuild:{region}:{acct}:project/{project}"
+                if attribute == "Arn"
+                else project
+            )
         if t == "AWS::CodePipeline::Pipeline":
             return name("Name")
         if t == "AWS::Events::EventBus":
             bus = name("Name")
-            return f"arn:{PARTITION}:events:{region}:{acct}:event-bus/{bus}" if attribute == "Arn" else bus
+            return (
+                f"arn:{PARTITION}:events:{region}:{acct}:event-bus/{bus}"
+                if attribute == "Arn"
+                else bus
+            )
         if t == "AWS::Events::Rule":
             rule = name("Name")
-            return f"arn:{PARTITION}:events:{region}:{acct}:rule/{rule}" if attribute == "Arn" else rule
+            return (
+                f"arn:{PARTITION}:events:{region}:{acct}:rule/{rule}"
+                if attribute == "Arn"
+                else rule
+            )
         if t == "AWS::DynamoDB::Table":
             table = name("TableName")
-            return f"arn:{PARTITION}:dynamodb:{region}:{acct}:table/{table}" if attribute == "Arn" else table
+            return (
+                f"arn:{PARTITION}:dynamodb:{region}:{acct}:table/{table}"
+                if attribute == "Arn"
+                else table
+            )
         if t == "AWS::CloudWatch::Alarm":
             alarm = name("AlarmName")
-            return f"arn:{PARTITION}:cloudwatch:{region}:{acct}:alarm:{alarm}" if attribute == "Arn" else alarm
+            return (
+                f"arn:{PARTITION}:cloudwatch:{region}:{acct}:alarm:{alarm}"
+                if attribute == "Arn"
+                else alarm
+            )
         if t == "AWS::CloudTrail::Trail":
             trail = name("TrailName")
-            return f"arn:{PARTITION}:cloudtrail:{region}:{acct}:trail/{trail}" if attribute == "Arn" else trail
+            return (
+                f"arn:{PARTITION}:cloudtrail:{region}:{acct}:trail/{trail}"
+                if attribute == "Arn"
+                else trail
+            )
         if t == "AWS::Scheduler::Schedule":
             return f"arn:{PARTITION}:scheduler:{region}:{acct}:schedule/default/{name('Name')}"
         if t == "AWS::SageMaker::NotebookInstance":
@@ -166,18 +204,21 @@ class World:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if key == "Ref":
-                pseudo = {"AWS::Partition": PARTITION, "AWS::Region": info.region,
-                          "AWS::AccountId": info.account, "AWS::URLSuffix": "amazonaws.com",
-                          "AWS::StackName": f"{info.env}-{info.stack}",
-                          "AWS::NoValue": None}
+                pseudo = {
+                    "AWS::Partition": PARTITION,
+                    "AWS::Region": info.region,
+                    "AWS::AccountId": info.account,
+                    "AWS::URLSuffix": "amazonaws.com",
+                    "AWS::StackName": f"{info.env}-{info.stack}",
+                    "AWS::NoValue": None,
+                }
                 if inner in pseudo:
                     return pseudo[inner]
                 return self.physical(info, inner)
             if key == "Fn::GetAtt":
-                logical, attribute = (inner if isinstance(inner, list)
-                                      else str(inner).split(".", 1))
+                logical, attribute = inner if isinstance(inner, list) else str(inner).split(".", 1)
                 return self.physical(info, logical, attribute)
             if key == "Fn::Join":
                 sep, parts = inner
@@ -195,6 +236,7 @@ class World:
                         logical, attribute = ref.split(".", 1)
                         return str(self.physical(info, logical, attribute))
                     return str(self.resolve(info, {"Ref": ref}))
+
                 return re.sub(r"\$\{([^!}][^}]*)\}", sub, template)
             if key == "Fn::Select":
                 index, items = inner
@@ -212,7 +254,7 @@ class World:
             if key == "Fn::GetAZs":
                 return []
             if key == "Fn::If":
-                return f"{{unresolved:if}}"
+                return "{unresolved:if}"
         return {k: self.resolve(info, v) for k, v in value.items()}
 
     # --- index ------------------------------------------------------------------------------
@@ -229,34 +271,63 @@ class World:
                 path = (body.get("Metadata") or {}).get("aws:cdk:path", "")
                 if t == "AWS::IAM::Role":
                     arn = self.physical(info, logical, "Arn")
-                    role = Role(arn=arn, env=info.env, stack=info.stack, logical_id=logical,
-                                trust=self._doc(info, p.get("AssumeRolePolicyDocument") or {}),
-                                path=path)
+                    role = Role(
+                        arn=arn,
+                        env=info.env,
+                        stack=info.stack,
+                        logical_id=logical,
+                        trust=self._doc(info, p.get("AssumeRolePolicyDocument") or {}),
+                        path=path,
+                    )
                     for inline in p.get("Policies") or []:
                         role.policies.append(self._doc(info, inline["PolicyDocument"]))
-                    role._managed = [self.resolve(info, m) for m in p.get("ManagedPolicyArns") or []]  # type: ignore[attr-defined]
+                    role.managed_policy_arns = [
+                        self.resolve(info, m) for m in p.get("ManagedPolicyArns") or []
+                    ]
                     self.roles[arn] = role
                 elif t == "AWS::IAM::ManagedPolicy":
                     managed[self.physical(info, logical)] = (info, p)
-                elif t in ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::KMS::Key",
-                           "AWS::StepFunctions::StateMachine", "AWS::Lambda::Function",
-                           "AWS::SageMaker::ModelPackageGroup", "AWS::CodeBuild::Project",
-                           "AWS::Events::EventBus", "AWS::DynamoDB::Table",
-                           "AWS::Logs::LogGroup"):
-                    attr = {"AWS::S3::Bucket": "Arn", "AWS::KMS::Key": "Arn",
-                            "AWS::Lambda::Function": "Arn", "AWS::CodeBuild::Project": "Arn",
-                            "AWS::Events::EventBus": "Arn", "AWS::DynamoDB::Table": "Arn",
-                            "AWS::Logs::LogGroup": "Arn"}.get(t)
+                elif t in (
+                    "AWS::S3::Bucket",
+                    "AWS::SNS::Topic",
+                    "AWS::KMS::Key",
+                    "AWS::StepFunctions::StateMachine",
+                    "AWS::Lambda::Function",
+                    "AWS::SageMaker::ModelPackageGroup",
+                    "AWS::CodeBuild::Project",
+                    "AWS::Events::EventBus",
+                    "AWS::DynamoDB::Table",
+                    "AWS::Logs::LogGroup",
+                ):
+                    attr = {
+                        "AWS::S3::Bucket": "Arn",
+                        "AWS::KMS::Key": "Arn",
+                        "AWS::Lambda::Function": "Arn",
+                        "AWS::CodeBuild::Project": "Arn",
+                        "AWS::Events::EventBus": "Arn",
+                        "AWS::DynamoDB::Table": "Arn",
+                        "AWS::Logs::LogGroup": "Arn",
+                    }.get(t)
                     arn = self.physical(info, logical, attr)
                     if t == "AWS::Logs::LogGroup":
                         arn = arn[: -len(":*")]
-                    target = Target(arn=arn, type=t, env=info.env, stack=info.stack,
-                                    logical_id=logical, properties=p, owner=info.account)
+                    target = Target(
+                        arn=arn,
+                        type=t,
+                        env=info.env,
+                        stack=info.stack,
+                        logical_id=logical,
+                        properties=p,
+                        owner=info.account,
+                    )
                     if t == "AWS::S3::Bucket":
-                        rules = ((p.get("BucketEncryption") or {})
-                                 .get("ServerSideEncryptionConfiguration") or [])
+                        rules = (p.get("BucketEncryption") or {}).get(
+                            "ServerSideEncryptionConfiguration"
+                        ) or []
                         for rule in rules:
-                            key = (rule.get("ServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID")
+                            key = (rule.get("ServerSideEncryptionByDefault") or {}).get(
+                                "KMSMasterKeyID"
+                            )
                             if key:
                                 target.key_arn = self.resolve(info, key)
                     elif t == "AWS::SNS::Topic" and p.get("KmsMasterKeyId"):
@@ -268,7 +339,9 @@ class World:
                         enc = p.get("EncryptionConfiguration") or {}
                         if enc.get("Type") == "CUSTOMER_MANAGED_KMS_KEY":
                             target.key_arn = self.resolve(info, enc["KmsKeyId"])
-                    elif t == "AWS::SageMaker::ModelPackageGroup" and p.get("ModelPackageGroupPolicy"):
+                    elif t == "AWS::SageMaker::ModelPackageGroup" and p.get(
+                        "ModelPackageGroupPolicy"
+                    ):
                         target.policies.append(self._doc(info, p["ModelPackageGroupPolicy"]))
                         target.has_policy = True
                     elif t == "AWS::DynamoDB::Table":
@@ -281,10 +354,18 @@ class World:
         # the default event bus of every environment (its policy comes from EventBusPolicy)
         for info in self.stacks.values():
             bus = f"arn:{PARTITION}:events:{info.region}:{info.account}:event-bus/default"
-            self.targets.setdefault(bus, Target(arn=bus, type="AWS::Events::EventBus",
-                                                env=info.env, stack="(account)", logical_id="default"))
+            self.targets.setdefault(
+                bus,
+                Target(
+                    arn=bus,
+                    type="AWS::Events::EventBus",
+                    env=info.env,
+                    stack="(account)",
+                    logical_id="default",
+                ),
+            )
         for info in self.stacks.values():
-            for logical, body in info.resources.items():
+            for body in info.resources.values():
                 t, p = body.get("Type"), body.get("Properties") or {}
                 if t == "AWS::IAM::ManagedPolicy":
                     for role_ref in p.get("Roles") or []:
@@ -303,14 +384,25 @@ class World:
                     self._attach(arn, self._doc(info, p["PolicyDocument"]))
                 elif t == "AWS::SNS::TopicPolicy":
                     for topic in p.get("Topics") or []:
-                        self._attach(self.resolve(info, topic), self._doc(info, p["PolicyDocument"]))
+                        self._attach(
+                            self.resolve(info, topic), self._doc(info, p["PolicyDocument"])
+                        )
                 elif t == "AWS::Events::EventBusPolicy":
                     bus = p.get("EventBusName", "default")
-                    arn = f"arn:{PARTITION}:events:{info.region}:{info.account}:event-bus/{self.resolve(info, bus)}"
-                    statement = self._doc(info, p["Statement"]) if "Statement" in p else {
-                        "Effect": "Allow", "Principal": {"AWS": self.resolve(info, p.get("Principal"))},
-                        "Action": self.resolve(info, p.get("Action")),
-                        "Resource": arn}
+                    bus_name = self.resolve(info, bus)
+                    arn = (
+                        f"arn:{PARTITION}:events:{info.region}:{info.account}:event-bus/{bus_name}"
+                    )
+                    statement = (
+                        self._doc(info, p["Statement"])
+                        if "Statement" in p
+                        else {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": self.resolve(info, p.get("Principal"))},
+                            "Action": self.resolve(info, p.get("Action")),
+                            "Resource": arn,
+                        }
+                    )
                     self._attach(arn, {"Statement": [statement]})
                 elif t == "AWS::Lambda::Permission":
                     fn = self.resolve(info, p["FunctionName"])
@@ -318,23 +410,32 @@ class World:
                         fn = f"arn:{PARTITION}:lambda:{info.region}:{info.account}:function:{fn}"
                     principal = self.resolve(info, p["Principal"])
                     kind = "Service" if str(principal).endswith(".amazonaws.com") else "AWS"
-                    statement = {"Effect": "Allow", "Principal": {kind: principal},
-                                 "Action": self.resolve(info, p["Action"]), "Resource": fn}
+                    statement = {
+                        "Effect": "Allow",
+                        "Principal": {kind: principal},
+                        "Action": self.resolve(info, p["Action"]),
+                        "Resource": fn,
+                    }
                     cond: dict = {}
                     if p.get("SourceArn"):
                         cond["ArnLike"] = {"aws:SourceArn": self.resolve(info, p["SourceArn"])}
                     if p.get("SourceAccount"):
-                        cond["StringEquals"] = {"aws:SourceAccount": self.resolve(info, p["SourceAccount"])}
+                        cond["StringEquals"] = {
+                            "aws:SourceAccount": self.resolve(info, p["SourceAccount"])
+                        }
                     if cond:
                         statement["Condition"] = cond
                     self._attach(fn, {"Statement": [statement]})
                 elif t == "AWS::KMS::Alias":
                     key = self.resolve(info, p["TargetKeyId"])
-                    key_arn = key if str(key).startswith("arn:") else (
-                        f"arn:{PARTITION}:kms:{info.region}:{info.account}:key/{key}")
+                    key_arn = (
+                        key
+                        if str(key).startswith("arn:")
+                        else (f"arn:{PARTITION}:kms:{info.region}:{info.account}:key/{key}")
+                    )
                     self.aliases.setdefault(key_arn, []).append(self.resolve(info, p["AliasName"]))
         for role in self.roles.values():
-            for arn in getattr(role, "_managed", []):
+            for arn in role.managed_policy_arns:
                 if arn in managed:
                     info, p = managed[arn]
                     doc = self._doc(info, p["PolicyDocument"])
@@ -352,6 +453,7 @@ class World:
 
     def bucket(self, name: str) -> Target | None:
         return self.targets.get(f"arn:{PARTITION}:s3:::{name}")
+
 
 def environments_of(outdir: Path | str) -> dict[str, tuple[str, str]]:
     """env -> (account, region) from the cloud assembly's manifests."""

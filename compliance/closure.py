@@ -16,8 +16,8 @@ docs/permission-closure.md describes the table and how to add a caller.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from compliance.calls import Call, derive_calls
 from compliance.cfn_model import PARTITION, World
@@ -35,8 +35,9 @@ class Failure:
 
     def __str__(self) -> str:
         c = self.call
-        return (f"[{c.env}] {c.caller} -> {c.action} on {c.resource}: {self.reason} "
-                f"(from {c.source})")
+        return (
+            f"[{c.env}] {c.caller} -> {c.action} on {c.resource}: {self.reason} (from {c.source})"
+        )
 
 
 def _target_of(world: World, resource: str):
@@ -48,9 +49,13 @@ def _target_of(world: World, resource: str):
         group = resource.replace(":model-package/", ":model-package-group/").rsplit("/", 1)[0]
         return world.targets.get(group.lower()) or world.targets.get(group)
     if ":lambda:" in resource:
-        return world.targets.get(resource.split(":function:")[0] + ":function:"
-                                 + resource.split(":function:")[1].split(":")[0]
-                                 if ":function:" in resource else resource)
+        return world.targets.get(
+            resource.split(":function:")[0]
+            + ":function:"
+            + resource.split(":function:")[1].split(":")[0]
+            if ":function:" in resource
+            else resource
+        )
     return world.targets.get(resource)
 
 
@@ -67,9 +72,13 @@ def check_call(world: World, call: Call) -> str | None:
         target_role = world.roles.get(call.resource)
         if target_role is None:
             return f"the assumed role {call.resource} is not in the assembly"
-        verdict = authorize(request, identity_policies=identity,
-                            resource_policies=[target_role.trust],
-                            resource_account=target_role.account, resource_policy_required=True)
+        verdict = authorize(
+            request,
+            identity_policies=identity,
+            resource_policies=[target_role.trust],
+            resource_account=target_role.account,
+            resource_policy_required=True,
+        )
         return None if verdict.allowed else verdict.reason
     target = _target_of(world, call.resource)
     resource_account = None
@@ -88,8 +97,13 @@ def check_call(world: World, call: Call) -> str | None:
         aliases = world.aliases.get(target.arn, [])
         if aliases:
             request.context.setdefault("kms:ResourceAliases", aliases)
-    verdict = authorize(request, identity_policies=identity, resource_policies=policies,
-                        resource_account=resource_account, resource_policy_required=required)
+    verdict = authorize(
+        request,
+        identity_policies=identity,
+        resource_policies=policies,
+        resource_account=resource_account,
+        resource_policy_required=required,
+    )
     return None if verdict.allowed else verdict.reason
 
 
@@ -105,6 +119,7 @@ def closure_failures(world: World, calls: Iterable[Call] | None = None) -> list[
 
 # --- VPC gateway endpoints -----------------------------------------------------------------
 
+
 def gateway_endpoint_policies(world: World) -> dict[str, list[dict]]:
     """env -> policy documents of its S3 gateway endpoints."""
     found: dict[str, list[dict]] = {}
@@ -113,9 +128,17 @@ def gateway_endpoint_policies(world: World) -> dict[str, list[dict]]:
             if body.get("Type") != "AWS::EC2::VPCEndpoint":
                 continue
             props = world.resolve(info, body.get("Properties") or {})
-            if props.get("VpcEndpointType") == "Gateway" and str(props.get("ServiceName", "")).endswith(".s3"):
-                found.setdefault(info.env, []).append(props.get("PolicyDocument") or {
-                    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
+            if props.get("VpcEndpointType") == "Gateway" and str(
+                props.get("ServiceName", "")
+            ).endswith(".s3"):
+                found.setdefault(info.env, []).append(
+                    props.get("PolicyDocument")
+                    or {
+                        "Statement": [
+                            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
+                        ]
+                    }
+                )
     return found
 
 
@@ -127,10 +150,18 @@ def image_layer_calls(world: World, calls: Iterable[Call]) -> list[Call]:
     out = []
     for env in envs:
         region = next(s.region for s in world.stacks.values() if s.env == env)
-        out.append(Call("SageMaker image pull (ECR layer download)", AWS_OWNED_SIGNER,
-                        "s3:GetObject",
-                        f"arn:{PARTITION}:s3:::prod-{region}-starport-layer-bucket/example-layer",
-                        "ECR image layers for jobs in the VPC", env, (), env))
+        out.append(
+            Call(
+                "SageMaker image pull (ECR layer download)",
+                AWS_OWNED_SIGNER,
+                "s3:GetObject",
+                f"arn:{PARTITION}:s3:::prod-{region}-starport-layer-bucket/example-layer",
+                "ECR image layers for jobs in the VPC",
+                env,
+                (),
+                env,
+            )
+        )
     return out
 
 
@@ -143,7 +174,9 @@ def interface_endpoint_services(world: World) -> dict[str, set[str]]:
                 continue
             props = world.resolve(info, body.get("Properties") or {})
             if props.get("VpcEndpointType") == "Interface":
-                found.setdefault(info.env, set()).add(str(props.get("ServiceName", "")).rsplit(".", 1)[-1])
+                found.setdefault(info.env, set()).add(
+                    str(props.get("ServiceName", "")).rsplit(".", 1)[-1]
+                )
     return found
 
 
@@ -157,13 +190,26 @@ def endpoint_failures(world: World, calls: Iterable[Call] | None = None) -> list
     interfaces = interface_endpoint_services(world)
     failures = []
     for call in calls:
-        if call.vpc_env and call.action == "codecommit:GitPull" and \
-                "git-codecommit" not in interfaces.get(call.vpc_env, set()):
-            failures.append(Failure(call, f"{call.vpc_env}'s isolated VPC has no git-codecommit "
-                                          "interface endpoint: the clone cannot reach CodeCommit"))
+        if (
+            call.vpc_env
+            and call.action == "codecommit:GitPull"
+            and "git-codecommit" not in interfaces.get(call.vpc_env, set())
+        ):
+            failures.append(
+                Failure(
+                    call,
+                    f"{call.vpc_env}'s isolated VPC has no git-codecommit "
+                    "interface endpoint: the clone cannot reach CodeCommit",
+                )
+            )
         if call.vpc_env and call.action == "codeconnections:UseConnection":
-            failures.append(Failure(call, f"{call.vpc_env}'s isolated VPC has no route to a Git "
-                                          "host: a build in it cannot clone through a connection"))
+            failures.append(
+                Failure(
+                    call,
+                    f"{call.vpc_env}'s isolated VPC has no route to a Git "
+                    "host: a build in it cannot clone through a connection",
+                )
+            )
     for call in [*calls, *image_layer_calls(world, calls)]:
         if call.vpc_env is None or not call.action.startswith("s3:"):
             continue
@@ -173,9 +219,15 @@ def endpoint_failures(world: World, calls: Iterable[Call] | None = None) -> list
             failures.append(Failure(call, f"no S3 gateway endpoint in {call.vpc_env}'s VPC"))
             continue
         decisions = [evaluate(doc, request, resource_policy=True) for doc in docs]
-        if not any(d.effect == ALLOW for d in decisions) or any(d.effect == "Deny" for d in decisions):
-            failures.append(Failure(call, f"the S3 gateway endpoint policy of {call.vpc_env}'s "
-                                          "VPC does not allow it"))
+        if not any(d.effect == ALLOW for d in decisions) or any(
+            d.effect == "Deny" for d in decisions
+        ):
+            failures.append(
+                Failure(
+                    call,
+                    f"the S3 gateway endpoint policy of {call.vpc_env}'s VPC does not allow it",
+                )
+            )
     return failures
 
 
@@ -202,12 +254,18 @@ def trust_failures(world: World, calls: Iterable[Call] | None = None) -> list[st
         for account in sorted({c.split(":")[4] for c in callers}):
             other = Principal.role(f"arn:{PARTITION}:iam::{account}:role/{OTHER_PRINCIPAL_NAME}")
             request = Request(other, "sts:AssumeRole", role_arn)
-            verdict = authorize(request, identity_policies=[everything],
-                                resource_policies=[role.trust], resource_account=role.account,
-                                resource_policy_required=True)
+            verdict = authorize(
+                request,
+                identity_policies=[everything],
+                resource_policies=[role.trust],
+                resource_account=role.account,
+                resource_policy_required=True,
+            )
             if verdict.allowed:
-                problems.append(f"{role_arn} (assumed by {', '.join(sorted(callers))}) also "
-                                f"trusts any other principal of account {account}")
+                problems.append(
+                    f"{role_arn} (assumed by {', '.join(sorted(callers))}) also "
+                    f"trusts any other principal of account {account}"
+                )
     return problems
 
 
@@ -225,7 +283,9 @@ def unconditioned_service_grants(world: World) -> list[str]:
                 if statement.get("Effect") != "Allow" or not isinstance(principal, dict):
                     continue
                 if principal.get("Service") and not statement.get("Condition"):
-                    problems.append(f"{target.env}/{target.stack} {target.logical_id}: "
-                                    f"{principal['Service']} may use the key "
-                                    f"({statement.get('Action')}) with no condition")
+                    problems.append(
+                        f"{target.env}/{target.stack} {target.logical_id}: "
+                        f"{principal['Service']} may use the key "
+                        f"({statement.get('Action')}) with no condition"
+                    )
     return problems

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from compliance.cfn_model import World, environments_of
 from compliance.iam_eval import as_list
@@ -54,7 +55,7 @@ def _principal_roles(document: Any) -> Iterable[str]:
 def prerequisites(world: World) -> list[Prerequisite]:
     found: set[Prerequisite] = set()
     for info in world.stacks.values():
-        for logical, body in info.resources.items():
+        for body in info.resources.values():
             t = body.get("Type")
             if t == "AWS::CodePipeline::Pipeline":
                 props = world.resolve(info, body.get("Properties") or {})
@@ -62,15 +63,25 @@ def prerequisites(world: World) -> list[Prerequisite]:
                     for action in stage.get("Actions") or []:
                         role_env = _env_of_role(world, str(action.get("RoleArn") or ""))
                         if role_env is None and action.get("RoleArn"):
-                            found.add(Prerequisite("(missing)", info.env,
-                                                   f"{info.env}/{info.stack} pipeline action "
-                                                   f"{stage['Name']}.{action['Name']} uses "
-                                                   f"{action['RoleArn']}, which no stage creates"))
+                            found.add(
+                                Prerequisite(
+                                    "(missing)",
+                                    info.env,
+                                    f"{info.env}/{info.stack} pipeline action "
+                                    f"{stage['Name']}.{action['Name']} uses "
+                                    f"{action['RoleArn']}, which no stage creates",
+                                )
+                            )
                         elif role_env and role_env != info.env:
-                            found.add(Prerequisite(role_env, info.env,
-                                                   f"{info.env}/{info.stack} pipeline action "
-                                                   f"{stage['Name']}.{action['Name']} assumes "
-                                                   f"{action['RoleArn']}"))
+                            found.add(
+                                Prerequisite(
+                                    role_env,
+                                    info.env,
+                                    f"{info.env}/{info.stack} pipeline action "
+                                    f"{stage['Name']}.{action['Name']} assumes "
+                                    f"{action['RoleArn']}",
+                                )
+                            )
     documents: list[tuple[str, str, Any]] = []
     for role in world.roles.values():
         documents.append((role.env, f"trust policy of {role.arn}", role.trust))
@@ -111,8 +122,11 @@ def deploy_order(world: World) -> list[str]:
     order: list[str] = []
     remaining = list(envs)
     while remaining:
-        ready = [e for e in remaining if not any(then == e and first in remaining
-                                                 for first, then in edges)]
+        ready = [
+            e
+            for e in remaining
+            if not any(then == e and first in remaining for first, then in edges)
+        ]
         if not ready:
             raise ValueError(f"the stages {remaining} need each other first: no deploy order works")
         order.append(ready[0])
@@ -125,7 +139,7 @@ def documented_order(markdown: str, section: str = "## Deploying to a real accou
     '<env>/*'`` lines)."""
     start = markdown.index(section)
     end = markdown.find("\n## ", start + len(section))
-    text = markdown[start:end if end != -1 else None]
+    text = markdown[start : end if end != -1 else None]
     return re.findall(r"cdk deploy '([a-z0-9-]+)/\*'", text)
 
 
@@ -133,9 +147,11 @@ def world_of(outdir: Path | str) -> World:
     from review.assembly import load_assembly
 
     assembly = load_assembly(outdir)
-    templates = {f"{env}/{stack}": template
-                 for env, environment in assembly.environments.items()
-                 for stack, template in environment.templates.items()}
+    templates = {
+        f"{env}/{stack}": template
+        for env, environment in assembly.environments.items()
+        for stack, template in environment.templates.items()
+    }
     return World(templates, environments_of(outdir))
 
 

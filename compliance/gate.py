@@ -3,7 +3,8 @@
 The pinned CDK CLI runs the app with ``@aws-cdk/core:failSynthOnValidationErrors=false`` and
 then reports only the findings of the stacks it selected (``cdk synth`` with no stack argument
 selects none of the stage stacks). A plugin may also conclude "success" while listing
-violations (the cfn-guard validator does for some rules). So the gate does not trust either: after synthesis the
+violations (the cfn-guard validator does for some rules). So the gate does not trust either: after
+synthesis the
 app reads the whole validation report it has just written and fails on every violation it
 lists, whatever the CLI passed, whatever the plugin concluded.
 

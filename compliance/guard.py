@@ -79,8 +79,9 @@ def check_template(path: str, package: Path) -> dict:
     if cached.exists():
         report = json.loads(cached.read_text())
     else:
-        done = subprocess.run(["node", str(WORKER), str(package), path], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            ["node", str(WORKER), str(package), path], capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise RuntimeError(f"cfn-guard failed on {path}:\n{done.stderr.strip()}")
         report = json.loads(done.stdout)
@@ -105,8 +106,10 @@ def check_templates(paths: list[str], workers: int | None = None) -> dict:
         reports = list(pool.map(lambda p: check_template(p, package), sorted(paths)))
     # The plugin reports each failed check of each rule on its own; so does this.
     violations = [v for report in reports for v in report.get("violations", [])]
-    return {"success": not violations and all(r.get("success", True) for r in reports),
-            "violations": violations}
+    return {
+        "success": not violations and all(r.get("success", True) for r in reports),
+        "violations": violations,
+    }
 
 
 @jsii.implements(IPolicyValidationPluginBeta1)
@@ -129,12 +132,22 @@ class ParallelCfnGuardValidator:
         report = check_templates(list(context.template_paths))
         return PolicyValidationPluginReportBeta1(
             success=report["success"],
-            violations=[PolicyViolationBeta1(
-                rule_name=v["ruleName"], description=v.get("description") or v["ruleName"],
-                fix=v.get("fix"), severity=v.get("severity"),
-                rule_metadata=v.get("ruleMetadata"),
-                violating_resources=[PolicyViolatingResourceBeta1(
-                    resource_logical_id=r["resourceLogicalId"], template_path=r["templatePath"],
-                    locations=r.get("locations") or [])
-                    for r in v.get("violatingResources", [])])
-                for v in report["violations"]])
+            violations=[
+                PolicyViolationBeta1(
+                    rule_name=v["ruleName"],
+                    description=v.get("description") or v["ruleName"],
+                    fix=v.get("fix"),
+                    severity=v.get("severity"),
+                    rule_metadata=v.get("ruleMetadata"),
+                    violating_resources=[
+                        PolicyViolatingResourceBeta1(
+                            resource_logical_id=r["resourceLogicalId"],
+                            template_path=r["templatePath"],
+                            locations=r.get("locations") or [],
+                        )
+                        for r in v.get("violatingResources", [])
+                    ],
+                )
+                for v in report["violations"]
+            ],
+        )

@@ -27,16 +27,29 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 ALLOW, DENY, IMPLICIT = "Allow", "Deny", "Implicit"
 
-_STRING_OPS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
-               "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"}
+_STRING_OPS = {
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+}
 _ARN_OPS = {"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}
-_NUM_OPS = {"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
-            "NumericGreaterThan", "NumericGreaterThanEquals"}
+_NUM_OPS = {
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+}
 _IP_OPS = {"IpAddress", "NotIpAddress"}
 KNOWN_OPERATORS = _STRING_OPS | _ARN_OPS | _NUM_OPS | _IP_OPS | {"Bool", "Null"}
 
@@ -66,11 +79,11 @@ class Principal:
     account: str | None = None  # the principal's account (for a service: none)
 
     @staticmethod
-    def role(arn: str) -> "Principal":
+    def role(arn: str) -> Principal:
         return Principal(arn=arn, account=arn.split(":")[4])
 
     @staticmethod
-    def aws_service(name: str) -> "Principal":
+    def aws_service(name: str) -> Principal:
         return Principal(service=name)
 
     def __str__(self) -> str:
@@ -89,8 +102,7 @@ class Request:
         lower = key.lower()
         for k, v in self.full_context().items():
             if k.lower() == lower:
-                return [str(x) if not isinstance(x, bool) else str(x).lower()
-                        for x in as_list(v)]
+                return [str(x) if not isinstance(x, bool) else str(x).lower() for x in as_list(v)]
         return None
 
     def full_context(self) -> dict[str, Any]:
@@ -108,6 +120,7 @@ class Request:
 
 # --- conditions ---------------------------------------------------------------------------
 
+
 def _compare(op: str, pattern: str, value: str) -> bool:
     if op in ("StringEquals", "StringNotEquals", "ArnEquals", "ArnNotEquals"):
         return pattern == value if op.startswith("String") else _arn_match(pattern, value, False)
@@ -119,9 +132,14 @@ def _compare(op: str, pattern: str, value: str) -> bool:
         return _arn_match(pattern, value, True)
     if op in _NUM_OPS:
         a, b = float(value), float(pattern)
-        return {"NumericEquals": a == b, "NumericNotEquals": a == b,
-                "NumericLessThan": a < b, "NumericLessThanEquals": a <= b,
-                "NumericGreaterThan": a > b, "NumericGreaterThanEquals": a >= b}[op]
+        return {
+            "NumericEquals": a == b,
+            "NumericNotEquals": a == b,
+            "NumericLessThan": a < b,
+            "NumericLessThanEquals": a <= b,
+            "NumericGreaterThan": a > b,
+            "NumericGreaterThanEquals": a >= b,
+        }[op]
     if op == "Bool":
         return pattern.lower() == value.lower()
     if op == "IpAddress":  # a CIDR (or single address) and the request's address
@@ -138,7 +156,11 @@ def _arn_match(pattern: str, value: str, like: bool) -> bool:
     p_parts, v_parts = pattern.split(":", 5), value.split(":", 5)
     if len(p_parts) != len(v_parts):
         return False
-    return all(wildcard_match(p, v) for p, v in zip(p_parts, v_parts))
+    return all(wildcard_match(p, v) for p, v in zip(p_parts, v_parts, strict=True))
+
+
+def _any_match(op: str, patterns: list[str], value: str) -> bool:
+    return any(_compare(op, p, value) for p in patterns)
 
 
 def _negated(op: str) -> bool:
@@ -153,7 +175,9 @@ def condition_block_matches(conditions: dict, request: Request) -> bool:
         if base not in KNOWN_OPERATORS:
             raise ValueError(f"unsupported condition operator {raw_op}")
         for key, expected in entries.items():
-            patterns = [str(p).lower() if isinstance(p, bool) else str(p) for p in as_list(expected)]
+            patterns = [
+                str(p).lower() if isinstance(p, bool) else str(p) for p in as_list(expected)
+            ]
             values = request.context_value(key)
             if base == "Null":
                 absent = values is None
@@ -171,15 +195,22 @@ def condition_block_matches(conditions: dict, request: Request) -> bool:
             negated = _negated(base)
             positive = base.replace("Not", "") if negated else base
 
-            def any_match(value: str) -> bool:
-                return any(_compare(positive, p, value) for p in patterns)
-
             if qualifier == "ForAllValues":
-                ok = all((not any_match(v)) if negated else any_match(v) for v in values)
+                ok = all(
+                    (not _any_match(positive, patterns, v))
+                    if negated
+                    else _any_match(positive, patterns, v)
+                    for v in values
+                )
             elif qualifier == "ForAnyValue":
-                ok = any((not any_match(v)) if negated else any_match(v) for v in values)
+                ok = any(
+                    (not _any_match(positive, patterns, v))
+                    if negated
+                    else _any_match(positive, patterns, v)
+                    for v in values
+                )
             else:
-                matched = any(any_match(v) for v in values)
+                matched = any(_any_match(positive, patterns, v) for v in values)
                 ok = not matched if negated else matched
             if not ok:
                 return False
@@ -189,7 +220,7 @@ def condition_block_matches(conditions: dict, request: Request) -> bool:
 def unsupported_operators(policy: dict) -> set[str]:
     found = set()
     for statement in as_list(policy.get("Statement")):
-        for raw_op in (statement.get("Condition") or {}):
+        for raw_op in statement.get("Condition") or {}:
             base = raw_op.rpartition(":")[2]
             base = base[: -len("IfExists")] if base.endswith("IfExists") else base
             if base not in KNOWN_OPERATORS:
@@ -199,11 +230,15 @@ def unsupported_operators(policy: dict) -> set[str]:
 
 # --- statements -----------------------------------------------------------------------------
 
+
 def _action_matches(statement: dict, action: str) -> bool:
     if "NotAction" in statement:
-        return not any(wildcard_match(a, action, ignore_case=True)
-                       for a in as_list(statement["NotAction"]))
-    return any(wildcard_match(a, action, ignore_case=True) for a in as_list(statement.get("Action")))
+        return not any(
+            wildcard_match(a, action, ignore_case=True) for a in as_list(statement["NotAction"])
+        )
+    return any(
+        wildcard_match(a, action, ignore_case=True) for a in as_list(statement.get("Action"))
+    )
 
 
 def _resource_matches(statement: dict, resource: str) -> bool:
@@ -305,9 +340,14 @@ class Verdict:
     reason: str
 
 
-def authorize(request: Request, *, identity_policies: list[dict] | None,
-              resource_policies: list[dict] | None, resource_account: str | None,
-              resource_policy_required: bool = False) -> Verdict:
+def authorize(
+    request: Request,
+    *,
+    identity_policies: list[dict] | None,
+    resource_policies: list[dict] | None,
+    resource_account: str | None,
+    resource_policy_required: bool = False,
+) -> Verdict:
     """AWS's decision for one request.
 
     ``identity_policies`` None: the caller is a service principal (no identity policy).
@@ -315,17 +355,26 @@ def authorize(request: Request, *, identity_policies: list[dict] | None,
     ``resource_policy_required``: KMS keys and role trust policies, which must allow the
     request themselves (directly, or by naming the caller's account, which then delegates
     to the caller's identity policies)."""
-    identity = (evaluate_all(identity_policies, request, resource_policy=False)
-                if identity_policies is not None else Decision(IMPLICIT))
-    resource = (evaluate_all(resource_policies, request, resource_policy=True)
-                if resource_policies is not None else Decision(IMPLICIT))
+    identity = (
+        evaluate_all(identity_policies, request, resource_policy=False)
+        if identity_policies is not None
+        else Decision(IMPLICIT)
+    )
+    resource = (
+        evaluate_all(resource_policies, request, resource_policy=True)
+        if resource_policies is not None
+        else Decision(IMPLICIT)
+    )
     if identity.effect == DENY:
         return Verdict(False, f"explicit Deny in the caller's policy ({', '.join(identity.sids)})")
     if resource.effect == DENY:
         return Verdict(False, f"explicit Deny in the resource policy ({', '.join(resource.sids)})")
     service_caller = identity_policies is None
-    cross_account = (not service_caller and resource_account is not None
-                     and request.principal.account != resource_account)
+    cross_account = (
+        not service_caller
+        and resource_account is not None
+        and request.principal.account != resource_account
+    )
     id_ok = identity.effect == ALLOW
     res_direct = resource.effect == ALLOW and resource.via == "direct"
     res_account = resource.effect == ALLOW and resource.via == "account"
@@ -343,7 +392,9 @@ def authorize(request: Request, *, identity_policies: list[dict] | None,
         if res_direct:
             return Verdict(True, "resource policy allows the caller")
         if res_account and id_ok:
-            return Verdict(True, "resource policy delegates to IAM and the identity policy allows it")
+            return Verdict(
+                True, "resource policy delegates to IAM and the identity policy allows it"
+            )
         if not (res_direct or res_account):
             return Verdict(False, "the key or trust policy does not allow the caller")
         return Verdict(False, "the identity policy does not allow it")

@@ -68,18 +68,22 @@ def read_findings(outdir: Path) -> list[Finding]:
     for plugin in data.get("pluginReports", []):
         for violation in plugin.get("violations", []):
             for construct in violation.get("violatingConstructs", []):
-                findings.append(Finding(
-                    plugin=plugin.get("pluginName", "?"),
-                    rule=violation.get("ruleName", "?"),
-                    path=construct.get("constructPath") or construct.get("resourceLogicalId", "?"),
-                    description=violation.get("description", "").strip(),
-                ))
+                findings.append(
+                    Finding(
+                        plugin=plugin.get("pluginName", "?"),
+                        rule=violation.get("ruleName", "?"),
+                        path=construct.get("constructPath")
+                        or construct.get("resourceLogicalId", "?"),
+                        description=violation.get("description", "").strip(),
+                    )
+                )
     return sorted(set(findings), key=lambda f: (f.path, f.rule))
 
 
 def report_path(outdir: Path) -> Path:
-    return next((outdir / n for n in REPORT_NAMES if (outdir / n).exists()),
-                outdir / REPORT_NAMES[0])
+    return next(
+        (outdir / n for n in REPORT_NAMES if (outdir / n).exists()), outdir / REPORT_NAMES[0]
+    )
 
 
 def summarize_validation_failure(outdir: Path) -> str:
@@ -87,8 +91,10 @@ def summarize_validation_failure(outdir: Path) -> str:
     the fix and the acknowledgement id; print it when ``app.synth()`` raised."""
     findings = read_findings(outdir)
     if not findings:
-        return (f"COMPLIANCE CHECKS FAILED: synthesis stopped on a validation error; see "
-                f"{report_path(outdir)}")
+        return (
+            f"COMPLIANCE CHECKS FAILED: synthesis stopped on a validation error; see "
+            f"{report_path(outdir)}"
+        )
     lines = [
         "",
         f"COMPLIANCE CHECKS FAILED: {len(findings)} unacknowledged finding(s).",

@@ -38,39 +38,56 @@ class BiasGateConfig(_Strict):
     # COLUMN=V1,V2 (that group vs the rest) or COLUMN>T.
     additional_facets: list[str] = Field(default_factory=lambda: ["AGE_BAND", "MARRIAGE"])
     # Four-fifths rule for disparate impact; 0.1 on the difference metrics.
-    bounds: dict[str, float] = Field(default_factory=lambda: {
-        "DI_min": 0.8, "DI_max": 1.25, "DPPL_max_abs": 0.1, "RD_max_abs": 0.1,
-        "AD_max_abs": 0.1})
+    bounds: dict[str, float] = Field(
+        default_factory=lambda: {
+            "DI_min": 0.8,
+            "DI_max": 1.25,
+            "DPPL_max_abs": 0.1,
+            "RD_max_abs": 0.1,
+            "AD_max_abs": 0.1,
+        }
+    )
 
     @field_validator("additional_facets")
     @classmethod
     def _facets(cls, value: list[str]) -> list[str]:
         for spec in value:
             if not _FACET_RE.match(spec):
-                raise ValueError(f"facet {spec!r}: write COLUMN, COLUMN=V1,V2 or COLUMN>T, "
-                                 "e.g. AGE_BAND or SEX=2")
+                raise ValueError(
+                    f"facet {spec!r}: write COLUMN, COLUMN=V1,V2 or COLUMN>T, "
+                    "e.g. AGE_BAND or SEX=2"
+                )
         return value
 
     @field_validator("bounds")
     @classmethod
     def _bounds(cls, value: dict[str, float]) -> dict[str, float]:
         if not value:
-            raise ValueError("give at least one bound, e.g. {DI_min: 0.8}: a bias gate that "
-                             "bounds nothing would pass every model")
+            raise ValueError(
+                "give at least one bound, e.g. {DI_min: 0.8}: a bias gate that "
+                "bounds nothing would pass every model"
+            )
         for name, bound in value.items():
             if name not in BIAS_BOUNDS:
-                raise ValueError(f"unknown bias metric {name!r}; bound one of "
-                                 f"{', '.join(BIAS_BOUNDS)}")
+                raise ValueError(
+                    f"unknown bias metric {name!r}; bound one of {', '.join(BIAS_BOUNDS)}"
+                )
             low, high = BIAS_BOUNDS[name][2]
-            if isinstance(bound, bool) or not isinstance(bound, (int, float)) \
-                    or not low < bound <= high:
+            if (
+                isinstance(bound, bool)
+                or not isinstance(bound, (int, float))
+                or not low < bound <= high
+            ):
                 raise ValueError(f"bounds.{name}: {bound!r} must be a number in ({low}, {high}]")
         return value
 
     def conditions(self) -> list[tuple[str, str, float]]:
         """(metric, "min" | "max", bound) in a stable order."""
-        return [(name, BIAS_BOUNDS[name][0], float(self.bounds[name]))
-                for name in BIAS_BOUNDS if name in self.bounds]
+        return [
+            (name, BIAS_BOUNDS[name][0], float(self.bounds[name]))
+            for name in BIAS_BOUNDS
+            if name in self.bounds
+        ]
 
     def arguments(self) -> list[str]:
         """bias.py's own thresholds, equal to the gate's (its report then agrees)."""
@@ -86,11 +103,13 @@ class ModelCardConfig(_Strict):
     risk_rating: Literal["High", "Medium", "Low", "Unknown"] = "High"
     intended_use: str = (
         "Estimate the probability that a credit-card customer defaults next month, to support "
-        "(not replace) a credit officer's limit and collection decisions.")
+        "(not replace) a credit officer's limit and collection decisions."
+    )
     decision_threshold: float = 0.5
     threshold_rationale: str = (
         "0.5 on the predicted default probability: the evaluation metrics, the bias report "
-        "and the quality gate are computed at this threshold.")
+        "and the quality gate are computed at this threshold."
+    )
 
     @field_validator("decision_threshold")
     @classmethod
@@ -139,8 +158,10 @@ class GovernanceConfig(_Strict):
     def _no_overlap(self) -> GovernanceConfig:
         both = sorted(set(self.protected_attributes) & set(self.exclude_features))
         if both:
-            raise ValueError(f"{', '.join(both)} in both protected_attributes and "
-                             "exclude_features; list each column once")
+            raise ValueError(
+                f"{', '.join(both)} in both protected_attributes and "
+                "exclude_features; list each column once"
+            )
         return self
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from platform_config.model import (
+    ENVIRONMENT_NAMES,
     AccessConfig,
     ConfigProblems,
     EnvironmentConfig,
@@ -16,7 +18,6 @@ from platform_config.model import (
     ProjectConfig,
     ServingConfig,
     TrainingConfig,
-    ENVIRONMENT_NAMES,
     UserConfig,
     cross_check_problems,
 )
@@ -42,13 +43,17 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "(top level)"
 
 
+def _is_model(candidate: Any) -> TypeGuard[type[BaseModel]]:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """Walk the model along ``loc`` to list the keys allowed where an unknown key was found."""
     model: Any = PlatformConfig
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        field = model.model_fields.get(str(part)) if _is_model(model) else None
         if field is None:
             continue  # a dict key such as an environment name
         annotation = field.annotation
@@ -56,23 +61,25 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
         model = next(
             (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
         )
-    if isinstance(model, type) and issubclass(model, BaseModel):
+    if _is_model(model):
         return sorted(model.model_fields)
     return []
 
 
-def _describe_all(error: dict[str, Any]) -> list[str]:
+def _describe_all(error: Mapping[str, Any]) -> list[str]:
     """One line per problem: a validator that found several (ConfigProblems) gives several."""
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ConfigProblems):
         base = _field_path(tuple(error["loc"]))
         base = "" if base == "(top level)" else base
-        return [f"{'.'.join(p for p in (base, field) if p) or '(top level)'}: {message}"
-                for field, message in cause.problems]
+        return [
+            f"{'.'.join(p for p in (base, field) if p) or '(top level)'}: {message}"
+            for field, message in cause.problems
+        ]
     return [_describe(error)]
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = tuple(error["loc"])
     # pydantic puts the validator name in loc for model validators of nested models.
     path = _field_path(loc)
@@ -86,8 +93,18 @@ def _describe(error: dict[str, Any]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    elif kind in {"int_parsing", "int_type", "bool_parsing", "bool_type", "list_type",
-                  "dict_type", "string_type", "model_type", "enum", "literal_error"}:
+    elif kind in {
+        "int_parsing",
+        "int_type",
+        "bool_parsing",
+        "bool_type",
+        "list_type",
+        "dict_type",
+        "string_type",
+        "model_type",
+        "enum",
+        "literal_error",
+    }:
         message = f"{message} (got {error.get('input')!r})"
     return f"{path}: {message}"
 
@@ -95,8 +112,13 @@ def _describe(error: dict[str, Any]) -> str:
 def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     """Validate already-parsed YAML; raises :class:`ConfigError` listing every problem."""
     if not isinstance(data, dict):
-        raise ConfigError(source, ["(top level): the file must be a YAML mapping with project, "
-                                   "environments, users and notifications"])
+        raise ConfigError(
+            source,
+            [
+                "(top level): the file must be a YAML mapping with project, "
+                "environments, users and notifications"
+            ],
+        )
     try:
         return PlatformConfig.model_validate(data)
     except ValidationError as exc:
@@ -137,10 +159,13 @@ def _partial_cross_checks(data: dict) -> list[tuple[str, str]]:
     users = [_valid(UserConfig, v) for v in raw_users] if isinstance(raw_users, list) else []
     return cross_check_problems(
         project=_valid(ProjectConfig, data.get("project")) if data.get("project") else None,
-        environments=envs, users=users,
+        environments=envs,
+        users=users,
         access=_valid(AccessConfig, data.get("access")),
         training=_valid(TrainingConfig, data.get("training")),
-        serving=_valid(ServingConfig, data.get("serving")), networks=networks)
+        serving=_valid(ServingConfig, data.get("serving")),
+        networks=networks,
+    )
 
 
 def load_config(path: str | Path) -> PlatformConfig:
@@ -150,7 +175,9 @@ def load_config(path: str | Path) -> PlatformConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found; pass CONFIG=path/to/platform.yaml"]) from None
+        raise ConfigError(
+            str(path), ["file not found; pass CONFIG=path/to/platform.yaml"]
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from enum import Enum
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,7 +62,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class JobFunction(str, Enum):
+_DEFAULT_HYPERPARAMETERS: dict[str, str | int | float] = {
+    "num_round": 200,
+    "max_depth": 5,
+    "eta": 0.2,
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "seed": 42,
+}
+_DEFAULT_SERVING_ENVIRONMENTS: tuple[Literal["dev", "preprod", "prod"], ...] = ("preprod", "prod")
+
+
+class JobFunction(StrEnum):
     """Job functions of the role-based access model (whitepaper: 'roles based on job function')."""
 
     DATA_SCIENTIST = "data_scientist"
@@ -82,7 +94,9 @@ def _cidr(value: object) -> ipaddress.IPv4Network:
 
 
 class ProjectConfig(_Strict):
-    name: str = Field(description="Short prefix for every resource name (2-10 lower-case characters).")
+    name: str = Field(
+        description="Short prefix for every resource name (2-10 lower-case characters)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -119,7 +133,9 @@ class NotificationsConfig(_Strict):
     def _emails(cls, value: list[str]) -> list[str]:
         for address in value:
             if not _EMAIL_RE.match(address):
-                raise ValueError(f"{address!r} is not an e-mail address; write it as name@example.com")
+                raise ValueError(
+                    f"{address!r} is not an e-mail address; write it as name@example.com"
+                )
         if len(set(a.lower() for a in value)) != len(value):
             raise ValueError("lists the same e-mail address twice; remove the duplicate")
         return value
@@ -182,7 +198,8 @@ class SourceConfig(_Strict):
             ):
                 raise ValueError(
                     "kind codeconnections needs connection_arn, the ARN of an AVAILABLE "
-                    "connection, e.g. arn:aws:codeconnections:eu-west-2:111111111111:connection/<uuid>"
+                    "connection, e.g. "
+                    "arn:aws:codeconnections:eu-west-2:111111111111:connection/<uuid>"
                 )
             if not self.repository or not re.match(r"^[\w.-]+/[\w.-]+$", self.repository):
                 raise ValueError("kind codeconnections needs repository as 'owner/name'")
@@ -191,7 +208,9 @@ class SourceConfig(_Strict):
         ):
             raise ValueError("kind codecommit needs repository, the CodeCommit repository name")
         if self.kind == "s3" and not re.match(r"^[\w./-]+\.zip$", self.object_key):
-            raise ValueError(f"object_key {self.object_key!r} must be a .zip key, e.g. source/model-code.zip")
+            raise ValueError(
+                f"object_key {self.object_key!r} must be a .zip key, e.g. source/model-code.zip"
+            )
         return self
 
 
@@ -230,9 +249,7 @@ class TrainingConfig(_Strict):
     managed_spot: bool = False
     inter_container_encryption: bool = True
     hyperparameters: dict[str, str | int | float] = Field(
-        default_factory=lambda: {"num_round": 200, "max_depth": 5, "eta": 0.2,
-                                 "objective": "binary:logistic", "eval_metric": "auc",
-                                 "seed": 42}
+        default_factory=lambda: dict(_DEFAULT_HYPERPARAMETERS)
     )
 
     @field_validator("model_name")
@@ -246,7 +263,9 @@ class TrainingConfig(_Strict):
     @classmethod
     def _raw_key(cls, value: str) -> str:
         if not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", value):
-            raise ValueError(f"{value!r} is not an S3 key in the raw-data bucket, e.g. credit/default.csv")
+            raise ValueError(
+                f"{value!r} is not an S3 key in the raw-data bucket, e.g. credit/default.csv"
+            )
         return value
 
     @field_validator("training_instance_type", "processing_instance_type")
@@ -268,8 +287,10 @@ class TrainingConfig(_Strict):
     def _hyperparameters(cls, value: dict) -> dict:
         for name in value:
             if not re.fullmatch(r"[a-z_][a-z0-9_]{0,63}", name) or name.startswith("sagemaker_"):
-                raise ValueError(f"hyperparameter name {name!r} is not allowed (lower-case "
-                                 "identifier, not starting with sagemaker_)")
+                raise ValueError(
+                    f"hyperparameter name {name!r} is not allowed (lower-case "
+                    "identifier, not starting with sagemaker_)"
+                )
         return value
 
 
@@ -279,8 +300,9 @@ _QUALITY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
 
 def _schedule(value: str) -> str:
     if not _CRON_RE.match(value):
-        raise ValueError(f"{value!r} is not a schedule expression; write e.g. cron(0 * ? * * *) "
-                         "or rate(1 day)")
+        raise ValueError(
+            f"{value!r} is not a schedule expression; write e.g. cron(0 * ? * * *) or rate(1 day)"
+        )
     return value
 
 
@@ -311,13 +333,18 @@ class ServingConfig(_Strict):
     """Production (whitepaper 'Model monitoring'): endpoints, data capture, drift, retraining."""
 
     environments: list[Literal["dev", "preprod", "prod"]] = Field(
-        default_factory=lambda: ["preprod", "prod"])
+        default_factory=lambda: list(_DEFAULT_SERVING_ENVIRONMENTS)
+    )
     instance_type: str = "ml.m5.large"
     instance_count: int = 2
     capture_sampling_percent: int = 100
     monitoring_schedule: str = "cron(0 * ? * * *)"
-    features: list[str] = Field(default_factory=list, description=(
-        "Features with a drift alarm (Model Monitor's feature_baseline_drift_<feature>)."))
+    features: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Features with a drift alarm (Model Monitor's feature_baseline_drift_<feature>)."
+        ),
+    )
     drift_threshold: float = 0.1
     ground_truth_s3_prefix: str | None = None
     champion_challenger_margin: float = 0.01
@@ -345,8 +372,9 @@ class ServingConfig(_Strict):
     @classmethod
     def _count(cls, value: int) -> int:
         if not 1 <= value <= 20:
-            raise ValueError(f"must be 1..20 instances, got {value}; use 2 or more for "
-                             "availability")
+            raise ValueError(
+                f"must be 1..20 instances, got {value}; use 2 or more for availability"
+            )
         return value
 
     @field_validator("capture_sampling_percent")
@@ -385,8 +413,10 @@ class ServingConfig(_Strict):
     @classmethod
     def _ground_truth(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[\w.-]+(/[\w.-]+)*/", value):
-            raise ValueError(f"{value!r} must be a key prefix ending in '/' in the monitoring "
-                             "bucket, e.g. ground-truth/")
+            raise ValueError(
+                f"{value!r} must be a key prefix ending in '/' in the monitoring "
+                "bucket, e.g. ground-truth/"
+            )
         return value
 
     @field_validator("quality_tolerances")
@@ -422,8 +452,12 @@ WORKSPACES: tuple[str, ...] = ("studio", "notebook_instance")
 STUDIO_MIN_IDLE_MINUTES = 60  # botocore sagemaker model: IdleTimeoutInMinutes min 60
 # The ml.* families SageMaker AI Studio's JupyterLab and Code Editor apps run on (AppInstanceType
 # in botocore's sagemaker service model; tests/test_config.py checks each default against it).
-DEFAULT_STUDIO_INSTANCE_TYPES: tuple[str, ...] = ("ml.t3.medium", "ml.t3.large", "ml.m5.large",
-                                                  "ml.m5.xlarge")
+DEFAULT_STUDIO_INSTANCE_TYPES: tuple[str, ...] = (
+    "ml.t3.medium",
+    "ml.t3.large",
+    "ml.m5.large",
+    "ml.m5.xlarge",
+)
 
 
 class StudioConfig(_Strict):
@@ -481,8 +515,10 @@ class EnvironmentConfig(_Strict):
     @classmethod
     def _workspace(cls, value: object) -> str:
         if value not in WORKSPACES:
-            raise ValueError(f"{value!r} is not a workspace; write 'studio' (SageMaker AI Studio) "
-                             "or 'notebook_instance' (one notebook instance per person)")
+            raise ValueError(
+                f"{value!r} is not a workspace; write 'studio' (SageMaker AI Studio) "
+                "or 'notebook_instance' (one notebook instance per person)"
+            )
         return str(value)
 
     @property
@@ -504,7 +540,7 @@ class EnvironmentConfig(_Strict):
                 'e.g. account: "012345678901"'
             )
         if not isinstance(value, str) or not _ACCOUNT_RE.match(value.strip()):
-            raise ValueError(f"{value!r} is not a 12-digit AWS account id; e.g. \"123456789012\"")
+            raise ValueError(f'{value!r} is not a 12-digit AWS account id; e.g. "123456789012"')
         return value.strip()
 
     @field_validator("region")
@@ -544,27 +580,41 @@ class EnvironmentConfig(_Strict):
         zones = self.availability_zones
         problems: list[tuple[str, str]] = []
         if not 2 <= len(zones) <= 6:
-            problems.append(("availability_zones", f"lists {len(zones)} zones; list 2 to 6 "
-                             f"zones of {self.region}"))
+            problems.append(
+                (
+                    "availability_zones",
+                    f"lists {len(zones)} zones; list 2 to 6 zones of {self.region}",
+                )
+            )
         if len(set(zones)) != len(zones):
             problems.append(("availability_zones", "lists a zone twice; remove the duplicate"))
         for zone in zones:
             if not re.fullmatch(re.escape(self.region) + r"[a-f]", zone):
-                problems.append((
-                    "availability_zones",
-                    f"availability zone {zone!r} is not in region {self.region}; zones of this "
-                    f"region are named {self.region}a, {self.region}b, ..."))
+                problems.append(
+                    (
+                        "availability_zones",
+                        f"availability zone {zone!r} is not in region {self.region}; zones of this "
+                        f"region are named {self.region}a, {self.region}b, ...",
+                    )
+                )
         if self.studio_enabled and self.notebook_idle_minutes < STUDIO_MIN_IDLE_MINUTES:
-            problems.append((
-                "notebook_idle_minutes",
-                f"is {self.notebook_idle_minutes}; SageMaker AI Studio shuts idle apps down after "
-                f"{STUDIO_MIN_IDLE_MINUTES} minutes at the earliest (IdleTimeoutInMinutes); use "
-                f"{STUDIO_MIN_IDLE_MINUTES} or more with workspace: studio"))
+            problems.append(
+                (
+                    "notebook_idle_minutes",
+                    f"is {self.notebook_idle_minutes}; SageMaker AI Studio shuts idle apps down "
+                    f"after {STUDIO_MIN_IDLE_MINUTES} minutes at the earliest "
+                    f"(IdleTimeoutInMinutes); use {STUDIO_MIN_IDLE_MINUTES} or more with "
+                    "workspace: studio",
+                )
+            )
         if not 1 <= self.endpoint_az_count <= len(zones):
-            problems.append((
-                "endpoint_az_count",
-                f"is {self.endpoint_az_count}; it must be between 1 and the number of "
-                f"availability_zones ({len(zones)})"))
+            problems.append(
+                (
+                    "endpoint_az_count",
+                    f"is {self.endpoint_az_count}; it must be between 1 and the number of "
+                    f"availability_zones ({len(zones)})",
+                )
+            )
         _raise_all(problems)
         return self
 
@@ -625,7 +675,9 @@ class UserConfig(_Strict):
 # arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*).
 # '{account}' stands for the account of the environment being built.
 _PRINCIPAL_ACCOUNT_RE = re.compile(r"^(\d{12}|\{account\})$")
-_PRINCIPAL_SAML_RE = re.compile(r"^arn:aws:iam::(\d{12}|\{account\}):saml-provider/[\w+=,.@-]{1,128}$")
+_PRINCIPAL_SAML_RE = re.compile(
+    r"^arn:aws:iam::(\d{12}|\{account\}):saml-provider/[\w+=,.@-]{1,128}$"
+)
 _PRINCIPAL_ROLE_RE = re.compile(r"^arn:aws:iam::(\d{12}|\{account\}):role/[\w+=,.@/*-]{1,512}$")
 
 
@@ -709,7 +761,8 @@ class AccessConfig(_Strict):
         default=True, description="MFA condition on human roles assumed by account principals."
     )
     user_shards: int = Field(
-        default=8, description="Fixed number of per-user stacks; a user's stack is a hash of the "
+        default=8,
+        description="Fixed number of per-user stacks; a user's stack is a hash of the "
         "user name modulo this number. Never change it once users are deployed.",
     )
     assumable_by: AssumableByConfig = Field(default_factory=AssumableByConfig)
@@ -758,9 +811,16 @@ class PlatformConfig(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PlatformConfig:
-        _raise_all(cross_check_problems(
-            project=self.project, environments=self.environments, users=self.users,
-            access=self.access, training=self.training, serving=self.serving))
+        _raise_all(
+            cross_check_problems(
+                project=self.project,
+                environments=self.environments,
+                users=self.users,
+                access=self.access,
+                training=self.training,
+                serving=self.serving,
+            )
+        )
         return self
 
     @model_validator(mode="after")
@@ -771,7 +831,8 @@ class PlatformConfig(_Strict):
         if dead:
             raise ValueError(
                 f"serving.features {dead} are protected or excluded (training.governance), "
-                "not model features: the endpoint never receives them; alarm on model features")
+                "not model features: the endpoint never receives them; alarm on model features"
+            )
         return self
 
     def environment(self, name: str) -> EnvironmentConfig:
@@ -781,16 +842,19 @@ class PlatformConfig(_Strict):
         return [u for u in self.users if u.job_function is job_function]
 
 
-
 PROMOTION_ORDER: tuple[str, ...] = ENVIRONMENT_NAMES  # dev -> preprod -> prod
 
 
-def cross_check_problems(*, project: ProjectConfig | None,
-                         environments: dict[str, EnvironmentConfig],
-                         users: list[UserConfig | None], access: AccessConfig | None,
-                         training: TrainingConfig | None,
-                         serving: ServingConfig | None,
-                         networks: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def cross_check_problems(
+    *,
+    project: ProjectConfig | None,
+    environments: dict[str, EnvironmentConfig],
+    users: Sequence[UserConfig | None],
+    access: AccessConfig | None,
+    training: TrainingConfig | None,
+    serving: ServingConfig | None,
+    networks: dict[str, str] | None = None,
+) -> list[tuple[str, str]]:
     """Every problem that involves more than one section, as (field path, message).
 
     Runs on whatever sections are valid, so the loader can report these together with the
@@ -804,9 +868,15 @@ def cross_check_problems(*, project: ProjectConfig | None,
         if user is None:
             continue
         if user.name in seen:
-            problems.append((f"users[{index}].name", (
-                f"repeats the name {user.name!r} of users[{seen[user.name]}]; user names must "
-                "be unique")))
+            problems.append(
+                (
+                    f"users[{index}].name",
+                    (
+                        f"repeats the name {user.name!r} of users[{seen[user.name]}]; user names "
+                        "must be unique"
+                    ),
+                )
+            )
         else:
             seen[user.name] = index
     if access is not None:
@@ -816,50 +886,87 @@ def cross_check_problems(*, project: ProjectConfig | None,
                 shard = shard_of(user.name, access.user_shards)
                 shards[shard] = shards.get(shard, 0) + 1
         if shards and max(shards.values()) > MAX_USERS_PER_SHARD:
-            problems.append(("access.user_shards", (
-                f"{access.user_shards} puts {max(shards.values())} data scientists in one stack "
-                f"(at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
-                "access.user_shards before the first deployment")))
+            problems.append(
+                (
+                    "access.user_shards",
+                    (
+                        f"{access.user_shards} puts {max(shards.values())} data scientists in one "
+                        f"stack (at most {MAX_USERS_PER_SHARD} fit CloudFormation's limits); raise "
+                        "access.user_shards before the first deployment"
+                    ),
+                )
+            )
     for env_name, env in environments.items():
         if not env.studio_enabled:
             continue
         for index, user in enumerate(users):
-            if (user is not None and user.job_function is JobFunction.DATA_SCIENTIST
-                    and user.notebook_instance_type not in env.studio.instance_types):
-                problems.append((f"users[{index}].notebook_instance_type", (
-                    f"{user.notebook_instance_type} is not one of environments.{env_name}."
-                    f"studio.instance_types ({', '.join(env.studio.instance_types)}); in "
-                    "Studio it is the person's default JupyterLab instance type. Add it to "
-                    "that list or choose one of them")))
+            if (
+                user is not None
+                and user.job_function is JobFunction.DATA_SCIENTIST
+                and user.notebook_instance_type not in env.studio.instance_types
+            ):
+                problems.append(
+                    (
+                        f"users[{index}].notebook_instance_type",
+                        (
+                            f"{user.notebook_instance_type} is not one of environments.{env_name}."
+                            f"studio.instance_types ({', '.join(env.studio.instance_types)}); in "
+                            "Studio it is the person's default JupyterLab instance type. Add it to "
+                            "that list or choose one of them"
+                        ),
+                    )
+                )
     if networks is None:
         networks = {name: env.vpc_cidr for name, env in environments.items()}
     cidrs = list(networks.items())
     for i, (name_a, cidr_a) in enumerate(cidrs):
-        for name_b, cidr_b in cidrs[i + 1:]:
+        for name_b, cidr_b in cidrs[i + 1 :]:
             if ipaddress.IPv4Network(cidr_a).overlaps(ipaddress.IPv4Network(cidr_b)):
-                problems.append((f"environments.{name_b}.vpc_cidr", (
-                    f"{cidr_b} overlaps environments.{name_a}.vpc_cidr {cidr_a}; give each "
-                    "environment its own range so they can be connected later")))
+                problems.append(
+                    (
+                        f"environments.{name_b}.vpc_cidr",
+                        (
+                            f"{cidr_b} overlaps environments.{name_a}.vpc_cidr {cidr_a}; give each "
+                            "environment its own range so they can be connected later"
+                        ),
+                    )
+                )
     if training is not None and serving is not None:
         pipeline = training.pipeline_environment
-        for env in serving.environments:
-            if PROMOTION_ORDER.index(env) < PROMOTION_ORDER.index(pipeline):
-                problems.append(("serving.environments", (
-                    f"lists {env}, which comes before training.pipeline_environment "
-                    f"{pipeline}; the pipeline deploys each approved model forward, dev -> "
-                    "preprod -> prod (a deploy stage per serving environment from its own on, "
-                    "QA in preprod, a model-risk approval before prod), so it has no deploy "
-                    f"stage for {env}. Remove {env} from serving.environments or move "
-                    "training.pipeline_environment to an earlier environment")))
+        for served in serving.environments:
+            if PROMOTION_ORDER.index(served) < PROMOTION_ORDER.index(pipeline):
+                problems.append(
+                    (
+                        "serving.environments",
+                        (
+                            f"lists {served}, which comes before training.pipeline_environment "
+                            f"{pipeline}; the pipeline deploys each approved model forward, dev -> "
+                            "preprod -> prod (a deploy stage per serving environment from its own "
+                            "on, QA in preprod, a model-risk approval before prod), so it has no "
+                            f"deploy stage for {served}. Remove {served} from serving.environments "
+                            "or move training.pipeline_environment to an earlier environment"
+                        ),
+                    )
+                )
     if project is not None:
-        problems += name_length_problems(project=project, environments=environments,
-                                         users=users, training=training, serving=serving)
+        problems += name_length_problems(
+            project=project,
+            environments=environments,
+            users=users,
+            training=training,
+            serving=serving,
+        )
     return problems
 
 
-def name_length_problems(*, project: ProjectConfig, environments: dict[str, EnvironmentConfig],
-                         users: list[UserConfig | None], training: TrainingConfig | None,
-                         serving: ServingConfig | None) -> list[tuple[str, str]]:
+def name_length_problems(
+    *,
+    project: ProjectConfig,
+    environments: dict[str, EnvironmentConfig],
+    users: Sequence[UserConfig | None],
+    training: TrainingConfig | None,
+    serving: ServingConfig | None,
+) -> list[tuple[str, str]]:
     """Every physical name the platform derives (platform_config/naming.py) must fit its AWS
     limit, in every environment and for every data scientist."""
     from platform_config.naming import ResourceNames, environment_names, user_names
@@ -871,24 +978,49 @@ def name_length_problems(*, project: ProjectConfig, environments: dict[str, Envi
     for env_name, env in environments.items():
         names = ResourceNames(project.name, env_name, env.account, env.region)
         is_pipeline = training is not None and training.pipeline_environment == env_name
-        replica_regions = tuple(sorted({
-            environments[e].region for e in (serving.environments if serving else ())
-            if e in environments and environments[e].region != env.region})) if is_pipeline else ()
+        replica_regions = (
+            tuple(
+                sorted(
+                    {
+                        environments[e].region
+                        for e in (serving.environments if serving else ())
+                        if e in environments and environments[e].region != env.region
+                    }
+                )
+            )
+            if is_pipeline
+            else ()
+        )
         derived = environment_names(
-            names, model_name=model_name, features=features,
+            names,
+            model_name=model_name,
+            features=features,
             serving=serving is not None and env_name in serving.environments,
-            pipeline=is_pipeline, replica_regions=replica_regions,
-            studio=env.studio_enabled)
+            pipeline=is_pipeline,
+            replica_regions=replica_regions,
+            studio=env.studio_enabled,
+        )
         for item in derived:
             if len(item.name) > item.limit and (item.kind, item.name) not in reported:
                 reported.add((item.kind, item.name))
-                field = ("serving.features" if "serving.features" in item.fields
-                         else "training.model_name" if "model_name" in item.fields
-                         else "project.name")
-                problems.append((field, (
-                    f"makes the {item.kind} name {item.name!r} in environment {env_name} "
-                    f"{len(item.name)} characters long; AWS allows {item.limit}. It is made of "
-                    f"{item.fields}: shorten {field} by {len(item.name) - item.limit} or more")))
+                field = (
+                    "serving.features"
+                    if "serving.features" in item.fields
+                    else "training.model_name"
+                    if "model_name" in item.fields
+                    else "project.name"
+                )
+                problems.append(
+                    (
+                        field,
+                        (
+                            f"makes the {item.kind} name {item.name!r} in environment {env_name} "
+                            f"{len(item.name)} characters long; AWS allows {item.limit}. It is "
+                            f"made of {item.fields}: shorten {field} by "
+                            f"{len(item.name) - item.limit} or more"
+                        ),
+                    )
+                )
         if not env.notebooks_enabled:
             continue
         for index, user in enumerate(users):
@@ -897,9 +1029,15 @@ def name_length_problems(*, project: ProjectConfig, environments: dict[str, Envi
             for item in user_names(names, user.name, studio=env.studio_enabled):
                 if len(item.name) > item.limit and (item.kind, item.name) not in reported:
                     reported.add((item.kind, item.name))
-                    problems.append((f"users[{index}].name", (
-                        f"makes the {item.kind} name {item.name!r} in environment {env_name} "
-                        f"{len(item.name)} characters long; AWS allows {item.limit}. Shorten "
-                        f"the user name (or project.name) by {len(item.name) - item.limit} or "
-                        "more")))
+                    problems.append(
+                        (
+                            f"users[{index}].name",
+                            (
+                                f"makes the {item.kind} name {item.name!r} in environment "
+                                f"{env_name} {len(item.name)} characters long; AWS allows "
+                                f"{item.limit}. Shorten the user name (or project.name) by "
+                                f"{len(item.name) - item.limit} or more"
+                            ),
+                        )
+                    )
     return problems

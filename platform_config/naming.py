@@ -48,8 +48,10 @@ class ResourceNames:
         return f"{self.prefix}{user}"
 
     def notebook_arn(self, user: str, partition: str = "aws") -> str:
-        return (f"arn:{partition}:sagemaker:{self.region}:{self.account}:notebook-instance/"
-                f"{self.notebook(user)}")
+        return (
+            f"arn:{partition}:sagemaker:{self.region}:{self.account}:notebook-instance/"
+            f"{self.notebook(user)}"
+        )
 
     def user_execution_role(self, user: str) -> str:
         """Role the user's notebook and jobs run as (max 64 characters)."""
@@ -170,15 +172,22 @@ NAME_LIMITS: dict[str, int] = {
 
 # Bucket purposes (foundation, audit and training stacks).
 BUCKET_PURPOSES: tuple[str, ...] = (
-    "access-logs", "raw-data", "processed-features", "model-artifacts", "data-capture",
-    "monitoring-reports", "audit-trail", "config-history", "pipeline-artifacts", "model-source",
+    "access-logs",
+    "raw-data",
+    "processed-features",
+    "model-artifacts",
+    "data-capture",
+    "monitoring-reports",
+    "audit-trail",
+    "config-history",
+    "pipeline-artifacts",
+    "model-source",
 )
 KEY_PURPOSES: tuple[str, ...] = ("data", "notebook", "pipeline", "monitoring", "audit", "logs")
 # The pipeline's artifact store in another region (stacks/pipeline_replica_stack.py).
 REPLICA_BUCKET_PURPOSE = "pipeline-replica"
 REPLICA_KEY_PURPOSE = "pipeline-replica"
-ENDPOINT_ALARM_KINDS: tuple[str, ...] = ("latency-p99", "5xx-errors", "4xx-errors", "cpu",
-                                          "memory")
+ENDPOINT_ALARM_KINDS: tuple[str, ...] = ("latency-p99", "5xx-errors", "4xx-errors", "cpu", "memory")
 
 
 @dataclass(frozen=True)
@@ -192,37 +201,55 @@ class DerivedName:
         return NAME_LIMITS[self.kind]
 
 
-def environment_names(names: ResourceNames, *, model_name: str | None,
-                      features: tuple[str, ...] = (), serving: bool = False,
-                      pipeline: bool = False,
-                      replica_regions: tuple[str, ...] = (),
-                      studio: bool = False) -> list[DerivedName]:
+def environment_names(
+    names: ResourceNames,
+    *,
+    model_name: str | None,
+    features: tuple[str, ...] = (),
+    serving: bool = False,
+    pipeline: bool = False,
+    replica_regions: tuple[str, ...] = (),
+    studio: bool = False,
+) -> list[DerivedName]:
     """Every physical name the platform derives for one environment (users excluded).
     ``replica_regions``: other regions where the pipeline keeps an artifact store."""
     base = "project.name, the environment name, its account and region"
     prefixed = "project.name and the environment name"
     out = [DerivedName("S3 bucket", names.bucket(p), base) for p in BUCKET_PURPOSES]
     out += [DerivedName("KMS alias", names.key_alias(p), prefixed) for p in KEY_PURPOSES]
-    out += [DerivedName("CloudFormation stack", names.stack(s), prefixed)
-            for s in ("foundation", "audit", "access", "training", "serving", "access-shard63")]
+    out += [
+        DerivedName("CloudFormation stack", names.stack(s), prefixed)
+        for s in ("foundation", "audit", "access", "training", "serving", "access-shard63")
+    ]
     out += [
         DerivedName("CloudTrail trail", names.trail(), prefixed),
         DerivedName("SNS topic", names.topic("security"), prefixed),
         DerivedName("AWS Config recorder", f"{names.prefix}recorder", prefixed),
         DerivedName("CodeArtifact domain", names.codeartifact_domain, prefixed),
-        DerivedName("SageMaker notebook lifecycle configuration", names.notebook_lifecycle,
-                    prefixed),
+        DerivedName(
+            "SageMaker notebook lifecycle configuration", names.notebook_lifecycle, prefixed
+        ),
         DerivedName("IAM managed policy", f"{names.prefix}ds-sagemaker", prefixed),
         DerivedName("IAM managed policy", f"{names.prefix}ds-guardrails", prefixed),
     ]
-    out += [DerivedName("IAM role", names.job_function_role(f), prefixed)
-            for f in ("data_scientist", "ml_engineer", "model_risk_approver", "auditor",
-                      "platform_admin")]
+    out += [
+        DerivedName("IAM role", names.job_function_role(f), prefixed)
+        for f in (
+            "data_scientist",
+            "ml_engineer",
+            "model_risk_approver",
+            "auditor",
+            "platform_admin",
+        )
+    ]
     if studio:
         out += [
             DerivedName("SageMaker domain", names.studio_domain, prefixed),
-            DerivedName("SageMaker Studio lifecycle configuration",
-                        f"{names.studio_lifecycle}-codeeditor", prefixed),
+            DerivedName(
+                "SageMaker Studio lifecycle configuration",
+                f"{names.studio_lifecycle}-codeeditor",
+                prefixed,
+            ),
             DerivedName("S3 bucket", names.bucket("studio-sharing"), base),
             DerivedName("IAM role", f"{names.prefix}studio-default", prefixed),
             DerivedName("IAM managed policy", f"{names.prefix}ds-studio", prefixed),
@@ -239,10 +266,15 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
         ]
     for region in replica_regions:
         replica = ResourceNames(names.project, names.environment, names.account, region)
-        out += [DerivedName("S3 bucket", replica.bucket(p), base)
-                for p in ("access-logs", REPLICA_BUCKET_PURPOSE)]
-        out.append(DerivedName("CloudFormation stack",
-                               replica.stack(f"pipeline-replica-{region}"), prefixed))
+        out += [
+            DerivedName("S3 bucket", replica.bucket(p), base)
+            for p in ("access-logs", REPLICA_BUCKET_PURPOSE)
+        ]
+        out.append(
+            DerivedName(
+                "CloudFormation stack", replica.stack(f"pipeline-replica-{region}"), prefixed
+            )
+        )
     if serving and model_name:
         endpoint = names.endpoint_name(model_name)
         fields = f"{prefixed} and training.model_name"
@@ -252,21 +284,25 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
             DerivedName("Step Functions state machine", names.deployment_state_machine, prefixed),
             DerivedName("Step Functions state machine", names.qa_state_machine, prefixed),
             DerivedName("Step Functions state machine", f"{names.prefix}model-quality", prefixed),
-            DerivedName("EventBridge Scheduler schedule", f"{names.prefix}model-quality",
-                        prefixed),
+            DerivedName("EventBridge Scheduler schedule", f"{names.prefix}model-quality", prefixed),
             DerivedName("IAM role", names.endpoint_role, prefixed),
             DerivedName("IAM role", names.pipeline_deploy_role, prefixed),
             DerivedName("IAM role", names.drift_forwarder_role, prefixed),
             DerivedName("CloudWatch alarm", f"{endpoint}-drift-model-quality", fields),
         ]
-        out += [DerivedName("CloudWatch alarm", f"{endpoint}-{kind}", fields)
-                for kind in ENDPOINT_ALARM_KINDS]
+        out += [
+            DerivedName("CloudWatch alarm", f"{endpoint}-{kind}", fields)
+            for kind in ENDPOINT_ALARM_KINDS
+        ]
         feature_fields = f"{fields} and serving.features"
         for feature in features:
             out += [
                 DerivedName("CloudWatch alarm", f"{endpoint}-drift-{feature}", feature_fields),
-                DerivedName("CloudWatch metric name", f"feature_baseline_drift_{feature}",
-                            "serving.features"),
+                DerivedName(
+                    "CloudWatch metric name",
+                    f"feature_baseline_drift_{feature}",
+                    "serving.features",
+                ),
             ]
     return out
 
@@ -274,9 +310,11 @@ def environment_names(names: ResourceNames, *, model_name: str | None,
 def user_names(names: ResourceNames, user: str, *, studio: bool = False) -> list[DerivedName]:
     """The physical names of one data scientist's resources in one environment."""
     fields = "project.name, the environment name and the user's name"
-    workspace = (DerivedName("SageMaker user profile", names.studio_user_profile(user), "the user's name")
-                 if studio else
-                 DerivedName("SageMaker notebook instance", names.notebook(user), fields))
+    workspace = (
+        DerivedName("SageMaker user profile", names.studio_user_profile(user), "the user's name")
+        if studio
+        else DerivedName("SageMaker notebook instance", names.notebook(user), fields)
+    )
     return [
         workspace,
         DerivedName("IAM role", names.user_execution_role(user), fields),

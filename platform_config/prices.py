@@ -29,7 +29,8 @@ SOURCES = {
 PRICES: dict[str, dict] = {
     "eu-west-2": {
         "vpc_interface_endpoint_az_hour": 0.011,
-        "kms_key_month": 1.00,  # per customer managed key; each of the first two yearly rotations adds $1
+        # per customer managed key; each of the first two yearly rotations adds $1
+        "kms_key_month": 1.00,
         "config_item": 0.003,
         "config_rule_evaluation": 0.001,  # first 100,000 evaluations
         "cloudtrail_data_events_per_million": 1.00,  # $0.10 per 100,000
@@ -84,11 +85,17 @@ PRICES: dict[str, dict] = {
 # was found. The review pack marks every unconfirmed price.
 PRICES_CHECKED_ON = "2026-11-27"
 CONFIRMED: dict[str, frozenset[str]] = {
-    "eu-west-2": frozenset({
-        "vpc_interface_endpoint_az_hour", "kms_key_month",
-        "cloudtrail_data_events_per_million",  # one flat rate in every region
-        "logs_ingestion_gb", "logs_storage_gb_month", "cloudwatch_alarm_month", "secret_month",
-    }),
+    "eu-west-2": frozenset(
+        {
+            "vpc_interface_endpoint_az_hour",
+            "kms_key_month",
+            "cloudtrail_data_events_per_million",  # one flat rate in every region
+            "logs_ingestion_gb",
+            "logs_storage_gb_month",
+            "cloudwatch_alarm_month",
+            "secret_month",
+        }
+    ),
 }
 
 
@@ -108,16 +115,26 @@ ASSUMPTIONS = {
 }
 
 ASSUMPTION_TEXT = {
-    "config_items_per_recorder_month": "configuration items recorded per month by each AWS Config recorder",
+    "config_items_per_recorder_month": (
+        "configuration items recorded per month by each AWS Config recorder"
+    ),
     "config_evaluations_per_rule_month": "evaluations per month of each AWS Config rule",
-    "cloudtrail_data_events_millions_month": "million data events per month for each trail that records data events "
-                                              "(management events: the first copy is free)",
-    "log_gb_per_group_month": "GB ingested per log group per month (flow logs and function logs of an idle platform), "
-                              "stored for one month",
+    "cloudtrail_data_events_millions_month": (
+        "million data events per month for each trail that records data events "
+        "(management events: the first copy is free)"
+    ),
+    "log_gb_per_group_month": (
+        "GB ingested per log group per month (flow logs and function logs of an idle platform), "
+        "stored for one month"
+    ),
     "notebook_working_days_month": "working days per month on which a notebook runs",
-    "notebook_session_hours_day": "hours of use per working day; the instance then stops after notebook_idle_minutes "
-                                  "from config",
-    "notebook_volume_gb_default": "notebook volume size in GB when the template does not set VolumeSizeInGB",
+    "notebook_session_hours_day": (
+        "hours of use per working day; the instance then stops after notebook_idle_minutes from "
+        "config"
+    ),
+    "notebook_volume_gb_default": (
+        "notebook volume size in GB when the template does not set VolumeSizeInGB"
+    ),
 }
 
 

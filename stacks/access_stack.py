@@ -19,21 +19,33 @@ from stacks import studio_policies
 from stacks.foundation_stack import FoundationStack
 
 # Foundation bucket purpose -> the name part FoundationStack gives it.
-BUCKET_NAMES = {"raw": "raw-data", "processed": "processed-features", "models": "model-artifacts",
-                "capture": "data-capture", "monitoring": "monitoring-reports"}
+BUCKET_NAMES = {
+    "raw": "raw-data",
+    "processed": "processed-features",
+    "models": "model-artifacts",
+    "capture": "data-capture",
+    "monitoring": "monitoring-reports",
+}
 DATA_SCIENTIST_KEYS = ("data", "notebook", "pipeline", "monitoring")
 
 _JOB_FUNCTIONS = {
-    JobFunction.ML_ENGINEER: ("Runs and reads the platform's pipelines; no raw-data read",
-                              policies.ml_engineer),
-    JobFunction.MODEL_RISK_APPROVER: ("Approves model packages and pipeline approvals; cannot "
-                                      "change code, pipelines or data",
-                                      policies.model_risk_approver),
-    JobFunction.AUDITOR: ("Reads CloudTrail, AWS Config, the model registry and monitoring "
-                          "reports; no data read", policies.auditor),
-    JobFunction.PLATFORM_ADMIN: ("Break-glass administration (MFA within the last hour); "
-                                 "cannot stop the audit trail or delete platform keys",
-                                 policies.platform_admin_guardrails),
+    JobFunction.ML_ENGINEER: (
+        "Runs and reads the platform's pipelines; no raw-data read",
+        policies.ml_engineer,
+    ),
+    JobFunction.MODEL_RISK_APPROVER: (
+        "Approves model packages and pipeline approvals; cannot change code, pipelines or data",
+        policies.model_risk_approver,
+    ),
+    JobFunction.AUDITOR: (
+        "Reads CloudTrail, AWS Config, the model registry and monitoring reports; no data read",
+        policies.auditor,
+    ),
+    JobFunction.PLATFORM_ADMIN: (
+        "Break-glass administration (MFA within the last hour); "
+        "cannot stop the audit trail or delete platform keys",
+        policies.platform_admin_guardrails,
+    ),
 }
 POWER_USER = "arn:{partition}:iam::aws:policy/PowerUserAccess"
 
@@ -48,15 +60,25 @@ class AccessStack(Stack):
     :attr:`data_scientist_policy_arns` and :attr:`notebook_lifecycle`.
     """
 
-    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
-                 environment: EnvironmentConfig, access: AccessConfig,
-                 foundation: FoundationStack, **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: ResourceNames,
+        environment: EnvironmentConfig,
+        access: AccessConfig,
+        foundation: FoundationStack,
+        **kwargs,
+    ) -> None:
         super().__init__(scope, id, **kwargs)
         self.names = names
         partition = self.partition
         # Literal ARNs from the naming rules (not references): reviewable, and no export.
-        buckets = {purpose: f"arn:{partition}:s3:::{names.bucket(name)}"
-                   for purpose, name in BUCKET_NAMES.items()}
+        buckets = {
+            purpose: f"arn:{partition}:s3:::{names.bucket(name)}"
+            for purpose, name in BUCKET_NAMES.items()
+        }
         self.context = policies.AccessContext(
             partition=partition,
             region=self.region,
@@ -117,23 +139,34 @@ class AccessStack(Stack):
         if environment.notebooks_enabled:
             self.data_scientist_policies = {
                 "data": PlatformManagedPolicy(
-                    self, "DataScientistDataPolicy", name=f"{names.prefix}ds-data",
+                    self,
+                    "DataScientistDataPolicy",
+                    name=f"{names.prefix}ds-data",
                     description="Data scientists: shared processed data, own prefix, platform keys",
-                    document=policies.data_scientist_data(self.context)),
+                    document=policies.data_scientist_data(self.context),
+                ),
                 "sagemaker": PlatformManagedPolicy(
-                    self, "DataScientistSageMakerPolicy", name=f"{names.prefix}ds-sagemaker",
+                    self,
+                    "DataScientistSageMakerPolicy",
+                    name=f"{names.prefix}ds-sagemaker",
                     description="Data scientists: own jobs, with the platform's guardrails",
-                    document=policies.data_scientist_sagemaker(self.context)),
+                    document=policies.data_scientist_sagemaker(self.context),
+                ),
                 "guardrails": PlatformManagedPolicy(
-                    self, "DataScientistGuardrailsPolicy", name=f"{names.prefix}ds-guardrails",
+                    self,
+                    "DataScientistGuardrailsPolicy",
+                    name=f"{names.prefix}ds-guardrails",
                     description="Data scientists: SageMaker guardrails (Deny on condition keys)",
-                    document=policies.data_scientist_guardrails(self.context)),
+                    document=policies.data_scientist_guardrails(self.context),
+                ),
                 "kms-guardrails": PlatformManagedPolicy(
-                    self, "DataScientistKmsGuardrailsPolicy",
+                    self,
+                    "DataScientistKmsGuardrailsPolicy",
                     name=f"{names.prefix}ds-kms-guardrails",
                     description="Data scientists: SageMaker volumes and outputs with platform "
-                                "keys only (Deny on both names of the KMS condition keys)",
-                    document=policies.data_scientist_kms_guardrails(self.context)),
+                    "keys only (Deny on both names of the KMS condition keys)",
+                    document=policies.data_scientist_kms_guardrails(self.context),
+                ),
             }
             self.data_scientist_policy_arns = [
                 *(policy.policy_arn for policy in self.data_scientist_policies.values()),
@@ -154,8 +187,9 @@ class AccessStack(Stack):
                 idle_minutes=environment.notebook_idle_minutes,
             )
 
-    def _studio(self, names: ResourceNames, environment: EnvironmentConfig,
-                foundation: FoundationStack) -> None:
+    def _studio(
+        self, names: ResourceNames, environment: EnvironmentConfig, foundation: FoundationStack
+    ) -> None:
         """The environment's VPC-only Studio domain (docs/studio.md), the shared Studio policy
         of every person's execution role, and the domain guardrails of the break-glass role."""
         network = foundation.network
@@ -181,30 +215,43 @@ class AccessStack(Stack):
             auth_mode=studio.auth_mode,
         )
         self.data_scientist_policies["studio"] = PlatformManagedPolicy(
-            self, "DataScientistStudioPolicy", name=f"{names.prefix}ds-studio",
+            self,
+            "DataScientistStudioPolicy",
+            name=f"{names.prefix}ds-studio",
             description="Data scientists: own private Studio spaces and apps, approved "
-                        "instance types, no domain or profile changes",
+            "instance types, no domain or profile changes",
             document=studio_policies.data_scientist_studio(
-                self.context, domain_id=self.studio.domain_id,
-                instance_types=list(studio.instance_types)))
+                self.context,
+                domain_id=self.studio.domain_id,
+                instance_types=list(studio.instance_types),
+            ),
+        )
         self.data_scientist_policy_arns.insert(
-            len(self.data_scientist_policies) - 1,
-            self.data_scientist_policies["studio"].policy_arn)
+            len(self.data_scientist_policies) - 1, self.data_scientist_policies["studio"].policy_arn
+        )
         # Break-glass administrators (PowerUserAccess) keep any domain they create or change
         # VPC-only, in the platform's network, under platform keys.
         admin = self.roles[JobFunction.PLATFORM_ADMIN]
         self.studio_guardrails = PlatformManagedPolicy(
-            self, "StudioDomainGuardrailsPolicy", name=f"{names.prefix}studio-guardrails",
+            self,
+            "StudioDomainGuardrailsPolicy",
+            name=f"{names.prefix}studio-guardrails",
             description="Studio domains stay VPC-only, in the platform's subnets and security "
-                        "group, with platform keys (Deny on condition keys)",
+            "group, with platform keys (Deny on condition keys)",
             document=studio_policies.studio_domain_guardrails(
-                self.context, kms_key_arns=list(self.context.platform_key_arns)))
+                self.context, kms_key_arns=list(self.context.platform_key_arns)
+            ),
+        )
         self.studio_guardrails.roles = [admin.role_name]
         self.studio_guardrails.add_dependency(admin.resource)
         # Per-user stacks import the domain id by this fixed export name (one import per shard,
         # no cross-stack reference per person); exported even when no user needs it today.
         self.studio_domain_id_export = names.stack("access-studio-domain-id")
-        CfnOutput(self, "StudioDomainId", value=self.studio.domain_id,
-                  export_name=self.studio_domain_id_export,
-                  description="The Studio domain id (aws sagemaker create-presigned-domain-url "
-                              "--domain-id)")
+        CfnOutput(
+            self,
+            "StudioDomainId",
+            value=self.studio.domain_id,
+            export_name=self.studio_domain_id_export,
+            description="The Studio domain id (aws sagemaker create-presigned-domain-url "
+            "--domain-id)",
+        )

@@ -3,7 +3,8 @@ what they find."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack, aws_s3 as s3
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.audit_trail import AuditTrail
@@ -29,16 +30,25 @@ class AuditStack(Stack):
 
     ``security_topic`` is exposed for later stacks (model monitoring, approvals)."""
 
-    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
-                 environment: EnvironmentConfig, config: PlatformConfig,
-                 foundation: FoundationStack, **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: ResourceNames,
+        environment: EnvironmentConfig,
+        config: PlatformConfig,
+        foundation: FoundationStack,
+        **kwargs,
+    ) -> None:
         super().__init__(scope, id, **kwargs)
         audit = environment.audit
         audit_key = foundation.keys["audit"].key
         # By name, not by reference: the name is fixed by configuration, and a literal
         # logging target is what Control Tower's S3 logging check can verify.
-        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogsBucket",
-                                                 names.bucket("access-logs"))
+        access_logs = s3.Bucket.from_bucket_name(
+            self, "AccessLogsBucket", names.bucket("access-logs")
+        )
 
         self.security_topic = SecureTopic(
             self,
@@ -115,6 +125,7 @@ class AuditStack(Stack):
             log_retention_days=environment.log_retention_days,
             powertools_layer_version=config.lambda_layers.powertools_version,
             alarm_name_prefix=names.prefix,
-            approved_studio_instance_types=(list(environment.studio.instance_types)
-                                            if environment.studio_enabled else None),
+            approved_studio_instance_types=(
+                list(environment.studio.instance_types) if environment.studio_enabled else None
+            ),
         )

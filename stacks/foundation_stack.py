@@ -7,8 +7,11 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs.access_log_bucket import AccessLogBucket
-from cdk_constructs.isolated_network import (DEFAULT_INTERFACE_ENDPOINTS, STUDIO_ENDPOINTS,
-                                              IsolatedNetwork)
+from cdk_constructs.isolated_network import (
+    DEFAULT_INTERFACE_ENDPOINTS,
+    STUDIO_ENDPOINTS,
+    IsolatedNetwork,
+)
 from cdk_constructs.managed_key import ManagedKey
 from cdk_constructs.secure_bucket import SecureBucket
 from platform_config.model import EnvironmentConfig
@@ -29,17 +32,29 @@ KEY_PURPOSES: dict[str, str] = {
 class FoundationStack(Stack):
     """Whitepaper section A: compute and network isolation, data encryption."""
 
-    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
-                 environment: EnvironmentConfig, serving_readers: list[str] | None = None,
-                 shared_read_locations: tuple[str, ...] = (), **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: ResourceNames,
+        environment: EnvironmentConfig,
+        serving_readers: list[str] | None = None,
+        shared_read_locations: tuple[str, ...] = (),
+        **kwargs,
+    ) -> None:
         """``serving_readers``: role ARNs of other accounts that read this (pipeline)
         environment's run artifacts. ``shared_read_locations``: S3 object ARN prefixes of
         another environment that this VPC's jobs read (its gateway endpoint allows them)."""
         super().__init__(scope, id, **kwargs)
 
         self.keys: dict[str, ManagedKey] = {
-            purpose: ManagedKey(self, f"{purpose.capitalize()}Key",
-                                alias=names.key_alias(purpose), description=description)
+            purpose: ManagedKey(
+                self,
+                f"{purpose.capitalize()}Key",
+                alias=names.key_alias(purpose),
+                description=description,
+            )
             for purpose, description in KEY_PURPOSES.items()
         }
         audit_key = self.keys["audit"]
@@ -51,8 +66,9 @@ class FoundationStack(Stack):
         audit_key.allow_sns_publishers(services=SNS_PUBLISHERS, topic_name_prefix=names.prefix)
         # Alarms and event rules publish to the KMS-encrypted notification topics of the
         # training and serving stacks (CloudFormation-named, so any topic of this account).
-        self.keys["monitoring"].allow_sns_publishers(services=SNS_PUBLISHERS,
-                                                     topic_name_prefix=None)
+        self.keys["monitoring"].allow_sns_publishers(
+            services=SNS_PUBLISHERS, topic_name_prefix=None
+        )
         # The workflows' state machines are encrypted with the pipeline key and log ALL.
         self.keys["pipeline"].allow_vended_log_delivery()
 
@@ -66,8 +82,8 @@ class FoundationStack(Stack):
             flow_log_retention_days=environment.log_retention_days,
             platform_bucket_prefix=names.prefix,
             shared_read_locations=shared_read_locations,
-            interface_endpoints=DEFAULT_INTERFACE_ENDPOINTS + (
-                STUDIO_ENDPOINTS if environment.studio_enabled else ()),
+            interface_endpoints=DEFAULT_INTERFACE_ENDPOINTS
+            + (STUDIO_ENDPOINTS if environment.studio_enabled else ()),
         )
 
         self.access_logs = AccessLogBucket(
@@ -80,16 +96,26 @@ class FoundationStack(Stack):
         logs_bucket = self.access_logs.bucket
 
         def bucket(construct_id: str, purpose: str, key: str, **extra) -> SecureBucket:
-            return SecureBucket(self, construct_id, bucket_name=names.bucket(purpose),
-                                encryption_key=self.keys[key].key,
-                                access_logs_bucket=logs_bucket, **extra)
+            return SecureBucket(
+                self,
+                construct_id,
+                bucket_name=names.bucket(purpose),
+                encryption_key=self.keys[key].key,
+                access_logs_bucket=logs_bucket,
+                **extra,
+            )
 
         lock = environment.object_lock
         self.buckets: dict[str, SecureBucket] = {
             "raw": bucket("RawData", "raw-data", "data"),
             "processed": bucket("ProcessedFeatures", "processed-features", "data"),
-            "models": bucket("ModelArtifacts", "model-artifacts", "pipeline",
-                             object_lock_days=lock.days, object_lock_mode=lock.mode),
+            "models": bucket(
+                "ModelArtifacts",
+                "model-artifacts",
+                "pipeline",
+                object_lock_days=lock.days,
+                object_lock_mode=lock.mode,
+            ),
             "capture": bucket("DataCapture", "data-capture", "monitoring"),
             "monitoring": bucket("MonitoringReports", "monitoring-reports", "monitoring"),
         }
@@ -107,17 +133,34 @@ class FoundationStack(Stack):
         condition = {"ArnEquals": {"aws:PrincipalArn": sorted(role_arns)}}
         for name in ("models", "processed"):
             bucket = self.buckets[name].bucket
-            bucket.add_to_resource_policy(iam.PolicyStatement(
-                sid="ServingAccountsReadRuns", principals=principals,
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[bucket.arn_for_objects("runs/*")], conditions=condition))
-            bucket.add_to_resource_policy(iam.PolicyStatement(
-                sid="ServingAccountsListRuns", principals=principals, actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={**condition, "StringLike": {"s3:prefix": ["runs/*"]}}))
+            bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="ServingAccountsReadRuns",
+                    principals=principals,
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[bucket.arn_for_objects("runs/*")],
+                    conditions=condition,
+                )
+            )
+            bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="ServingAccountsListRuns",
+                    principals=principals,
+                    actions=["s3:ListBucket"],
+                    resources=[bucket.bucket_arn],
+                    conditions={**condition, "StringLike": {"s3:prefix": ["runs/*"]}},
+                )
+            )
         for purpose in ("pipeline", "data"):
-            self.keys[purpose].key.add_to_resource_policy(iam.PolicyStatement(
-                sid="ServingAccountsDecryptRunsViaS3", principals=principals,
-                actions=["kms:Decrypt", "kms:DescribeKey"], resources=["*"],
-                conditions={**condition, "StringEquals": {
-                    "kms:ViaService": f"s3.{self.region}.amazonaws.com"}}))
+            self.keys[purpose].key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="ServingAccountsDecryptRunsViaS3",
+                    principals=principals,
+                    actions=["kms:Decrypt", "kms:DescribeKey"],
+                    resources=["*"],
+                    conditions={
+                        **condition,
+                        "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"},
+                    },
+                )
+            )

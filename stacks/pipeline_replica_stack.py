@@ -28,28 +28,43 @@ from platform_config.naming import REPLICA_BUCKET_PURPOSE, REPLICA_KEY_PURPOSE, 
 class PipelineReplicaStack(Stack):
     """In the pipeline's account, in one other region."""
 
-    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
-                 log_retention_days: int, **kwargs) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, names: ResourceNames, log_retention_days: int, **kwargs
+    ) -> None:
         super().__init__(scope, id, **kwargs)
-        self.key = ManagedKey(self, "ReplicaKey", alias=names.key_alias(REPLICA_KEY_PURPOSE),
-                              description="Pipeline artifact store in this region "
-                                          "(cross-region deploy actions)")
+        self.key = ManagedKey(
+            self,
+            "ReplicaKey",
+            alias=names.key_alias(REPLICA_KEY_PURPOSE),
+            description="Pipeline artifact store in this region (cross-region deploy actions)",
+        )
         self.access_logs = AccessLogBucket(
-            self, "AccessLogs", bucket_name=names.bucket("access-logs"),
-            source_bucket_prefix=names.prefix, retention_days=log_retention_days)
+            self,
+            "AccessLogs",
+            bucket_name=names.bucket("access-logs"),
+            source_bucket_prefix=names.prefix,
+            retention_days=log_retention_days,
+        )
         self.artifacts = SecureBucket(
-            self, "Artifacts", bucket_name=names.bucket(REPLICA_BUCKET_PURPOSE),
-            encryption_key=self.key.key, access_logs_bucket=self.access_logs.bucket)
+            self,
+            "Artifacts",
+            bucket_name=names.bucket(REPLICA_BUCKET_PURPOSE),
+            encryption_key=self.key.key,
+            access_logs_bucket=self.access_logs.bucket,
+        )
         self.bucket_name = names.bucket(REPLICA_BUCKET_PURPOSE)
-        self.key_alias_arn = (f"arn:{self.partition}:kms:{names.region}:{names.account}:"
-                              f"{names.key_alias(REPLICA_KEY_PURPOSE)}")
+        self.key_alias_arn = (
+            f"arn:{self.partition}:kms:{names.region}:{names.account}:"
+            f"{names.key_alias(REPLICA_KEY_PURPOSE)}"
+        )
 
 
 def replica_regions(config) -> list[str]:
     """Regions of serving environments other than the pipeline environment's region."""
     pipeline = config.environment(config.training.pipeline_environment)
-    return sorted({config.environment(e).region for e in config.serving.environments}
-                  - {pipeline.region})
+    return sorted(
+        {config.environment(e).region for e in config.serving.environments} - {pipeline.region}
+    )
 
 
 def replica_names(config, region: str) -> ResourceNames:
@@ -63,7 +78,8 @@ def replica_stores(config) -> dict[str, tuple[str, str]]:
     stores = {}
     for region in replica_regions(config):
         names = replica_names(config, region)
-        stores[region] = (names.bucket(REPLICA_BUCKET_PURPOSE),
-                          f"arn:aws:kms:{region}:{names.account}:"
-                          f"{names.key_alias(REPLICA_KEY_PURPOSE)}")
+        stores[region] = (
+            names.bucket(REPLICA_BUCKET_PURPOSE),
+            f"arn:aws:kms:{region}:{names.account}:{names.key_alias(REPLICA_KEY_PURPOSE)}",
+        )
     return stores

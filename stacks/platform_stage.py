@@ -31,7 +31,8 @@ class PlatformStage(Stage):
         self.names = names
         # Cross-account wiring names resources of the pipeline (training) environment.
         self.pipeline_names = ResourceNames.for_environment(
-            config, config.training.pipeline_environment)
+            config, config.training.pipeline_environment
+        )
         self.foundation = FoundationStack(
             self,
             "Foundation",
@@ -47,7 +48,7 @@ class PlatformStage(Stage):
             "Audit",
             stack_name=names.stack("audit"),
             description=f"Secure ML platform ({environment}): trail, AWS Config, security "
-                        "alarms and the SageMaker compliance responder",
+            "alarms and the SageMaker compliance responder",
             names=names,
             environment=env_config,
             config=config,
@@ -72,12 +73,15 @@ class PlatformStage(Stage):
             for region in replica_regions(config):
                 replica = replica_names(config, region)
                 self.pipeline_replicas[region] = PipelineReplicaStack(
-                    self, f"PipelineReplica-{region}",
+                    self,
+                    f"PipelineReplica-{region}",
                     stack_name=replica.stack(f"pipeline-replica-{region}"),
                     description=f"Secure ML platform ({environment}): the training pipeline's "
-                                f"artifact store in {region}",
+                    f"artifact store in {region}",
                     env=Environment(account=env_config.account, region=region),
-                    names=replica, log_retention_days=env_config.log_retention_days)
+                    names=replica,
+                    log_retention_days=env_config.log_retention_days,
+                )
                 # CodePipeline needs the store before the pipeline names it.
                 self.training.node.add_dependency(self.pipeline_replicas[region])
         self.access = AccessStack(
@@ -130,11 +134,15 @@ class PlatformStage(Stage):
         removing the last user of a subnet never tries to delete an export in use."""
         network = self.foundation.network
         values = [s.subnet_id for s in network.isolated_subnets]
-        values += [network.security_group.security_group_id,
-                   self.foundation.keys["notebook"].key.key_arn]
-        values += [network.interface_endpoints[e].vpc_endpoint_id
-                   for e in ("SageMakerApi", "SageMakerNotebook", "SageMakerStudio")
-                   if e in network.interface_endpoints]
+        values += [
+            network.security_group.security_group_id,
+            self.foundation.keys["notebook"].key.key_arn,
+        ]
+        values += [
+            network.interface_endpoints[e].vpc_endpoint_id
+            for e in ("SageMakerApi", "SageMakerNotebook", "SageMakerStudio")
+            if e in network.interface_endpoints
+        ]
         for value in values:
             self.foundation.export_value(value)
 
@@ -163,5 +171,7 @@ def _pipeline_run_locations(config: PlatformConfig, environment: str) -> tuple[s
     if environment == pipeline_env or environment not in config.serving.environments:
         return ()
     pipeline = ResourceNames.for_environment(config, pipeline_env)
-    return tuple(f"arn:aws:s3:::{pipeline.bucket(purpose)}/runs/*"
-                 for purpose in ("model-artifacts", "processed-features"))
+    return tuple(
+        f"arn:aws:s3:::{pipeline.bucket(purpose)}/runs/*"
+        for purpose in ("model-artifacts", "processed-features")
+    )

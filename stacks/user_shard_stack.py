@@ -26,9 +26,18 @@ class UserShardStack(Stack):
     construct id ``User-<name>`` either way.
     """
 
-    def __init__(self, scope: Construct, id: str, *, names: ResourceNames,
-                 users: Sequence[UserConfig], access: AccessConfig,
-                 foundation: FoundationStack, access_stack: AccessStack, **kwargs) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: ResourceNames,
+        users: Sequence[UserConfig],
+        access: AccessConfig,
+        foundation: FoundationStack,
+        access_stack: AccessStack,
+        **kwargs,
+    ) -> None:
         super().__init__(scope, id, **kwargs)
         lifecycle = access_stack.notebook_lifecycle
         studio = access_stack.studio
@@ -41,19 +50,23 @@ class UserShardStack(Stack):
         # The presign call comes through the SageMaker API endpoint; AWS then checks the same
         # policy on every request and WebSocket frame of the UI, which comes through the
         # notebook endpoint (notebooks) or the Studio endpoint (Studio).
-        endpoints = (("SageMakerApi", "SageMakerStudio") if studio is not None
-                     else ("SageMakerApi", "SageMakerNotebook"))
+        endpoints = (
+            ("SageMakerApi", "SageMakerStudio")
+            if studio is not None
+            else ("SageMakerApi", "SageMakerNotebook")
+        )
         if access.source_condition == "source_vpce":
             vpce_ids = [network.interface_endpoints[e].vpc_endpoint_id for e in endpoints]
         else:
             vpce_ids = []
-        domain_id = (Fn.import_value(access_stack.studio_domain_id_export)
-                     if studio is not None else None)
+        domain_id = (
+            Fn.import_value(access_stack.studio_domain_id_export) if studio is not None else None
+        )
         self.workspaces: dict[str, UserWorkspace | StudioUserProfile] = {}
         for user in sorted(users, key=lambda u: u.name):
             if user.job_function is not JobFunction.DATA_SCIENTIST:
                 raise ValueError(f"UserShardStack: {user.name} is not a data_scientist")
-            if studio is not None:
+            if domain_id is not None:  # Studio
                 self.workspaces[user.name] = StudioUserProfile(
                     self,
                     f"User-{user.name}",
@@ -70,6 +83,7 @@ class UserShardStack(Stack):
                     require_mfa=access.require_mfa,
                 )
                 continue
+            assert lifecycle is not None  # no Studio: notebooks (checked above)
             self.workspaces[user.name] = UserWorkspace(
                 self,
                 f"User-{user.name}",

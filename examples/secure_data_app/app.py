@@ -14,6 +14,7 @@ virtual environment holding only the wheel and its dependencies.
 from __future__ import annotations
 
 import sys
+
 from aws_cdk import Acknowledgment, App, Environment, Stack, Validations
 from constructs import Construct
 

@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import boto3
@@ -130,9 +130,7 @@ class Policy:
         return not self.approved_subnet_ids or subnet_id in self.approved_subnet_ids
 
     def security_group_ok(self, group_id: str) -> bool:
-        return (
-            not self.approved_security_group_ids or group_id in self.approved_security_group_ids
-        )
+        return not self.approved_security_group_ids or group_id in self.approved_security_group_ids
 
     def kms_ok(self, key: str) -> bool:
         """A key ARN in the allow-list, or the bare key id of one (it resolves in-account).
@@ -296,14 +294,22 @@ def evaluate_tuning_job(params: Mapping[str, Any], policy: Policy) -> list[Viola
     if isinstance(several, list):
         definitions.extend(d for d in several if isinstance(d, Mapping))
         if len(definitions) - (1 if isinstance(single, Mapping) else 0) != len(several):
-            out.append(Violation(NO_TRAINING_DEFINITION,
-                                 "TrainingJobDefinitions holds an entry that is not an object"))
+            out.append(
+                Violation(
+                    NO_TRAINING_DEFINITION,
+                    "TrainingJobDefinitions holds an entry that is not an object",
+                )
+            )
     elif several is not None:
         out.append(Violation(NO_TRAINING_DEFINITION, "TrainingJobDefinitions is not a list"))
     if not definitions:
         # Nothing to judge is not "compliant": fail closed, the live job decides (Describe).
-        out.append(Violation(NO_TRAINING_DEFINITION,
-                             "no training job definition to judge: the live job is described"))
+        out.append(
+            Violation(
+                NO_TRAINING_DEFINITION,
+                "no training job definition to judge: the live job is described",
+            )
+        )
     for index, definition in enumerate(definitions):
         label = definition.get("DefinitionName") or f"definition {index}"
         key = (
@@ -560,7 +566,10 @@ def _own_scope(context: Any, environ: Mapping[str, str] | None) -> tuple[str | N
 
 
 def scope_problem(
-    event: Mapping[str, Any], parsed: ParsedEvent | None, own_account: str | None, own_region: str | None
+    event: Mapping[str, Any],
+    parsed: ParsedEvent | None,
+    own_account: str | None,
+    own_region: str | None,
 ) -> str | None:
     """Why an event is outside this function's own account and region (None: it is inside).
 
@@ -657,7 +666,7 @@ class Dependencies:
     sns: Any
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 class RemediationFailedError(RuntimeError):
@@ -735,7 +744,7 @@ def _fallback_arn(parsed: ParsedEvent) -> str:
 
 
 def _now_iso(deps: Dependencies) -> str:
-    return deps.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return deps.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _remaining_seconds(context: Any) -> float | None:
@@ -796,9 +805,7 @@ def _tag(outcome: Outcome, parsed: ParsedEvent, deps: Dependencies) -> None:
     """Tag before the destructive call. Best effort: containment matters more than the label,
     so a tagging error is logged, counted and reported in the notification, not fatal."""
     try:
-        deps.sagemaker.add_tags(
-            ResourceArn=outcome.resource_arn, Tags=_tags(outcome, parsed, deps)
-        )
+        deps.sagemaker.add_tags(ResourceArn=outcome.resource_arn, Tags=_tags(outcome, parsed, deps))
         outcome.tagging = "SUCCEEDED"
     except (ClientError, BotoCoreError) as exc:
         info = _error_info(exc)
@@ -917,11 +924,14 @@ def _studio_event_name(event: Mapping[str, Any]) -> bool:
 
     detail = _mapping(event.get("detail"))
     name = detail.get("eventName")
-    return name in compliance_responder_studio.DOMAIN_EVENTS | compliance_responder_studio.APP_EVENTS
+    return (
+        name in compliance_responder_studio.DOMAIN_EVENTS | compliance_responder_studio.APP_EVENTS
+    )
 
 
-def _studio_outcome(event: Any, deps: Dependencies | None,
-                    environ: Mapping[str, str] | None) -> Outcome | None:
+def _studio_outcome(
+    event: Any, deps: Dependencies | None, environ: Mapping[str, str] | None
+) -> Outcome | None:
     """SageMaker AI Studio calls (CreateDomain, UpdateDomain, CreateApp) are judged in
     compliance_responder_studio (issue #15); None for every other event."""
     import compliance_responder_studio
@@ -1048,11 +1058,11 @@ def process_event(
         if not why:
             return _fail(outcome, parsed, deps, exc)
         retried = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0)
-        outcome.reason = (
-            f"{kind.action} performed: {why} after our call"
-            + (f" (the call was retried {retried} time(s); the service had performed an "
-               "earlier attempt whose response was lost)" if retried else
-               " (stopped or deleted between our Describe and our call)")
+        outcome.reason = f"{kind.action} performed: {why} after our call" + (
+            f" (the call was retried {retried} time(s); the service had performed an "
+            "earlier attempt whose response was lost)"
+            if retried
+            else " (stopped or deleted between our Describe and our call)"
         )
     except BotoCoreError as exc:
         return _fail(outcome, parsed, deps, exc)

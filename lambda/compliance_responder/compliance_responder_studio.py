@@ -45,19 +45,26 @@ APP_GONE = frozenset({"Deleted", "Deleting", "Failed"})
 
 def approved_instance_types(environ: Mapping[str, str] | None = None) -> frozenset[str]:
     env = os.environ if environ is None else environ
-    return frozenset(t.strip() for t in env.get("APPROVED_STUDIO_INSTANCE_TYPES", "").split(",")
-                     if t.strip())
+    return frozenset(
+        t.strip() for t in env.get("APPROVED_STUDIO_INSTANCE_TYPES", "").split(",") if t.strip()
+    )
 
 
 # --- pure decisions -----------------------------------------------------------------------
+
 
 def evaluate_domain(config: Mapping[str, Any], policy: logic.Policy) -> list[logic.Violation]:
     """A domain's configuration (CreateDomain request or DescribeDomain output, PascalCase)."""
     out: list[logic.Violation] = []
     access = config.get("AppNetworkAccessType") or "PublicInternetOnly"  # AWS's default
     if access != "VpcOnly":
-        out.append(logic.Violation(NOT_VPC_ONLY, f"AppNetworkAccessType is {access}: Studio "
-                                   "apps reach the internet outside the platform VPC"))
+        out.append(
+            logic.Violation(
+                NOT_VPC_ONLY,
+                f"AppNetworkAccessType is {access}: Studio "
+                "apps reach the internet outside the platform VPC",
+            )
+        )
     for subnet in config.get("SubnetIds") or []:
         if not policy.subnet_ok(subnet):
             out.append(logic.Violation(logic.SUBNET_UNAPPROVED, f"subnet {subnet}"))
@@ -68,16 +75,22 @@ def evaluate_domain(config: Mapping[str, Any], policy: logic.Policy) -> list[log
             out.append(logic.Violation(logic.SG_UNAPPROVED, f"security group {group}"))
     key = config.get("KmsKeyId")
     if not key:
-        out.append(logic.Violation(logic.NO_VOLUME_KMS, "no KmsKeyId: home EFS and app "
-                                   "volumes use an AWS-owned key"))
+        out.append(
+            logic.Violation(
+                logic.NO_VOLUME_KMS, "no KmsKeyId: home EFS and app volumes use an AWS-owned key"
+            )
+        )
     elif not policy.kms_ok(key):
         out.append(logic.Violation(logic.VOLUME_KMS_UNAPPROVED, f"KmsKeyId {key}"))
     sharing = (config.get("DefaultUserSettings") or {}).get("SharingSettings") or {}
     if sharing.get("NotebookOutputOption") == "Allowed":
         sharing_key = sharing.get("S3KmsKeyId")
         if not sharing_key:
-            out.append(logic.Violation(SHARING_WITHOUT_KMS, "notebook sharing is Allowed "
-                                       "without S3KmsKeyId"))
+            out.append(
+                logic.Violation(
+                    SHARING_WITHOUT_KMS, "notebook sharing is Allowed without S3KmsKeyId"
+                )
+            )
         elif not policy.kms_ok(sharing_key):
             out.append(logic.Violation(SHARING_KMS_UNAPPROVED, f"S3KmsKeyId {sharing_key}"))
     return out
@@ -88,12 +101,16 @@ def evaluate_app(config: Mapping[str, Any], approved: frozenset[str]) -> list[lo
     allow-list checks nothing (the CDK app always sets it)."""
     instance = (config.get("ResourceSpec") or {}).get("InstanceType")
     if approved and instance and instance != "system" and instance not in approved:
-        return [logic.Violation(INSTANCE_TYPE_UNAPPROVED,
-                                f"{instance} is not one of {', '.join(sorted(approved))}")]
+        return [
+            logic.Violation(
+                INSTANCE_TYPE_UNAPPROVED, f"{instance} is not one of {', '.join(sorted(approved))}"
+            )
+        ]
     return []
 
 
 # --- events -------------------------------------------------------------------------------
+
 
 def _studio_call(event: Any) -> tuple[str, Mapping[str, Any], Mapping[str, Any]] | None:
     if not isinstance(event, Mapping) or event.get("source") != logic.EXPECTED_SOURCE:
@@ -128,8 +145,10 @@ def _notify(deps: Any, outcome: logic.Outcome, user_arn: str | None) -> None:
     if not topic:
         logger.error("SECURITY_TOPIC_ARN not set: security team not told")
         return
-    subject = (f"SageMaker Studio {outcome.resource_type} {outcome.status.lower()}: "
-               f"{', '.join(outcome.codes)}")[:100]
+    subject = (
+        f"SageMaker Studio {outcome.resource_type} {outcome.status.lower()}: "
+        f"{', '.join(outcome.codes)}"
+    )[:100]
     body = {**outcome.to_dict(), "userArn": user_arn}
     try:
         deps.sns.publish(TopicArn=topic, Subject=subject, Message=json.dumps(body, indent=2))
@@ -140,8 +159,10 @@ def _notify(deps: Any, outcome: logic.Outcome, user_arn: str | None) -> None:
 
 
 def _tag(deps: Any, outcome: logic.Outcome, event_id: str) -> None:
-    tags = [{"Key": logic.TAG_VIOLATION, "Value": " ".join(outcome.codes)[:logic.TAG_VALUE_MAX]},
-            {"Key": logic.TAG_EVENT_ID, "Value": event_id[:logic.TAG_VALUE_MAX]}]
+    tags = [
+        {"Key": logic.TAG_VIOLATION, "Value": " ".join(outcome.codes)[: logic.TAG_VALUE_MAX]},
+        {"Key": logic.TAG_EVENT_ID, "Value": event_id[: logic.TAG_VALUE_MAX]},
+    ]
     try:
         deps.sagemaker.add_tags(ResourceArn=outcome.resource_arn, Tags=tags)
         outcome.tagging = "tagged"
@@ -151,8 +172,9 @@ def _tag(deps: Any, outcome: logic.Outcome, event_id: str) -> None:
         logger.warning("could not tag the Studio resource", extra={"error": str(exc)})
 
 
-def _failed(deps: Any, outcome: logic.Outcome, exc: Exception, user_arn: str | None
-            ) -> logic.Outcome:
+def _failed(
+    deps: Any, outcome: logic.Outcome, exc: Exception, user_arn: str | None
+) -> logic.Outcome:
     outcome.status = logic.FAILED
     outcome.reason = f"{type(exc).__name__}: {exc}"
     outcome.remediation_errors += 1
@@ -164,20 +186,25 @@ def _failed(deps: Any, outcome: logic.Outcome, exc: Exception, user_arn: str | N
 def _not_found(exc: ClientError) -> bool:
     code = exc.response.get("Error", {}).get("Code", "")
     return code in ("ResourceNotFound", "ResourceNotFoundException", "ValidationException") and (
-        "not found" in str(exc).lower() or "does not exist" in str(exc).lower()
-        or code.startswith("ResourceNotFound"))
+        "not found" in str(exc).lower()
+        or "does not exist" in str(exc).lower()
+        or code.startswith("ResourceNotFound")
+    )
 
 
-def process_studio_event(event: Any, deps: Any | None = None,
-                         environ: Mapping[str, str] | None = None) -> logic.Outcome | None:
+def process_studio_event(
+    event: Any, deps: Any | None = None, environ: Mapping[str, str] | None = None
+) -> logic.Outcome | None:
     """The outcome for a Studio call, or None when the event is not one."""
     call = _studio_call(event)
     if call is None:
         return None
     name, detail, _ = call
     if detail.get("errorCode") or detail.get("errorMessage"):
-        return logic.Outcome(status=logic.SKIPPED, reason=f"the API call failed "
-                             f"({detail.get('errorCode')}): no resource was changed")
+        return logic.Outcome(
+            status=logic.SKIPPED,
+            reason=f"the API call failed ({detail.get('errorCode')}): no resource was changed",
+        )
     event_id = detail.get("eventID")
     params = logic.normalise_keys(detail.get("requestParameters") or {})
     if not isinstance(event_id, str) or not event_id or not params:
@@ -187,14 +214,21 @@ def process_studio_event(event: Any, deps: Any | None = None,
     approved = approved_instance_types(environ)
     region = detail.get("awsRegion")
     if deps is None:
-        deps = logic.Dependencies(sagemaker=logic.get_client("sagemaker", region),
-                                  sns=logic.get_client("sns", region))
+        deps = logic.Dependencies(
+            sagemaker=logic.get_client("sagemaker", region), sns=logic.get_client("sns", region)
+        )
 
     if name in APP_EVENTS:
         key = _app_key(params)
-        outcome = logic.Outcome(status=logic.COMPLIANT, reason="", event_id=event_id,
-                                event_name=name, resource_type="app",
-                                resource_name=key.get("AppName"), action="DeleteApp")
+        outcome = logic.Outcome(
+            status=logic.COMPLIANT,
+            reason="",
+            event_id=event_id,
+            event_name=name,
+            resource_type="app",
+            resource_name=key.get("AppName"),
+            action="DeleteApp",
+        )
         if len(key) < 4:
             outcome.status, outcome.reason = logic.SKIPPED, "requestParameters name no app"
             return outcome
@@ -226,15 +260,23 @@ def process_studio_event(event: Any, deps: Any | None = None,
                 return outcome
             return _failed(deps, outcome, exc, user_arn)
         outcome.status, outcome.reason = logic.REMEDIATED, "DeleteApp succeeded"
-        logger.warning("Studio app on an unapproved instance type deleted",
-                       extra={"resource_arn": outcome.resource_arn, "user_arn": user_arn})
+        logger.warning(
+            "Studio app on an unapproved instance type deleted",
+            extra={"resource_arn": outcome.resource_arn, "user_arn": user_arn},
+        )
         _notify(deps, outcome, user_arn)
         return outcome
 
     domain_id = _domain_id(name, params, detail)
-    outcome = logic.Outcome(status=logic.COMPLIANT, reason="", event_id=event_id,
-                            event_name=name, resource_type="domain", resource_name=domain_id,
-                            action="none (reviewed change)")
+    outcome = logic.Outcome(
+        status=logic.COMPLIANT,
+        reason="",
+        event_id=event_id,
+        event_name=name,
+        resource_type="domain",
+        resource_name=domain_id,
+        action="none (reviewed change)",
+    )
     if not domain_id:
         outcome.status, outcome.reason = logic.SKIPPED, "no domain id in the event"
         return outcome
@@ -252,9 +294,17 @@ def process_studio_event(event: Any, deps: Any | None = None,
         return outcome
     _tag(deps, outcome, event_id)
     outcome.status = DETECTED
-    outcome.reason = ("reported, not changed: the domain holds people's home directories; "
-                      "fix it with a reviewed change")
-    logger.warning("non-compliant Studio domain", extra={
-        "resource_arn": outcome.resource_arn, "violations": outcome.codes, "user_arn": user_arn})
+    outcome.reason = (
+        "reported, not changed: the domain holds people's home directories; "
+        "fix it with a reviewed change"
+    )
+    logger.warning(
+        "non-compliant Studio domain",
+        extra={
+            "resource_arn": outcome.resource_arn,
+            "violations": outcome.codes,
+            "user_arn": user_arn,
+        },
+    )
     _notify(deps, outcome, user_arn)
     return outcome

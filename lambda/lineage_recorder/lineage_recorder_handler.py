@@ -52,8 +52,11 @@ def _sagemaker_client() -> Any:
 
 def _s3_client() -> Any:
     # reads the recorded raw data version to cross-check its SHA-256
-    return boto3.client("s3", region_name=os.environ.get("AWS_REGION"),
-                        config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    return boto3.client(
+        "s3",
+        region_name=os.environ.get("AWS_REGION"),
+        config=Config(retries={"mode": "standard", "max_attempts": 10}),
+    )
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -68,7 +71,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         run = logic.parse_run_event(event)
     except logic.InvalidLineageEventError as error:
         metrics.add_metric(name="LineageRejected", unit=MetricUnit.Count, value=1)
-        logger.error("Lineage event rejected", extra={"fields": list(error.fields), "reason": str(error)})
+        logger.error(
+            "Lineage event rejected", extra={"fields": list(error.fields), "reason": str(error)}
+        )
         raise
 
     # Commit author / message are personal data: kept in SageMaker lineage, not in the logs.
@@ -96,9 +101,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
 
     metrics.add_metric(name="LineageRecorded", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="LineageEntitiesCreated", unit=MetricUnit.Count, value=result.entities_created)
-    metrics.add_metric(name="LineageAssociationsAdded", unit=MetricUnit.Count, value=result.associations_added)
-    metrics.add_metric(name="LineageDuplicatesRemoved", unit=MetricUnit.Count, value=result.duplicates_removed)
+    metrics.add_metric(
+        name="LineageEntitiesCreated", unit=MetricUnit.Count, value=result.entities_created
+    )
+    metrics.add_metric(
+        name="LineageAssociationsAdded", unit=MetricUnit.Count, value=result.associations_added
+    )
+    metrics.add_metric(
+        name="LineageDuplicatesRemoved", unit=MetricUnit.Count, value=result.duplicates_removed
+    )
     logger.info(
         "Lineage recorded",
         extra={

@@ -133,13 +133,19 @@ _PROPERTY_MAX = 2500  # LineageEntityParameters value length
 _PARTITION = r"arn:aws[a-z\-]*"
 _REGION_ACCOUNT = r"[a-z0-9\-]+:[0-9]{12}"
 _JOB_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
-_PROCESSING_JOB_ARN = re.compile(rf"{_PARTITION}:sagemaker:{_REGION_ACCOUNT}:processing-job/{_JOB_NAME}")
-_TRAINING_JOB_ARN = re.compile(rf"{_PARTITION}:sagemaker:{_REGION_ACCOUNT}:training-job/{_JOB_NAME}")
+_PROCESSING_JOB_ARN = re.compile(
+    rf"{_PARTITION}:sagemaker:{_REGION_ACCOUNT}:processing-job/{_JOB_NAME}"
+)
+_TRAINING_JOB_ARN = re.compile(
+    rf"{_PARTITION}:sagemaker:{_REGION_ACCOUNT}:training-job/{_JOB_NAME}"
+)
 _MODEL_PACKAGE_ARN = re.compile(
     rf"{_PARTITION}:sagemaker:{_REGION_ACCOUNT}:model-package/{_JOB_NAME}(/[0-9]{{1,9}})?"
 )
 _SFN_NAME = r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/]{1,80}"
-_EXECUTION_ARN = re.compile(rf"{_PARTITION}:states:{_REGION_ACCOUNT}:execution:{_SFN_NAME}:{_SFN_NAME}")
+_EXECUTION_ARN = re.compile(
+    rf"{_PARTITION}:states:{_REGION_ACCOUNT}:execution:{_SFN_NAME}:{_SFN_NAME}"
+)
 _COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}([0-9a-fA-F]{24})?")
 # Bucket names per the S3 naming rules; a key is any UTF-8 text without control characters
 # (spaces included: "credit data/2024 04.csv" is a valid key).
@@ -157,16 +163,22 @@ _FIELD_HELP = {
     "commit.repository": "the source repository (clone URL or name) that contains the commit",
     "commit.branch": "the branch the commit was built from",
     "commit.author": "the commit author as recorded by git",
-    "commit.date": "the commit date as an ISO-8601 timestamp with a timezone, e.g. 2024-05-01T12:00:00Z",
+    "commit.date": (
+        "the commit date as an ISO-8601 timestamp with a timezone, e.g. 2024-05-01T12:00:00Z"
+    ),
     "commit.message": "the commit message (a string, may be empty)",
     "datasets": "an object with the raw, train, validation and test datasets",
     "datasets.<role>": "an object {uri, version_id and/or etag} for the <role> dataset",
     "datasets.<role>.uri": "the s3://bucket/key URI of the <role> dataset",
     "datasets.<role>.version_id": "the S3 object version id (VersionId) of the <role> dataset, "
     "or its 'etag'",
-    "datasets.<role>.etag": "the S3 ETag of the <role> dataset (32 hex characters, optional -N suffix)",
+    "datasets.<role>.etag": (
+        "the S3 ETag of the <role> dataset (32 hex characters, optional -N suffix)"
+    ),
     "datasets.<role>.sha256": "the SHA-256 (64 lower-case hex) of the <role> bytes a job read",
-    "processing_jobs": "an object with the preprocess, evaluate, explain and bias processing job ARNs",
+    "processing_jobs": (
+        "an object with the preprocess, evaluate, explain and bias processing job ARNs"
+    ),
     "processing_jobs.<step>": "the ARN of the SageMaker processing job that ran the <step> step",
     "training_job_arn": "the ARN of the SageMaker training job",
     "hyperparameters": "an object with the training job's hyperparameters (string, number or "
@@ -241,14 +253,30 @@ class LineageIncompleteError(LineageError):
         self.execution_arns = execution_arns
 
 
-_TRANSIENT_CODES = frozenset({
-    "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottled",
-    "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException", "SlowDown", "ServiceUnavailable",
-    "ServiceUnavailableException", "InternalFailure", "InternalServerError",
-    "InternalServerException", "InternalError", "RequestTimeout", "RequestTimeoutException",
-    "PriorRequestNotComplete", "EC2ThrottledException", "BandwidthLimitExceeded",
-})
+_TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "InternalError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "BandwidthLimitExceeded",
+    }
+)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -343,7 +371,8 @@ class _Problems:
         self.items.append(
             FieldProblem(
                 path,
-                f"missing required field '{path}': the training workflow must pass {self._help(path)}",
+                f"missing required field '{path}': the training workflow must pass "
+                f"{self._help(path)}",
             )
         )
 
@@ -351,7 +380,8 @@ class _Problems:
         self.items.append(
             FieldProblem(
                 path,
-                f"invalid field '{path}' ({reason}): the training workflow must pass {self._help(path)}",
+                f"invalid field '{path}' ({reason}): the training workflow must pass "
+                f"{self._help(path)}",
             )
         )
 
@@ -364,7 +394,9 @@ class _Problems:
             )
 
 
-def _object(problems: _Problems, parent: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | None:
+def _object(
+    problems: _Problems, parent: Mapping[str, Any], key: str, path: str
+) -> Mapping[str, Any] | None:
     if key not in parent or parent[key] is None:
         problems.missing(path)
         return None
@@ -441,21 +473,37 @@ def parse_run_event(event: Any) -> TrainingRun:
     datasets = _parse_datasets(problems, event)
     processing_jobs = _parse_processing_jobs(problems, event)
     training_job_arn = _string(
-        problems, event, "training_job_arn", "training_job_arn",
-        pattern=_TRAINING_JOB_ARN, what="a SageMaker training job ARN",
+        problems,
+        event,
+        "training_job_arn",
+        "training_job_arn",
+        pattern=_TRAINING_JOB_ARN,
+        what="a SageMaker training job ARN",
     )
     hyperparameters = _parse_hyperparameters(problems, event)
     model_package_arn = _string(
-        problems, event, "model_package_arn", "model_package_arn",
-        pattern=_MODEL_PACKAGE_ARN, what="a SageMaker model package ARN",
+        problems,
+        event,
+        "model_package_arn",
+        "model_package_arn",
+        pattern=_MODEL_PACKAGE_ARN,
+        what="a SageMaker model package ARN",
     )
     pipeline_execution_id = _string(
-        problems, event, "pipeline_execution_id", "pipeline_execution_id",
-        pattern=_NO_WHITESPACE, what="free of whitespace",
+        problems,
+        event,
+        "pipeline_execution_id",
+        "pipeline_execution_id",
+        pattern=_NO_WHITESPACE,
+        what="free of whitespace",
     )
     execution_arn = _string(
-        problems, event, "step_functions_execution_arn", "step_functions_execution_arn",
-        pattern=_EXECUTION_ARN, what="a Step Functions (standard workflow) execution ARN",
+        problems,
+        event,
+        "step_functions_execution_arn",
+        "step_functions_execution_arn",
+        pattern=_EXECUTION_ARN,
+        what="a Step Functions (standard workflow) execution ARN",
     )
 
     if problems.items:
@@ -479,14 +527,30 @@ def _parse_commit(problems: _Problems, event: Mapping[str, Any]) -> Commit | Non
     fields = ("id", "repository", "branch", "author", "date", "message")
     _check_keys(problems, obj, "commit", set(fields))
     before = len(problems.items)
-    commit_id = _string(problems, obj, "id", "commit.id", pattern=_COMMIT_SHA, what="a full git commit SHA")
-    repository = _string(
-        problems, obj, "repository", "commit.repository", max_len=1024, pattern=_SINGLE_LINE, what="a single line"
+    commit_id = _string(
+        problems, obj, "id", "commit.id", pattern=_COMMIT_SHA, what="a full git commit SHA"
     )
-    branch = _string(problems, obj, "branch", "commit.branch", pattern=_NO_WHITESPACE, what="a branch name")
+    repository = _string(
+        problems,
+        obj,
+        "repository",
+        "commit.repository",
+        max_len=1024,
+        pattern=_SINGLE_LINE,
+        what="a single line",
+    )
+    branch = _string(
+        problems, obj, "branch", "commit.branch", pattern=_NO_WHITESPACE, what="a branch name"
+    )
     author = _string(
-        problems, obj, "author", "commit.author",
-        max_len=_PROPERTY_MAX, pattern=_SINGLE_LINE, what="a single line", echo=False,  # personal data
+        problems,
+        obj,
+        "author",
+        "commit.author",
+        max_len=_PROPERTY_MAX,
+        pattern=_SINGLE_LINE,
+        what="a single line",
+        echo=False,  # personal data
     )
     date = _string(problems, obj, "date", "commit.date", max_len=64)
     if date is not None:
@@ -497,13 +561,17 @@ def _parse_commit(problems: _Problems, event: Mapping[str, Any]) -> Commit | Non
         else:
             if parsed.tzinfo is None:
                 problems.invalid("commit.date", f"{date!r} has no timezone")
-    message = _string(problems, obj, "message", "commit.message", allow_empty=True, max_len=1_000_000)
+    message = _string(
+        problems, obj, "message", "commit.message", allow_empty=True, max_len=1_000_000
+    )
     if len(problems.items) != before:
         return None
     return Commit(commit_id.lower(), repository, branch, author, date, message)  # type: ignore[union-attr,arg-type]
 
 
-def _parse_datasets(problems: _Problems, event: Mapping[str, Any]) -> dict[str, DatasetVersion] | None:
+def _parse_datasets(
+    problems: _Problems, event: Mapping[str, Any]
+) -> dict[str, DatasetVersion] | None:
     obj = _object(problems, event, "datasets", "datasets")
     if obj is None:
         return None
@@ -516,11 +584,22 @@ def _parse_datasets(problems: _Problems, event: Mapping[str, Any]) -> dict[str, 
             continue
         _check_keys(problems, item, path, {"uri", "version_id", "etag", "sha256"})
         uri = _string(
-            problems, item, "uri", f"{path}.uri", pattern=_S3_URI, max_len=2048, what="an s3://bucket/key URI"
+            problems,
+            item,
+            "uri",
+            f"{path}.uri",
+            pattern=_S3_URI,
+            max_len=2048,
+            what="an s3://bucket/key URI",
         )
         version_id = _string(
-            problems, item, "version_id", f"{path}.version_id",
-            required=False, pattern=_NO_WHITESPACE, what="an S3 version id",
+            problems,
+            item,
+            "version_id",
+            f"{path}.version_id",
+            required=False,
+            pattern=_NO_WHITESPACE,
+            what="an S3 version id",
         )
         etag = _string(problems, item, "etag", f"{path}.etag", required=False, max_len=64)
         if etag is not None:
@@ -528,8 +607,16 @@ def _parse_datasets(problems: _Problems, event: Mapping[str, Any]) -> dict[str, 
             if not _ETAG.fullmatch(etag):
                 problems.invalid(f"{path}.etag", f"{item['etag']!r} is not an S3 ETag")
                 etag = None
-        sha256 = _string(problems, item, "sha256", f"{path}.sha256", required=False,
-                         pattern=_SHA256, max_len=64, what="a lower-case hex SHA-256")
+        sha256 = _string(
+            problems,
+            item,
+            "sha256",
+            f"{path}.sha256",
+            required=False,
+            pattern=_SHA256,
+            max_len=64,
+            what="a lower-case hex SHA-256",
+        )
         if item.get("version_id") is None and item.get("etag") is None:
             problems.missing(f"{path}.version_id")
         if uri is not None and (version_id is not None or etag is not None):
@@ -545,8 +632,12 @@ def _parse_processing_jobs(problems: _Problems, event: Mapping[str, Any]) -> dic
     result = {}
     for step in PROCESSING_STEPS:
         arn = _string(
-            problems, obj, step, f"processing_jobs.{step}",
-            pattern=_PROCESSING_JOB_ARN, what="a SageMaker processing job ARN",
+            problems,
+            obj,
+            step,
+            f"processing_jobs.{step}",
+            pattern=_PROCESSING_JOB_ARN,
+            what="a SageMaker processing job ARN",
         )
         if arn is not None:
             result[step] = arn
@@ -567,7 +658,9 @@ def _parse_hyperparameters(problems: _Problems, event: Mapping[str, Any]) -> dic
         elif isinstance(value, (str, int, float)):
             result[key] = str(value)
         else:
-            problems.invalid(path, f"expected a string, number or boolean, got {type(value).__name__}")
+            problems.invalid(
+                path, f"expected a string, number or boolean, got {type(value).__name__}"
+            )
     return result
 
 
@@ -616,7 +709,9 @@ def _not_found(error: ClientError) -> bool:
     return _error_code(error) in ("ResourceNotFound", "ResourceNotFoundException")
 
 
-def _paginate(call: Callable[..., dict[str, Any]], key: str, **params: Any) -> Iterator[dict[str, Any]]:
+def _paginate(
+    call: Callable[..., dict[str, Any]], key: str, **params: Any
+) -> Iterator[dict[str, Any]]:
     token = None
     while True:
         request = dict(params, MaxResults=_PAGE_SIZE)
@@ -651,7 +746,10 @@ def _versions_match(existing: list[dict[str, str]] | None, wanted: list[dict[str
 def _oldest_first(summary: Mapping[str, Any]) -> tuple[float, str]:
     """Sort key: creation time, then ARN (a total order every concurrent invocation shares)."""
     created = summary.get("CreationTime")
-    return (created.timestamp() if isinstance(created, datetime) else float("inf"), summary["ArtifactArn"])
+    return (
+        created.timestamp() if isinstance(created, datetime) else float("inf"),
+        summary["ArtifactArn"],
+    )
 
 
 def _escape(text: str) -> str:
@@ -798,7 +896,9 @@ class _Writer:
             return
         try:
             self.sm.add_association(
-                SourceArn=source_arn, DestinationArn=destination_arn, AssociationType=association_type
+                SourceArn=source_arn,
+                DestinationArn=destination_arn,
+                AssociationType=association_type,
             )
         except ClientError as error:
             if not _already_exists(error):
@@ -818,7 +918,9 @@ def _describe_model_package(sagemaker: Any, arn: str) -> dict[str, Any]:
             and ("not found" in message or "does not exist" in message)
         ):
             problems = _Problems()
-            problems.invalid("model_package_arn", f"{arn} does not exist in this account and region")
+            problems.invalid(
+                "model_package_arn", f"{arn} does not exist in this account and region"
+            )
             raise InvalidLineageEventError(problems.items) from error
         raise
 
@@ -858,10 +960,12 @@ def verify_raw_version(dataset: DatasetVersion, *, s3: Any) -> str:
     if dataset.version_id is None:
         raise RawDataMismatchError(
             f"{dataset.uri}: no version id was recorded, so the SHA-256 cannot be checked "
-            "against the version the run trained on (enable versioning on the raw bucket)")
-    bucket, _, key = dataset.uri[len("s3://"):].partition("/")
-    response = s3.get_object(Bucket=bucket, Key=key, VersionId=dataset.version_id,
-                             ChecksumMode="ENABLED")
+            "against the version the run trained on (enable versioning on the raw bucket)"
+        )
+    bucket, _, key = dataset.uri[len("s3://") :].partition("/")
+    response = s3.get_object(
+        Bucket=bucket, Key=key, VersionId=dataset.version_id, ChecksumMode="ENABLED"
+    )
     body = response["Body"]
     try:
         stored = response.get("ChecksumSHA256")
@@ -878,7 +982,8 @@ def verify_raw_version(dataset: DatasetVersion, *, s3: Any) -> str:
         raise RawDataMismatchError(
             f"{dataset.uri} version {dataset.version_id} has SHA-256 {actual}, but the "
             f"preprocessing job read bytes with SHA-256 {dataset.sha256}: the object changed "
-            "during the run. Nothing was recorded; re-run the training on a stable version.")
+            "during the run. Nothing was recorded; re-run the training on a stable version."
+        )
     return how
 
 
@@ -972,7 +1077,9 @@ def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordRe
     for role in DATASET_ROLES:
         dataset = run.datasets[role]
         dataset_arns[role] = writer.artifact(
-            name=_entity_name("dataset", dataset.uri.rsplit("/", 1)[-1] or role, dataset.describe()),
+            name=_entity_name(
+                "dataset", dataset.uri.rsplit("/", 1)[-1] or role, dataset.describe()
+            ),
             uri=dataset.uri,
             artifact_type=ARTIFACT_TYPE_DATASET,
             source_types=dataset.source_types,
@@ -990,7 +1097,11 @@ def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordRe
         "step_functions_execution_arn": execution_arn,
     }
     model_arn = writer.artifact(
-        name=_entity_name("model-package", run.model_package_arn.split("model-package/", 1)[-1], run.model_package_arn),
+        name=_entity_name(
+            "model-package",
+            run.model_package_arn.split("model-package/", 1)[-1],
+            run.model_package_arn,
+        ),
         uri=run.model_package_arn,
         artifact_type=ARTIFACT_TYPE_MODEL_PACKAGE,
         source_types=[],
@@ -1042,7 +1153,6 @@ def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordRe
     )
     result.training_action_arn = training_arn
 
-
     # 4. Associations; the ones pointing at the model package go last.
     preprocess, evaluate, explain, bias = (step_arns[s] for s in PROCESSING_STEPS)
     edges = [
@@ -1058,7 +1168,15 @@ def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordRe
         (dataset_arns["test"], explain, CONTRIBUTED_TO),
         (dataset_arns["test"], bias, CONTRIBUTED_TO),
     ]
-    members = [commit_arn, *dataset_arns.values(), preprocess, evaluate, explain, bias, training_arn]
+    members = [
+        commit_arn,
+        *dataset_arns.values(),
+        preprocess,
+        evaluate,
+        explain,
+        bias,
+        training_arn,
+    ]
     edges += [(arn, context_arn, ASSOCIATED_WITH) for arn in dict.fromkeys(members)]
     edges += [
         (model_arn, context_arn, ASSOCIATED_WITH),
@@ -1181,8 +1299,10 @@ class _Reader:
         return [
             a["DestinationArn"]
             for a in _paginate(
-                self.sm.list_associations, "AssociationSummaries",
-                SourceArn=arn, AssociationType=association_type,
+                self.sm.list_associations,
+                "AssociationSummaries",
+                SourceArn=arn,
+                AssociationType=association_type,
             )
         ]
 
@@ -1190,8 +1310,10 @@ class _Reader:
         return [
             a["SourceArn"]
             for a in _paginate(
-                self.sm.list_associations, "AssociationSummaries",
-                DestinationArn=arn, AssociationType=association_type,
+                self.sm.list_associations,
+                "AssociationSummaries",
+                DestinationArn=arn,
+                AssociationType=association_type,
             )
         ]
 
@@ -1222,7 +1344,9 @@ def _run_status(reader: _Reader, execution_arn: str) -> str | None:
 def _incomplete_runs_using(reader: _Reader, dataset_uri: str, version: str | None) -> list[str]:
     """Execution ARNs of runs still IN_PROGRESS whose recorded datasets include the URI."""
     found = []
-    for summary in _paginate(reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN):
+    for summary in _paginate(
+        reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN
+    ):
         context = reader.sm.describe_context(ContextName=summary["ContextName"])
         properties = context.get("Properties", {})
         if properties.get(STATUS_PROPERTY) != STATUS_IN_PROGRESS:
@@ -1231,7 +1355,9 @@ def _incomplete_runs_using(reader: _Reader, dataset_uri: str, version: str | Non
             described = _unescape(properties.get(f"dataset.{role}", ""))
             if described == dataset_uri or described.startswith(dataset_uri + " "):
                 if version is None or f"={version}" in described:
-                    found.append(properties.get("step_functions_execution_arn", summary["ContextName"]))
+                    found.append(
+                        properties.get("step_functions_execution_arn", summary["ContextName"])
+                    )
                     break
     return sorted(set(found))
 
@@ -1300,15 +1426,23 @@ def _runs_of_model(reader: _Reader, model_package_arn: str, model_artifacts: lis
     if not model_artifacts:
         # Interrupted before the model artifact was written: the run contexts still in
         # progress say which run registered this package.
-        for summary in _paginate(reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN):
-            properties = reader.sm.describe_context(ContextName=summary["ContextName"]).get("Properties", {})
-            if (properties.get("model_package_arn") == model_package_arn
-                    and properties.get(STATUS_PROPERTY) == STATUS_IN_PROGRESS):
+        for summary in _paginate(
+            reader.sm.list_contexts, "ContextSummaries", ContextType=CONTEXT_TYPE_RUN
+        ):
+            properties = reader.sm.describe_context(ContextName=summary["ContextName"]).get(
+                "Properties", {}
+            )
+            if (
+                properties.get("model_package_arn") == model_package_arn
+                and properties.get(STATUS_PROPERTY) == STATUS_IN_PROGRESS
+            ):
                 runs.add(properties.get("step_functions_execution_arn", ""))
     return {arn for arn in runs if arn}
 
 
-def provenance_of(model_package_arn: str, *, sagemaker: Any, allow_incomplete: bool = False) -> Provenance:
+def provenance_of(
+    model_package_arn: str, *, sagemaker: Any, allow_incomplete: bool = False
+) -> Provenance:
     """Walk upstream from a model package to its commit(s), datasets, jobs and runs.
 
     Raises :class:`LineageIncompleteError` when the run that registered the package has not
@@ -1318,7 +1452,8 @@ def provenance_of(model_package_arn: str, *, sagemaker: Any, allow_incomplete: b
     reader = _Reader(sagemaker)
     model_artifacts = [s["ArtifactArn"] for s in reader.artifacts_with_uri(model_package_arn)]
     incomplete = sorted(
-        arn for arn in _runs_of_model(reader, model_package_arn, model_artifacts)
+        arn
+        for arn in _runs_of_model(reader, model_package_arn, model_artifacts)
         if _run_status(reader, arn) != STATUS_COMPLETE
     )
     if incomplete and not allow_incomplete:
@@ -1360,7 +1495,9 @@ def provenance_of(model_package_arn: str, *, sagemaker: Any, allow_incomplete: b
                         context = reader.describe(context_arn)
                         if context.get("ContextType") == CONTEXT_TYPE_RUN:
                             runs[context_arn] = RunRecord(
-                                step_functions_execution_arn=context.get("Source", {}).get("SourceUri", ""),
+                                step_functions_execution_arn=context.get("Source", {}).get(
+                                    "SourceUri", ""
+                                ),
                                 pipeline_execution_id=context.get("Source", {}).get("SourceId", ""),
                                 context_arn=context_arn,
                             )
@@ -1391,11 +1528,11 @@ def provenance_of(model_package_arn: str, *, sagemaker: Any, allow_incomplete: b
                     queue.append(parent)
 
     dataset_records = []
-    for arn, (artifact, relations) in datasets.items():
-        version_id, etag = _source_version(artifact.get("Source", {}))
+    for arn, (dataset, relations) in datasets.items():
+        version_id, etag = _source_version(dataset.get("Source", {}))
         dataset_records.append(
             DatasetRecord(
-                uri=artifact.get("Source", {}).get("SourceUri", ""),
+                uri=dataset.get("Source", {}).get("SourceUri", ""),
                 version_id=version_id,
                 etag=etag,
                 relations=tuple(sorted(relations)),
@@ -1405,7 +1542,9 @@ def provenance_of(model_package_arn: str, *, sagemaker: Any, allow_incomplete: b
     return Provenance(
         model_package_arn=model_package_arn,
         commits=tuple(sorted(commits.values(), key=lambda c: c.commit_id)),
-        datasets=tuple(sorted(dataset_records, key=lambda d: (d.uri, d.version_id or "", d.etag or ""))),
+        datasets=tuple(
+            sorted(dataset_records, key=lambda d: (d.uri, d.version_id or "", d.etag or ""))
+        ),
         training_jobs=tuple(sorted(trainings.values(), key=lambda t: t.training_job_arn)),
         processing_job_arns=tuple(sorted(processing)),
         runs=tuple(sorted(runs.values(), key=lambda r: r.step_functions_execution_arn)),

@@ -21,7 +21,9 @@ def run_check(
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> dict[str, Any]:
     """Return the check result (the ``status: OK`` shape documented in docs/model-quality.md)."""
-    metrics = compute_metrics(request.inputs, request.threshold, opener=opener, block_size=block_size)
+    metrics = compute_metrics(
+        request.inputs, request.threshold, opener=opener, block_size=block_size
+    )
     decision = compare_with_baseline(
         metrics, request.baseline, request.tolerances, request.default_tolerance
     )

@@ -64,12 +64,13 @@ def count_metric_standard_error(metrics: QualityMetrics, name: str) -> float | N
             up, down = list(cells), list(cells)
             up[i] += _DELTA_STEP
             down[i] -= _DELTA_STEP
-            gradient.append((_count_metric(name, *up) - _count_metric(name, *down))
-                            / (2 * _DELTA_STEP))
+            gradient.append(
+                (_count_metric(name, *up) - _count_metric(name, *down)) / (2 * _DELTA_STEP)
+            )
     except ZeroDivisionError:
         return None
-    mean = sum(g * p for g, p in zip(gradient, cells))
-    variance = (sum(g * g * p for g, p in zip(gradient, cells)) - mean * mean) / n
+    mean = sum(g * p for g, p in zip(gradient, cells, strict=True))
+    variance = (sum(g * g * p for g, p in zip(gradient, cells, strict=True)) - mean * mean) / n
     return math.sqrt(max(variance, 0.0))
 
 
@@ -79,16 +80,20 @@ def standard_error(metrics: QualityMetrics, name: str) -> float | None:
     return count_metric_standard_error(metrics, name)
 
 
-def _insufficient(metrics: QualityMetrics, min_labelled_rows: int, min_class_rows: int
-                  ) -> str | None:
+def _insufficient(
+    metrics: QualityMetrics, min_labelled_rows: int, min_class_rows: int
+) -> str | None:
     positives = metrics.positives
     negatives = metrics.row_count - positives
     if metrics.row_count < min_labelled_rows:
-        return (f"{metrics.row_count} labelled rows; the check decides from "
-                f"{min_labelled_rows} rows on")
+        return (
+            f"{metrics.row_count} labelled rows; the check decides from {min_labelled_rows} rows on"
+        )
     if min(positives, negatives) < min_class_rows:
-        return (f"{positives} positive and {negatives} negative labels; the check needs "
-                f"{min_class_rows} of each")
+        return (
+            f"{positives} positive and {negatives} negative labels; the check needs "
+            f"{min_class_rows} of each"
+        )
     return None
 
 
@@ -104,8 +109,11 @@ def compare_with_baseline(
 ) -> dict[str, Any]:
     if not 0.5 < confidence < 1:
         raise ValueError(f"confidence {confidence} must be in (0.5, 1), e.g. 0.99")
-    checked = [name for name in COMPARABLE_METRICS
-               if name in baseline and tolerances.get(name, default_tolerance) is not None]
+    checked = [
+        name
+        for name in COMPARABLE_METRICS
+        if name in baseline and tolerances.get(name, default_tolerance) is not None
+    ]
     shortfall = _insufficient(metrics, min_labelled_rows, min_class_rows)
     alpha = (1.0 - confidence) / max(len(checked), 1)
     z = NormalDist().inv_cdf(1.0 - alpha)

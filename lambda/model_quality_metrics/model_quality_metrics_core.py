@@ -82,7 +82,9 @@ def _count_below(haystack: np.ndarray, needles: np.ndarray) -> tuple[int, int]:
         equal = haystack[np.minimum(left, last)] == part  # first haystack value >= x is x
         if equal.any():
             tied = part[equal]
-            ties += int((np.searchsorted(haystack, tied, side="right") - left[equal]).sum(dtype=np.int64))
+            ties += int(
+                (np.searchsorted(haystack, tied, side="right") - left[equal]).sum(dtype=np.int64)
+            )
     return below, ties
 
 
@@ -147,8 +149,10 @@ def _placement_variance(haystack: np.ndarray, needles: np.ndarray) -> float:
     total = squares = 0.0
     for start in range(0, k, _SEARCH_SLICE):
         part = needles[start : start + _SEARCH_SLICE]
-        placement = (np.searchsorted(haystack, part, side="left")
-                     + np.searchsorted(haystack, part, side="right")) * 0.5
+        placement = (
+            np.searchsorted(haystack, part, side="left")
+            + np.searchsorted(haystack, part, side="right")
+        ) * 0.5
         total += float(placement.sum())
         squares += float(np.dot(placement, placement))
     return (squares - total * total / k) / (k - 1) / (len(haystack) ** 2)
@@ -277,7 +281,7 @@ class QualityMetrics:
         return self.predicted_positives / self.row_count
 
     def value(self, name: str) -> float | None:
-        """A comparable metric by name (``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``)."""
+        """A comparable metric by name: ``auc``, ``accuracy``, ``precision``, ``recall``, ``f1``."""
         return {
             "auc": self.auc,
             "accuracy": self.accuracy,
@@ -347,8 +351,11 @@ class MetricsAccumulator:
         tn = n - tp - fp - fn
         undefined: dict[str, str] = {}
         auc = auc_from_scores(self._scores.front(), self._scores.back())
-        auc_se = (delong_standard_error(self._scores.front(), self._scores.back())
-                  if auc is not None else None)
+        auc_se = (
+            delong_standard_error(self._scores.front(), self._scores.back())
+            if auc is not None
+            else None
+        )
         self._scores.release()
         if auc is None:
             only = 1 if self.positives else 0
@@ -357,7 +364,9 @@ class MetricsAccumulator:
                 "ROC AUC needs both positives and negatives"
             )
         if tp + fp == 0:
-            undefined["precision"] = f"no row was predicted positive at threshold {self.threshold:g}; reported as 0.0"
+            undefined["precision"] = (
+                f"no row was predicted positive at threshold {self.threshold:g}; reported as 0.0"
+            )
         if tp + fn == 0:
             undefined["recall"] = "no positive labels; reported as 0.0"
         if 2 * tp + fp + fn == 0:

@@ -167,11 +167,15 @@ def _resolve(spec: ColumnSpec, layout: _Layout, source: str) -> int:
     )
     selector = spec.selector
     if isinstance(selector, bool):
-        raise ColumnNotFoundError(f"{spec.option} must be a column name or a 0-based index", source=source)
+        raise ColumnNotFoundError(
+            f"{spec.option} must be a column name or a 0-based index", source=source
+        )
     if isinstance(selector, int):
         if 0 <= selector < layout.column_count:
             return selector
-        raise ColumnNotFoundError(f"{spec.option}={selector} is out of range ({available})", source=source)
+        raise ColumnNotFoundError(
+            f"{spec.option}={selector} is out of range ({available})", source=source
+        )
     if isinstance(selector, str):
         if not layout.has_header:
             raise ColumnNotFoundError(
@@ -186,13 +190,15 @@ def _resolve(spec: ColumnSpec, layout: _Layout, source: str) -> int:
         if spec.default_index < layout.column_count:
             return spec.default_index
         raise ColumnNotFoundError(
-            f"expected a {spec.role} column at index {spec.default_index} ({available}); set {spec.option}",
+            f"expected a {spec.role} column at index {spec.default_index} ({available}); set "
+            f"{spec.option}",
             source=source,
         )
     if layout.column_count == 1:
         return 0
     raise ColumnNotFoundError(
-        f"the file has {layout.column_count} columns; set {spec.option} to choose the {spec.role} column",
+        f"the file has {layout.column_count} columns; set {spec.option} to choose the {spec.role} "
+        "column",
         source=source,
     )
 
@@ -203,7 +209,9 @@ def _by_name(name: str, spec: ColumnSpec, layout: _Layout, source: str, availabl
     folded = [i for i, h in enumerate(layout.header) if h.casefold() == name.casefold()]
     if len(folded) == 1:
         return folded[0]
-    raise ColumnNotFoundError(f"no {spec.role} column named {name!r} ({available}); set {spec.option}", source=source)
+    raise ColumnNotFoundError(
+        f"no {spec.role} column named {name!r} ({available}); set {spec.option}", source=source
+    )
 
 
 def _read_into(stream: BinaryIO, buffer: bytearray, start: int, size: int) -> int:
@@ -215,7 +223,9 @@ def _read_into(stream: BinaryIO, buffer: bytearray, start: int, size: int) -> in
     return len(data)
 
 
-def _line_blocks(stream: BinaryIO, initial: bytes, block_size: int, source: str) -> Iterator[memoryview]:
+def _line_blocks(
+    stream: BinaryIO, initial: bytes, block_size: int, source: str
+) -> Iterator[memoryview]:
     """Yield blocks of whole lines of about ``block_size`` bytes, each ending with a newline.
 
     One buffer is reused: a yielded view is valid until the next block is requested. Blank
@@ -230,7 +240,9 @@ def _line_blocks(stream: BinaryIO, initial: bytes, block_size: int, source: str)
         while not eof and (filled < block_size or need_more):
             if len(buffer) - filled <= block_size:  # a long line: a bigger buffer
                 if filled > _MAX_LINE_BYTES:
-                    raise MalformedCsvError(f"a line is longer than {_MAX_LINE_BYTES} bytes", source=source)
+                    raise MalformedCsvError(
+                        f"a line is longer than {_MAX_LINE_BYTES} bytes", source=source
+                    )
                 bigger = bytearray(2 * len(buffer))
                 bigger[:filled] = buffer[:filled]
                 buffer = bigger
@@ -353,7 +365,9 @@ class ColumnReader:
         try:
             head = _read_head(opened.stream, self.source)
             self._layout = _sniff(head, self.source)
-            self._columns = {spec.role: f"c{_resolve(spec, self._layout, self.source)}" for spec in self._specs}
+            self._columns = {
+                spec.role: f"c{_resolve(spec, self._layout, self.source)}" for spec in self._specs
+            }
             if len(set(self._columns.values())) != len(self._columns):
                 raise ColumnNotFoundError(
                     "the label and the score would be read from the same column", source=self.source
@@ -401,7 +415,9 @@ class ColumnReader:
         return pacsv.read_csv(
             pa.py_buffer(block),
             memory_pool=_POOL,
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=piece, column_names=self._names()),
+            read_options=pacsv.ReadOptions(
+                use_threads=True, block_size=piece, column_names=self._names()
+            ),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(types),
@@ -523,14 +539,24 @@ class ColumnReader:
 
     def _out_of_domain(self, role: str, index: int, value: float) -> Exception:
         if role == SCORE:
-            return self._error(ScoreOutOfRangeError, f"score {value!r} is outside [0, 1]", role, index, repr(value))
+            return self._error(
+                ScoreOutOfRangeError, f"score {value!r} is outside [0, 1]", role, index, repr(value)
+            )
         return self._error(
-            UnknownLabelError, f"label {value!r} is not one of the known classes {{0, 1}}", role, index, repr(value)
+            UnknownLabelError,
+            f"label {value!r} is not one of the known classes {{0, 1}}",
+            role,
+            index,
+            repr(value),
         )
 
-    def _locate_conversion(self, block: memoryview, first_row: int, piece: int, message: str) -> Exception:
+    def _locate_conversion(
+        self, block: memoryview, first_row: int, piece: int, message: str
+    ) -> Exception:
         """Re-parse the failing block as text and report its first bad cell."""
-        table = self._read(block, {c: pa.string() for c in self._columns.values()}, piece, strings_can_be_null=True)
+        table = self._read(
+            block, {c: pa.string() for c in self._columns.values()}, piece, strings_can_be_null=True
+        )
         offset = first_row
         for batch in table.to_batches():
             found: tuple[int, Exception] | None = None
@@ -543,12 +569,16 @@ class ColumnReader:
             offset += batch.num_rows
         return NonNumericValueError(f"a value could not be parsed ({message})", source=self.source)
 
-    def _first_problem(self, strings: pa.Array, role: str, start: int) -> tuple[int, Exception] | None:
+    def _first_problem(
+        self, strings: pa.Array, role: str, start: int
+    ) -> tuple[int, Exception] | None:
         nulls = strings.is_null().to_numpy(zero_copy_only=False)
         null_at = _first_true(nulls) if nulls.any() else None
         if role == LABEL and not self._numeric_labels:
             allowed = pa.array(_LABEL_TRUE + _LABEL_FALSE)
-            bad = ~pc.fill_null(pc.is_in(strings, value_set=allowed), True).to_numpy(zero_copy_only=False)
+            bad = ~pc.fill_null(pc.is_in(strings, value_set=allowed), True).to_numpy(
+                zero_copy_only=False
+            )
             bad_at = _first_true(bad) if bad.any() else None
             if bad_at is not None and (null_at is None or bad_at < null_at):
                 text = strings[bad_at].as_py()
@@ -558,7 +588,11 @@ class ColumnReader:
                 if number is not None:
                     return bad_at, self._out_of_domain(role, start + bad_at, number)
                 return bad_at, self._error(
-                    NonNumericValueError, f"label {text!r} is not a number", role, start + bad_at, text
+                    NonNumericValueError,
+                    f"label {text!r} is not a number",
+                    role,
+                    start + bad_at,
+                    text,
                 )
         else:
             bad_at = _first_unparsable(strings)
@@ -575,7 +609,11 @@ class ColumnReader:
             if bad_at is not None and (null_at is None or bad_at < null_at):
                 text = strings[bad_at].as_py()
                 return bad_at, self._error(
-                    NonNumericValueError, f"{role} {text!r} is not a number", role, start + bad_at, text
+                    NonNumericValueError,
+                    f"{role} {text!r} is not a number",
+                    role,
+                    start + bad_at,
+                    text,
                 )
         if null_at is not None:
             return null_at, self._error(MissingValueError, "missing value", role, start + null_at)

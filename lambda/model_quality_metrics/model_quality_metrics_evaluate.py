@@ -113,7 +113,9 @@ def _reserve(accumulator: MetricsAccumulator, reader: ColumnReader) -> None:
         accumulator.reserve(estimate)
 
 
-def _aligned(predictions: ColumnReader, labels: ColumnReader) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _aligned(
+    predictions: ColumnReader, labels: ColumnReader
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Pair the two files row by row although their batches have different lengths."""
     score_batches = predictions.batches()
     label_batches = labels.batches()

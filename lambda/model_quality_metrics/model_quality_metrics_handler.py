@@ -96,13 +96,28 @@ def _memory_mb() -> int | None:
         return None  # not in Lambda (local run): no limit
 
 
-_TRANSIENT_CODES = frozenset({
-    "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed",
-    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-    "503 SlowDown", "KMS.ThrottlingException", "KMSInternalException", "InternalFailure",
-})
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "503 SlowDown",
+        "KMS.ThrottlingException",
+        "KMSInternalException",
+        "InternalFailure",
+    }
+)
 _TRANSIENT_FAULTS = (
-    BotoConnectionError, HTTPClientError, ReadTimeoutError, ResponseStreamingError,
+    BotoConnectionError,
+    HTTPClientError,
+    ReadTimeoutError,
+    ResponseStreamingError,
     IncompleteReadError,
 )
 
@@ -168,7 +183,9 @@ def publish_result(result: dict[str, Any]) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=matrix[key])
     metrics.add_metric(name="RowCount", unit=MetricUnit.Count, value=values["row_count"])
     metrics.add_metric(name="Degraded", unit=MetricUnit.Count, value=int(result["degraded"]))
-    metrics.add_metric(name="BreachedMetrics", unit=MetricUnit.Count, value=len(result["breached_metrics"]))
+    metrics.add_metric(
+        name="BreachedMetrics", unit=MetricUnit.Count, value=len(result["breached_metrics"])
+    )
     if result.get("model_package_arn"):
         metrics.add_metadata(key="model_package_arn", value=result["model_package_arn"])
     metrics.flush_metrics()
@@ -194,16 +211,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except (ClientError, BotoCoreError) as exc:
         if not is_transient(exc):
             raise
-        logger.warning("transient AWS error: raised as ModelQualityTransientError for a retry",
-                       extra={"error": f"{type(exc).__name__}: {exc}"})
+        logger.warning(
+            "transient AWS error: raised as ModelQualityTransientError for a retry",
+            extra={"error": f"{type(exc).__name__}: {exc}"},
+        )
         raise ModelQualityTransientError(f"{type(exc).__name__}: {exc}") from exc
     except MemoryError:
         # Belt and braces: the size check above is the rule; an allocation that still fails
         # is reported the same way, not as a crash.
-        exc = InputTooLargeError("the input did not fit in the function's memory")
-        logger.warning("model-quality input rejected", extra={"error": exc.to_dict()})
+        too_large = InputTooLargeError("the input did not fit in the function's memory")
+        logger.warning("model-quality input rejected", extra={"error": too_large.to_dict()})
         publish_invalid_input(event)
-        return {"status": "INVALID_INPUT", "error": exc.to_dict()}
+        return {"status": "INVALID_INPUT", "error": too_large.to_dict()}
     except ModelQualityInputError as exc:
         logger.warning("model-quality input rejected", extra={"error": exc.to_dict()})
         publish_invalid_input(event)

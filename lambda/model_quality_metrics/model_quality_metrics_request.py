@@ -12,8 +12,9 @@ Event (snake_case; see docs/model-quality.md)::
       "label_column": "label",        # optional, default header "label" or column 0
       "score_column": "score",        # optional, default header "score" or column 1
 
-      "threshold": 0.5,               # optional, default 0.5; predicted positive if score >= threshold
-      "baseline_metrics": {"auc": 0.91, "accuracy": 0.88},   # or SageMaker model-quality statistics JSON
+      "threshold": 0.5,               # optional, default 0.5; positive if score >= threshold
+      "baseline_metrics": {"auc": 0.91, "accuracy": 0.88},   # or SageMaker model-quality
+                                                             # statistics JSON
       "tolerances": {"auc": 0.02, "accuracy": 0.03},         # max allowed drop per metric
       "default_tolerance": 0.05,      # optional, for baseline metrics without their own tolerance
       "model_package_group": "credit-risk",                  # required (metric dimension)
@@ -100,7 +101,9 @@ def normalise_baseline(raw: Any) -> dict[str, float]:
     if "binary_classification_metrics" in raw:
         raw = raw["binary_classification_metrics"]
         if not isinstance(raw, Mapping):
-            raise InvalidRequestError("baseline_metrics.binary_classification_metrics must be an object")
+            raise InvalidRequestError(
+                "baseline_metrics.binary_classification_metrics must be an object"
+            )
     baseline: dict[str, float] = {}
     for name, value in raw.items():
         key = _metric_name(name, "baseline_metrics")
@@ -129,7 +132,9 @@ def parse_request(event: Any) -> QualityRequest:
             raise InvalidRequestError(
                 "give either data_s3_uri (one file) or predictions_s3_uri + labels_s3_uri, not both"
             )
-        inputs = CombinedFile(data_uri, _column(event, "label_column"), _column(event, "score_column"))
+        inputs = CombinedFile(
+            data_uri, _column(event, "label_column"), _column(event, "score_column")
+        )
     elif predictions_uri is not None and labels_uri is not None:
         inputs = SeparateFiles(
             predictions_uri,
@@ -165,7 +170,9 @@ def parse_request(event: Any) -> QualityRequest:
         tolerances[key] = _number(value, f"tolerances.{name}", low=0.0, high=1.0)
     default_value = event.get("default_tolerance")
     default_tolerance = (
-        None if default_value is None else _number(default_value, "default_tolerance", low=0.0, high=1.0)
+        None
+        if default_value is None
+        else _number(default_value, "default_tolerance", low=0.0, high=1.0)
     )
     if not tolerances and default_tolerance is None:
         raise InvalidRequestError(

@@ -34,7 +34,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
@@ -50,8 +50,8 @@ REASON_SCHEDULED = "SCHEDULED"
 _MAX_NAME = 80
 _MAX_CLOCK_SKEW_SECONDS = 3600
 # datetime covers years 1-9999; a CloudWatch/EventBridge time is after 2000 and before 2200.
-_EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -81,7 +81,7 @@ class RetrainRequest:
         if not self.windowed:
             return self.event_time
         epoch = int(self.event_time.timestamp())
-        return datetime.fromtimestamp(epoch - epoch % cooldown_seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(epoch - epoch % cooldown_seconds, tz=UTC)
 
     def execution_name(self, cooldown_seconds: int) -> str:
         """Deterministic Step Functions execution name (<= 80 chars, [A-Za-z0-9_-])."""
@@ -94,8 +94,9 @@ class RetrainRequest:
         if not self.windowed:
             return None
         start = self.window_start(cooldown_seconds)
-        return self.execution_name_for(datetime.fromtimestamp(
-            start.timestamp() - cooldown_seconds, tz=timezone.utc))
+        return self.execution_name_for(
+            datetime.fromtimestamp(start.timestamp() - cooldown_seconds, tz=UTC)
+        )
 
     def staleness(self, now: datetime, cooldown_seconds: int) -> str | None:
         """Why a drift signal is not acted on because of its time (None: it is current).
@@ -107,8 +108,10 @@ class RetrainRequest:
             return None  # a scheduled run is keyed by its scheduled time
         age = (now - self.event_time).total_seconds()
         if age > cooldown_seconds:
-            return (f"stale signal: {self.reason} from {_iso(self.event_time)} is "
-                    f"{age / 3600:.1f} h old, older than the {cooldown_seconds / 3600:g} h cool-down")
+            return (
+                f"stale signal: {self.reason} from {_iso(self.event_time)} is "
+                f"{age / 3600:.1f} h old, older than the {cooldown_seconds / 3600:g} h cool-down"
+            )
         if age < -_MAX_CLOCK_SKEW_SECONDS:
             return f"signal time {_iso(self.event_time)} is in the future"
         return None
@@ -151,7 +154,7 @@ class RetrainRequest:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _OFFSET = re.compile(r"([+-]\d{2}):?(\d{2})$")
@@ -163,7 +166,7 @@ def parse_time(value: Any) -> datetime | None:
         seconds = value / 1000 if value > 1e11 else value
         if not _EARLIEST.timestamp() <= seconds < _LATEST.timestamp():  # also NaN, 1e20, inf
             return None
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     if not isinstance(value, str) or not value or len(value) > 64:
         return None
     text = value.strip()
@@ -175,9 +178,9 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-01:00
         return None
     return moment if _EARLIEST <= moment < _LATEST else None
@@ -252,8 +255,12 @@ def _from_alarm(event: Mapping[str, Any], default_group: str | None) -> RetrainR
 
 def _envelope(event: Mapping[str, Any]) -> dict[str, Any]:
     """What every trigger record keeps of the EventBridge envelope."""
-    return {"source": event.get("source"), "detailType": event.get("detail-type"),
-            "eventId": event.get("id"), "time": event.get("time")}
+    return {
+        "source": event.get("source"),
+        "detailType": event.get("detail-type"),
+        "eventId": event.get("id"),
+        "time": event.get("time"),
+    }
 
 
 def _schedule_name_from_arn(arn: str | None) -> str | None:
@@ -262,7 +269,9 @@ def _schedule_name_from_arn(arn: str | None) -> str | None:
     return None
 
 
-def _from_processing_job(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
+def _from_processing_job(
+    event: Mapping[str, Any], default_group: str | None
+) -> RetrainRequest | Ignored:
     detail = _obj(event.get("detail"))
     job = _text(detail.get("ProcessingJobName")) or "<unnamed job>"
     status = detail.get("ProcessingJobStatus")
@@ -294,14 +303,18 @@ def _from_processing_job(event: Mapping[str, Any], default_group: str | None) ->
     )
 
 
-def _from_monitoring_summary(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
+def _from_monitoring_summary(
+    event: Mapping[str, Any], default_group: str | None
+) -> RetrainRequest | Ignored:
     detail = _obj(event.get("detail"))
     schedule = _text(detail.get("MonitoringScheduleName")) or "<unnamed schedule>"
     status = detail.get("MonitoringExecutionStatus")
     if status != VIOLATIONS_STATUS:
         return Ignored(f"monitoring schedule {schedule}: execution status {str(status)[:64]}")
     endpoint = _text(detail.get("EndpointName"))
-    group = _group(detail.get("ModelPackageGroup"), default_group, f"monitoring schedule {schedule}")
+    group = _group(
+        detail.get("ModelPackageGroup"), default_group, f"monitoring schedule {schedule}"
+    )
     moment = parse_time(detail.get("ScheduledTime")) or parse_time(event.get("time"))
     if moment is None:
         return Ignored(f"monitoring schedule {schedule}: no usable timestamp")
@@ -321,7 +334,9 @@ def _from_monitoring_summary(event: Mapping[str, Any], default_group: str | None
     )
 
 
-def _from_scheduler(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
+def _from_scheduler(
+    event: Mapping[str, Any], default_group: str | None
+) -> RetrainRequest | Ignored:
     schedule = _text(event.get("scheduleArn")) or _text(event.get("scheduleName"))
     moment = parse_time(event.get("scheduledTime"))
     if schedule is None or moment is None:
@@ -343,7 +358,9 @@ def _from_scheduler(event: Mapping[str, Any], default_group: str | None) -> Retr
     )
 
 
-def _from_scheduled_rule(event: Mapping[str, Any], default_group: str | None) -> RetrainRequest | Ignored:
+def _from_scheduled_rule(
+    event: Mapping[str, Any], default_group: str | None
+) -> RetrainRequest | Ignored:
     rule = _text(_first(event.get("resources")))
     moment = parse_time(event.get("time"))
     if not rule or moment is None:
@@ -396,4 +413,6 @@ def _classify(event: Any, default_model_package_group: str | None) -> RetrainReq
         return _from_monitoring_summary(event, default_model_package_group)
     if detail_type == SCHEDULED_EVENT_DETAIL_TYPE and source == "aws.events":
         return _from_scheduled_rule(event, default_model_package_group)
-    return Ignored(f"unsupported event: source={str(source)[:64]!r} detail-type={str(detail_type)[:64]!r}")
+    return Ignored(
+        f"unsupported event: source={str(source)[:64]!r} detail-type={str(detail_type)[:64]!r}"
+    )

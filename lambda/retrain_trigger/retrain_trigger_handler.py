@@ -25,7 +25,7 @@ retry counts as ``RetrainErrors``. Metrics go to
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import boto3
@@ -55,7 +55,7 @@ _starters: dict[tuple[str, int], tuple[IdempotencyConfig, Any]] = {}
 
 def _now() -> datetime:
     """The clock (tests replace it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def reset_clients() -> None:
@@ -84,11 +84,13 @@ def cooldown_seconds() -> int:
     except ValueError:
         raise RetrainConfigurationError(f"RETRAIN_COOLDOWN_HOURS={raw!r} is not a number") from None
     if not 1 / 60 <= hours <= 24 * 90:
-        raise RetrainConfigurationError("RETRAIN_COOLDOWN_HOURS must be between 1 minute and 90 days")
+        raise RetrainConfigurationError(
+            "RETRAIN_COOLDOWN_HOURS must be between 1 minute and 90 days"
+        )
     return int(hours * 3600)
 
 
-def _mark_duplicate(response: Any, _record: Any) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: Any) -> Any:
     """Powertools response hook: the episode was already handled by an earlier invocation."""
     if isinstance(response, dict):
         return {**response, "status": "DUPLICATE", "firstStatus": response.get("status")}
@@ -142,7 +144,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _decide_and_start(event: Any, context: LambdaContext) -> dict[str, Any]:
-    decision = classify(event, default_model_package_group=os.environ.get("MODEL_PACKAGE_GROUP_NAME") or None)
+    decision = classify(
+        event, default_model_package_group=os.environ.get("MODEL_PACKAGE_GROUP_NAME") or None
+    )
     if isinstance(decision, Malformed):
         # Logged and counted (MalformedEvents), never a traceback: a retry could not help.
         logger.warning("malformed event skipped", extra={"reason": decision.reason})
@@ -161,6 +165,9 @@ def _decide_and_start(event: Any, context: LambdaContext) -> dict[str, Any]:
     config.register_lambda_context(context)
     result = start(payload=decision.to_payload(cooldown), state_machine_arn=state_machine_arn)
     logger.info("retraining trigger handled", extra={"result": result})
-    metrics.add_metric(name="RetrainingsStarted", unit=MetricUnit.Count,
-                       value=1 if result.get("status") == "STARTED" else 0)
+    metrics.add_metric(
+        name="RetrainingsStarted",
+        unit=MetricUnit.Count,
+        value=1 if result.get("status") == "STARTED" else 0,
+    )
     return result

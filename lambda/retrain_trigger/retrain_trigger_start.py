@@ -10,7 +10,7 @@ name and same input) or fails with ``ExecutionAlreadyExists``, which is reported
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,8 +21,9 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 
-def _started_in_previous_window(sfn_client: Any, state_machine_arn: str,
-                                payload: dict[str, Any]) -> str | None:
+def _started_in_previous_window(
+    sfn_client: Any, state_machine_arn: str, payload: dict[str, Any]
+) -> str | None:
     """The execution ARN of this episode's start in the previous window, if it began less than
     a cool-down before this signal; else None.
 
@@ -46,11 +47,13 @@ def _started_in_previous_window(sfn_client: Any, state_machine_arn: str,
     if not isinstance(started, datetime):
         return arn  # it exists: err on the side of one retraining
     if started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
+        started = started.replace(tzinfo=UTC)
     return arn if (signal - started).total_seconds() < payload["cooldownSeconds"] else None
 
 
-def start_workflow(sfn_client: Any, state_machine_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+def start_workflow(
+    sfn_client: Any, state_machine_arn: str, payload: dict[str, Any]
+) -> dict[str, Any]:
     """Start (or find already started) the execution described by ``payload``.
 
     ``payload`` is :meth:`RetrainRequest.to_payload`. Returns a JSON-serialisable summary;
@@ -66,12 +69,22 @@ def start_workflow(sfn_client: Any, state_machine_arn: str, payload: dict[str, A
     }
     earlier = _started_in_previous_window(sfn_client, state_machine_arn, payload)
     if earlier is not None:
-        return {"status": "ALREADY_STARTED", "executionArn": earlier, **summary,
-                "note": "started in the previous window less than a cool-down before this signal"}
+        return {
+            "status": "ALREADY_STARTED",
+            "executionArn": earlier,
+            **summary,
+            "note": "started in the previous window less than a cool-down before this signal",
+        }
     try:
-        response = sfn_client.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)
+        response = sfn_client.start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=document
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
             raise
-        return {"status": "ALREADY_STARTED", "executionArn": execution_arn(state_machine_arn, name), **summary}
+        return {
+            "status": "ALREADY_STARTED",
+            "executionArn": execution_arn(state_machine_arn, name),
+            **summary,
+        }
     return {"status": "STARTED", "executionArn": response["executionArn"], **summary}

@@ -22,8 +22,9 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,8 @@ LABEL_COLUMN = "default"
 # columns are PAY_0, PAY_2, ..., PAY_6. The schema keeps that quirk so the real data set
 # can be dropped in unchanged (after renaming its label column to ``default``).
 PAY_STATUS_COLUMNS = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"]
-BILL_AMOUNT_COLUMNS = ["BILL_AMT%d" % i for i in range(1, 7)]
-PAY_AMOUNT_COLUMNS = ["PAY_AMT%d" % i for i in range(1, 7)]
+BILL_AMOUNT_COLUMNS = [f"BILL_AMT{i}" for i in range(1, 7)]
+PAY_AMOUNT_COLUMNS = [f"PAY_AMT{i}" for i in range(1, 7)]
 FEATURE_COLUMNS = (
     ["LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE"]
     + PAY_STATUS_COLUMNS
@@ -71,14 +72,14 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
 
 
-def age_band_labels(edges: Sequence[float]) -> List[str]:
+def age_band_labels(edges: Sequence[float]) -> list[str]:
     """Labels for the bands cut at ``edges``: ``<25``, ``25-34``, ..., ``65+`` (integer ages)."""
     edges = [int(e) for e in edges]
     if not edges or any(b <= a for a, b in zip(edges, edges[1:])):
-        raise ValueError("age band edges must be increasing integers, got %s" % (edges,))
-    labels = ["<%d" % edges[0]]
-    labels += ["%d-%d" % (a, b - 1) for a, b in zip(edges, edges[1:])]
-    labels.append("%d+" % edges[-1])
+        raise ValueError(f"age band edges must be increasing integers, got {edges}")
+    labels = [f"<{edges[0]}"]
+    labels += [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])]
+    labels.append(f"{edges[-1]}+")
     return labels
 
 
@@ -114,7 +115,7 @@ def sha256_files(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def file_sha256_or_none(path: Path) -> Optional[str]:
+def file_sha256_or_none(path: Path) -> str | None:
     try:
         return sha256_file(Path(path))
     except OSError:
@@ -122,7 +123,7 @@ def file_sha256_or_none(path: Path) -> Optional[str]:
 
 
 # ----------------------------------------------------------------------------- files
-def list_csv_files(path: Path) -> List[Path]:
+def list_csv_files(path: Path) -> list[Path]:
     """CSV files at ``path``: the file itself, or the ``*.csv`` files directly in a folder
     (sorted by name, so a channel split into several parts is read in a stable order)."""
     path = Path(path)
@@ -132,8 +133,8 @@ def list_csv_files(path: Path) -> List[Path]:
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
         if files:
             return files
-        raise FileNotFoundError("no .csv file in folder %s" % path)
-    raise FileNotFoundError("input path does not exist: %s" % path)
+        raise FileNotFoundError(f"no .csv file in folder {path}")
+    raise FileNotFoundError(f"input path does not exist: {path}")
 
 
 def read_csv_with_header(path: Path) -> pd.DataFrame:
@@ -144,18 +145,18 @@ def read_csv_with_header(path: Path) -> pd.DataFrame:
         first = list(frames[0].columns)
         for p, frame in zip(files[1:], frames[1:]):
             if list(frame.columns) != first:
-                raise ValueError("CSV parts have different headers: %s" % p)
+                raise ValueError(f"CSV parts have different headers: {p}")
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def read_headerless_csv(path: Path, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
+def read_headerless_csv(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a header-less CSV (SageMaker XGBoost layout) from a file or a folder of parts."""
     frames = [pd.read_csv(p, header=None) for p in list_csv_files(path)]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if columns is not None:
         if len(columns) != frame.shape[1]:
             raise ValueError(
-                "%s has %d columns but %d column names were given" % (path, frame.shape[1], len(columns))
+                f"{path} has {frame.shape[1]} columns but {len(columns)} column names were given"
             )
         frame.columns = list(columns)
     return frame
@@ -190,12 +191,16 @@ def write_json(path: Path, payload: Any) -> Path:
 
 
 def read_json(path: Path) -> Any:
-    with open(path, "r", encoding="utf-8") as handle:
+    with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
 
 def library_versions() -> dict:
-    versions = {"python": "%d.%d.%d" % sys.version_info[:3], "numpy": np.__version__, "pandas": pd.__version__}
+    versions = {
+        "python": "{}.{}.{}".format(*sys.version_info[:3]),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
     for name in ("sklearn", "xgboost"):
         module = sys.modules.get(name)
         if module is not None:
@@ -215,9 +220,9 @@ def _safe_extract(archive: tarfile.TarFile, destination: Path) -> None:
     for member in archive.getmembers():
         target = (destination / member.name).resolve()
         if destination != target and destination not in target.parents:
-            raise ValueError("unsafe path in model archive: %s" % member.name)
+            raise ValueError(f"unsafe path in model archive: {member.name}")
         if member.issym() or member.islnk() or member.isdev():
-            raise ValueError("links and devices are not allowed in a model archive: %s" % member.name)
+            raise ValueError(f"links and devices are not allowed in a model archive: {member.name}")
     for member in archive.getmembers():
         if member.isdir():
             (destination / member.name).mkdir(parents=True, exist_ok=True)
@@ -231,7 +236,7 @@ def _safe_extract(archive: tarfile.TarFile, destination: Path) -> None:
                 shutil.copyfileobj(source, handle)
 
 
-def resolve_model_file(model_path: Path) -> Tuple[Path, Optional[dict], Optional[str]]:
+def resolve_model_file(model_path: Path) -> tuple[Path, dict | None, str | None]:
     """Find the Booster file under ``model_path``.
 
     ``model_path`` may be the model file, a folder holding ``xgboost-model`` or a
@@ -249,9 +254,9 @@ def resolve_model_file(model_path: Path) -> Tuple[Path, Optional[dict], Optional
         elif archive.is_file():
             model_path = archive
         else:
-            raise FileNotFoundError("no %s or model.tar.gz in %s" % (MODEL_FILENAME, model_path))
+            raise FileNotFoundError(f"no {MODEL_FILENAME} or model.tar.gz in {model_path}")
     if not model_path.is_file():
-        raise FileNotFoundError("model not found: %s" % model_path)
+        raise FileNotFoundError(f"model not found: {model_path}")
     if model_path.name.endswith(".tar.gz") or model_path.name.endswith(".tgz"):
         archive_sha = sha256_file(model_path)
         extract_to = Path(tempfile.mkdtemp(prefix="credit-default-model-"))
@@ -260,7 +265,7 @@ def resolve_model_file(model_path: Path) -> Tuple[Path, Optional[dict], Optional
             _safe_extract(archive, extract_to)
         candidates = sorted(extract_to.rglob(MODEL_FILENAME))
         if not candidates:
-            raise FileNotFoundError("%s not found inside %s" % (MODEL_FILENAME, model_path))
+            raise FileNotFoundError(f"{MODEL_FILENAME} not found inside {model_path}")
         model_path = candidates[0]
     metadata_path = model_path.parent / MODEL_METADATA_FILENAME
     metadata = read_json(metadata_path) if metadata_path.is_file() else None
@@ -290,7 +295,7 @@ def load_booster(model_path: Path):
     return booster, info
 
 
-def model_feature_columns(frame: pd.DataFrame, label_column: str, booster) -> List[str]:
+def model_feature_columns(frame: pd.DataFrame, label_column: str, booster) -> list[str]:
     """The model's input columns in a headed data set.
 
     Layout contract (written by ``preprocess.py``): the label first, then the model's
@@ -299,23 +304,37 @@ def model_feature_columns(frame: pd.DataFrame, label_column: str, booster) -> Li
     """
     columns = list(frame.columns)
     if label_column not in columns:
-        raise ValueError("label column %r not in data columns %s" % (label_column, columns[:5]))
+        raise ValueError(f"label column {label_column!r} not in data columns {columns[:5]}")
     if columns[0] != label_column:
-        raise ValueError("the label column %r must be the first column, got %r" % (label_column, columns[0]))
+        raise ValueError(
+            f"the label column {label_column!r} must be the first column, got {columns[0]!r}"
+        )
     n_features = int(booster.num_features())
     if len(columns) - 1 < n_features:
-        raise ValueError("model expects %d features but data has only %d columns after the label" % (n_features, len(columns) - 1))
+        raise ValueError(
+            f"model expects {int(n_features)} features but data has only {len(columns) - 1} "
+            "columns after the label"
+        )
     features = columns[1 : 1 + n_features]
     names = booster.feature_names
     if names and list(names) != features:
-        raise ValueError("data columns %s do not match the model's feature names %s" % (features, list(names)))
+        raise ValueError(
+            f"data columns {features} do not match the model's feature names {list(names)}"
+        )
     return features
 
 
-def make_dmatrix(frame: pd.DataFrame, feature_columns: Sequence[str], booster, label: Optional[Iterable] = None):
+def make_dmatrix(
+    frame: pd.DataFrame, feature_columns: Sequence[str], booster, label: Iterable | None = None
+):
     """A DMatrix over ``feature_columns`` (as float32, in order), named only if the model is."""
     import xgboost as xgb
 
     values = frame.loc[:, list(feature_columns)].to_numpy(dtype=np.float32)
     names = list(feature_columns) if booster is not None and booster.feature_names else None
-    return xgb.DMatrix(values, label=None if label is None else np.asarray(label), feature_names=names, missing=np.nan)
+    return xgb.DMatrix(
+        values,
+        label=None if label is None else np.asarray(label),
+        feature_names=names,
+        missing=np.nan,
+    )

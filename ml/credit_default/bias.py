@@ -18,10 +18,13 @@ Groups and sign conventions (as in SageMaker Clarify)
 Metrics (n = rows; TP/FN/... with respect to the positive outcome)
     Pre-training (labels only)
         CI   = (n_a - n_d) / (n_a + n_d)                 class imbalance, in [-1, 1]
-        DPL  = q_a - q_d                                 difference in positive proportions in labels
+        DPL  = q_a - q_d                                 difference in positive proportions
+                                                         in labels
     Post-training (labels and predicted labels)
-        DI   = q'_d / q'_a                               disparate impact (four-fifths rule: 0.8-1.25)
-        DPPL = q'_a - q'_d                               difference in positive proportions in predicted labels
+        DI   = q'_d / q'_a                               disparate impact
+                                                         (four-fifths rule: 0.8-1.25)
+        DPPL = q'_a - q'_d                               difference in positive proportions
+                                                         in predicted labels
         RD   = TP_a/(TP_a+FN_a) - TP_d/(TP_d+FN_d)       recall difference (equal opportunity)
         AD   = ACC_a - ACC_d                             accuracy difference
     Positive DPL/DPPL/RD/AD and DI < 1 mean group d gets the positive outcome less often.
@@ -51,9 +54,11 @@ Writes ``--output-dir`` (default ``/opt/ml/processing/bias``) / ``bias_report.js
                "threshold": {"min": 0.8, "max": 1.25}, "reason": null | "...",
                "components": {"q_prime_a": 0.8, "q_prime_d": 0.78, ...}},
         "CI": {...}, "DPL": {...}, "DPPL": {...}, "RD": {...}, "AD": {...}},
-      "facet": {"column": "SEX", "disadvantaged_group_d": {"values": [2]}, "advantaged_group_a": "...",
+      "facet": {"column": "SEX", "disadvantaged_group_d": {"values": [2]},
+                "advantaged_group_a": "...",
                 "rows_excluded_missing_facet": {"pre_training": 0, "post_training": 0}},
-      "label": {"column": "default", "positive_outcome": 0, "predicted_label_column": "predicted_label"},
+      "label": {"column": "default", "positive_outcome": 0,
+                "predicted_label_column": "predicted_label"},
       "groups": {"pre_training": {"n": .., "n_a": .., "n_d": ..}, "post_training": {...}},
       "thresholds": {...}, "inputs": {...sha256...},
       "pre_training_bias_metrics": {...},        # SageMaker Clarify analysis.json style
@@ -66,9 +71,10 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from statistics import NormalDist
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +86,7 @@ except ImportError:  # run as a script beside _common.py
 
 BIAS_REPORT_FILENAME = "bias_report.json"
 
-DEFAULT_THRESHOLDS: Dict[str, Dict[str, float]] = {
+DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "CI": {"max_abs": 0.5},
     "DPL": {"max_abs": 0.1},
     "DI": {"min": 0.8, "max": 1.25},
@@ -90,10 +96,26 @@ DEFAULT_THRESHOLDS: Dict[str, Dict[str, float]] = {
 }
 DESCRIPTIONS = {
     "CI": ("Class Imbalance (CI)", "pre_training", "(n_a - n_d) / (n_a + n_d)"),
-    "DPL": ("Difference in Positive Proportions in Labels (DPL)", "pre_training", "q_a - q_d, q = rows with the positive outcome in the labels / n"),
-    "DI": ("Disparate Impact (DI)", "post_training", "q'_d / q'_a, q' = rows with the positive outcome in the predicted labels / n"),
-    "DPPL": ("Difference in Positive Proportions in Predicted Labels (DPPL)", "post_training", "q'_a - q'_d"),
-    "RD": ("Recall Difference (RD)", "post_training", "TP_a / (TP_a + FN_a) - TP_d / (TP_d + FN_d), positive outcome as the positive class"),
+    "DPL": (
+        "Difference in Positive Proportions in Labels (DPL)",
+        "pre_training",
+        "q_a - q_d, q = rows with the positive outcome in the labels / n",
+    ),
+    "DI": (
+        "Disparate Impact (DI)",
+        "post_training",
+        "q'_d / q'_a, q' = rows with the positive outcome in the predicted labels / n",
+    ),
+    "DPPL": (
+        "Difference in Positive Proportions in Predicted Labels (DPPL)",
+        "post_training",
+        "q'_a - q'_d",
+    ),
+    "RD": (
+        "Recall Difference (RD)",
+        "post_training",
+        "TP_a / (TP_a + FN_a) - TP_d / (TP_d + FN_d), positive outcome as the positive class",
+    ),
     "AD": ("Accuracy Difference (AD)", "post_training", "ACC_a - ACC_d, ACC = (TP + TN) / n"),
 }
 
@@ -105,31 +127,37 @@ class BiasConfigError(ValueError):
 # ----------------------------------------------------------------------------- groups
 def facet_mask(
     values: pd.Series,
-    facet_values: Optional[Sequence[Any]] = None,
-    facet_threshold: Optional[float] = None,
+    facet_values: Sequence[Any] | None = None,
+    facet_threshold: float | None = None,
     column: str = "facet",
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(is_d, usable)``: membership of the disadvantaged group d, and rows whose
     facet value is present (rows with a missing facet value belong to neither group)."""
     if (facet_values is None or len(facet_values) == 0) == (facet_threshold is None):
         raise BiasConfigError("give exactly one of facet values or a facet threshold")
     usable = values.notna().to_numpy()
     if not usable.any():
-        raise BiasConfigError("facet column %r has no values" % column)
+        raise BiasConfigError(f"facet column {column!r} has no values")
     numeric = pd.api.types.is_numeric_dtype(values)
     if facet_threshold is not None:
         if not numeric:
-            raise BiasConfigError("a facet threshold needs a numeric facet column; %r is not numeric" % column)
+            raise BiasConfigError(
+                f"a facet threshold needs a numeric facet column; {column!r} is not numeric"
+            )
         is_d = (values > float(facet_threshold)).to_numpy() & usable
         if not is_d.any():
-            raise BiasConfigError("no row has %s > %s: the disadvantaged group d is empty" % (column, facet_threshold))
+            raise BiasConfigError(
+                f"no row has {column} > {facet_threshold}: the disadvantaged group d is empty"
+            )
     else:
         present = values[usable]
         if numeric:
             try:
                 wanted = [float(v) for v in facet_values]  # type: ignore[union-attr]
             except (TypeError, ValueError):
-                raise BiasConfigError("facet values %s are not numbers but %r is numeric" % (list(facet_values), column)) from None
+                raise BiasConfigError(
+                    f"facet values {list(facet_values)} are not numbers but {column!r} is numeric"
+                ) from None
             observed = set(float(v) for v in present.unique())
             is_d = values.isin(wanted).to_numpy() & usable
         else:
@@ -139,20 +167,28 @@ def facet_mask(
         absent = [v for v in wanted if v not in observed]
         if absent:
             raise BiasConfigError(
-                "facet value(s) %s not present in column %r (present: %s)" % (absent, column, sorted(observed, key=str)[:20])
+                f"facet value(s) {absent} not present in column {column!r} (present: "
+                f"{sorted(observed, key=str)[:20]})"
             )
     if not (usable & ~is_d).any():
-        raise BiasConfigError("the advantaged group a is empty: every row with a %r value is in group d" % column)
+        raise BiasConfigError(
+            f"the advantaged group a is empty: every row with a {column!r} value is in group d"
+        )
     return is_d, usable
 
 
-def _group_counts(outcome: np.ndarray, is_d: np.ndarray) -> Dict[str, float]:
+def _group_counts(outcome: np.ndarray, is_d: np.ndarray) -> dict[str, float]:
     n_d = int(is_d.sum())
     n_a = int((~is_d).sum())
-    return {"n_a": n_a, "n_d": n_d, "positive_a": int(outcome[~is_d].sum()), "positive_d": int(outcome[is_d].sum())}
+    return {
+        "n_a": n_a,
+        "n_d": n_d,
+        "positive_a": int(outcome[~is_d].sum()),
+        "positive_d": int(outcome[is_d].sum()),
+    }
 
 
-def _metric(name: str, value: Optional[float], components: Dict, reason: Optional[str] = None) -> Dict:
+def _metric(name: str, value: float | None, components: dict, reason: str | None = None) -> dict:
     description, stage, definition = DESCRIPTIONS[name]
     return {
         "name": name,
@@ -166,7 +202,9 @@ def _metric(name: str, value: Optional[float], components: Dict, reason: Optiona
 
 
 # ----------------------------------------------------------------------------- metrics
-def pretraining_metrics(labels: Sequence[Any], is_d: Sequence[bool], positive_outcome: Any = 0) -> Dict[str, Dict]:
+def pretraining_metrics(
+    labels: Sequence[Any], is_d: Sequence[bool], positive_outcome: Any = 0
+) -> dict[str, dict]:
     """CI and DPL for labels and a boolean d-membership array (all rows belong to a or d)."""
     y = np.asarray(labels, dtype=float)
     d = np.asarray(is_d, dtype=bool)
@@ -177,7 +215,7 @@ def pretraining_metrics(labels: Sequence[Any], is_d: Sequence[bool], positive_ou
     outcome = (y == float(positive_outcome)).astype(int)
     c = _group_counts(outcome, d)
     if c["n_a"] == 0 or c["n_d"] == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (c["n_a"], c["n_d"]))
+        raise BiasConfigError(f"both groups need rows (n_a={int(c['n_a'])}, n_d={int(c['n_d'])})")
     q_a = c["positive_a"] / c["n_a"]
     q_d = c["positive_d"] / c["n_d"]
     ci = (c["n_a"] - c["n_d"]) / (c["n_a"] + c["n_d"])
@@ -189,7 +227,7 @@ def pretraining_metrics(labels: Sequence[Any], is_d: Sequence[bool], positive_ou
 
 def posttraining_metrics(
     labels: Sequence[Any], predicted: Sequence[Any], is_d: Sequence[bool], positive_outcome: Any = 0
-) -> Dict[str, Dict]:
+) -> dict[str, dict]:
     """DI, DPPL, RD and AD. Zero denominators give ``value: None`` with a reason."""
     y = np.asarray(labels, dtype=float)
     p = np.asarray(predicted, dtype=float)
@@ -203,9 +241,9 @@ def posttraining_metrics(
     pred = p == positive
     n_a, n_d = int((~d).sum()), int(d.sum())
     if n_a == 0 or n_d == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (n_a, n_d))
+        raise BiasConfigError(f"both groups need rows (n_a={n_a}, n_d={n_d})")
 
-    def group(mask: np.ndarray) -> Dict[str, int]:
+    def group(mask: np.ndarray) -> dict[str, int]:
         return {
             "n": int(mask.sum()),
             "predicted_positive": int((pred & mask).sum()),
@@ -221,8 +259,11 @@ def posttraining_metrics(
     metrics = {}
     if qp_a == 0:
         metrics["DI"] = _metric(
-            "DI", None, {"q_prime_a": qp_a, "q_prime_d": qp_d},
-            "undefined: no row of the advantaged group a is predicted the positive outcome (q'_a = 0)",
+            "DI",
+            None,
+            {"q_prime_a": qp_a, "q_prime_d": qp_d},
+            "undefined: no row of the advantaged group a is predicted the positive outcome (q'_a = "
+            "0)",
         )
     else:
         metrics["DI"] = _metric("DI", qp_d / qp_a, {"q_prime_a": qp_a, "q_prime_d": qp_d})
@@ -233,11 +274,16 @@ def posttraining_metrics(
     recall_d = dd["tp"] / (dd["tp"] + dd["fn"]) if dd["tp"] + dd["fn"] else None
     if empty:
         metrics["RD"] = _metric(
-            "RD", None, {"recall_a": recall_a, "recall_d": recall_d},
-            "undefined: group(s) %s have no row with the positive outcome in the labels (TP + FN = 0)" % ", ".join(empty),
+            "RD",
+            None,
+            {"recall_a": recall_a, "recall_d": recall_d},
+            "undefined: group(s) {} have no row with the positive outcome in the labels (TP + FN "
+            "= 0)".format(", ".join(empty)),
         )
     else:
-        metrics["RD"] = _metric("RD", recall_a - recall_d, {"recall_a": recall_a, "recall_d": recall_d})
+        metrics["RD"] = _metric(
+            "RD", recall_a - recall_d, {"recall_a": recall_a, "recall_d": recall_d}
+        )
     acc_a = (a["tp"] + a["tn"]) / a["n"]
     acc_d = (dd["tp"] + dd["tn"]) / dd["n"]
     metrics["AD"] = _metric("AD", acc_a - acc_d, {"accuracy_a": acc_a, "accuracy_d": acc_d})
@@ -247,14 +293,18 @@ def posttraining_metrics(
     return metrics
 
 
-def merge_thresholds(overrides: Optional[Dict[str, Dict[str, float]]] = None) -> Dict[str, Dict[str, float]]:
+def merge_thresholds(
+    overrides: dict[str, dict[str, float]] | None = None,
+) -> dict[str, dict[str, float]]:
     thresholds = copy.deepcopy(DEFAULT_THRESHOLDS)
     for name, values in (overrides or {}).items():
         if name not in thresholds:
-            raise ValueError("unknown bias metric %r in thresholds" % name)
+            raise ValueError(f"unknown bias metric {name!r} in thresholds")
         for key, value in values.items():
             if key not in thresholds[name]:
-                raise ValueError("threshold key %r is not used for %s (use %s)" % (key, name, sorted(thresholds[name])))
+                raise ValueError(
+                    f"threshold key {key!r} is not used for {name} (use {sorted(thresholds[name])})"
+                )
             if value is not None:
                 thresholds[name][key] = float(value)
     if thresholds["DI"]["min"] > thresholds["DI"]["max"]:
@@ -262,7 +312,7 @@ def merge_thresholds(overrides: Optional[Dict[str, Dict[str, float]]] = None) ->
     return thresholds
 
 
-def flag_metric(metric: Dict, threshold: Dict[str, float]) -> Dict:
+def flag_metric(metric: dict, threshold: dict[str, float]) -> dict:
     """Add ``flag`` (pass / warn) and ``threshold`` to a metric; null values are ``warn``."""
     out = dict(metric, threshold=dict(threshold))
     value = metric["value"]
@@ -280,7 +330,9 @@ def flag_metric(metric: Dict, threshold: Dict[str, float]) -> Dict:
     return out
 
 
-def _clarify_section(metrics: Dict[str, Dict], stage: str, label: str, positive: Any, facet: str, d_spec: Any) -> Dict:
+def _clarify_section(
+    metrics: dict[str, dict], stage: str, label: str, positive: Any, facet: str, d_spec: Any
+) -> dict:
     chosen = [m for m in metrics.values() if m["stage"] == stage]
     return {
         "label": label,
@@ -289,7 +341,10 @@ def _clarify_section(metrics: Dict[str, Dict], stage: str, label: str, positive:
             facet: [
                 {
                     "value_or_threshold": d_spec,
-                    "metrics": [{"name": m["name"], "description": m["description"], "value": m["value"]} for m in chosen],
+                    "metrics": [
+                        {"name": m["name"], "description": m["description"], "value": m["value"]}
+                        for m in chosen
+                    ],
                 }
             ]
         },
@@ -299,23 +354,23 @@ def _clarify_section(metrics: Dict[str, Dict], stage: str, label: str, positive:
 def build_bias_report(
     facet_column: str,
     label_column: str = common.LABEL_COLUMN,
-    pretraining: Optional[pd.DataFrame] = None,
-    predictions: Optional[pd.DataFrame] = None,
-    facet_values: Optional[Sequence[Any]] = None,
-    facet_threshold: Optional[float] = None,
+    pretraining: pd.DataFrame | None = None,
+    predictions: pd.DataFrame | None = None,
+    facet_values: Sequence[Any] | None = None,
+    facet_threshold: float | None = None,
     positive_outcome: Any = 0,
     predicted_label_column: str = "predicted_label",
-    thresholds: Optional[Dict[str, Dict[str, float]]] = None,
-) -> Dict:
+    thresholds: dict[str, dict[str, float]] | None = None,
+) -> dict:
     """Compute the ``bias_report.json`` content. ``pretraining`` defaults to ``predictions``."""
     if pretraining is None and predictions is None:
         raise BiasConfigError("need labelled data for pre-training metrics and/or predictions")
     if pretraining is None:
         pretraining = predictions
     limits = merge_thresholds(thresholds)
-    metrics: Dict[str, Dict] = {}
-    groups: Dict[str, Dict] = {}
-    excluded: Dict[str, int] = {}
+    metrics: dict[str, dict] = {}
+    groups: dict[str, dict] = {}
+    excluded: dict[str, int] = {}
     for stage, frame, needed in (
         ("pre_training", pretraining, [facet_column, label_column]),
         ("post_training", predictions, [facet_column, label_column, predicted_label_column]),
@@ -324,7 +379,9 @@ def build_bias_report(
             continue
         missing = [c for c in needed if c not in frame.columns]
         if missing:
-            raise BiasConfigError("%s data lacks column(s) %s" % (stage.replace("_", "-"), missing))
+            raise BiasConfigError(
+                "{} data lacks column(s) {}".format(stage.replace("_", "-"), missing)
+            )
         is_d, usable = facet_mask(frame[facet_column], facet_values, facet_threshold, facet_column)
         excluded[stage] = int((~usable).sum())
         rows = frame.loc[usable]
@@ -333,17 +390,28 @@ def build_bias_report(
         if stage == "pre_training":
             metrics.update(pretraining_metrics(rows[label_column].to_numpy(), d, positive_outcome))
         else:
-            metrics.update(posttraining_metrics(rows[label_column].to_numpy(), rows[predicted_label_column].to_numpy(), d, positive_outcome))
+            metrics.update(
+                posttraining_metrics(
+                    rows[label_column].to_numpy(),
+                    rows[predicted_label_column].to_numpy(),
+                    d,
+                    positive_outcome,
+                )
+            )
     flagged = {name: flag_metric(metric, limits[name]) for name, metric in metrics.items()}
     warnings = []
     for name, metric in flagged.items():
         if metric["flag"] == "warn":
             warnings.append(
-                "%s: %s" % (name, metric["reason"]) if metric["value"] is None
-                else "%s = %.4f outside %s" % (name, metric["value"], metric["threshold"])
+                "{}: {}".format(name, metric["reason"])
+                if metric["value"] is None
+                else "{} = {:.4f} outside {}".format(name, metric["value"], metric["threshold"])
             )
     if facet_threshold is not None:
-        d_group: Dict[str, Any] = {"threshold": float(facet_threshold), "rule": "facet value > threshold"}
+        d_group: dict[str, Any] = {
+            "threshold": float(facet_threshold),
+            "rule": "facet value > threshold",
+        }
         d_spec: Any = str(facet_threshold)
     else:
         d_group = {"values": list(facet_values or [])}
@@ -357,21 +425,28 @@ def build_bias_report(
         "facet": {
             "column": facet_column,
             "disadvantaged_group_d": d_group,
-            "advantaged_group_a": "every other row with a value in %s" % facet_column,
+            "advantaged_group_a": f"every other row with a value in {facet_column}",
             "rows_excluded_missing_facet": excluded,
         },
         "label": {
             "column": label_column,
             "positive_outcome": positive_outcome,
-            "positive_outcome_note": "the favourable outcome (Clarify label_values_or_threshold); for the credit-default label 0 = no default",
+            "positive_outcome_note": (
+                "the favourable outcome (Clarify label_values_or_threshold); for the "
+                "credit-default label 0 = no default"
+            ),
             "predicted_label_column": predicted_label_column if predictions is not None else None,
         },
         "groups": groups,
         "thresholds": limits,
     }
-    report["pre_training_bias_metrics"] = _clarify_section(flagged, "pre_training", label_column, positive_outcome, facet_column, d_spec)
+    report["pre_training_bias_metrics"] = _clarify_section(
+        flagged, "pre_training", label_column, positive_outcome, facet_column, d_spec
+    )
     if predictions is not None:
-        report["post_training_bias_metrics"] = _clarify_section(flagged, "post_training", label_column, positive_outcome, facet_column, d_spec)
+        report["post_training_bias_metrics"] = _clarify_section(
+            flagged, "post_training", label_column, positive_outcome, facet_column, d_spec
+        )
     return report
 
 
@@ -380,17 +455,42 @@ def build_bias_report(
 # DCAcc "DCA" in smclarify). Definitions follow the Clarify documentation; the tests check
 # every value against AWS's ``smclarify`` package.
 PRETRAINING_METRICS = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
-POSTTRAINING_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "SD", "DAR", "DRR", "AD", "TE", "CDDPL", "FT", "GE"]
+POSTTRAINING_METRICS = [
+    "DPPL",
+    "DI",
+    "DCAcc",
+    "DCR",
+    "RD",
+    "SD",
+    "DAR",
+    "DRR",
+    "AD",
+    "TE",
+    "CDDPL",
+    "FT",
+    "GE",
+]
 METRIC_NAMES = {
-    "CI": "Class Imbalance", "DPL": "Difference in Positive Proportions in Labels",
-    "KL": "Kullback-Leibler Divergence", "JS": "Jensen-Shannon Divergence", "LP": "L-p Norm (p=2)",
-    "TVD": "Total Variation Distance", "KS": "Kolmogorov-Smirnov Distance",
+    "CI": "Class Imbalance",
+    "DPL": "Difference in Positive Proportions in Labels",
+    "KL": "Kullback-Leibler Divergence",
+    "JS": "Jensen-Shannon Divergence",
+    "LP": "L-p Norm (p=2)",
+    "TVD": "Total Variation Distance",
+    "KS": "Kolmogorov-Smirnov Distance",
     "CDDL": "Conditional Demographic Disparity in Labels",
-    "DPPL": "Difference in Positive Proportions in Predicted Labels", "DI": "Disparate Impact",
-    "DCAcc": "Difference in Conditional Acceptance", "DCR": "Difference in Conditional Rejection",
-    "RD": "Recall Difference", "SD": "Specificity Difference", "DAR": "Difference in Acceptance Rates",
-    "DRR": "Difference in Rejection Rates", "AD": "Accuracy Difference", "TE": "Treatment Equality",
-    "CDDPL": "Conditional Demographic Disparity in Predicted Labels", "FT": "Flip Test",
+    "DPPL": "Difference in Positive Proportions in Predicted Labels",
+    "DI": "Disparate Impact",
+    "DCAcc": "Difference in Conditional Acceptance",
+    "DCR": "Difference in Conditional Rejection",
+    "RD": "Recall Difference",
+    "SD": "Specificity Difference",
+    "DAR": "Difference in Acceptance Rates",
+    "DRR": "Difference in Rejection Rates",
+    "AD": "Accuracy Difference",
+    "TE": "Treatment Equality",
+    "CDDPL": "Conditional Demographic Disparity in Predicted Labels",
+    "FT": "Flip Test",
     "GE": "Generalized Entropy (alpha = 2)",
 }
 # Metrics the registration gate reads by default: the model's behaviour towards group d.
@@ -406,22 +506,27 @@ DEFAULT_GATE_CONFIDENCE = 0.95
 DEFAULT_EXTRA_FACETS = ["AGE_BAND", "MARRIAGE"]
 
 
-def _ratio(numerator: float, denominator: float) -> Tuple[Optional[float], Optional[str]]:
+def _ratio(numerator: float, denominator: float) -> tuple[float | None, str | None]:
     """Clarify's convention: 0/0 = 0; x/0 is infinite (reported as null with a reason)."""
     if denominator == 0:
         return (0.0, None) if numerator == 0 else (None, "infinite (division by zero)")
     return float(numerator) / float(denominator), None
 
 
-def _difference(left: Tuple[Optional[float], Optional[str]], right: Tuple[Optional[float], Optional[str]]):
-    if left[0] is None and right[0] is None and "infinite" in str(left[1]) and "infinite" in str(right[1]):
+def _difference(left: tuple[float | None, str | None], right: tuple[float | None, str | None]):
+    if (
+        left[0] is None
+        and right[0] is None
+        and "infinite" in str(left[1])
+        and "infinite" in str(right[1])
+    ):
         return 0.0, "both sides infinite (division by zero): 0 by Clarify's convention"
     if left[0] is None or right[0] is None:
         return None, "undefined: %s" % (left[1] or right[1])
     return left[0] - right[0], None
 
 
-def _label_distributions(positive: np.ndarray, is_d: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _label_distributions(positive: np.ndarray, is_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """P_a and P_d over the label values both groups have (Clarify drops the others)."""
     rows = []
     for value in (False, True):
@@ -432,7 +537,9 @@ def _label_distributions(positive: np.ndarray, is_d: np.ndarray) -> Tuple[np.nda
     return np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
 
 
-def _cdd(positive: np.ndarray, is_d: np.ndarray, group: Optional[np.ndarray]) -> Tuple[Optional[float], Optional[str]]:
+def _cdd(
+    positive: np.ndarray, is_d: np.ndarray, group: np.ndarray | None
+) -> tuple[float | None, str | None]:
     if group is None:
         return None, "needs a group variable (--group-variable)"
     if positive.all() or (~positive).all():
@@ -449,14 +556,16 @@ def _cdd(positive: np.ndarray, is_d: np.ndarray, group: Optional[np.ndarray]) ->
     return float(weighted / total), None
 
 
-def full_pretraining_metrics(positive: Sequence[bool], is_d: Sequence[bool], group: Optional[Sequence] = None) -> Dict[str, Tuple[Optional[float], Optional[str]]]:
+def full_pretraining_metrics(
+    positive: Sequence[bool], is_d: Sequence[bool], group: Sequence | None = None
+) -> dict[str, tuple[float | None, str | None]]:
     """Every Clarify pre-training metric: ``{name: (value or None, reason or None)}``."""
     y = np.asarray(positive, dtype=bool)
     d = np.asarray(is_d, dtype=bool)
     n_a, n_d = int((~d).sum()), int(d.sum())
     if n_a == 0 or n_d == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (n_a, n_d))
-    out: Dict[str, Tuple[Optional[float], Optional[str]]] = {
+        raise BiasConfigError(f"both groups need rows (n_a={n_a}, n_d={n_d})")
+    out: dict[str, tuple[float | None, str | None]] = {
         "CI": ((n_a - n_d) / (n_a + n_d), None),
         "DPL": (float(y[~d].mean() - y[d].mean()), None),
     }
@@ -467,7 +576,12 @@ def full_pretraining_metrics(positive: Sequence[bool], is_d: Sequence[bool], gro
     else:
         mixture = (p_a + p_d) / 2
         out["KL"] = (float(np.sum(p_a * np.log(p_a / p_d))), None)
-        out["JS"] = (float(0.5 * (np.sum(p_a * np.log(p_a / mixture)) + np.sum(p_d * np.log(p_d / mixture)))), None)
+        out["JS"] = (
+            float(
+                0.5 * (np.sum(p_a * np.log(p_a / mixture)) + np.sum(p_d * np.log(p_d / mixture)))
+            ),
+            None,
+        )
         out["LP"] = (float(np.sqrt(np.sum((p_a - p_d) ** 2))), None)
         out["TVD"] = (float(0.5 * np.sum(np.abs(p_a - p_d))), None)
         out["KS"] = (float(np.max(np.abs(p_a - p_d))), None)
@@ -490,36 +604,60 @@ def flip_test(features: np.ndarray, is_d: np.ndarray, predicted_positive: np.nda
 
 
 def full_posttraining_metrics(
-    positive: Sequence[bool], predicted_positive: Sequence[bool], is_d: Sequence[bool],
-    features: Optional[np.ndarray] = None, group: Optional[Sequence] = None,
-) -> Dict[str, Tuple[Optional[float], Optional[str]]]:
+    positive: Sequence[bool],
+    predicted_positive: Sequence[bool],
+    is_d: Sequence[bool],
+    features: np.ndarray | None = None,
+    group: Sequence | None = None,
+) -> dict[str, tuple[float | None, str | None]]:
     """Every Clarify post-training metric: ``{name: (value or None, reason or None)}``."""
     y = np.asarray(positive, dtype=bool)
     p = np.asarray(predicted_positive, dtype=bool)
     d = np.asarray(is_d, dtype=bool)
     a = ~d
     if int(a.sum()) == 0 or int(d.sum()) == 0:
-        raise BiasConfigError("both groups need rows (n_a=%d, n_d=%d)" % (int(a.sum()), int(d.sum())))
+        raise BiasConfigError(f"both groups need rows (n_a={int(a.sum())}, n_d={int(d.sum())})")
 
     def count(mask: np.ndarray) -> int:
         return int(mask.sum())
 
-    out: Dict[str, Tuple[Optional[float], Optional[str]]] = {}
+    out: dict[str, tuple[float | None, str | None]] = {}
     qp_a, qp_d = count(p & a) / count(a), count(p & d) / count(d)
     out["DPPL"] = (qp_a - qp_d, None)
     out["DI"] = (qp_d / qp_a, None) if qp_a else (None, "undefined: q'_a = 0")
     # conditional acceptance / rejection: observed / predicted counts
-    out["DCAcc"] = _difference(_ratio(count(y & a), count(p & a)), _ratio(count(y & d), count(p & d)))
-    out["DCR"] = _difference(_ratio(count(~y & d), count(~p & d)), _ratio(count(~y & a), count(~p & a)))
-    out["RD"] = _difference(_ratio(count(y & p & a), count(y & a)), _ratio(count(y & p & d), count(y & d)))
-    out["SD"] = _difference(_ratio(count(~y & ~p & d), count(~y & d)), _ratio(count(~y & ~p & a), count(~y & a)))
-    out["DAR"] = _difference(_ratio(count(y & p & a), count(p & a)), _ratio(count(y & p & d), count(p & d)))
-    out["DRR"] = _difference(_ratio(count(~y & ~p & d), count(~p & d)), _ratio(count(~y & ~p & a), count(~p & a)))
-    out["AD"] = ((count(y & p & a) + count(~y & ~p & a)) / count(a) - (count(y & p & d) + count(~y & ~p & d)) / count(d), None)
-    out["TE"] = _difference(_ratio(count(y & ~p & d), count(~y & p & d)), _ratio(count(y & ~p & a), count(~y & p & a)))
+    out["DCAcc"] = _difference(
+        _ratio(count(y & a), count(p & a)), _ratio(count(y & d), count(p & d))
+    )
+    out["DCR"] = _difference(
+        _ratio(count(~y & d), count(~p & d)), _ratio(count(~y & a), count(~p & a))
+    )
+    out["RD"] = _difference(
+        _ratio(count(y & p & a), count(y & a)), _ratio(count(y & p & d), count(y & d))
+    )
+    out["SD"] = _difference(
+        _ratio(count(~y & ~p & d), count(~y & d)), _ratio(count(~y & ~p & a), count(~y & a))
+    )
+    out["DAR"] = _difference(
+        _ratio(count(y & p & a), count(p & a)), _ratio(count(y & p & d), count(p & d))
+    )
+    out["DRR"] = _difference(
+        _ratio(count(~y & ~p & d), count(~p & d)), _ratio(count(~y & ~p & a), count(~p & a))
+    )
+    out["AD"] = (
+        (count(y & p & a) + count(~y & ~p & a)) / count(a)
+        - (count(y & p & d) + count(~y & ~p & d)) / count(d),
+        None,
+    )
+    out["TE"] = _difference(
+        _ratio(count(y & ~p & d), count(~y & p & d)), _ratio(count(y & ~p & a), count(~y & p & a))
+    )
     out["CDDPL"] = _cdd(p, d, None if group is None else np.asarray(group))
     if features is None:
-        out["FT"] = (None, "needs the model features (--pretraining-columns-from or --feature-columns)")
+        out["FT"] = (
+            None,
+            "needs the model features (--pretraining-columns-from or --feature-columns)",
+        )
     else:
         out["FT"] = (flip_test(np.asarray(features, dtype=float), d, p), None)
     benefit = p.astype(float) - y.astype(float) + 1.0
@@ -534,43 +672,53 @@ def full_posttraining_metrics(
 class FacetSpec:
     """One facet: ``COLUMN`` (each value vs the rest), ``COLUMN=V1,V2`` or ``COLUMN>T``."""
 
-    def __init__(self, column: str, values: Optional[Sequence[Any]] = None, threshold: Optional[float] = None):
+    def __init__(
+        self, column: str, values: Sequence[Any] | None = None, threshold: float | None = None
+    ):
         if not column:
             raise BiasConfigError("a facet needs a column name")
         if values is not None and threshold is not None:
-            raise BiasConfigError("facet %s: give values or a threshold, not both" % column)
-        self.column, self.values, self.threshold = column, (list(values) if values else None), threshold
+            raise BiasConfigError(f"facet {column}: give values or a threshold, not both")
+        self.column, self.values, self.threshold = (
+            column,
+            (list(values) if values else None),
+            threshold,
+        )
 
     @classmethod
-    def parse(cls, text: str) -> "FacetSpec":
+    def parse(cls, text: str) -> FacetSpec:
         text = text.strip()
         if ">" in text:
             column, threshold = text.split(">", 1)
             try:
                 return cls(column.strip(), threshold=float(threshold))
             except ValueError:
-                raise BiasConfigError("facet %r: the threshold after '>' must be a number" % text) from None
+                raise BiasConfigError(
+                    f"facet {text!r}: the threshold after '>' must be a number"
+                ) from None
         if "=" in text:
             column, values = text.split("=", 1)
             parsed = [_parse_scalar(v.strip()) for v in values.split(",") if v.strip()]
             if not parsed:
-                raise BiasConfigError("facet %r: no value after '='" % text)
+                raise BiasConfigError(f"facet {text!r}: no value after '='")
             return cls(column.strip(), values=parsed)
         return cls(text)
 
-    def groups(self, values: pd.Series) -> List[Tuple[str, Optional[List[Any]], Optional[float]]]:
+    def groups(self, values: pd.Series) -> list[tuple[str, list[Any] | None, float | None]]:
         """``(label, facet_values, facet_threshold)`` for each group d this spec defines."""
         if self.threshold is not None:
-            return [(">%s" % _label(self.threshold), None, self.threshold)]
+            return [(f">{_label(self.threshold)}", None, self.threshold)]
         if self.values is not None:
             return [(",".join(_label(v) for v in self.values), self.values, None)]
         present = sorted(values.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
         if len(present) < 2:
-            raise BiasConfigError("facet %r has fewer than two values: no group to compare" % self.column)
+            raise BiasConfigError(
+                f"facet {self.column!r} has fewer than two values: no group to compare"
+            )
         return [(_label(v), [v], None) for v in present]
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return "FacetSpec(%r, %r, %r)" % (self.column, self.values, self.threshold)
+        return f"FacetSpec({self.column!r}, {self.values!r}, {self.threshold!r})"
 
 
 def _label(value: Any) -> str:
@@ -579,18 +727,20 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def _usable(frame: Optional[pd.DataFrame], columns: Sequence[str]) -> bool:
+def _usable(frame: pd.DataFrame | None, columns: Sequence[str]) -> bool:
     return frame is not None and all(c in frame.columns for c in columns)
 
 
-def _proportion_difference_se(hits_a: int, n_a: int, hits_d: int, n_d: int) -> Optional[float]:
+def _proportion_difference_se(hits_a: int, n_a: int, hits_d: int, n_d: int) -> float | None:
     if n_a == 0 or n_d == 0:
         return None
     p_a, p_d = hits_a / n_a, hits_d / n_d
     return float(np.sqrt(p_a * (1 - p_a) / n_a + p_d * (1 - p_d) / n_d))
 
 
-def standard_errors(positive: np.ndarray, is_d: np.ndarray, predicted: Optional[np.ndarray] = None) -> Dict[str, Optional[float]]:
+def standard_errors(
+    positive: np.ndarray, is_d: np.ndarray, predicted: np.ndarray | None = None
+) -> dict[str, float | None]:
     """Normal-approximation standard errors of the gated metrics (independent groups).
 
     DI's is on the log scale (delta method). ``None`` where a rate has no rows."""
@@ -599,7 +749,7 @@ def standard_errors(positive: np.ndarray, is_d: np.ndarray, predicted: Optional[
     n_a, n_d = int(a.sum()), int(d.sum())
     n = n_a + n_d
     share = n_d / n
-    out: Dict[str, Optional[float]] = {
+    out: dict[str, float | None] = {
         "CI": float(2 * np.sqrt(share * (1 - share) / n)),
         "DPL": _proportion_difference_se(int((y & a).sum()), n_a, int((y & d).sum()), n_d),
     }
@@ -608,19 +758,29 @@ def standard_errors(positive: np.ndarray, is_d: np.ndarray, predicted: Optional[
     p = np.asarray(predicted, dtype=bool)
     out["DPPL"] = _proportion_difference_se(int((p & a).sum()), n_a, int((p & d).sum()), n_d)
     correct = p == y
-    out["AD"] = _proportion_difference_se(int((correct & a).sum()), n_a, int((correct & d).sum()), n_d)
-    out["RD"] = _proportion_difference_se(int((y & p & a).sum()), int((y & a).sum()), int((y & p & d).sum()), int((y & d).sum()))
+    out["AD"] = _proportion_difference_se(
+        int((correct & a).sum()), n_a, int((correct & d).sum()), n_d
+    )
+    out["RD"] = _proportion_difference_se(
+        int((y & p & a).sum()), int((y & a).sum()), int((y & p & d).sum()), int((y & d).sum())
+    )
     q_a, q_d = (p & a).sum() / n_a, (p & d).sum() / n_d
-    out["DI"] = float(np.sqrt((1 - q_d) / (n_d * q_d) + (1 - q_a) / (n_a * q_a))) if q_a > 0 and q_d > 0 else None
+    out["DI"] = (
+        float(np.sqrt((1 - q_d) / (n_d * q_d) + (1 - q_a) / (n_a * q_a)))
+        if q_a > 0 and q_d > 0
+        else None
+    )
     return out
 
 
-def evidence_bound(name: str, value: float, se: Optional[float], limit: Dict[str, float], z: float) -> Dict[str, Any]:
+def evidence_bound(
+    name: str, value: float, se: float | None, limit: dict[str, float], z: float
+) -> dict[str, Any]:
     """The metric moved by ``z`` standard errors toward its acceptable range, and whether even
     that bound is outside the threshold (evidence of a disparity beyond the tolerance)."""
     se = se or 0.0
     outside = False
-    bound: Dict[str, Any] = {"se": se}
+    bound: dict[str, Any] = {"se": se}
     if "max_abs" in limit:
         bound["abs_lower"] = max(0.0, abs(value) - z * se)
         outside = outside or bound["abs_lower"] > limit["max_abs"]
@@ -642,24 +802,24 @@ def evidence_bound(name: str, value: float, se: Optional[float], limit: Dict[str
     return bound
 
 
-def _keep(table: Dict[str, Optional[float]], key: str, value: float, pick) -> None:
+def _keep(table: dict[str, float | None], key: str, value: float, pick) -> None:
     table[key] = value if table[key] is None else pick(value, table[key])
 
 
 def analyse_facets(
     facets: Sequence[FacetSpec],
     label_column: str,
-    pretraining: Optional[pd.DataFrame],
-    predictions: Optional[pd.DataFrame],
+    pretraining: pd.DataFrame | None,
+    predictions: pd.DataFrame | None,
     positive_outcome: Any = 0,
     predicted_label_column: str = "predicted_label",
-    thresholds: Optional[Dict[str, Dict[str, float]]] = None,
-    feature_columns: Optional[Sequence[str]] = None,
-    group_variable: Optional[str] = None,
+    thresholds: dict[str, dict[str, float]] | None = None,
+    feature_columns: Sequence[str] | None = None,
+    group_variable: str | None = None,
     gate_metrics: Sequence[str] = tuple(DEFAULT_GATE_METRICS),
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
     gate_confidence: float = DEFAULT_GATE_CONFIDENCE,
-) -> Dict:
+) -> dict:
     """The full Clarify metric set for every facet group, and the registration gate.
 
     The gate fails a gated group's metric when it is undefined, or when the evidence says it
@@ -672,64 +832,89 @@ def analyse_facets(
     metrics ``predictions``; a group's ``n_d`` for the gate is its post-training size."""
     limits = merge_thresholds(thresholds)
     if not 0.0 <= gate_confidence < 1.0:
-        raise BiasConfigError("gate confidence must be in [0, 1), got %s" % gate_confidence)
+        raise BiasConfigError(f"gate confidence must be in [0, 1), got {gate_confidence}")
     z = NormalDist().inv_cdf(gate_confidence) if gate_confidence > 0.5 else 0.0
     unknown = [m for m in gate_metrics if m not in limits]
     if unknown:
-        raise BiasConfigError("gate metrics %s have no threshold; choose from %s" % (unknown, sorted(limits)))
+        raise BiasConfigError(
+            f"gate metrics {unknown} have no threshold; choose from {sorted(limits)}"
+        )
     positive = float(positive_outcome)
-    by_facet: Dict[str, Dict[str, Dict[str, Optional[float]]]] = {}
-    groups_out: List[Dict] = []
+    by_facet: dict[str, dict[str, dict[str, float | None]]] = {}
+    groups_out: list[dict] = []
     # Worst value over the gated groups, one key per threshold (null when no group is gated).
-    worst: Dict[str, Optional[float]] = {"%s_%s" % (m, k): None for m in gate_metrics for k in limits[m]}
-    worst_evidence: Dict[str, Optional[float]] = dict(worst)
-    warnings: List[str] = []
-    failures: List[str] = []
-    not_gated: List[str] = []
+    worst: dict[str, float | None] = {f"{m}_{k}": None for m in gate_metrics for k in limits[m]}
+    worst_evidence: dict[str, float | None] = dict(worst)
+    warnings: list[str] = []
+    failures: list[str] = []
+    not_gated: list[str] = []
     for spec in facets:
         source = predictions if _usable(predictions, [spec.column]) else pretraining
         if source is None or spec.column not in source.columns:
-            raise BiasConfigError("facet column %r is in neither the predictions nor the pre-training data" % spec.column)
+            raise BiasConfigError(
+                f"facet column {spec.column!r} is in neither the predictions nor the pre-training "
+                "data"
+            )
         for label, values, threshold in spec.groups(source[spec.column]):
-            flat: Dict[str, Optional[float]] = {}
-            reasons: Dict[str, str] = {}
-            sizes: Dict[str, Dict[str, int]] = {}
-            errors: Dict[str, Optional[float]] = {}
+            flat: dict[str, float | None] = {}
+            reasons: dict[str, str] = {}
+            sizes: dict[str, dict[str, int]] = {}
+            errors: dict[str, float | None] = {}
             for stage, frame, names in (
                 ("pre_training", pretraining, PRETRAINING_METRICS),
                 ("post_training", predictions, POSTTRAINING_METRICS),
             ):
-                needed = [spec.column, label_column] + ([predicted_label_column] if stage == "post_training" else [])
+                needed = [spec.column, label_column] + (
+                    [predicted_label_column] if stage == "post_training" else []
+                )
                 if not _usable(frame, needed):
                     for name in names:
                         flat[name] = None
-                        reasons[name] = "no %s data with column(s) %s" % (stage.replace("_", "-"), needed)
+                        reasons[name] = "no {} data with column(s) {}".format(
+                            stage.replace("_", "-"),
+                            needed,
+                        )
                     continue
                 try:
                     is_d, usable = facet_mask(frame[spec.column], values, threshold, spec.column)
                 except BiasConfigError as error:
                     if spec.values is not None or spec.threshold is not None:
-                        raise  # a configured group that does not fit the data is a configuration error
+                        # a configured group that does not fit the data is a configuration error
+                        raise
                     # a value seen in one data set only (e.g. a rare age band absent from train)
                     for name in names:
                         flat[name] = None
-                        reasons[name] = "no %s comparison: %s" % (stage.replace("_", "-"), error)
+                        reasons[name] = "no {} comparison: {}".format(
+                            stage.replace("_", "-"), error
+                        )
                     continue
                 rows = frame.loc[usable]
                 d = is_d[usable]
                 sizes[stage] = {"n": int(len(rows)), "n_a": int((~d).sum()), "n_d": int(d.sum())}
                 y = rows[label_column].to_numpy(dtype=float) == positive
-                group = rows[group_variable].to_numpy() if group_variable and group_variable in rows.columns else None
+                group = (
+                    rows[group_variable].to_numpy()
+                    if group_variable and group_variable in rows.columns
+                    else None
+                )
                 if stage == "pre_training":
                     values_reasons = full_pretraining_metrics(y, d, group)
-                    errors.update({k: v for k, v in standard_errors(y, d).items() if k in ("CI", "DPL")})
+                    errors.update(
+                        {k: v for k, v in standard_errors(y, d).items() if k in ("CI", "DPL")}
+                    )
                 else:
                     feats = None
                     if feature_columns and all(c in rows.columns for c in feature_columns):
                         feats = rows.loc[:, list(feature_columns)].to_numpy(dtype=float)
                     p = rows[predicted_label_column].to_numpy(dtype=float) == positive
                     values_reasons = full_posttraining_metrics(y, p, d, feats, group)
-                    errors.update({k: v for k, v in standard_errors(y, d, p).items() if k not in ("CI", "DPL")})
+                    errors.update(
+                        {
+                            k: v
+                            for k, v in standard_errors(y, d, p).items()
+                            if k not in ("CI", "DPL")
+                        }
+                    )
                 for name, (value, reason) in values_reasons.items():
                     flat[name] = value
                     if reason:
@@ -742,17 +927,33 @@ def analyse_facets(
                 checked = flag_metric({"value": flat.get(name)}, limits[name])
                 checks[name] = checked["flag"]
                 if flat.get(name) is not None:
-                    bounds[name] = evidence_bound(name, flat[name], errors.get(name), limits[name], z)
+                    bounds[name] = evidence_bound(
+                        name, flat[name], errors.get(name), limits[name], z
+                    )
                 if not gated:
                     continue
                 if flat.get(name) is None:
-                    failures.append("%s %s: %s undefined (%s)" % (spec.column, label, name, reasons.get(name)))
+                    failures.append(
+                        f"{spec.column} {label}: {name} undefined ({reasons.get(name)})"
+                    )
                 elif bounds[name]["evidence_outside_threshold"]:
-                    failures.append("%s %s: %s = %.4f outside %s with %.0f%% confidence (se %.4f)"
-                                    % (spec.column, label, name, flat[name], limits[name], 100 * gate_confidence, bounds[name]["se"]))
+                    failures.append(
+                        "{} {}: {} = {:.4f} outside {} with {:.0f}% confidence (se {:.4f})".format(
+                            spec.column,
+                            label,
+                            name,
+                            flat[name],
+                            limits[name],
+                            100 * gate_confidence,
+                            bounds[name]["se"],
+                        )
+                    )
                 elif checked["flag"] != "pass":
-                    warnings.append("%s %s: %s = %.4f outside %s, within sampling error (se %.4f)"
-                                    % (spec.column, label, name, flat[name], limits[name], bounds[name]["se"]))
+                    warnings.append(
+                        "{} {}: {} = {:.4f} outside {}, within sampling error (se {:.4f})".format(
+                            spec.column, label, name, flat[name], limits[name], bounds[name]["se"]
+                        )
+                    )
             if gated:
                 for name in gate_metrics:
                     value = flat.get(name)
@@ -762,28 +963,32 @@ def analyse_facets(
                     # point estimates (worst) and the evidence bounds the gate decides on
                     # (worst_evidence): the value moved by z standard errors toward the range
                     if "max_abs" in limit:
-                        _keep(worst, "%s_max_abs" % name, abs(value), max)
-                        _keep(worst_evidence, "%s_max_abs" % name, bound["abs_lower"], max)
+                        _keep(worst, f"{name}_max_abs", abs(value), max)
+                        _keep(worst_evidence, f"{name}_max_abs", bound["abs_lower"], max)
                     if "min" in limit:
-                        _keep(worst, "%s_min" % name, value, min)
-                        _keep(worst_evidence, "%s_min" % name, bound["upper"], min)
+                        _keep(worst, f"{name}_min", value, min)
+                        _keep(worst_evidence, f"{name}_min", bound["upper"], min)
                     if "max" in limit:
-                        _keep(worst, "%s_max" % name, value, max)
-                        _keep(worst_evidence, "%s_max" % name, bound["lower"], max)
+                        _keep(worst, f"{name}_max", value, max)
+                        _keep(worst_evidence, f"{name}_max", bound["lower"], max)
             else:
-                not_gated.append("%s %s: n_d = %d < %d" % (spec.column, label, n_d, min_group_size))
+                not_gated.append(f"{spec.column} {label}: n_d = {int(n_d)} < {int(min_group_size)}")
             by_facet.setdefault(spec.column, {})[label] = flat
-            groups_out.append({
-                "facet": spec.column,
-                "group_d": label,
-                "disadvantaged_group_d": {"threshold": threshold} if threshold is not None else {"values": values},
-                "sizes": sizes,
-                "gated": gated,
-                "gate_flags": checks,
-                "gate_evidence": bounds,
-                "metrics": flat,
-                "reasons": reasons,
-            })
+            groups_out.append(
+                {
+                    "facet": spec.column,
+                    "group_d": label,
+                    "disadvantaged_group_d": {"threshold": threshold}
+                    if threshold is not None
+                    else {"values": values},
+                    "sizes": sizes,
+                    "gated": gated,
+                    "gate_flags": checks,
+                    "gate_evidence": bounds,
+                    "metrics": flat,
+                    "reasons": reasons,
+                }
+            )
     return {
         "by_facet": by_facet,
         "facet_groups": groups_out,
@@ -812,59 +1017,77 @@ def _parse_scalar(text: str) -> Any:
 
 
 def _read_pretraining(
-    pretraining_path: Path, pretraining_columns_from: Optional[Path], pretraining_facets: Optional[Path], inputs: Dict[str, Any]
+    pretraining_path: Path,
+    pretraining_columns_from: Path | None,
+    pretraining_facets: Path | None,
+    inputs: dict[str, Any],
 ) -> pd.DataFrame:
-    inputs["pretraining_sha256"] = common.sha256_files(common.list_csv_files(Path(pretraining_path)))
+    inputs["pretraining_sha256"] = common.sha256_files(
+        common.list_csv_files(Path(pretraining_path))
+    )
     if pretraining_columns_from:
         params = common.read_json(Path(pretraining_columns_from))
-        frame = common.read_headerless_csv(Path(pretraining_path), params["outputs"]["train"]["columns"])
+        frame = common.read_headerless_csv(
+            Path(pretraining_path), params["outputs"]["train"]["columns"]
+        )
     else:
         frame = common.read_csv_with_header(Path(pretraining_path))
     if pretraining_facets:
         facets = common.read_csv_with_header(Path(pretraining_facets))
-        inputs["pretraining_facets_sha256"] = common.sha256_files(common.list_csv_files(Path(pretraining_facets)))
+        inputs["pretraining_facets_sha256"] = common.sha256_files(
+            common.list_csv_files(Path(pretraining_facets))
+        )
         if len(facets) != len(frame):
             raise BiasConfigError(
-                "the facet file has %d rows but the pre-training data %d: they must be row-aligned "
-                "(preprocess writes facets/train_facets.csv for train/train.csv)" % (len(facets), len(frame))
+                f"the facet file has {len(facets)} rows but the pre-training data {len(frame)}: "
+                "they must be row-aligned "
+                "(preprocess writes facets/train_facets.csv for train/train.csv)"
             )
         clash = [c for c in facets.columns if c in frame.columns]
         if clash:
-            raise BiasConfigError("columns %s are in both the pre-training data and the facet file" % clash)
+            raise BiasConfigError(
+                f"columns {clash} are in both the pre-training data and the facet file"
+            )
         frame = pd.concat([frame.reset_index(drop=True), facets.reset_index(drop=True)], axis=1)
     return frame
 
 
 def run(
     output_dir: Path,
-    facet_column: Optional[str],
-    facet_values: Optional[Sequence[Any]] = None,
-    facet_threshold: Optional[float] = None,
-    predictions_path: Optional[Path] = None,
-    pretraining_path: Optional[Path] = None,
-    pretraining_columns_from: Optional[Path] = None,
+    facet_column: str | None,
+    facet_values: Sequence[Any] | None = None,
+    facet_threshold: float | None = None,
+    predictions_path: Path | None = None,
+    pretraining_path: Path | None = None,
+    pretraining_columns_from: Path | None = None,
     label_column: str = common.LABEL_COLUMN,
     positive_outcome: Any = 0,
     predicted_label_column: str = "predicted_label",
-    thresholds: Optional[Dict[str, Dict[str, float]]] = None,
-    pretraining_facets: Optional[Path] = None,
-    facets: Optional[Sequence[FacetSpec]] = None,
-    group_variable: Optional[str] = None,
+    thresholds: dict[str, dict[str, float]] | None = None,
+    pretraining_facets: Path | None = None,
+    facets: Sequence[FacetSpec] | None = None,
+    group_variable: str | None = None,
     gate_metrics: Sequence[str] = tuple(DEFAULT_GATE_METRICS),
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    feature_columns: Optional[Sequence[str]] = None,
+    feature_columns: Sequence[str] | None = None,
     gate_confidence: float = DEFAULT_GATE_CONFIDENCE,
-) -> Dict:
+) -> dict:
     """Write ``bias_report.json``. The first facet (``facet_column`` or ``facets[0]``) also
     fills the six-metric ``metrics`` section; every facet gets the full Clarify set."""
     predictions = common.read_csv_with_header(Path(predictions_path)) if predictions_path else None
     pretraining = None
-    inputs: Dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
     if predictions_path:
-        inputs["predictions_sha256"] = common.sha256_files(common.list_csv_files(Path(predictions_path)))
+        inputs["predictions_sha256"] = common.sha256_files(
+            common.list_csv_files(Path(predictions_path))
+        )
     if pretraining_path:
-        pretraining = _read_pretraining(Path(pretraining_path), pretraining_columns_from, pretraining_facets, inputs)
-    inputs["pretraining_source"] = "pretraining_data" if pretraining is not None else "predictions_labels"
+        pretraining = _read_pretraining(
+            Path(pretraining_path), pretraining_columns_from, pretraining_facets, inputs
+        )
+    inputs["pretraining_source"] = (
+        "pretraining_data" if pretraining is not None else "predictions_labels"
+    )
     specs = list(facets or [])
     if facet_column:
         specs.insert(0, FacetSpec(facet_column, facet_values, facet_threshold))
@@ -872,71 +1095,161 @@ def run(
         raise BiasConfigError("no facet: give --facet or --facet-column")
     primary = specs[0]
     if primary.values is None and primary.threshold is None:
-        raise BiasConfigError("the first facet (%s) needs values or a threshold: it fills the headline metrics" % primary.column)
+        raise BiasConfigError(
+            f"the first facet ({primary.column}) needs values or a threshold: it fills the "
+            "headline metrics"
+        )
     if feature_columns is None and pretraining_columns_from:
-        feature_columns = common.read_json(Path(pretraining_columns_from))["parameters"]["feature_columns"]
+        feature_columns = common.read_json(Path(pretraining_columns_from))["parameters"][
+            "feature_columns"
+        ]
     report = build_bias_report(
-        primary.column, label_column, pretraining, predictions, primary.values, primary.threshold,
-        positive_outcome, predicted_label_column, thresholds,
+        primary.column,
+        label_column,
+        pretraining,
+        predictions,
+        primary.values,
+        primary.threshold,
+        positive_outcome,
+        predicted_label_column,
+        thresholds,
     )
-    report.update(analyse_facets(
-        specs, label_column, pretraining if pretraining is not None else predictions, predictions,
-        positive_outcome, predicted_label_column, thresholds, feature_columns, group_variable,
-        gate_metrics, min_group_size, gate_confidence,
-    ))
+    report.update(
+        analyse_facets(
+            specs,
+            label_column,
+            pretraining if pretraining is not None else predictions,
+            predictions,
+            positive_outcome,
+            predicted_label_column,
+            thresholds,
+            feature_columns,
+            group_variable,
+            gate_metrics,
+            min_group_size,
+            gate_confidence,
+        )
+    )
     report["inputs"] = inputs
     common.write_json(Path(output_dir) / BIAS_REPORT_FILENAME, report)
     return report
 
 
-def _value_list(values: Optional[Sequence[str]]) -> Optional[List[Any]]:
+def _value_list(values: Sequence[str] | None) -> list[Any] | None:
     """``--facet-values`` tokens, each optionally comma-separated, as scalars."""
     if values is None:
         return None
-    return [_parse_scalar(part.strip()) for token in values for part in str(token).split(",") if part.strip()]
+    return [
+        _parse_scalar(part.strip())
+        for token in values
+        for part in str(token).split(",")
+        if part.strip()
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Clarify-style bias metrics for the credit-default model.")
-    parser.add_argument("--predictions", default="/opt/ml/processing/input/predictions", help="evaluate.py predictions.csv or its folder; 'none' to skip")
-    parser.add_argument("--pretraining-data", default=None, help="labelled data for pre-training metrics")
-    parser.add_argument("--pretraining-columns-from", default=None, help="preprocess_params.json, if --pretraining-data has no header")
+    parser = argparse.ArgumentParser(
+        description="Clarify-style bias metrics for the credit-default model."
+    )
+    parser.add_argument(
+        "--predictions",
+        default="/opt/ml/processing/input/predictions",
+        help="evaluate.py predictions.csv or its folder; 'none' to skip",
+    )
+    parser.add_argument(
+        "--pretraining-data", default=None, help="labelled data for pre-training metrics"
+    )
+    parser.add_argument(
+        "--pretraining-columns-from",
+        default=None,
+        help="preprocess_params.json, if --pretraining-data has no header",
+    )
     parser.add_argument("--output-dir", default="/opt/ml/processing/bias")
-    parser.add_argument("--pretraining-facets", default=None, help="facet file row-aligned with --pretraining-data (preprocess facets/train_facets.csv)")
-    parser.add_argument("--facet-column", default=None, help="first facet's column (default SEX when no --facet is given)")
     parser.add_argument(
-        "--facet-values", nargs="+", default=None,
-        help="values of the disadvantaged group d: one or more arguments, each optionally comma-separated (default 2)",
+        "--pretraining-facets",
+        default=None,
+        help="facet file row-aligned with --pretraining-data (preprocess facets/train_facets.csv)",
     )
     parser.add_argument(
-        "--facet", dest="facets", action="append", type=FacetSpec.parse, default=None,
+        "--facet-column",
+        default=None,
+        help="first facet's column (default SEX when no --facet is given)",
+    )
+    parser.add_argument(
+        "--facet-values",
+        nargs="+",
+        default=None,
+        help=(
+            "values of the disadvantaged group d: one or more arguments, each optionally "
+            "comma-separated (default 2)"
+        ),
+    )
+    parser.add_argument(
+        "--facet",
+        dest="facets",
+        action="append",
+        type=FacetSpec.parse,
+        default=None,
         help="repeatable: COLUMN (each value vs the rest), COLUMN=V1,V2 or COLUMN>T "
-             "(default, without --facet-column: SEX=2, AGE_BAND, MARRIAGE)",
+        "(default, without --facet-column: SEX=2, AGE_BAND, MARRIAGE)",
     )
-    parser.add_argument("--group-variable", default=None, help="column for CDDL/CDDPL (conditional demographic disparity)")
-    parser.add_argument("--gate-metrics", default=",".join(DEFAULT_GATE_METRICS), help="comma-separated metrics the gate checks")
-    parser.add_argument("--min-group-size", type=int, default=DEFAULT_MIN_GROUP_SIZE, help="smaller groups are reported, not gated")
-    parser.add_argument("--gate-confidence", type=float, default=DEFAULT_GATE_CONFIDENCE,
-                        help="one-sided confidence that a metric is beyond its threshold before the gate fails (0 = point estimates)")
-    parser.add_argument("--facet-threshold", type=float, default=None, help="numeric facet: d = value > threshold")
+    parser.add_argument(
+        "--group-variable",
+        default=None,
+        help="column for CDDL/CDDPL (conditional demographic disparity)",
+    )
+    parser.add_argument(
+        "--gate-metrics",
+        default=",".join(DEFAULT_GATE_METRICS),
+        help="comma-separated metrics the gate checks",
+    )
+    parser.add_argument(
+        "--min-group-size",
+        type=int,
+        default=DEFAULT_MIN_GROUP_SIZE,
+        help="smaller groups are reported, not gated",
+    )
+    parser.add_argument(
+        "--gate-confidence",
+        type=float,
+        default=DEFAULT_GATE_CONFIDENCE,
+        help=(
+            "one-sided confidence that a metric is beyond its threshold before the gate fails (0 "
+            "= point estimates)"
+        ),
+    )
+    parser.add_argument(
+        "--facet-threshold", type=float, default=None, help="numeric facet: d = value > threshold"
+    )
     parser.add_argument("--label-column", default=common.LABEL_COLUMN)
-    parser.add_argument("--positive-outcome", default="0", help="favourable label value (default 0 = no default)")
+    parser.add_argument(
+        "--positive-outcome", default="0", help="favourable label value (default 0 = no default)"
+    )
     parser.add_argument("--predicted-label-column", default="predicted_label")
     for flag, metric, key in (
-        ("--ci-max-abs", "CI", "max_abs"), ("--dpl-max-abs", "DPL", "max_abs"), ("--di-min", "DI", "min"),
-        ("--di-max", "DI", "max"), ("--dppl-max-abs", "DPPL", "max_abs"), ("--rd-max-abs", "RD", "max_abs"),
+        ("--ci-max-abs", "CI", "max_abs"),
+        ("--dpl-max-abs", "DPL", "max_abs"),
+        ("--di-min", "DI", "min"),
+        ("--di-max", "DI", "max"),
+        ("--dppl-max-abs", "DPPL", "max_abs"),
+        ("--rd-max-abs", "RD", "max_abs"),
         ("--ad-max-abs", "AD", "max_abs"),
     ):
-        parser.add_argument(flag, dest="t_%s_%s" % (metric, key), type=float, default=None,
-                            help="default %s" % DEFAULT_THRESHOLDS[metric][key])
+        parser.add_argument(
+            flag,
+            dest=f"t_{metric}_{key}",
+            type=float,
+            default=None,
+            help=f"default {DEFAULT_THRESHOLDS[metric][key]}",
+        )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     common.configure_logging(args.log_level)
-    thresholds: Dict[str, Dict[str, float]] = {}
+    thresholds: dict[str, dict[str, float]] = {}
     for key, value in vars(args).items():
         if key.startswith("t_") and value is not None:
             _, metric, name = key.split("_", 2)
@@ -955,18 +1268,29 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
             raise BiasConfigError("give --facet-values or --facet-threshold, not both")
     predictions = None if str(args.predictions).lower() == "none" else Path(args.predictions)
     report = run(
-        Path(args.output_dir), facet_column, facet_values, args.facet_threshold if facet_column else None, predictions,
+        Path(args.output_dir),
+        facet_column,
+        facet_values,
+        args.facet_threshold if facet_column else None,
+        predictions,
         Path(args.pretraining_data) if args.pretraining_data else None,
         Path(args.pretraining_columns_from) if args.pretraining_columns_from else None,
-        args.label_column, _parse_scalar(args.positive_outcome), args.predicted_label_column, thresholds,
+        args.label_column,
+        _parse_scalar(args.positive_outcome),
+        args.predicted_label_column,
+        thresholds,
         pretraining_facets=Path(args.pretraining_facets) if args.pretraining_facets else None,
-        facets=facets, group_variable=args.group_variable,
+        facets=facets,
+        group_variable=args.group_variable,
         gate_metrics=[m.strip() for m in args.gate_metrics.split(",") if m.strip()],
-        min_group_size=args.min_group_size, gate_confidence=args.gate_confidence,
+        min_group_size=args.min_group_size,
+        gate_confidence=args.gate_confidence,
     )
     common.LOG.info(
-        "bias: gate %s, %s %s", "passed" if report["gate"]["passed"] else "FAILED", report["overall_flag"],
-        {k: v["value"] for k, v in report["metrics"].items()}
+        "bias: gate %s, %s %s",
+        "passed" if report["gate"]["passed"] else "FAILED",
+        report["overall_flag"],
+        {k: v["value"] for k, v in report["metrics"].items()},
     )
     return report
 

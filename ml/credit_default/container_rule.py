@@ -25,8 +25,8 @@ import csv
 import inspect
 import os
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -40,11 +40,14 @@ class ContainerLoadError(RuntimeError):
     """A file in the model folder is not a booster: the container's /ping would fail."""
 
 
-def model_files(model_dir: Path) -> List[Path]:
+def model_files(model_dir: Path) -> list[Path]:
     """The files the container treats as models: non-dot regular files, in listdir order."""
     model_dir = Path(model_dir)
-    return [model_dir / name for name in os.listdir(model_dir)
-            if (model_dir / name).is_file() and not name.startswith(".")]
+    return [
+        model_dir / name
+        for name in os.listdir(model_dir)
+        if (model_dir / name).is_file() and not name.startswith(".")
+    ]
 
 
 def load_like_container(model_dir: Path, ensemble: bool = True):
@@ -53,14 +56,14 @@ def load_like_container(model_dir: Path, ensemble: bool = True):
 
     paths = model_files(model_dir)
     if not paths:
-        raise ContainerLoadError("no model file in %s" % model_dir)
+        raise ContainerLoadError(f"no model file in {model_dir}")
     boosters = []
     for path in paths if ensemble else paths[:1]:
         booster = xgb.Booster()
         try:
             booster.load_model(str(path))
         except Exception as error:  # the container wraps any failure the same way
-            raise ContainerLoadError("Model %s cannot be loaded: %s" % (path, error)) from None
+            raise ContainerLoadError(f"Model {path} cannot be loaded: {error}") from None
         booster.set_param("nthread", 1)
         boosters.append(booster)
     return boosters
@@ -82,7 +85,10 @@ def csv_to_dmatrix(payload: str):
     text = payload.strip("\n")
     delimiter = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
     delimiter = "," if delimiter.isalnum() else delimiter
-    rows = [[float(v) if v.strip() != "" else np.nan for v in line.split(delimiter)] for line in text.split("\n")]
+    rows = [
+        [float(v) if v.strip() != "" else np.nan for v in line.split(delimiter)]
+        for line in text.split("\n")
+    ]
     return xgb.DMatrix(np.array(rows, dtype=float))
 
 
@@ -92,13 +98,19 @@ def predict_like_container(boosters: Sequence, payload: str) -> np.ndarray:
     scores = []
     for booster in boosters:
         if "ntree_limit" in inspect.signature(booster.predict).parameters:  # xgboost < 2
-            scores.append(booster.predict(dtest, ntree_limit=getattr(booster, "best_ntree_limit", 0), validate_features=False))
+            scores.append(
+                booster.predict(
+                    dtest,
+                    ntree_limit=getattr(booster, "best_ntree_limit", 0),
+                    validate_features=False,
+                )
+            )
         else:
             scores.append(booster.predict(dtest, validate_features=False))
     return np.mean(scores, axis=0)
 
 
-def serve_archive(archive: Path, work_dir: Path, payload: str) -> Tuple[List[str], np.ndarray]:
+def serve_archive(archive: Path, work_dir: Path, payload: str) -> tuple[list[str], np.ndarray]:
     """Unpack, load every model file, predict: ``(loaded file names, scores)``."""
     folder = extract_archive(Path(archive), Path(work_dir))
     boosters = load_like_container(folder)

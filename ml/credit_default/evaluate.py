@@ -59,8 +59,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -110,7 +110,7 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator else 0.0
 
 
-def binary_metrics(y_true: Sequence[int], scores: Sequence[float], threshold: float = 0.5) -> Dict:
+def binary_metrics(y_true: Sequence[int], scores: Sequence[float], threshold: float = 0.5) -> dict:
     """AUC, accuracy, precision, recall, F1, rates, log loss and the confusion matrix."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError("threshold must be in [0, 1]")
@@ -142,15 +142,26 @@ def binary_metrics(y_true: Sequence[int], scores: Sequence[float], threshold: fl
     }
 
 
-def build_report(metrics: Dict, threshold: float, n_samples: int, extra: Optional[Dict] = None) -> Dict:
+def build_report(
+    metrics: dict, threshold: float, n_samples: int, extra: dict | None = None
+) -> dict:
     """The ``evaluation.json`` document for metrics from :func:`binary_metrics`."""
     tn, fp, fn, tp = metrics["tn"], metrics["fp"], metrics["fn"], metrics["tp"]
     headline = ["auc", "accuracy", "precision", "recall", "f1", "false_positive_rate", "log_loss"]
     sagemaker_style = [
-        "auc", "accuracy", "precision", "recall", "f1",
-        "true_positive_rate", "true_negative_rate", "false_positive_rate", "false_negative_rate",
+        "auc",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "true_positive_rate",
+        "true_negative_rate",
+        "false_positive_rate",
+        "false_negative_rate",
     ]
-    binary = {name: {"value": metrics[name], "standard_deviation": "NaN"} for name in sagemaker_style}
+    binary = {
+        name: {"value": metrics[name], "standard_deviation": "NaN"} for name in sagemaker_style
+    }
     binary["confusion_matrix"] = {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
     report = {
         "schema_version": "1.0",
@@ -184,19 +195,31 @@ def predict_scores(booster, frame: pd.DataFrame, feature_columns: Sequence[str])
     return booster.predict(common.make_dmatrix(frame, feature_columns, booster)).astype(np.float64)
 
 
-def split_auc(booster, path: Path, feature_columns: Sequence[str]) -> Dict:
+def split_auc(booster, path: Path, feature_columns: Sequence[str]) -> dict:
     """AUC of the model on a header-less split file (label first, then the features)."""
     frame = common.read_headerless_csv(Path(path))
     if frame.shape[1] < 1 + len(feature_columns):
-        raise ValueError("%s has %d columns; the model needs the label and %d features" % (path, frame.shape[1], len(feature_columns)))
+        raise ValueError(
+            f"{path} has {frame.shape[1]} columns; the model needs the label and "
+            f"{len(feature_columns)} features"
+        )
     frame = frame.iloc[:, : 1 + len(feature_columns)]
     frame.columns = ["__label__"] + list(feature_columns)
     scores = predict_scores(booster, frame, feature_columns)
-    return {"auc": roc_auc(frame["__label__"].to_numpy(), scores), "rows": int(len(frame)),
-            "sha256": common.sha256_files(common.list_csv_files(Path(path)))}
+    return {
+        "auc": roc_auc(frame["__label__"].to_numpy(), scores),
+        "rows": int(len(frame)),
+        "sha256": common.sha256_files(common.list_csv_files(Path(path))),
+    }
 
 
-def generalisation_gap(booster, feature_columns: Sequence[str], train_path: Path, validation_path: Path, test_auc: float) -> Dict:
+def generalisation_gap(
+    booster,
+    feature_columns: Sequence[str],
+    train_path: Path,
+    validation_path: Path,
+    test_auc: float,
+) -> dict:
     """Train and validation AUC and the gaps a gate bounds (positive = better on train)."""
     train = split_auc(booster, train_path, feature_columns)
     validation = split_auc(booster, validation_path, feature_columns)
@@ -215,16 +238,16 @@ def run(
     output_dir: Path,
     threshold: float = 0.5,
     label_column: str = common.LABEL_COLUMN,
-    train_path: Optional[Path] = None,
-    validation_path: Optional[Path] = None,
-) -> Dict:
+    train_path: Path | None = None,
+    validation_path: Path | None = None,
+) -> dict:
     booster, model_info = common.load_booster(Path(model_path))
     test_files = common.list_csv_files(Path(test_path))
     frame = common.read_csv_with_header(Path(test_path))
     features = common.model_feature_columns(frame, label_column, booster)
     for column in (SCORE_COLUMN, PREDICTED_LABEL_COLUMN):
         if column in frame.columns:
-            raise ValueError("test data already has a %r column" % column)
+            raise ValueError(f"test data already has a {column!r} column")
     scores = predict_scores(booster, frame, features)
     metrics = binary_metrics(frame[label_column].to_numpy(), scores, threshold)
     report = build_report(
@@ -232,7 +255,9 @@ def run(
         threshold,
         len(frame),
         extra={
-            "model": {k: model_info[k] for k in ("model_sha256", "archive_sha256", "xgboost_version")},
+            "model": {
+                k: model_info[k] for k in ("model_sha256", "archive_sha256", "xgboost_version")
+            },
             "data": {
                 "test_sha256": common.sha256_files(test_files),
                 "label_column": label_column,
@@ -241,13 +266,19 @@ def run(
         },
     )
     if (train_path is None) != (validation_path is None):
-        raise ValueError("give both --train and --validation for the train/validation gap, or neither")
+        raise ValueError(
+            "give both --train and --validation for the train/validation gap, or neither"
+        )
     if train_path is not None:
-        gap = generalisation_gap(booster, features, Path(train_path), Path(validation_path), metrics["auc"])
+        gap = generalisation_gap(
+            booster, features, Path(train_path), Path(validation_path), metrics["auc"]
+        )
         for name in ("train_auc", "validation_auc", "auc_gap", "train_test_auc_gap"):
             report["metrics"][name] = {"value": gap[name]}
         report["generalisation"] = {
-            "definition": "auc_gap = train_auc - validation_auc; train_test_auc_gap = train_auc - test auc",
+            "definition": (
+                "auc_gap = train_auc - validation_auc; train_test_auc_gap = train_auc - test auc"
+            ),
             "inputs": gap["inputs"],
         }
     output_dir = Path(output_dir)
@@ -261,26 +292,49 @@ def run(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Evaluate the credit-default model on the test set.")
-    parser.add_argument("--model", default="/opt/ml/processing/input/model", help="model folder, xgboost-model or model.tar.gz")
-    parser.add_argument("--test", default="/opt/ml/processing/input/test", help="test.csv or its folder")
+    parser = argparse.ArgumentParser(
+        description="Evaluate the credit-default model on the test set."
+    )
+    parser.add_argument(
+        "--model",
+        default="/opt/ml/processing/input/model",
+        help="model folder, xgboost-model or model.tar.gz",
+    )
+    parser.add_argument(
+        "--test", default="/opt/ml/processing/input/test", help="test.csv or its folder"
+    )
     parser.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
-    parser.add_argument("--threshold", type=float, default=0.5, help="score >= threshold predicts default")
+    parser.add_argument(
+        "--threshold", type=float, default=0.5, help="score >= threshold predicts default"
+    )
     parser.add_argument("--label-column", default=common.LABEL_COLUMN)
-    parser.add_argument("--train", default=None, help="header-less train split (for train_auc and the gap)")
-    parser.add_argument("--validation", default=None, help="header-less validation split (for validation_auc and the gap)")
+    parser.add_argument(
+        "--train", default=None, help="header-less train split (for train_auc and the gap)"
+    )
+    parser.add_argument(
+        "--validation",
+        default=None,
+        help="header-less validation split (for validation_auc and the gap)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     common.configure_logging(args.log_level)
     report = run(
-        Path(args.model), Path(args.test), Path(args.output_dir), args.threshold, args.label_column,
-        Path(args.train) if args.train else None, Path(args.validation) if args.validation else None,
+        Path(args.model),
+        Path(args.test),
+        Path(args.output_dir),
+        args.threshold,
+        args.label_column,
+        Path(args.train) if args.train else None,
+        Path(args.validation) if args.validation else None,
     )
-    common.LOG.info("evaluation: %s", {k: round(v["value"], 4) for k, v in report["metrics"].items()})
+    common.LOG.info(
+        "evaluation: %s", {k: round(v["value"], 4) for k, v in report["metrics"].items()}
+    )
     return report
 
 

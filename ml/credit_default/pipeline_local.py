@@ -35,8 +35,8 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, Optional, Sequence
 
 try:
     from . import _common as common
@@ -45,9 +45,9 @@ except ImportError:  # run as a script beside the other modules
     import _common as common  # type: ignore[no-redef]
     import bias  # type: ignore[no-redef]
     import container_rule  # type: ignore[no-redef]
-    import model_card  # type: ignore[no-redef]
     import evaluate  # type: ignore[no-redef]
     import explain  # type: ignore[no-redef]
+    import model_card  # type: ignore[no-redef]
     import preprocess  # type: ignore[no-redef]
     import synthetic  # type: ignore[no-redef]
     import train  # type: ignore[no-redef]
@@ -62,7 +62,7 @@ def _package_model(model_dir: Path, archive: Path) -> Path:
     return archive
 
 
-def _gate_summary(passed: bool, **values) -> Dict:
+def _gate_summary(passed: bool, **values) -> dict:
     return dict(values, passed=bool(passed))
 
 
@@ -81,49 +81,111 @@ def run_pipeline(
     log_level: str = "INFO",
     max_auc_gap: float = 0.1,
     extra_facets: Sequence[str] = tuple(bias.DEFAULT_EXTRA_FACETS),
-) -> Dict:
+) -> dict:
     work = Path(work_dir)
     log = ["--log-level", log_level]
     work.mkdir(parents=True, exist_ok=True)
     raw = work / "input" / "data" / "credit.csv"
-    synthetic.main([
-        "--rows", str(rows), "--seed", str(seed), "--facet-column", facet_column,
-        "--facet-value", str(facet_values[0]), "--facet-effect", str(facet_effect),
-        "--dirty-fraction", str(dirty_fraction), "--output", str(raw),
-    ])
+    synthetic.main(
+        [
+            "--rows",
+            str(rows),
+            "--seed",
+            str(seed),
+            "--facet-column",
+            facet_column,
+            "--facet-value",
+            str(facet_values[0]),
+            "--facet-effect",
+            str(facet_effect),
+            "--dirty-fraction",
+            str(dirty_fraction),
+            "--output",
+            str(raw),
+        ]
+    )
 
     processing = work / "processing"
-    params = preprocess.main(["--input", str(raw.parent), "--output-dir", str(processing), "--seed", str(seed)] + log)
+    params = preprocess.main(
+        ["--input", str(raw.parent), "--output-dir", str(processing), "--seed", str(seed)] + log
+    )
 
     config = work / "input" / "config" / "hyperparameters.json"
-    common.write_json(config, {  # SageMaker passes every hyperparameter value as a string
-        "num_round": str(num_round), "max_depth": "4", "eta": "0.3", "subsample": "0.8",
-        "colsample_bytree": "0.8", "min_child_weight": "5", "seed": str(seed),
-        "early_stopping_rounds": "20", "objective": "binary:logistic", "eval_metric": "auc",
-        "feature_names": ",".join(params["parameters"]["feature_columns"]),
-        "sagemaker_program": "train.py",
-    })
+    common.write_json(
+        config,
+        {  # SageMaker passes every hyperparameter value as a string
+            "num_round": str(num_round),
+            "max_depth": "4",
+            "eta": "0.3",
+            "subsample": "0.8",
+            "colsample_bytree": "0.8",
+            "min_child_weight": "5",
+            "seed": str(seed),
+            "early_stopping_rounds": "20",
+            "objective": "binary:logistic",
+            "eval_metric": "auc",
+            "feature_names": ",".join(params["parameters"]["feature_columns"]),
+            "sagemaker_program": "train.py",
+        },
+    )
     model_dir = work / "model"
     output_data = work / "training-output" / "data"
-    train.main([
-        "--train", str(processing / "train"), "--validation", str(processing / "validation"),
-        "--model-dir", str(model_dir), "--output-data-dir", str(output_data), "--hyperparameters-file", str(config),
-    ] + log)
+    train.main(
+        [
+            "--train",
+            str(processing / "train"),
+            "--validation",
+            str(processing / "validation"),
+            "--model-dir",
+            str(model_dir),
+            "--output-data-dir",
+            str(output_data),
+            "--hyperparameters-file",
+            str(config),
+        ]
+        + log
+    )
     archive = _package_model(model_dir, work / "training-output" / "model.tar.gz")
 
     evaluation_dir = work / "evaluation"
-    report = evaluate.main([
-        "--model", str(archive), "--test", str(processing / "test"),
-        "--train", str(processing / "train"), "--validation", str(processing / "validation"),
-        "--output-dir", str(evaluation_dir), "--threshold", str(threshold),
-    ] + log)
+    report = evaluate.main(
+        [
+            "--model",
+            str(archive),
+            "--test",
+            str(processing / "test"),
+            "--train",
+            str(processing / "train"),
+            "--validation",
+            str(processing / "validation"),
+            "--output-dir",
+            str(evaluation_dir),
+            "--threshold",
+            str(threshold),
+        ]
+        + log
+    )
     metrics = report["metrics"]
-    auc, accuracy, gap = metrics["auc"]["value"], metrics["accuracy"]["value"], metrics["auc_gap"]["value"]
-    quality_gate = _gate_summary(auc >= min_auc and accuracy >= min_accuracy, min_auc=min_auc,
-                                 min_accuracy=min_accuracy, auc=auc, accuracy=accuracy)
-    gap_gate = _gate_summary(gap <= max_auc_gap, max_auc_gap=max_auc_gap, auc_gap=gap,
-                             train_auc=metrics["train_auc"]["value"], validation_auc=metrics["validation_auc"]["value"])
-    summary: Dict = {
+    auc, accuracy, gap = (
+        metrics["auc"]["value"],
+        metrics["accuracy"]["value"],
+        metrics["auc_gap"]["value"],
+    )
+    quality_gate = _gate_summary(
+        auc >= min_auc and accuracy >= min_accuracy,
+        min_auc=min_auc,
+        min_accuracy=min_accuracy,
+        auc=auc,
+        accuracy=accuracy,
+    )
+    gap_gate = _gate_summary(
+        gap <= max_auc_gap,
+        max_auc_gap=max_auc_gap,
+        auc_gap=gap,
+        train_auc=metrics["train_auc"]["value"],
+        validation_auc=metrics["validation_auc"]["value"],
+    )
+    summary: dict = {
         "work_dir": str(work),
         "gate": quality_gate,  # the quality gate (kept under its old key)
         "gates": {"quality": quality_gate, "auc_gap": gap_gate},
@@ -148,31 +210,59 @@ def run_pipeline(
         return summary
 
     explain_dir = work / "explainability"
-    explain.main([
-        "--model", str(archive), "--data", str(processing / "test"), "--output-dir", str(explain_dir),
-        "--threshold", str(threshold), "--max-rows", "10",
-    ] + log)
+    explain.main(
+        [
+            "--model",
+            str(archive),
+            "--data",
+            str(processing / "test"),
+            "--output-dir",
+            str(explain_dir),
+            "--threshold",
+            str(threshold),
+            "--max-rows",
+            "10",
+        ]
+        + log
+    )
     bias_dir = work / "bias"
     facet_args: list = []
     for spec in extra_facets:
         facet_args += ["--facet", spec]
-    bias_report = bias.main([
-        "--predictions", str(evaluation_dir / evaluate.PREDICTIONS_FILENAME),
-        "--pretraining-data", str(processing / "train"),
-        "--pretraining-columns-from", str(processing / "params" / preprocess.PARAMS_FILENAME),
-        "--pretraining-facets", str(processing / "facets" / "train_facets.csv"),
-        "--output-dir", str(bias_dir),
-        # exactly the workflow's form: the values as separate arguments
-        "--facet-column", facet_column, "--facet-values", *[str(v) for v in facet_values],
-    ] + facet_args + log)
-    summary["artifacts"].update({
-        "explainability": str(explain_dir / explain.EXPLAINABILITY_FILENAME),
-        "explainability_report": str(explain_dir / explain.REPORT_FILENAME),
-        "bias_report": str(bias_dir / bias.BIAS_REPORT_FILENAME),
-    })
+    bias_report = bias.main(
+        [
+            "--predictions",
+            str(evaluation_dir / evaluate.PREDICTIONS_FILENAME),
+            "--pretraining-data",
+            str(processing / "train"),
+            "--pretraining-columns-from",
+            str(processing / "params" / preprocess.PARAMS_FILENAME),
+            "--pretraining-facets",
+            str(processing / "facets" / "train_facets.csv"),
+            "--output-dir",
+            str(bias_dir),
+            # exactly the workflow's form: the values as separate arguments
+            "--facet-column",
+            facet_column,
+            "--facet-values",
+            *[str(v) for v in facet_values],
+        ]
+        + facet_args
+        + log
+    )
+    summary["artifacts"].update(
+        {
+            "explainability": str(explain_dir / explain.EXPLAINABILITY_FILENAME),
+            "explainability_report": str(explain_dir / explain.REPORT_FILENAME),
+            "bias_report": str(bias_dir / bias.BIAS_REPORT_FILENAME),
+        }
+    )
     summary["bias_overall_flag"] = bias_report["overall_flag"]
-    bias_gate = _gate_summary(bias_report["gate"]["passed"], failures=bias_report["gate"]["failures"],
-                              worst=bias_report["gate"]["worst"])
+    bias_gate = _gate_summary(
+        bias_report["gate"]["passed"],
+        failures=bias_report["gate"]["failures"],
+        worst=bias_report["gate"]["worst"],
+    )
     summary["gates"]["bias"] = bias_gate
     if not bias_gate["passed"]:
         summary["status"] = "rejected_by_gate"
@@ -180,15 +270,37 @@ def run_pipeline(
         return summary
 
     card_dir = work / "model_card"
-    model_card.main([
-        "--evaluation", str(evaluation_dir), "--bias", str(bias_dir), "--explainability", str(explain_dir),
-        "--preprocess-params", str(processing / "params"), "--training-metadata", str(output_data),
-        "--output-dir", str(card_dir), "--model-artifact", str(archive), "--dataset", str(raw),
-        "--threshold", str(threshold),
-        "--gate", "quality=auc %.4f >= %s and accuracy %.4f >= %s" % (auc, min_auc, accuracy, min_accuracy),
-        "--gate", "auc_gap=train-validation AUC gap %.4f <= %s" % (gap, max_auc_gap),
-        "--gate", "bias=%s" % ", ".join("%s %s" % (k, v) for k, v in sorted(bias_report["gate"]["worst"].items())),
-    ] + log)
+    model_card.main(
+        [
+            "--evaluation",
+            str(evaluation_dir),
+            "--bias",
+            str(bias_dir),
+            "--explainability",
+            str(explain_dir),
+            "--preprocess-params",
+            str(processing / "params"),
+            "--training-metadata",
+            str(output_data),
+            "--output-dir",
+            str(card_dir),
+            "--model-artifact",
+            str(archive),
+            "--dataset",
+            str(raw),
+            "--threshold",
+            str(threshold),
+            "--gate",
+            f"quality=auc {auc:.4f} >= {min_auc} and accuracy {accuracy:.4f} >= {min_accuracy}",
+            "--gate",
+            f"auc_gap=train-validation AUC gap {gap:.4f} <= {max_auc_gap}",
+            "--gate",
+            "bias={}".format(
+                ", ".join(f"{k} {v}" for k, v in sorted(bias_report["gate"]["worst"].items()))
+            ),
+        ]
+        + log
+    )
     summary["artifacts"]["model_card"] = str(card_dir / model_card.MODEL_CARD_FILENAME)
 
     # What the endpoint does with model.tar.gz: unpack, load every non-dot file as a booster,
@@ -203,11 +315,14 @@ def run_pipeline(
     expected = float(predictions.loc[0, evaluate.SCORE_COLUMN])
     summary["model_package"] = {"archive_members": members}
     summary["serving_check"] = {
-        "loaded_files": loaded, "payload": payload, "score": float(scores[0]), "evaluate_score": expected,
+        "loaded_files": loaded,
+        "payload": payload,
+        "score": float(scores[0]),
+        "evaluate_score": expected,
         "matches_evaluation": abs(float(scores[0]) - expected) <= 1e-6,
     }
     if not summary["serving_check"]["matches_evaluation"]:
-        raise RuntimeError("the served score %s differs from evaluate's %s" % (scores[0], expected))
+        raise RuntimeError(f"the served score {scores[0]} differs from evaluate's {expected}")
 
     # What the Model Registry step receives (CreateModelPackage ModelMetrics, application/json).
     summary["model_registry"] = {
@@ -226,7 +341,9 @@ def run_pipeline(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Run preprocess -> train -> evaluate -> explain + bias locally.")
+    parser = argparse.ArgumentParser(
+        description="Run preprocess -> train -> evaluate -> explain + bias locally."
+    )
     parser.add_argument("--work-dir", default=None, help="default: a new temporary folder (kept)")
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=42)
@@ -234,25 +351,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--min-auc", type=float, default=0.7)
     parser.add_argument("--min-accuracy", type=float, default=0.7)
-    parser.add_argument("--max-auc-gap", type=float, default=0.1, help="gate: train AUC - validation AUC at most this")
+    parser.add_argument(
+        "--max-auc-gap",
+        type=float,
+        default=0.1,
+        help="gate: train AUC - validation AUC at most this",
+    )
     parser.add_argument("--facet-column", default="SEX")
     parser.add_argument("--facet-values", default="2")
-    parser.add_argument("--facet-effect", type=float, default=0.0, help="synthetic log-odds shift for group d")
+    parser.add_argument(
+        "--facet-effect", type=float, default=0.0, help="synthetic log-odds shift for group d"
+    )
     parser.add_argument("--dirty-fraction", type=float, default=0.01)
     parser.add_argument("--cleanup", action="store_true", help="delete the work folder at the end")
     parser.add_argument("--log-level", default="WARNING")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     common.configure_logging(args.log_level)
-    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="credit-default-"))
-    facet_values = [bias._parse_scalar(v.strip()) for v in args.facet_values.split(",") if v.strip()]
+    work = (
+        Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="credit-default-"))
+    )
+    facet_values = [
+        bias._parse_scalar(v.strip()) for v in args.facet_values.split(",") if v.strip()
+    ]
     try:
         summary = run_pipeline(
-            work, args.rows, args.seed, args.num_round, args.threshold, args.min_auc, args.min_accuracy,
-            args.facet_column, facet_values, args.facet_effect, args.dirty_fraction, args.log_level,
+            work,
+            args.rows,
+            args.seed,
+            args.num_round,
+            args.threshold,
+            args.min_auc,
+            args.min_accuracy,
+            args.facet_column,
+            facet_values,
+            args.facet_effect,
+            args.dirty_fraction,
+            args.log_level,
             args.max_auc_gap,
         )
     finally:

@@ -52,8 +52,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -68,16 +68,19 @@ SCHEMA_VERSION = "1.0"
 PARAMS_FILENAME = "preprocess_params.json"
 
 # Category codes outside ``valid`` (and missing values) are mapped to ``other``.
-CATEGORY_RULES: Dict[str, Dict] = {
+CATEGORY_RULES: dict[str, dict] = {
     "EDUCATION": {"valid": [1, 2, 3, 4], "other": 4},
     "MARRIAGE": {"valid": [1, 2, 3], "other": 3},
 }
 # Rows whose value is not one of these are dropped.
-REQUIRED_CODES: Dict[str, List[int]] = {"SEX": [1, 2]}
+REQUIRED_CODES: dict[str, list[int]] = {"SEX": [1, 2]}
 # Ordinal repayment status: rounded and clipped to the documented range.
 PAY_STATUS_RANGE = (-2, 8)
 # Impossible values become missing (then imputed). (lower, upper), inclusive; None = open.
-DOMAIN_BOUNDS: Dict[str, Tuple[Optional[float], Optional[float]]] = {"AGE": (18, 100), "LIMIT_BAL": (1, None)}
+DOMAIN_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "AGE": (18, 100),
+    "LIMIT_BAL": (1, None),
+}
 DOMAIN_BOUNDS.update({c: (0, None) for c in common.PAY_AMOUNT_COLUMNS})
 # Monetary columns winsorised at training-split quantiles.
 CLIP_COLUMNS = ["LIMIT_BAL"] + common.BILL_AMOUNT_COLUMNS + common.PAY_AMOUNT_COLUMNS
@@ -91,7 +94,7 @@ def clean(
     feature_columns: Sequence[str] = tuple(common.FEATURE_COLUMNS),
     passthrough_columns: Sequence[str] = (),
     duplicate_check_ignores: Sequence[str] = (),
-) -> Tuple[pd.DataFrame, Dict]:
+) -> tuple[pd.DataFrame, dict]:
     """Apply the data-independent cleaning rules. Returns the clean frame and counts.
 
     ``duplicate_check_ignores``: columns left out of the exact-duplicate test (a generated
@@ -101,10 +104,13 @@ def clean(
     required = [label_column] + feature_columns + passthrough_columns
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ValueError("input is missing required columns: %s" % missing)
+        raise ValueError(f"input is missing required columns: {missing}")
     dropped_columns = [c for c in frame.columns if c not in required]
     out = frame.loc[:, required].copy()
-    report: Dict = {"rows_in": int(len(frame)), "dropped_columns": [str(c) for c in dropped_columns]}
+    report: dict = {
+        "rows_in": int(len(frame)),
+        "dropped_columns": [str(c) for c in dropped_columns],
+    }
 
     numeric = [label_column] + feature_columns
     unparseable = {}
@@ -180,17 +186,17 @@ def split_indices(
     validation_fraction: float,
     test_fraction: float,
     seed: int,
-) -> Dict[str, np.ndarray]:
+) -> dict[str, np.ndarray]:
     """Stratified, seeded positional indices for the train / validation / test splits."""
     fractions = (train_fraction, validation_fraction, test_fraction)
     if any(not (0.0 < f < 1.0) for f in fractions):
-        raise ValueError("each split fraction must be in (0, 1), got %s" % (fractions,))
+        raise ValueError(f"each split fraction must be in (0, 1), got {fractions}")
     if abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError("split fractions must sum to 1, got %s" % sum(fractions))
+        raise ValueError(f"split fractions must sum to 1, got {sum(fractions)}")
     y = np.asarray(labels)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) != 2:
-        raise ValueError("the label must have both classes to stratify, found %s" % classes.tolist())
+        raise ValueError(f"the label must have both classes to stratify, found {classes.tolist()}")
     positions = np.arange(len(y))
     rest, test = train_test_split(positions, test_size=test_fraction, stratify=y, random_state=seed)
     relative_validation = validation_fraction / (train_fraction + validation_fraction)
@@ -200,22 +206,22 @@ def split_indices(
     splits = {"train": np.sort(train), "validation": np.sort(validation), "test": np.sort(test)}
     for name, index in splits.items():
         if len(np.unique(y[index])) != 2:
-            raise ValueError("split %r lacks one class; use more data or other fractions" % name)
+            raise ValueError(f"split {name!r} lacks one class; use more data or other fractions")
     return splits
 
 
 def fit_transform_params(
-    train: pd.DataFrame, feature_columns: Sequence[str], clip_quantiles: Tuple[float, float]
-) -> Dict:
+    train: pd.DataFrame, feature_columns: Sequence[str], clip_quantiles: tuple[float, float]
+) -> dict:
     """Medians (for imputation) and clip bounds, fitted on the training split only."""
     low_q, high_q = clip_quantiles
     if not 0.0 <= low_q < high_q <= 1.0:
-        raise ValueError("clip quantiles must satisfy 0 <= low < high <= 1, got %s" % (clip_quantiles,))
+        raise ValueError(f"clip quantiles must satisfy 0 <= low < high <= 1, got {clip_quantiles}")
     medians = {}
     for column in feature_columns:
         median = train[column].median()
         if pd.isna(median):
-            raise ValueError("column %r has no values in the training split" % column)
+            raise ValueError(f"column {column!r} has no values in the training split")
         if column in INTEGER_COLUMNS:
             median = float(np.floor(median + 0.5))
         medians[column] = float(median)
@@ -227,7 +233,9 @@ def fit_transform_params(
     return {"medians": medians, "clip_bounds": bounds}
 
 
-def apply_transform(frame: pd.DataFrame, feature_columns: Sequence[str], fitted: Dict) -> Tuple[pd.DataFrame, Dict]:
+def apply_transform(
+    frame: pd.DataFrame, feature_columns: Sequence[str], fitted: dict
+) -> tuple[pd.DataFrame, dict]:
     """Impute and clip with the fitted values. Returns the frame and per-column counts."""
     out = frame.copy()
     imputed, clipped = {}, {}
@@ -248,10 +256,15 @@ def apply_transform(frame: pd.DataFrame, feature_columns: Sequence[str], fitted:
     return out, {"missing_values_imputed": imputed, "values_clipped": clipped}
 
 
-def _class_balance(labels: pd.Series) -> Dict:
+def _class_balance(labels: pd.Series) -> dict:
     n = int(len(labels))
     positives = int((labels == 1).sum())
-    return {"rows": n, "positives": positives, "negatives": n - positives, "positive_rate": positives / n if n else None}
+    return {
+        "rows": n,
+        "positives": positives,
+        "negatives": n - positives,
+        "positive_rate": positives / n if n else None,
+    }
 
 
 def run(
@@ -264,11 +277,11 @@ def run(
     label_column: str = common.LABEL_COLUMN,
     passthrough_columns: Sequence[str] = (),
     exclude_features: Sequence[str] = (),
-    clip_quantiles: Tuple[float, float] = (0.001, 0.999),
+    clip_quantiles: tuple[float, float] = (0.001, 0.999),
     protected_attributes: Sequence[str] = tuple(common.DEFAULT_PROTECTED_ATTRIBUTES),
-    age_band_edges: Optional[Sequence[float]] = tuple(common.DEFAULT_AGE_BAND_EDGES),
-    id_column: Optional[str] = common.ID_COLUMN,
-) -> Dict:
+    age_band_edges: Sequence[float] | None = tuple(common.DEFAULT_AGE_BAND_EDGES),
+    id_column: str | None = common.ID_COLUMN,
+) -> dict:
     """Run the whole step; returns the ``preprocess_params.json`` content."""
     input_files = common.list_csv_files(Path(input_path))
     raw = common.read_csv_with_header(Path(input_path))
@@ -277,8 +290,8 @@ def run(
     unknown_excluded = [c for c in excluded if c not in common.FEATURE_COLUMNS]
     if unknown_excluded:
         raise ValueError(
-            "--protected-attributes/--exclude-features name unknown features: %s (features: %s)"
-            % (unknown_excluded, ", ".join(common.FEATURE_COLUMNS))
+            "--protected-attributes/--exclude-features name unknown features: {} (features: "
+            "{})".format(unknown_excluded, ", ".join(common.FEATURE_COLUMNS))
         )
     model_features = [c for c in common.FEATURE_COLUMNS if c not in excluded]
     if not model_features:
@@ -287,28 +300,46 @@ def run(
     id_source = None
     if id_column:
         if id_column in common.FEATURE_COLUMNS or id_column == label_column:
-            raise ValueError("--id-column %r is a feature or the label; name a pass-through column" % id_column)
+            raise ValueError(
+                f"--id-column {id_column!r} is a feature or the label; name a pass-through column"
+            )
         if id_column in raw.columns:
             id_source = "input_column"
         else:
             raw = raw.copy()
             raw[id_column] = np.arange(1, len(raw) + 1)  # 1-based data row of the input
             id_source = "input_row_number"
-            common.LOG.warning("input has no %r column: using the 1-based input row number as the id", id_column)
-    passthrough = [c for c in passthrough_columns if c not in common.FEATURE_COLUMNS and c != id_column]
+            common.LOG.warning(
+                "input has no %r column: using the 1-based input row number as the id", id_column
+            )
+    passthrough = [
+        c for c in passthrough_columns if c not in common.FEATURE_COLUMNS and c != id_column
+    ]
     band_column = common.AGE_BAND_COLUMN if (age_band_edges and "AGE" in excluded) else None
     if band_column:
         common.age_band_labels(age_band_edges)  # validates the edges before any work
     # The facet / pass-through file: id, protected and excluded attributes, the age band,
     # then the pass-through columns; row i belongs to row i of the split file.
-    facet_columns = ([id_column] if id_column else []) + excluded + ([band_column] if band_column else []) + passthrough
+    facet_columns = (
+        ([id_column] if id_column else [])
+        + excluded
+        + ([band_column] if band_column else [])
+        + passthrough
+    )
 
     cleaned, cleaning = clean(
-        raw, label_column, common.FEATURE_COLUMNS, ([id_column] if id_column else []) + passthrough,
+        raw,
+        label_column,
+        common.FEATURE_COLUMNS,
+        ([id_column] if id_column else []) + passthrough,
         duplicate_check_ignores=[id_column] if id_source == "input_row_number" else [],
     )
-    splits = split_indices(cleaned[label_column].to_numpy(), train_fraction, validation_fraction, test_fraction, seed)
-    fitted = fit_transform_params(cleaned.iloc[splits["train"]], common.FEATURE_COLUMNS, clip_quantiles)
+    splits = split_indices(
+        cleaned[label_column].to_numpy(), train_fraction, validation_fraction, test_fraction, seed
+    )
+    fitted = fit_transform_params(
+        cleaned.iloc[splits["train"]], common.FEATURE_COLUMNS, clip_quantiles
+    )
 
     output_dir = Path(output_dir)
     outputs, transform_counts, balance = {}, {}, {"clean": _class_balance(cleaned[label_column])}
@@ -331,27 +362,43 @@ def run(
         balance[name] = _class_balance(part[label_column])
         # Facet values as cleaned, before imputation: a missing protected attribute stays
         # missing (the bias step leaves such rows out) instead of becoming the median.
-        facets = _facet_frame(cleaned.iloc[splits[name]], excluded, id_column, band_column, age_band_edges, passthrough)
+        facets = _facet_frame(
+            cleaned.iloc[splits[name]],
+            excluded,
+            id_column,
+            band_column,
+            age_band_edges,
+            passthrough,
+        )
         facets = facets.loc[:, facet_columns].reset_index(drop=True)
         model_part = part.loc[:, [label_column] + model_features].reset_index(drop=True)
         if name == "test":
             write(name, pd.concat([model_part, facets], axis=1), "test/test.csv", header=True)
         else:
-            write(name, model_part, "%s/%s.csv" % (name, name), header=False)
-        write("%s_facets" % name, facets, "facets/%s_facets.csv" % name, header=True)
+            write(name, model_part, f"{name}/{name}.csv", header=False)
+        write(f"{name}_facets", facets, f"facets/{name}_facets.csv", header=True)
         if name == "train":
             # The data-quality baseline: what the endpoint receives (features only), headed.
-            write("baseline", model_part.loc[:, model_features], "baseline/baseline.csv", header=True)
+            write(
+                "baseline", model_part.loc[:, model_features], "baseline/baseline.csv", header=True
+            )
 
     params = {
         "schema_version": SCHEMA_VERSION,
         "step": "preprocess",
         "input": {
-            "files": [{"name": p.name, "bytes": p.stat().st_size, "sha256": common.sha256_file(p)} for p in input_files],
+            "files": [
+                {"name": p.name, "bytes": p.stat().st_size, "sha256": common.sha256_file(p)}
+                for p in input_files
+            ],
             "sha256": common.sha256_files(input_files),
             "sha256_note": "SHA-256 of the input files' bytes concatenated in name order",
             "rows": int(len(raw)),
-            "columns": [str(c) for c in raw.columns if not (id_source == "input_row_number" and c == id_column)],
+            "columns": [
+                str(c)
+                for c in raw.columns
+                if not (id_source == "input_row_number" and c == id_column)
+            ],
         },
         "parameters": {
             "train_fraction": train_fraction,
@@ -366,8 +413,13 @@ def run(
             "id_column": id_column,
             "id_source": id_source,
             "age_bands": (
-                {"column": band_column, "edges": [int(e) for e in age_band_edges], "labels": common.age_band_labels(age_band_edges)}
-                if band_column else None
+                {
+                    "column": band_column,
+                    "edges": [int(e) for e in age_band_edges],
+                    "labels": common.age_band_labels(age_band_edges),
+                }
+                if band_column
+                else None
             ),
             "facet_columns": facet_columns,
             "passthrough_columns": passthrough,
@@ -399,9 +451,9 @@ def run(
 def _facet_frame(
     rows: pd.DataFrame,
     excluded: Sequence[str],
-    id_column: Optional[str],
-    band_column: Optional[str],
-    age_band_edges: Optional[Sequence[float]],
+    id_column: str | None,
+    band_column: str | None,
+    age_band_edges: Sequence[float] | None,
     passthrough: Sequence[str],
 ) -> pd.DataFrame:
     out = pd.DataFrame(index=rows.index)
@@ -420,47 +472,72 @@ def _facet_frame(
     return out
 
 
-def _float_pair(text: str) -> Tuple[float, float]:
+def _float_pair(text: str) -> tuple[float, float]:
     parts = [p for p in text.replace(" ", "").split(",") if p]
     if len(parts) != 2:
         raise argparse.ArgumentTypeError("expected two comma-separated numbers, e.g. 0.001,0.999")
     return float(parts[0]), float(parts[1])
 
 
-def _name_list(text: str) -> List[str]:
+def _name_list(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def _int_list(text: str) -> List[int]:
+def _int_list(text: str) -> list[int]:
     return [int(p) for p in _name_list(text)]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Clean and split the credit-default data.")
-    parser.add_argument("--input", default="/opt/ml/processing/input/data", help="CSV file or folder of CSVs")
+    parser.add_argument(
+        "--input", default="/opt/ml/processing/input/data", help="CSV file or folder of CSVs"
+    )
     parser.add_argument("--output-dir", default="/opt/ml/processing")
     parser.add_argument("--train-fraction", type=float, default=0.7)
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--label-column", default=common.LABEL_COLUMN)
-    parser.add_argument("--passthrough-columns", type=_name_list, default=[], help="comma-separated; kept in the facet files and test.csv")
-    parser.add_argument("--exclude-features", type=_name_list, default=[], help="comma-separated features kept out of the model (still in the facet files and test.csv)")
     parser.add_argument(
-        "--protected-attributes", type=_name_list, default=list(common.DEFAULT_PROTECTED_ATTRIBUTES),
-        help="comma-separated protected attributes: kept out of the model, kept as bias facets ('' = none)",
+        "--passthrough-columns",
+        type=_name_list,
+        default=[],
+        help="comma-separated; kept in the facet files and test.csv",
     )
     parser.add_argument(
-        "--age-bands", type=_int_list, default=list(common.DEFAULT_AGE_BAND_EDGES),
+        "--exclude-features",
+        type=_name_list,
+        default=[],
+        help=(
+            "comma-separated features kept out of the model (still in the facet files and test.csv)"
+        ),
+    )
+    parser.add_argument(
+        "--protected-attributes",
+        type=_name_list,
+        default=list(common.DEFAULT_PROTECTED_ATTRIBUTES),
+        help=(
+            "comma-separated protected attributes: kept out of the model, kept as bias facets ('' "
+            "= none)"
+        ),
+    )
+    parser.add_argument(
+        "--age-bands",
+        type=_int_list,
+        default=list(common.DEFAULT_AGE_BAND_EDGES),
         help="comma-separated AGE band edges for the AGE_BAND facet ('' = no bands)",
     )
-    parser.add_argument("--id-column", default=common.ID_COLUMN, help="application id column passed through ('' = none)")
+    parser.add_argument(
+        "--id-column",
+        default=common.ID_COLUMN,
+        help="application id column passed through ('' = none)",
+    )
     parser.add_argument("--clip-quantiles", type=_float_pair, default=(0.001, 0.999))
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     common.configure_logging(args.log_level)
     params = run(

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ def generate(
     if n_rows < 10:
         raise ValueError("n_rows must be at least 10")
     if facet_column not in common.FEATURE_COLUMNS:
-        raise ValueError("facet_column %r is not a feature column" % facet_column)
+        raise ValueError(f"facet_column {facet_column!r} is not a feature column")
     if not 0.0 <= dirty_fraction < 0.5:
         raise ValueError("dirty_fraction must be in [0, 0.5)")
     rng = np.random.default_rng(seed)
@@ -62,8 +62,12 @@ def generate(
     marriage = rng.choice([1, 2, 3], size=n, p=[0.45, 0.53, 0.02])
     age = np.clip(np.round(21 + rng.gamma(shape=3.0, scale=4.5, size=n)), 21, 79).astype(int)
 
-    log_limit = np.log(120_000) + 0.25 * (2 - education) + 0.012 * (age - 35) + rng.normal(0, 0.65, n)
-    limit_bal = np.clip(np.round(np.exp(log_limit) / 10_000) * 10_000, 10_000, 1_000_000).astype(int)
+    log_limit = (
+        np.log(120_000) + 0.25 * (2 - education) + 0.012 * (age - 35) + rng.normal(0, 0.65, n)
+    )
+    limit_bal = np.clip(np.round(np.exp(log_limit) / 10_000) * 10_000, 10_000, 1_000_000).astype(
+        int
+    )
 
     # Latent financial stress drives repayment status, utilisation and repayment share.
     stress = rng.normal(0, 1, n) + 0.15 * (education - 2)
@@ -86,7 +90,15 @@ def generate(
     previous_bill = np.concatenate([bills[:, 1:], bills[:, -1:]], axis=1)
     pay_amounts = np.round(np.maximum(previous_bill, 0) * repay_share).astype(int)
 
-    frame = pd.DataFrame({"LIMIT_BAL": limit_bal, "SEX": sex, "EDUCATION": education, "MARRIAGE": marriage, "AGE": age})
+    frame = pd.DataFrame(
+        {
+            "LIMIT_BAL": limit_bal,
+            "SEX": sex,
+            "EDUCATION": education,
+            "MARRIAGE": marriage,
+            "AGE": age,
+        }
+    )
     for i, column in enumerate(common.PAY_STATUS_COLUMNS):
         frame[column] = pay_status[:, i]
     for i, column in enumerate(common.BILL_AMOUNT_COLUMNS):
@@ -116,7 +128,9 @@ def generate(
     return frame[[common.ID_COLUMN] + common.ALL_COLUMNS]
 
 
-def _inject_quality_problems(frame: pd.DataFrame, rng: np.random.Generator, fraction: float) -> pd.DataFrame:
+def _inject_quality_problems(
+    frame: pd.DataFrame, rng: np.random.Generator, fraction: float
+) -> pd.DataFrame:
     frame = frame.copy()
     n = len(frame)
     k = max(1, int(round(fraction * n)))
@@ -147,13 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--facet-column", default="SEX")
     parser.add_argument("--facet-value", type=float, default=2)
-    parser.add_argument("--facet-effect", type=float, default=0.0, help="log-odds shift for the facet group")
-    parser.add_argument("--dirty-fraction", type=float, default=0.0, help="share of rows given each quality problem")
+    parser.add_argument(
+        "--facet-effect", type=float, default=0.0, help="log-odds shift for the facet group"
+    )
+    parser.add_argument(
+        "--dirty-fraction", type=float, default=0.0, help="share of rows given each quality problem"
+    )
     parser.add_argument("--output", required=True, help="CSV file to write (with header)")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Path:
+def main(argv: Sequence[str] | None = None) -> Path:
     args = build_parser().parse_args(argv)
     frame = generate(
         n_rows=args.rows,
@@ -166,7 +184,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
-    print("wrote %d rows to %s (default rate %.3f)" % (len(frame), output, frame[common.LABEL_COLUMN].mean()))
+    print(
+        f"wrote {len(frame)} rows to {output} "
+        f"(default rate {frame[common.LABEL_COLUMN].mean():.3f})"
+    )
     return output
 
 

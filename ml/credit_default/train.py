@@ -48,11 +48,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 try:
     from . import _common as common
@@ -60,7 +60,7 @@ except ImportError:  # run as a script beside _common.py
     import _common as common  # type: ignore[no-redef]
 
 # name -> (type, default). ``None`` means "not set" (XGBoost's own default applies).
-BOOSTER_HYPERPARAMETERS: Dict[str, Tuple[type, Any]] = {
+BOOSTER_HYPERPARAMETERS: dict[str, tuple[type, Any]] = {
     "objective": (str, "binary:logistic"),
     "eval_metric": (str, "auc"),
     "eta": (float, 0.1),
@@ -82,13 +82,19 @@ BOOSTER_HYPERPARAMETERS: Dict[str, Tuple[type, Any]] = {
     "verbosity": (int, 1),
 }
 # Hyperparameters that control training but are not Booster parameters.
-CONTROL_HYPERPARAMETERS: Dict[str, Tuple[type, Any]] = {
+CONTROL_HYPERPARAMETERS: dict[str, tuple[type, Any]] = {
     "num_round": (int, 100),
     "early_stopping_rounds": (int, None),
     "feature_names": (str, None),  # comma-separated; stored in the model and checked later
 }
 ALL_HYPERPARAMETERS = dict(BOOSTER_HYPERPARAMETERS, **CONTROL_HYPERPARAMETERS)
-ALIASES = {"learning_rate": "eta", "reg_lambda": "lambda", "reg_alpha": "alpha", "random_state": "seed", "n_jobs": "nthread"}
+ALIASES = {
+    "learning_rate": "eta",
+    "reg_lambda": "lambda",
+    "reg_alpha": "alpha",
+    "random_state": "seed",
+    "n_jobs": "nthread",
+}
 DEFAULT_HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
 # Applied when a validation channel is given and early_stopping_rounds is not set (0 = off).
 DEFAULT_EARLY_STOPPING_ROUNDS = 20
@@ -124,12 +130,14 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         return str(value)
     except (TypeError, ValueError):
-        raise ValueError("hyperparameter %r: cannot read %r as %s" % (name, value, kind.__name__)) from None
+        raise ValueError(
+            f"hyperparameter {name!r}: cannot read {value!r} as {kind.__name__}"
+        ) from None
 
 
-def normalise_hyperparameters(raw: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def normalise_hyperparameters(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """Validate and type a mapping of hyperparameters (strings allowed)."""
-    result: Dict[str, Any] = {}
+    result: dict[str, Any] = {}
     unknown = []
     for key, value in (raw or {}).items():
         name = str(key).strip().replace("-", "_")
@@ -141,13 +149,15 @@ def normalise_hyperparameters(raw: Optional[Mapping[str, Any]]) -> Dict[str, Any
             continue
         result[name] = _coerce(name, value)
     if unknown:
-        raise ValueError("unknown hyperparameter(s) %s; allowed: %s" % (sorted(unknown), sorted(ALL_HYPERPARAMETERS)))
+        raise ValueError(
+            f"unknown hyperparameter(s) {sorted(unknown)}; allowed: {sorted(ALL_HYPERPARAMETERS)}"
+        )
     return result
 
 
 def resolve_hyperparameters(
-    overrides: Optional[Mapping[str, Any]] = None, hyperparameters_file: Optional[Path] = None
-) -> Dict[str, Any]:
+    overrides: Mapping[str, Any] | None = None, hyperparameters_file: Path | None = None
+) -> dict[str, Any]:
     """Defaults < hyperparameters.json (if it exists) < overrides. Validates ranges."""
     resolved = {name: default for name, (_, default) in ALL_HYPERPARAMETERS.items()}
     if hyperparameters_file is not None and Path(hyperparameters_file).is_file():
@@ -162,7 +172,7 @@ def resolve_hyperparameters(
         raise ValueError("max_depth must be >= 0")
     for name in ("subsample", "colsample_bytree", "colsample_bylevel"):
         if resolved.get(name) is not None and not 0.0 < resolved[name] <= 1.0:
-            raise ValueError("%s must be in (0, 1]" % name)
+            raise ValueError(f"{name} must be in (0, 1]")
     if resolved.get("eta") is not None and resolved["eta"] <= 0:
         raise ValueError("eta must be > 0")
     if resolved["seed"] is not None and resolved["nthread"] is None:
@@ -170,18 +180,20 @@ def resolve_hyperparameters(
     return resolved
 
 
-def booster_params(hyperparameters: Mapping[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in hyperparameters.items() if k in BOOSTER_HYPERPARAMETERS and v is not None}
+def booster_params(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: v for k, v in hyperparameters.items() if k in BOOSTER_HYPERPARAMETERS and v is not None
+    }
 
 
-def load_channel(path: Path) -> Tuple[np.ndarray, np.ndarray]:
+def load_channel(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a header-less CSV channel: returns (features float32, labels)."""
     frame = common.read_headerless_csv(Path(path))
     if frame.shape[1] < 2:
-        raise ValueError("%s needs a label column and at least one feature" % path)
+        raise ValueError(f"{path} needs a label column and at least one feature")
     labels = frame.iloc[:, 0].to_numpy()
     if not np.isin(labels, [0, 1]).all():
-        raise ValueError("%s: the first column must be the 0/1 label" % path)
+        raise ValueError(f"{path}: the first column must be the 0/1 label")
     return frame.iloc[:, 1:].to_numpy(dtype=np.float32), labels.astype(np.float32)
 
 
@@ -189,8 +201,8 @@ def train_model(
     X_train: np.ndarray,
     y_train: np.ndarray,
     hyperparameters: Mapping[str, Any],
-    X_validation: Optional[np.ndarray] = None,
-    y_validation: Optional[np.ndarray] = None,
+    X_validation: np.ndarray | None = None,
+    y_validation: np.ndarray | None = None,
 ):
     """Train a Booster. Returns ``(booster, info)``; ``info`` has rounds and final metrics."""
     import xgboost as xgb
@@ -199,19 +211,28 @@ def train_model(
     if hyperparameters.get("feature_names"):
         names = [n.strip() for n in str(hyperparameters["feature_names"]).split(",")]
         if len(names) != X_train.shape[1]:
-            raise ValueError("feature_names has %d names but the data has %d features" % (len(names), X_train.shape[1]))
+            raise ValueError(
+                f"feature_names has {len(names)} names but the data has {X_train.shape[1]} features"
+            )
     dtrain = xgb.DMatrix(X_train, label=y_train, feature_names=names, missing=np.nan)
     evals = [(dtrain, "train")]
     if X_validation is not None:
         if X_validation.shape[1] != X_train.shape[1]:
-            raise ValueError("validation has %d features, train has %d" % (X_validation.shape[1], X_train.shape[1]))
-        evals.append((xgb.DMatrix(X_validation, label=y_validation, feature_names=names, missing=np.nan), "validation"))
+            raise ValueError(
+                f"validation has {X_validation.shape[1]} features, train has {X_train.shape[1]}"
+            )
+        evals.append(
+            (
+                xgb.DMatrix(X_validation, label=y_validation, feature_names=names, missing=np.nan),
+                "validation",
+            )
+        )
     early = hyperparameters.get("early_stopping_rounds")
     if early == 0:
         early = None
     if early is not None and X_validation is None:
         raise ValueError("early_stopping_rounds needs a validation channel")
-    history: Dict[str, Dict[str, list]] = {}
+    history: dict[str, dict[str, list]] = {}
     booster = xgb.train(
         booster_params(hyperparameters),
         dtrain,
@@ -229,7 +250,7 @@ def train_model(
     final = {}
     for data_name, metrics in history.items():
         for metric_name, values in metrics.items():
-            final["%s-%s" % (data_name, metric_name)] = float(values[rounds - 1])
+            final[f"{data_name}-{metric_name}"] = float(values[rounds - 1])
     info = {
         "num_round_requested": int(hyperparameters["num_round"]),
         "num_boosted_rounds": rounds,
@@ -243,7 +264,9 @@ def train_model(
     return booster, info
 
 
-def save_model(booster, model_dir: Path, metadata: Mapping[str, Any], output_data_dir: Optional[Path] = None) -> Path:
+def save_model(
+    booster, model_dir: Path, metadata: Mapping[str, Any], output_data_dir: Path | None = None
+) -> Path:
     """Write ``xgboost-model`` (XGBoost JSON) alone to ``model_dir``; the metadata goes to
     ``output_data_dir`` (never beside the model: the serving container would try to load it)."""
     model_dir = Path(model_dir)
@@ -252,18 +275,24 @@ def save_model(booster, model_dir: Path, metadata: Mapping[str, Any], output_dat
     path.write_bytes(bytes(booster.save_raw(raw_format="json")))
     if output_data_dir is not None:
         if Path(output_data_dir).resolve() == model_dir.resolve():
-            raise ValueError("--output-data-dir must not be the model folder: the serving container loads every file there")
-        common.write_json(Path(output_data_dir) / common.MODEL_METADATA_FILENAME, dict(metadata, model_sha256=common.sha256_file(path)))
+            raise ValueError(
+                "--output-data-dir must not be the model folder: the serving container loads "
+                "every file there"
+            )
+        common.write_json(
+            Path(output_data_dir) / common.MODEL_METADATA_FILENAME,
+            dict(metadata, model_sha256=common.sha256_file(path)),
+        )
     return path
 
 
 def run(
     train_path: Path,
     model_dir: Path,
-    validation_path: Optional[Path] = None,
-    hyperparameters: Optional[Mapping[str, Any]] = None,
-    hyperparameters_file: Optional[Path] = None,
-    output_data_dir: Optional[Path] = None,
+    validation_path: Path | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    hyperparameters_file: Path | None = None,
+    output_data_dir: Path | None = None,
 ):
     """Train from channel paths and save the model. Returns ``(booster, metadata)``.
 
@@ -295,8 +324,8 @@ def run(
     }
     metadata.update(info)
     metric = str(resolved.get("eval_metric") or "")
-    metadata["train_%s" % metric] = info["final_metrics"].get("train-%s" % metric)
-    metadata["validation_%s" % metric] = info["final_metrics"].get("validation-%s" % metric)
+    metadata[f"train_{metric}"] = info["final_metrics"].get(f"train-{metric}")
+    metadata[f"validation_{metric}"] = info["final_metrics"].get(f"validation-{metric}")
     path = save_model(booster, Path(model_dir), metadata, output_data_dir)
     metadata["model_sha256"] = common.sha256_file(path)
     return booster, metadata
@@ -314,27 +343,49 @@ def model_fn(model_dir: str):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Train the credit-default XGBoost model.")
-    parser.add_argument("--train", default=common.env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     parser.add_argument(
-        "--validation", default=common.env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")
+        "--train", default=common.env_path("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
     )
-    parser.add_argument("--model-dir", "--model_dir", dest="model_dir", default=common.env_path("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument(
-        "--output-data-dir", "--output_data_dir", dest="output_data_dir",
+        "--validation",
+        default=common.env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+    )
+    parser.add_argument(
+        "--model-dir",
+        "--model_dir",
+        dest="model_dir",
+        default=common.env_path("SM_MODEL_DIR", "/opt/ml/model"),
+    )
+    parser.add_argument(
+        "--output-data-dir",
+        "--output_data_dir",
+        dest="output_data_dir",
         default=common.env_path("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"),
         help="where model_metadata.json goes (not the model folder)",
     )
     parser.add_argument("--hyperparameters-file", default=DEFAULT_HYPERPARAMETERS_FILE)
     parser.add_argument("--log-level", default="INFO")
     for name in sorted(ALL_HYPERPARAMETERS):
-        flags = ["--%s" % name] + (["--%s" % name.replace("_", "-")] if "_" in name else [])
-        parser.add_argument(*flags, dest="hp_" + name, default=None, metavar="VALUE", help="hyperparameter %s" % name)
+        flags = [f"--{name}"] + (["--{}".format(name.replace("_", "-"))] if "_" in name else [])
+        parser.add_argument(
+            *flags,
+            dest="hp_" + name,
+            default=None,
+            metavar="VALUE",
+            help=f"hyperparameter {name}",
+        )
     for alias, target in ALIASES.items():
-        parser.add_argument("--%s" % alias, dest="hp_" + target, default=None, metavar="VALUE", help=argparse.SUPPRESS)
+        parser.add_argument(
+            f"--{alias}",
+            dest="hp_" + target,
+            default=None,
+            metavar="VALUE",
+            help=argparse.SUPPRESS,
+        )
     return parser
 
 
-def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse arguments; ``--sagemaker_*`` / ``--_*`` pairs (SageMaker's own, e.g. the
     tuner's ``_tuning_objective_metric``) are skipped, anything else unknown is an error."""
     parser = build_parser()
@@ -345,17 +396,19 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         token = unknown[i]
         name = token[2:].split("=", 1)[0] if token.startswith("--") else None
         if name is not None and (name.startswith("sagemaker_") or name.startswith("_")):
-            has_value = "=" not in token and i + 1 < len(unknown) and not unknown[i + 1].startswith("--")
+            has_value = (
+                "=" not in token and i + 1 < len(unknown) and not unknown[i + 1].startswith("--")
+            )
             i += 2 if has_value else 1
             continue
         rejected.append(token)
         i += 1
     if rejected:
-        parser.error("unrecognized arguments: %s" % " ".join(rejected))
+        parser.error("unrecognized arguments: {}".format(" ".join(rejected)))
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None):
+def main(argv: Sequence[str] | None = None):
     args = _parse_args(argv)
     common.configure_logging(args.log_level)
     overrides = {k[3:]: v for k, v in vars(args).items() if k.startswith("hp_") and v is not None}
