@@ -96,7 +96,7 @@ graphviz:
 	  echo "Graphviz could not be installed (no apt or no root): architecture diagrams will be skipped."; }
 
 test: install chromium $(SCAN_VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	ml/images/test_images.sh
 	@$(MAKE) --no-print-directory test-lambda-runtime
 	@$(MAKE) --no-print-directory package-check

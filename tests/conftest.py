@@ -44,3 +44,35 @@ def synth(sample_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactor
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+# --- the fault-and-hostile-input probes' summary line (issue #17; tests/lambdas/conftest.py
+# labels each probe's reports). Counted here, in the process that prints the summary, so the
+# line is right with and without pytest-xdist.
+_PROBES: dict[tuple[str, str], list[int]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    probe = dict(report.user_properties).get("probe")
+    if probe is None:
+        return
+    # one count per probe: its call phase, or the setup phase when that failed or skipped
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        counts = _PROBES.setdefault((probe[0], probe[1]), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += int(report.passed)
+        counts[2] += int(report.skipped)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _PROBES:
+        return
+    terminalreporter.section("fault and hostile-input probes")
+
+    def line(label: str, run: int, passed: int, skipped: int) -> str:
+        return f"probes: {label}{run} run, {passed} passed" + (
+            f", {skipped} skipped" if skipped else "")
+
+    for (function, category), counts in sorted(_PROBES.items()):
+        terminalreporter.write_line(line(f"{function} / {category}: ", *counts))
+    terminalreporter.write_line(line("", *(sum(v[i] for v in _PROBES.values()) for i in range(3))))

@@ -55,7 +55,6 @@ PROBE_CATEGORIES = (
     "idempotency and concurrency",
     "security of the corrective control",
 )
-_PROBES: dict[tuple[str, str], list[int]] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,26 +77,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """Label a probe's reports with its function and category. The counting and the summary
+    line are in tests/conftest.py: under pytest-xdist (`make test` runs two workers) reports
+    reach the controlling process, which loads only that conftest."""
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker("probe")
-    if marker is None:
-        return
-    # one count per probe: its call phase, or the setup phase when that failed or skipped
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        counts = _PROBES.setdefault((marker.args[0], marker.args[1]), [0, 0, 0])
-        counts[0] += 1
-        counts[1] += int(report.passed)
-        counts[2] += int(report.skipped)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _PROBES:
-        return
-    terminalreporter.section("fault and hostile-input probes")
-    def line(label: str, run: int, passed: int, skipped: int) -> str:
-        return f"probes: {label}{run} run, {passed} passed" + (f", {skipped} skipped" if skipped else "")
-
-    for (function, category), counts in sorted(_PROBES.items()):
-        terminalreporter.write_line(line(f"{function} / {category}: ", *counts))
-    terminalreporter.write_line(line("", *(sum(v[i] for v in _PROBES.values()) for i in range(3))))
+    if marker is not None:
+        report.user_properties.append(("probe", [marker.args[0], marker.args[1]]))
