@@ -15,7 +15,12 @@ from pathlib import Path
 
 from aws_cdk import App, Tags
 
-from compliance.acknowledgements import apply_acknowledgements
+from compliance.acknowledgements import (
+    ACKNOWLEDGEMENTS,
+    CONDITIONAL_ACKNOWLEDGEMENTS,
+    REHEARSAL_ACKNOWLEDGEMENTS,
+    apply_acknowledgements,
+)
 from compliance.checks import add_compliance_checks, plugin_names
 from compliance.gate import ComplianceGateFailed, synth_or_fail
 from platform_config import ConfigError, PlatformConfig, load_config
@@ -64,7 +69,13 @@ def build_app(
         Tags.of(stage).add("ml-platform:environment", name)
         if acknowledgements:
             apply_acknowledgements(
-                stage, plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None
+                stage,
+                (
+                    *ACKNOWLEDGEMENTS,
+                    *CONDITIONAL_ACKNOWLEDGEMENTS,
+                    *(REHEARSAL_ACKNOWLEDGEMENTS if omit_custom_resources else ()),
+                ),
+                plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None,
             )
     if omit_custom_resources:
         # Deploy rehearsal only (make deploy-local): see rehearsal/omit.py. The compliance
