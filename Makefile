@@ -97,6 +97,7 @@ graphviz:
 
 test: install chromium $(SCAN_VENV)/.installed
 	$(PY) -m pytest -n 2 --dist loadfile
+	$(VENV)/bin/mypy
 	ml/images/test_images.sh
 	@$(MAKE) --no-print-directory test-lambda-runtime
 	@$(MAKE) --no-print-directory package-check
