@@ -14,6 +14,7 @@ It reports under the same plugin name, so CDK applies the same acknowledgements
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -73,29 +74,46 @@ def _key(template: bytes) -> str:
 
 
 def check_template(path: str, package: Path) -> dict:
-    """The validator's report for one template: {"success": bool, "violations": [...]}."""
+    """The validator's report for one template: {"success": bool, "violations": [...]}.
+
+    Two processes checking the same template at once (two synths, two test workers) do not
+    both run cfn-guard: the second waits on the template's lock, then reads the first's
+    result from the cache."""
     content = Path(path).read_bytes()
-    cached = CACHE_DIR / "results" / f"{_key(content)}.json"
-    if cached.exists():
-        report = json.loads(cached.read_text())
-    else:
-        done = subprocess.run(
-            ["node", str(WORKER), str(package), path], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"cfn-guard failed on {path}:\n{done.stderr.strip()}")
-        report = json.loads(done.stdout)
-        for violation in report.get("violations", []):
-            for resource in violation.get("violatingResources", []):
-                resource["templatePath"] = ""  # the path is filled in per run
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(report))
-        tmp.replace(cached)
+    key = _key(content)
+    cached = CACHE_DIR / "results" / f"{key}.json"
+    if not cached.exists():
+        lock_path = CACHE_DIR / "locks" / f"{key}.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not cached.exists():
+                _store(cached, _run_worker(path, package))
+    report = json.loads(cached.read_text())
     for violation in report.get("violations", []):
         for resource in violation.get("violatingResources", []):
             resource["templatePath"] = path
     return report
+
+
+def _run_worker(path: str, package: Path) -> dict:
+    done = subprocess.run(
+        ["node", str(WORKER), str(package), path], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cfn-guard failed on {path}:\n{done.stderr.strip()}")
+    report: dict = json.loads(done.stdout)
+    for violation in report.get("violations", []):
+        for resource in violation.get("violatingResources", []):
+            resource["templatePath"] = ""  # the path is filled in per run
+    return report
+
+
+def _store(cached: Path, report: dict) -> None:
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(report))
+    tmp.replace(cached)
 
 
 def check_templates(paths: list[str], workers: int | None = None) -> dict:

@@ -74,3 +74,28 @@ def test_same_findings_as_the_cdklabs_plugin_then_only_changed_templates(
     again = guard.check_templates(templates)
     assert checked == [queue_template]  # only the changed template ran again
     assert not any("sqs_queue_encrypted_check" == v["ruleName"] for v in again["violations"])
+
+
+def test_concurrent_checks_of_one_template_run_cfn_guard_once(tmp_path, monkeypatch) -> None:
+    """Two synths (or two test workers) checking the same template at once: one runs
+    cfn-guard, the others wait on the template's lock and read its cached result."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from compliance import guard
+
+    monkeypatch.setattr(guard, "CACHE_DIR", tmp_path / "cache")
+    calls = []
+
+    def slow_worker(path, package):
+        calls.append(path)
+        time.sleep(0.3)
+        return {"success": True, "violations": []}
+
+    monkeypatch.setattr(guard, "_run_worker", slow_worker)
+    template = tmp_path / "t.template.json"
+    template.write_text('{"Resources": {}}')
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(lambda _: guard.check_template(str(template), tmp_path), range(4)))
+    assert calls == [str(template)]
+    assert all(r == {"success": True, "violations": []} for r in reports)
