@@ -6,17 +6,15 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-from aws_cdk import CfnTag
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from cdk_constructs._jsii_memo import adopt, attribute
+from cdk_constructs._person import as_cfn_tags, person_execution_role, person_identity
 from cdk_constructs._validation import require
 from cdk_constructs.human_role import HumanRole
 from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
-from cdk_constructs.user_workspace import JOB_FUNCTION_TAG, OWNER_TAG
 
 _USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PROFILE_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # botocore UserProfileName
@@ -130,27 +128,18 @@ class StudioUserProfile(Construct):
 
         stack = adopt(self, scope)
         self.user_name = user_name
-        identity = {OWNER_TAG: user_name, JOB_FUNCTION_TAG: "data_scientist", **(tags or {})}
-        cfn_tags = [CfnTag(key=k, value=v) for k, v in sorted(identity.items())]
-
-        self.execution_role = iam.CfnRole(
+        identity = person_identity(user_name, tags)
+        cfn_tags = as_cfn_tags(identity)
+        # sts:SetSourceIdentity: Studio sets the person as the source identity of the
+        # session (ExecutionRoleIdentityConfig USER_PROFILE_NAME), so CloudTrail names them.
+        self.execution_role = person_execution_role(
             self,
-            "ExecutionRole",
             role_name=execution_role_name,
             description=f"SageMaker Studio apps and jobs of {user_name}",
-            assume_role_policy_document={
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sagemaker.amazonaws.com"},
-                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                        "Condition": {"StringEquals": {"aws:SourceAccount": stack.account}},
-                    }
-                ],
-            },
-            managed_policy_arns=list(execution_policy_arns),
+            account=stack.account,
+            policy_arns=execution_policy_arns,
             tags=cfn_tags,
+            actions=["sts:AssumeRole", "sts:SetSourceIdentity"],
         )
 
         security_groups = [attribute(security_group, "security_group_id")]

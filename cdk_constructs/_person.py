@@ -1,0 +1,56 @@
+"""What every per-person construct builds the same way (UserWorkspace, StudioUserProfile):
+the person's identity tags and their SageMaker execution role."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import CfnTag
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+OWNER_TAG = "ml-platform:owner"
+JOB_FUNCTION_TAG = "ml-platform:job-function"
+
+
+def person_identity(user_name: str, tags: Mapping[str, str] | None) -> dict[str, str]:
+    """Owner and job function, with the caller's tags beside them."""
+    return {OWNER_TAG: user_name, JOB_FUNCTION_TAG: "data_scientist", **(tags or {})}
+
+
+def as_cfn_tags(identity: Mapping[str, str]) -> list[CfnTag]:
+    return [CfnTag(key=k, value=v) for k, v in sorted(identity.items())]
+
+
+def person_execution_role(
+    scope: Construct,
+    *,
+    role_name: str,
+    description: str,
+    account: str,
+    policy_arns: Sequence[str],
+    tags: list[CfnTag],
+    actions: str | list[str] = "sts:AssumeRole",
+) -> iam.CfnRole:
+    """The person's SageMaker execution role (construct id ``ExecutionRole``): trusted by
+    SageMaker on behalf of this account only, with the given managed policies and no inline
+    policy."""
+    return iam.CfnRole(
+        scope,
+        "ExecutionRole",
+        role_name=role_name,
+        description=description,
+        assume_role_policy_document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": actions,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        },
+        managed_policy_arns=list(policy_arns),
+        tags=tags,
+    )
