@@ -58,7 +58,9 @@ def build_app(
         context[f"availability-zones:account={env.account}:region={env.region}"] = list(
             env.availability_zones
         )
-    app = App(outdir=outdir, context=context)
+    # With the checks on, CDK's own CloudFormation validator runs as a plugin cached by
+    # template content (compliance/_cfn_validate.py) instead of the uncached built-in one.
+    app = App(outdir=outdir, context=context, builtin_cloud_formation_validation=not compliance)
     stages = {
         name: PlatformStage(app, name, config=config)
         for name in ENVIRONMENT_NAMES

@@ -6,6 +6,7 @@ from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
+from compliance._cfn_validate import CachedCloudFormationValidate
 from compliance.guard import PLUGIN_NAME, ParallelCfnGuardValidator
 
 # Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
@@ -35,11 +36,20 @@ def nag_packs(scope: IConstruct) -> list:
     ]
 
 
-def add_compliance_checks(app: IConstruct, *, cfn_guard: bool = True) -> None:
+def add_compliance_checks(
+    app: IConstruct, *, cfn_guard: bool = True, cloudformation_validate: bool = True
+) -> None:
     """Every finding, warnings included, fails the synth (compliance/gate.py). cfn-guard runs
     the cdklabs validator's code and Control Tower rules per template, in parallel, cached by
-    template content (compliance/guard.py)."""
+    template content (compliance/guard.py).
+
+    ``cloudformation_validate`` adds CDK's own CloudFormation validator, cached by template
+    content (compliance/_cfn_validate.py): create the app with
+    ``App(builtin_cloud_formation_validation=False)`` so the uncached built-in instance does
+    not run as well (it would find the same, slowly)."""
     plugins = nag_packs(app)
     if cfn_guard:
         plugins.append(ParallelCfnGuardValidator())
+    if cloudformation_validate:
+        plugins.append(CachedCloudFormationValidate())
     Validations.of(app).add_plugins(*plugins)

@@ -93,7 +93,7 @@ class RiskDataStack(Stack):
 def build(outdir: str | None = None) -> App:
     # The feature flags the constructs are tested with (without them S3 log delivery would
     # be granted by ACL, which the buckets refuse).
-    app = App(outdir=outdir, context=dict(FEATURE_FLAGS))
+    app = App(outdir=outdir, context=dict(FEATURE_FLAGS), builtin_cloud_formation_validation=False)
     RiskDataStack(app, "RiskData", env=Environment(account=ACCOUNT, region=REGION))
     add_compliance_checks(app)
     return app

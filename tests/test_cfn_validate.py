@@ -1,0 +1,202 @@
+"""CDK's built-in CloudFormation validator, cached by template content
+(compliance/_cfn_validate.py): the same findings as the built-in plugin, the same gate, and
+no validator run for a template it has already seen."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, CfnResource, Environment, Stack, Validations
+
+from compliance import _cfn_validate as cv
+from compliance.gate import ComplianceGateFailed, synth_or_fail
+
+ENV = Environment(account="111111111111", region="eu-west-2")
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(cv, "CACHE_DIR", folder)
+    return folder
+
+
+def _careless_app(outdir: Path, *, cached: bool, topic_name: object = 5) -> App:
+    """A stack CloudFormation's schemas reject: an unknown property, a wrong type."""
+    app = App(
+        outdir=str(outdir),
+        builtin_cloud_formation_validation=not cached,
+        context={"@aws-cdk/core:failSynthOnValidationErrors": False},
+    )
+    stack = Stack(app, "Careless", env=ENV)
+    CfnResource(
+        stack, "Topic", type="AWS::SNS::Topic", properties={"Bogus": 1, "TopicName": topic_name}
+    )
+    CfnResource(stack, "Queue", type="AWS::SQS::Queue", properties={"VisibilityTimeout": "abc"})
+    if cached:
+        Validations.of(app).add_plugins(cv.CachedCloudFormationValidate())
+    return app
+
+
+def _report(outdir: Path) -> list[dict]:
+    data = json.loads((outdir / "validation-report.json").read_text())
+    return [
+        {
+            "plugin": r["pluginName"],
+            "version": r.get("pluginVersion"),
+            "conclusion": r.get("conclusion"),
+            "violations": sorted(
+                (
+                    v["ruleName"],
+                    v["description"],
+                    v["severity"],
+                    tuple(
+                        (c["constructPath"], tuple(c["cloudFormationResource"]["propertyPaths"]))
+                        for c in v["violatingConstructs"]
+                    ),
+                )
+                for v in r["violations"]
+            ),
+        }
+        for r in data["pluginReports"]
+    ]
+
+
+def test_same_findings_as_the_builtin_validator_then_from_the_cache(tmp_path, cache, monkeypatch):
+    _careless_app(tmp_path / "builtin", cached=False).synth()
+    builtin = _report(tmp_path / "builtin")
+    assert [r["plugin"] for r in builtin] == ["CloudFormation Validate"]
+    rules = {v[0] for v in builtin[0]["violations"]}
+    assert {"F3002", "F3012", "W9003"} <= rules  # the fixture really has findings
+
+    _careless_app(tmp_path / "cold", cached=True).synth()
+    assert _report(tmp_path / "cold") == builtin  # name, engine version, findings, paths
+
+    def no_engine(_context):
+        raise AssertionError("the validator ran although every template was cached")
+
+    monkeypatch.setattr(cv, "_run_validator", no_engine)
+    _careless_app(tmp_path / "warm", cached=True).synth()
+    assert _report(tmp_path / "warm") == builtin
+
+
+def test_the_gate_fails_on_a_cached_finding(tmp_path, cache):
+    for run in ("cold", "warm"):
+        with pytest.raises(ComplianceGateFailed) as failed:
+            synth_or_fail(_careless_app(tmp_path / run, cached=True), tmp_path / run)
+        assert "F3012" in failed.value.summary and "Careless/Queue" in failed.value.summary
+
+
+def _stacks(tmp_path: Path, contents: dict[str, dict]) -> list[dict]:
+    stacks = []
+    for name, template in contents.items():
+        path = tmp_path / f"{name}.template.json"
+        path.write_text(json.dumps(template))
+        stacks.append({"path": name, "template": str(path), "account": "1", "region": "r"})
+    return stacks
+
+
+class _FakeRun:
+    """Stands in for the validator: one diagnostic per template, counting what it is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, context):
+        with self.lock:
+            self.calls.append(sorted(s.stack_construct_path for s in context.stack_templates))
+        return cv.PolicyValidationPluginReport(
+            success=True,
+            violations=[
+                cv.PolicyViolation(
+                    rule_name="W1",
+                    description="d",
+                    severity="warning",
+                    violating_resources=[
+                        cv.PolicyViolatingResource(
+                            resource_logical_id=f"R{s.stack_construct_path}",
+                            template_path=s.template_path,
+                            locations=[],
+                        )
+                        for s in context.stack_templates
+                    ],
+                )
+            ],
+        )
+
+
+def test_a_change_rechecks_only_the_changed_template(tmp_path, cache):
+    run = _FakeRun()
+    stacks = _stacks(tmp_path, {"A": {"Resources": {}}, "B": {"Resources": {}}})
+    first = cv.diagnostics(None, stacks, run=run)
+    assert run.calls == [["A", "B"]]
+    assert first[stacks[0]["template"]][0]["resourceLogicalId"] == "RA"
+
+    cv.diagnostics(None, stacks, run=run)
+    assert run.calls == [["A", "B"]]  # nothing changed: no run
+
+    Path(stacks[1]["template"]).write_text(json.dumps({"Resources": {"X": {}}}))
+    again = cv.diagnostics(None, stacks, run=run)
+    assert run.calls == [["A", "B"], ["B"]]
+    assert again[stacks[1]["template"]][0]["resourceLogicalId"] == "RB"
+
+    # The key covers the account and region the validator resolves pseudo parameters with.
+    moved = [dict(s, region="other") for s in stacks]
+    cv.diagnostics(None, moved, run=run)
+    assert run.calls[-1] == ["A", "B"]
+
+
+def test_concurrent_synths_run_the_validator_once_per_template(tmp_path, cache):
+    run = _FakeRun()
+    stacks = _stacks(tmp_path, {"A": {"Resources": {}}})
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cv.diagnostics(None, stacks, run=run)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert run.calls == [["A"]]
+    assert len(results) == 4 and all(r == results[0] for r in results)
+
+
+def test_merge_reports_one_violation_per_rule_across_templates(tmp_path):
+    stacks = _stacks(tmp_path, {"A": {}, "B": {}})
+    entry = {"ruleName": "E1", "description": "d", "severity": "error", "locations": ["P"]}
+    per = {
+        stacks[0]["template"]: [dict(entry, resourceLogicalId="X")],
+        stacks[1]["template"]: [dict(entry, resourceLogicalId="Y")],
+    }
+    merged = cv.merge(stacks, per)
+    assert merged["success"] is False  # an error is not a success, as the built-in reports
+    assert len(merged["violations"]) == 1
+    assert [r["resourceLogicalId"] for r in merged["violations"][0]["violatingResources"]] == [
+        "X",
+        "Y",
+    ]
+
+
+def test_the_platform_runs_the_cached_validator_instead_of_the_builtin(synth):
+    """Once, not twice (the built-in instance is off), and through the cache: every stack
+    template of the synth has its diagnostics stored under its content key."""
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    names = [r["pluginName"] for r in report["pluginReports"]]
+    assert names.count(cv.PLUGIN_NAME) == 1
+    checked = 0
+    for manifest in synth.outdir.glob("assembly-*/manifest.json"):
+        for artifact in json.loads(manifest.read_text())["artifacts"].values():
+            if artifact["type"] != "aws:cloudformation:stack":
+                continue
+            account, region = artifact["environment"].removeprefix("aws://").split("/")
+            template = manifest.parent / artifact["properties"]["templateFile"]
+            stack = {"path": artifact["displayName"], "account": account, "region": region}
+            key = cv._key(stack, template.read_bytes())
+            assert (cv.CACHE_DIR / "results" / f"{key}.json").exists(), template.name
+            checked += 1
+    assert checked >= 10
