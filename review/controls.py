@@ -516,6 +516,42 @@ def _marker_controls(decorators: list[ast.expr]) -> set[str]:
     return found
 
 
+def _test_functions(path: Path) -> tuple[set[str], list[tuple[str, list[str], list[str]]]] | None:
+    """One test file, parsed: its module-level control markers and, per test function, its
+    name, its marker controls and the string constants in its body. Cached on disk under
+    the file's content hash (review/controls.py; a pack build parses ~100 test files)."""
+    import hashlib
+    import json
+    import os
+
+    content = path.read_bytes()
+    cache_dir = Path(os.environ.get("REVIEW_CACHE") or Path(__file__).resolve().parents[1] / ".cache" / "review")
+    key = hashlib.sha256(b"tests-v1\0" + content).hexdigest()
+    cached = cache_dir / "tests" / f"{key}.json"
+    if cached.exists():
+        marks, functions = json.loads(cached.read_text())
+        return set(marks), [(n, m, c) for n, m, c in functions]
+    try:
+        module = ast.parse(content)
+    except SyntaxError:
+        return None
+    module_marks: set[str] = set()
+    for node in module.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            module_marks |= _marker_controls([node.value])
+    found = []
+    for fn in ast.walk(module):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name.startswith("test"):
+            constants = sorted({c.value for c in ast.walk(fn)
+                                if isinstance(c, ast.Constant) and isinstance(c.value, str)})
+            found.append((fn.name, sorted(_marker_controls(fn.decorator_list)), constants))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f".{key}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps([sorted(module_marks), found]))
+    partial.replace(cached)
+    return module_marks, found
+
+
 def discover_tests(tests_root: Path, controls: tuple[Control, ...] = CONTROLS,
                    exclude: tuple[str, ...] = ("test_review_pack",)) -> dict[str, list[str]]:
     """control id -> test node ids (``path::name``), from markers and resource-type mentions.
@@ -528,24 +564,17 @@ def discover_tests(tests_root: Path, controls: tuple[Control, ...] = CONTROLS,
     mapping: dict[str, set[str]] = {}
     root = tests_root.parent
     for path in sorted(tests_root.rglob("test_*.py")):
-        try:
-            module = ast.parse(path.read_text())
-        except SyntaxError:
+        parsed = _test_functions(path)
+        if parsed is None:
             continue
-        module_marks: set[str] = set()
-        for node in module.body:
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
-                module_marks |= _marker_controls([node.value])
+        module_marks, functions = parsed
         heuristics = not any(x in path.name for x in exclude)
-        functions = [n for n in ast.walk(module)
-                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
-        for fn in functions:
-            marks = module_marks | _marker_controls(fn.decorator_list)
+        for name, fn_marks, constants in functions:
+            marks = module_marks | set(fn_marks)
             if heuristics:
-                for const in ast.walk(fn):
-                    if isinstance(const, ast.Constant) and isinstance(const.value, str):
-                        marks |= by_type.get(const.value, set())
-            node_id = f"{path.relative_to(root).as_posix()}::{fn.name}"
+                for const in constants:
+                    marks |= by_type.get(const, set())
+            node_id = f"{path.relative_to(root).as_posix()}::{name}"
             for control_id in marks & known:
                 mapping.setdefault(control_id, set()).add(node_id)
     return {k: sorted(v) for k, v in mapping.items()}

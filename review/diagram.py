@@ -10,10 +10,14 @@ to KMS keys are summarised in the node label ("KMS: Data") to keep the picture c
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
+import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,21 +260,53 @@ def _vpc_cluster(top: dict, emit, vpc_lines: list[str], vpc_node_ids: list[str],
     sub_node.logical_ids |= vpc_own.logical_ids
 
 
+# Rendered images are kept here under the SHA-256 of (Graphviz version, format, options, dot
+# source): a synth that did not change a diagram does not run Graphviz for it (override with
+# DIAGRAM_CACHE; safe to delete at any time).
+DIAGRAM_CACHE = Path(
+    os.environ.get("DIAGRAM_CACHE") or Path(__file__).resolve().parents[1] / ".cache" / "diagrams"
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _dot_version(dot: str) -> str:
+    done = subprocess.run([dot, "-V"], capture_output=True, text=True, check=False)
+    return (done.stderr or done.stdout).strip()
+
+
+def _render_one(dot: str, dot_file: Path, source: str, target: Path, fmt: str) -> Path:
+    extra = ["-Gdpi=110"] if fmt == "png" else []
+    key = hashlib.sha256(
+        "\0".join([_dot_version(dot), fmt, *extra, source]).encode()
+    ).hexdigest()
+    cached = DIAGRAM_CACHE / f"{key}.{fmt}"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{key}.{os.getpid()}.{fmt}")
+        subprocess.run([dot, f"-T{fmt}", *extra, "-o", str(partial), str(dot_file)], check=True)
+        partial.replace(cached)
+    shutil.copyfile(cached, target)
+    return target
+
+
 def render(dot_source: str, out_base: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Write ``out_base.dot`` and, when Graphviz is installed, ``out_base.<fmt>``."""
+    """Write ``out_base.dot`` and, when Graphviz is installed, ``out_base.<fmt>`` (the formats
+    rendered at once, each taken from the cache when this source was rendered before)."""
     out_base.parent.mkdir(parents=True, exist_ok=True)
     dot_file = out_base.with_suffix(".dot")
     dot_file.write_text(dot_source)
     dot = shutil.which("dot")
     if dot is None:
         return []
-    written = []
-    for fmt in formats:
-        target = out_base.with_suffix(f".{fmt}")
-        extra = ["-Gdpi=110"] if fmt == "png" else []
-        subprocess.run([dot, f"-T{fmt}", *extra, "-o", str(target), str(dot_file)], check=True)
-        written.append(target)
-    return written
+    with ThreadPoolExecutor(max_workers=len(formats) or 1) as pool:
+        return list(
+            pool.map(
+                lambda fmt: _render_one(
+                    dot, dot_file, dot_source, out_base.with_suffix(f".{fmt}"), fmt
+                ),
+                formats,
+            )
+        )
 
 
 def graphviz_available() -> bool:

@@ -1,0 +1,69 @@
+"""The review pack's caches (diagrams by dot source, test discovery by file content) give
+the same pack as no cache, and re-do only what changed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from review import controls, diagram
+
+DOT = "digraph G { a -> b; }"
+
+
+@pytest.fixture()
+def counted_dot(tmp_path, monkeypatch):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz (dot) is not installed here: `make graphviz` installs it")
+    monkeypatch.setattr(diagram, "DIAGRAM_CACHE", tmp_path / "cache")
+    calls = []
+    real = subprocess.run
+
+    def run(args, *a, **kw):
+        if "-V" not in args:
+            calls.append(list(args))
+        return real(args, *a, **kw)
+
+    monkeypatch.setattr(diagram.subprocess, "run", run)
+    return calls
+
+
+def test_a_diagram_is_rendered_once_per_source(tmp_path, counted_dot):
+    first = diagram.render(DOT, tmp_path / "one" / "d")
+    assert len(counted_dot) == 2  # png and svg
+    assert {p.suffix for p in first} == {".png", ".svg"}
+    again = diagram.render(DOT, tmp_path / "two" / "d")
+    assert len(counted_dot) == 2  # from the cache
+    for a, b in zip(first, again, strict=True):
+        assert a.read_bytes() == b.read_bytes() and a.stat().st_size > 0
+    diagram.render(DOT.replace("b;", "c;"), tmp_path / "three" / "d")
+    assert len(counted_dot) == 4  # a changed source is rendered again
+    assert "c" in (tmp_path / "three" / "d.svg").read_text()
+
+
+def test_test_discovery_reads_changed_files_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEW_CACHE", str(tmp_path / "cache"))
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    control = controls.CONTROLS[0]
+    marked = (
+        f'import pytest\n\n@pytest.mark.control("{control.id}")\ndef test_one():\n    assert True\n'
+    )
+    (tests / "test_x.py").write_text(marked)
+    cold = controls.discover_tests(tests)
+    assert cold == {control.id: ["tests/test_x.py::test_one"]}
+    assert controls.discover_tests(tests) == cold  # warm, from the cache
+    (tests / "test_x.py").write_text(marked.replace("test_one", "test_two"))
+    assert controls.discover_tests(tests) == {control.id: ["tests/test_x.py::test_two"]}
+
+
+def test_cached_discovery_equals_a_fresh_parse_of_the_real_suite(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    monkeypatch.setenv("REVIEW_CACHE", str(tmp_path / "a"))
+    fresh = controls.discover_tests(root)
+    assert fresh and all(fresh.values())
+    assert controls.discover_tests(root) == fresh
