@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
@@ -201,7 +202,13 @@ def merge(stacks: list[dict], per_template: dict[str, list[dict]]) -> dict:
 
 @jsii.implements(IPolicyValidationPlugin)
 class CachedCloudFormationValidate:
-    """CDK's built-in validator, run only on templates whose content it has not seen."""
+    """CDK's built-in validator, run only on templates whose content it has not seen.
+
+    ``before`` is called with the template paths before this plugin validates (the compliance
+    checks start cfn-guard's processes there, so that they overlap this plugin's engine)."""
+
+    def __init__(self, *, before: Callable[[list[str]], None] | None = None) -> None:
+        self._before = before
 
     @property
     def name(self) -> str:
@@ -217,6 +224,8 @@ class CachedCloudFormationValidate:
         return None
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        if self._before is not None:
+            self._before(list(context.template_paths))
         stacks = [
             {
                 "path": s.stack_construct_path,

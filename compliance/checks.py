@@ -7,7 +7,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, 
 from constructs import IConstruct
 
 from compliance._cfn_validate import CachedCloudFormationValidate
-from compliance.guard import PLUGIN_NAME, ParallelCfnGuardValidator
+from compliance.guard import PLUGIN_NAME, ParallelCfnGuardValidator, prefetch
 
 # Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
 # is "<plugin>::<rule id>[<finding>]".
@@ -47,9 +47,12 @@ def add_compliance_checks(
     content (compliance/_cfn_validate.py): create the app with
     ``App(builtin_cloud_formation_validation=False)`` so the uncached built-in instance does
     not run as well (it would find the same, slowly)."""
-    plugins = nag_packs(app)
+    plugins: list = []
+    if cloudformation_validate:
+        # First: CDK runs plugins in order, and this one starts cfn-guard's processes before
+        # its own engine, so both validators work at once (compliance/guard.py prefetch).
+        plugins.append(CachedCloudFormationValidate(before=prefetch if cfn_guard else None))
+    plugins += nag_packs(app)
     if cfn_guard:
         plugins.append(ParallelCfnGuardValidator())
-    if cloudformation_validate:
-        plugins.append(CachedCloudFormationValidate())
     Validations.of(app).add_plugins(*plugins)

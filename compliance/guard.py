@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import jsii
@@ -116,12 +116,44 @@ def _store(cached: Path, report: dict) -> None:
     tmp.replace(cached)
 
 
+# Checks started ahead of the plugin's turn (see :func:`prefetch`), by (path, content digest).
+_STARTED: dict[tuple[str, str], Future] = {}
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+    return _POOL
+
+
+def _digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def prefetch(paths: list[str]) -> None:
+    """Start checking ``paths`` in the background, now. CDK runs validation plugins one after
+    the other; the plugin that runs first calls this (compliance/checks.py), so cfn-guard's
+    processes run while CDK's own validator and the cdk-nag packs do their work, instead of
+    after them. :func:`check_templates` then takes the results (checked against the
+    template's content, so a template rewritten since is checked again)."""
+    package = package_dir()
+    for path in sorted(paths):
+        key = (path, _digest(path))
+        if key not in _STARTED:
+            _STARTED[key] = _pool().submit(check_template, path, package)
+
+
 def check_templates(paths: list[str], workers: int | None = None) -> dict:
     """Every template's violations together, as the plugin reports them for the whole app."""
     package = package_dir()
-    workers = workers or max(1, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        reports = list(pool.map(lambda p: check_template(p, package), sorted(paths)))
+    futures = []
+    with ThreadPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1)) as pool:
+        for path in sorted(paths):
+            started = _STARTED.pop((path, _digest(path)), None)
+            futures.append(started or pool.submit(check_template, path, package))
+        reports = [f.result() for f in futures]
     # The plugin reports each failed check of each rule on its own; so does this.
     violations = [v for report in reports for v in report.get("violations", [])]
     return {

@@ -37,17 +37,31 @@ def templates(tmp_path) -> list[str]:
 
 
 def _findings(violations) -> list[tuple]:
-    return sorted((v["ruleName"], r["resourceLogicalId"], r["templatePath"], v.get("fix"))
-                  for v in violations for r in v["violatingResources"])
+    return sorted(
+        (v["ruleName"], r["resourceLogicalId"], r["templatePath"], v.get("fix"))
+        for v in violations
+        for r in v["violatingResources"]
+    )
 
 
 def test_same_findings_as_the_cdklabs_plugin_then_only_changed_templates(
-        templates, tmp_path, monkeypatch) -> None:
+    templates, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setattr(guard, "CACHE_DIR", tmp_path / "cache")
     original = CfnGuardValidator(control_tower_rules_enabled=True).validate(_Context(templates))
-    expected = _findings([{"ruleName": v.rule_name, "fix": v.fix, "violatingResources": [
-        {"resourceLogicalId": r.resource_logical_id, "templatePath": r.template_path}
-        for r in v.violating_resources]} for v in original.violations])
+    expected = _findings(
+        [
+            {
+                "ruleName": v.rule_name,
+                "fix": v.fix,
+                "violatingResources": [
+                    {"resourceLogicalId": r.resource_logical_id, "templatePath": r.template_path}
+                    for r in v.violating_resources
+                ],
+            }
+            for v in original.violations
+        ]
+    )
     assert expected  # the careless bucket and queue are found
 
     checked: list[str] = []
@@ -99,3 +113,48 @@ def test_concurrent_checks_of_one_template_run_cfn_guard_once(tmp_path, monkeypa
         reports = list(pool.map(lambda _: guard.check_template(str(template), tmp_path), range(4)))
     assert calls == [str(template)]
     assert all(r == {"success": True, "violations": []} for r in reports)
+
+
+def test_prefetched_checks_are_used_unless_the_template_changed(tmp_path, monkeypatch) -> None:
+    """The first plugin starts cfn-guard early (guard.prefetch); the guard plugin takes those
+    results, and checks a template again if it was rewritten in between."""
+    checked: list[str] = []
+
+    def fake_check(path, package):
+        text = open(path).read()
+        checked.append(text)
+        return {"success": True, "violations": [{"checked": text}]}
+
+    monkeypatch.setattr(guard, "check_template", fake_check)
+    monkeypatch.setattr(guard, "package_dir", lambda: tmp_path)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text("A1")
+    b.write_text("B1")
+    guard.prefetch([str(a), str(b)])
+    b.write_text("B2")  # rewritten after the prefetch
+    report = guard.check_templates([str(a), str(b)])
+    # What was reported is what the templates hold now; A was checked once (the prefetch).
+    assert [v["checked"] for v in report["violations"]] == ["A1", "B2"]
+    assert checked.count("A1") == 1
+    assert not any(key[0] == str(a) for key in guard._STARTED)  # consumed
+    guard._STARTED.clear()
+
+
+def test_the_first_plugin_starts_cfn_guard(tmp_path, monkeypatch) -> None:
+    """CDK's validator runs first and starts cfn-guard before its own engine, so the guard
+    plugin (run last) finds its processes already at work."""
+    from compliance import checks
+
+    app = App(outdir=str(tmp_path / "out"), builtin_cloud_formation_validation=False)
+    Stack(app, "Empty")
+    order: list[str] = []
+    monkeypatch.setattr(checks, "prefetch", lambda paths: order.append(f"prefetch {paths}"))
+    monkeypatch.setattr(
+        guard,
+        "check_templates",
+        lambda paths: order.append("guard") or {"success": True, "violations": []},
+    )
+    checks.add_compliance_checks(app)
+    app.synth()
+    assert len(order) == 2 and order[1] == "guard", order
+    assert order[0].startswith("prefetch [") and "Empty.template.json" in order[0]
