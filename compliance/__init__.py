@@ -10,7 +10,7 @@ reviewed list of
 acknowledged findings: it is not part of the library and not in the wheel (its construct
 paths are this app's; shipped, they could silence another app's findings).
 
-Names resolve on first use (PEP 562): importing ``compliance.summary`` alone does not load
+Names resolve on first use (PEP 562): importing ``compliance._summary`` alone does not load
 cdk-nag and start jsii.
 """
 
@@ -20,35 +20,35 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from compliance.checks import (
+    from compliance._checks import (
         CFN_GUARD_PLUGIN,
         NAG_PACKS,
         add_compliance_checks,
         plugin_names,
     )
-    from compliance.gate import ComplianceGateFailed, synth_or_fail
-    from compliance.summary import (
+    from compliance._summary import (
         Finding,
         read_findings,
         summarize_validation_failure,
     )
+    from compliance.gate import ComplianceGateFailed, synth_or_fail
 
 # Public name -> (module, one line for the reader of this list).
 _EXPORTS: dict[str, tuple[str, str]] = {
     "add_compliance_checks": (
-        "checks",
+        "_checks",
         "register the four cdk-nag packs and (by default) cfn-guard on an app; any finding "
         "fails the synth",
     ),
-    "plugin_names": ("checks", "the plugin names (acknowledgement-id prefixes) that run"),
-    "NAG_PACKS": ("checks", "rule-id prefix of each cdk-nag pack -> its plugin name"),
-    "CFN_GUARD_PLUGIN": ("checks", "the plugin name of the cfn-guard validator"),
+    "plugin_names": ("_checks", "the plugin names (acknowledgement-id prefixes) that run"),
+    "NAG_PACKS": ("_checks", "rule-id prefix of each cdk-nag pack -> its plugin name"),
+    "CFN_GUARD_PLUGIN": ("_checks", "the plugin name of the cfn-guard validator"),
     "summarize_validation_failure": (
-        "summary",
+        "_summary",
         "the failed synth's findings, each with the fix or the acknowledgement it needs",
     ),
-    "read_findings": ("summary", "the unacknowledged findings of a cdk.out folder"),
-    "Finding": ("summary", "one finding: plugin, rule, construct path, description, hint"),
+    "read_findings": ("_summary", "the unacknowledged findings of a cdk.out folder"),
+    "Finding": ("_summary", "one finding: plugin, rule, construct path, description, hint"),
     "synth_or_fail": (
         "gate",
         "app.synth(), then fail on every violation of the whole validation report, whatever "

@@ -21,7 +21,7 @@ from typing import Any, TypedDict, cast
 from aws_cdk import Acknowledgment, CfnResource, Stack, Stage, Validations
 from constructs import Construct, IConstruct
 
-from compliance.checks import NAG_PACKS
+from compliance._checks import NAG_PACKS
 
 
 @dataclass(frozen=True)
@@ -1138,7 +1138,7 @@ def apply_acknowledgements(
     a single ``acknowledge`` call (same metadata as one call per finding, fewer jsii round
     trips). A later entry for the same finding on the same construct replaces the earlier.
 
-    ``plugins`` (names as in :func:`compliance.checks.plugin_names`) limits this to the
+    ``plugins`` (names as in :func:`compliance._checks.plugin_names`) limits this to the
     validators that run: an app synthesized without cfn-guard records no cfn-guard
     acknowledgements. ``None`` records all."""
     ids = _stage_ids(stage)

@@ -12,9 +12,9 @@ import pytest
 from aws_cdk import Stack, Stage
 
 from compliance.acknowledgements import ACKNOWLEDGEMENTS, resolve
-from compliance.summary import Finding, read_findings, summarize_validation_failure
+from compliance._summary import Finding, read_findings, summarize_validation_failure
 from platform_config import load_config
-from platform_config.naming import ResourceNames
+from platform_config._naming import ResourceNames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,7 +185,7 @@ def test_acknowledgements_of_one_construct_are_recorded_together() -> None:
 
 def test_acknowledgements_of_validators_that_do_not_run_are_not_recorded() -> None:
     from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
-    from compliance.checks import plugin_names
+    from compliance._checks import plugin_names
 
     reason = "a reason long enough for the reviewer of this small test stage to accept it"
     acks = (Acknowledgement("Access/One", "AwsSolutions-SNS2", reason),

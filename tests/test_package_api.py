@@ -137,12 +137,12 @@ def _type_parts(hint: object) -> list[object]:
 
 
 def test_importing_the_packages_does_not_start_jsii():
-    """Plain-data modules (workflow definitions, compliance.summary for the review pack) must
+    """Plain-data modules (workflow definitions, compliance._summary for the review pack) must
     stay importable without loading aws-cdk-lib: the package __init__ files resolve names
     lazily."""
     code = (
-        "import sys, cdk_constructs, compliance, compliance.summary, "
-        "cdk_constructs.training_workflow_definition; "
+        "import sys, cdk_constructs, compliance, compliance._summary, "
+        "cdk_constructs._training_workflow_definition; "
         "print(sorted(m for m in ('aws_cdk', 'jsii', 'cdk_nag') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -195,7 +195,7 @@ def test_example_synthesizes_clean_from_the_installed_wheel_alone(example_run):
         "cdk_constructs.managed_key",
         "cdk_constructs.secure_bucket",
         "cdk_constructs.access_log_bucket",
-        "compliance.checks",
+        "compliance._checks",
     ):
         assert module in files, f"the example did not import {module}"
     for module, file in files.items():

@@ -6,7 +6,7 @@ from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
-from compliance.guard import PLUGIN_NAME, ParallelCfnGuardValidator
+from compliance._guard import PLUGIN_NAME, ParallelCfnGuardValidator
 
 # Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
 # is "<plugin>::<rule id>[<finding>]".
@@ -38,7 +38,7 @@ def nag_packs(scope: IConstruct) -> list:
 def add_compliance_checks(app: IConstruct, *, cfn_guard: bool = True) -> None:
     """Every finding, warnings included, fails the synth (compliance/gate.py). cfn-guard runs
     the cdklabs validator's code and Control Tower rules per template, in parallel, cached by
-    template content (compliance/guard.py)."""
+    template content (compliance/_guard.py)."""
     plugins = nag_packs(app)
     if cfn_guard:
         plugins.append(ParallelCfnGuardValidator())
