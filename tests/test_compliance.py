@@ -207,3 +207,28 @@ def test_acknowledging_a_whole_stack_is_refused() -> None:
         apply_acknowledgements(stage, (Acknowledgement(
             "Access", "AwsSolutions-SNS2",
             "a reason long enough for the reviewer of this small test stage to accept it"),))
+
+
+def test_acknowledging_a_whole_granular_rule_is_refused() -> None:
+    """The platform's list goes through the library's mechanism: an IAM5 entry without its
+    finding would accept every wildcard of every statement on the resource."""
+    from compliance import AcknowledgementRefused
+    from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
+
+    stage, one, _ = _small_stage()
+    with pytest.raises(AcknowledgementRefused, match=r"granular rule.*'AwsSolutions-IAM5\[<finding>\]'"):
+        apply_acknowledgements(stage, (Acknowledgement(
+            "Access/One", "AwsSolutions-IAM5",
+            "a reason long enough for the reviewer of this small test stage to accept it"),))
+    assert _acknowledged(one) == {}
+
+
+def test_the_mechanism_knows_every_granular_rule_the_packs_report(unacknowledged) -> None:
+    """compliance._acknowledge refuses whole-rule entries of the rules it knows are granular;
+    every granular rule the platform's synth really reports must be among them."""
+    from compliance._acknowledge import GRANULAR_RULES
+
+    _, findings = unacknowledged
+    granular = {f.rule.split("[", 1)[0] for f in findings if "[" in f.rule}
+    assert granular, "no granular finding: the IAM5 findings are gone?"
+    assert granular <= GRANULAR_RULES, granular - GRANULAR_RULES
