@@ -103,10 +103,10 @@ test: install chromium $(SCAN_VENV)/.installed
 	@$(MAKE) --no-print-directory package-check
 
 # Real accounts: each stage with its own account's profile (PROFILE_dev=..., PROFILE_preprod=...),
-# in the order compliance/deploy_order.py derives from the templates (serving stages before the
+# in the order compliance/_deploy_order.py derives from the templates (serving stages before the
 # pipeline's, whose cross-account actions CodePipeline checks when it creates the pipeline).
 deploy: synth
-	@order="$$($(PY) -m compliance.deploy_order $(OUT))"; echo "Deploy order: $$order"; \
+	@order="$$($(PY) -m compliance._deploy_order $(OUT))"; echo "Deploy order: $$order"; \
 	for env in $$order; do \
 	  profile_var="PROFILE_$$env"; profile="$${!profile_var:-}"; \
 	  echo "cdk deploy '$$env/*'$${profile:+ --profile $$profile}"; \
@@ -115,7 +115,7 @@ deploy: synth
 	done
 
 # The Lambda tests and probes under the Lambda runtime's Python (part of `make test`). The
-# functions run on python3.14 (RUNTIME in cdk_constructs/platform_function.py, the latest, as
+# functions run on python3.14 (RUNTIME in cdk_constructs/_platform_function.py, the latest, as
 # cdk-nag's AwsSolutions-L1 requires); pyenv on these machines stops at 3.13, the closest, so
 # that is used and the run says so. Pinned by constraints.txt; no CDK in this venv.
 LAMBDA_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.14*/bin/python) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python))

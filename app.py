@@ -15,16 +15,16 @@ from pathlib import Path
 
 from aws_cdk import App, Tags
 
+from compliance._checks import add_compliance_checks, plugin_names
 from compliance.acknowledgements import (
     ACKNOWLEDGEMENTS,
     CONDITIONAL_ACKNOWLEDGEMENTS,
     REHEARSAL_ACKNOWLEDGEMENTS,
     apply_acknowledgements,
 )
-from compliance.checks import add_compliance_checks, plugin_names
 from compliance.gate import ComplianceGateFailed, synth_or_fail
 from platform_config import ConfigError, PlatformConfig, load_config
-from platform_config.model import ENVIRONMENT_NAMES
+from platform_config._model import ENVIRONMENT_NAMES
 from rehearsal import omit as rehearsal_omit
 from stacks.platform_stage import PlatformStage
 

@@ -2,7 +2,7 @@
 """Wall time of `make synth` (every gate: four cdk-nag packs, cfn-guard, the app's gate, then
 the review pack), the command a user runs, in one run of this script:
 
-1. sample configuration, cold: an empty cfn-guard cache (compliance/guard.py);
+1. sample configuration, cold: an empty cfn-guard cache (compliance/_guard.py);
 2. sample configuration, warm: the same again, nothing changed (target <= 15 s);
 3. one user changed (a data scientist added): only the changed templates are re-checked by
    cfn-guard (target <= 10 s);

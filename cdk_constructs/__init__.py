@@ -7,7 +7,7 @@ from the package, not from ``cdk_constructs.secure_bucket``; names that are not 
 change, including logical IDs and physical names, is in docs/package.md.
 
 Names resolve on first use (PEP 562), so importing one plain-data module such as
-``cdk_constructs.training_workflow_definition`` does not load aws-cdk-lib and start jsii.
+``cdk_constructs._training_workflow_definition`` does not load aws-cdk-lib and start jsii.
 
 This package is named ``cdk_constructs`` (not ``constructs``) because a top-level package
 called ``constructs`` would shadow the ``constructs`` library that aws-cdk-lib imports.
@@ -21,39 +21,39 @@ from typing import TYPE_CHECKING, Any
 from cdk_constructs._version import __version__ as __version__
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; the same names as _EXPORTS
-    from cdk_constructs._validation import ConstructPropsError
-    from cdk_constructs.access_log_bucket import AccessLogBucket
-    from cdk_constructs.audit_trail import AuditTrail
-    from cdk_constructs.champion_challenger_workflow import (
+    from cdk_constructs._champion_challenger_workflow import (
         ChampionChallengerSettings,
         ChampionChallengerWorkflow,
     )
-    from cdk_constructs.config_recorder import ConfigRecorder
-    from cdk_constructs.config_rules import PLATFORM_RULES, ConfigRules
-    from cdk_constructs.deployment_workflow import DeploymentWorkflow
-    from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
-    from cdk_constructs.encrypted_schedule import EncryptedSchedule
-    from cdk_constructs.event_bus_permission import EventBusPutPermission
-    from cdk_constructs.feature_flags import FEATURE_FLAGS
-    from cdk_constructs.human_role import HumanRole
-    from cdk_constructs.isolated_network import (
+    from cdk_constructs._deployment_workflow_definition import DeploymentWorkflowSettings
+    from cdk_constructs._human_role import HumanRole
+    from cdk_constructs._isolated_network import (
         DEFAULT_INTERFACE_ENDPOINTS,
         EndpointSpec,
         IsolatedNetwork,
     )
+    from cdk_constructs._model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
+    from cdk_constructs._package_mirror import PackageMirror
+    from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
+    from cdk_constructs._retraining_workflow import RetrainingWorkflow
+    from cdk_constructs._training_workflow_definition import TrainingWorkflowSettings
+    from cdk_constructs._validation import ConstructPropsError
+    from cdk_constructs.access_log_bucket import AccessLogBucket
+    from cdk_constructs.audit_trail import AuditTrail
+    from cdk_constructs.config_recorder import ConfigRecorder
+    from cdk_constructs.config_rules import PLATFORM_RULES, ConfigRules
+    from cdk_constructs.deployment_workflow import DeploymentWorkflow
+    from cdk_constructs.encrypted_schedule import EncryptedSchedule
+    from cdk_constructs.event_bus_permission import EventBusPutPermission
+    from cdk_constructs.feature_flags import FEATURE_FLAGS
     from cdk_constructs.managed_key import ManagedKey
-    from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
     from cdk_constructs.model_registry import ModelRegistry
-    from cdk_constructs.package_mirror import PackageMirror
-    from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
-    from cdk_constructs.retraining_workflow import RetrainingWorkflow
     from cdk_constructs.sagemaker_job_role import SageMakerJobRole
     from cdk_constructs.secure_bucket import ObjectLockOptOut, SecureBucket
     from cdk_constructs.secure_log_group import SecureLogGroup
     from cdk_constructs.secure_topic import SecureTopic, TopicTarget
     from cdk_constructs.security_alarms import SECURITY_FILTERS, SecurityAlarms, SecurityFilter
     from cdk_constructs.training_workflow import TrainingWorkflow
-    from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
 
 # Public name -> (module that defines it, one line for the reader of this list). The full
 # contract of each name (defaults, what it refuses) is its own docstring.
@@ -75,22 +75,22 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TopicTarget": ("secure_topic", "an EventBridge target for a SecureTopic, no extra grants"),
     # Network
     "IsolatedNetwork": (
-        "isolated_network",
+        "_isolated_network",
         "a VPC with no internet path, flow logs and VPC endpoints with policies",
     ),
-    "EndpointSpec": ("isolated_network", "one interface endpoint of an IsolatedNetwork"),
+    "EndpointSpec": ("_isolated_network", "one interface endpoint of an IsolatedNetwork"),
     "DEFAULT_INTERFACE_ENDPOINTS": (
-        "isolated_network",
+        "_isolated_network",
         "the interface endpoints an IsolatedNetwork creates unless given others",
     ),
     # Identity
     "SageMakerJobRole": ("sagemaker_job_role", "the least-privilege role of SageMaker jobs"),
     "HumanRole": (
-        "human_role",
+        "_human_role",
         "a role people assume: MFA, one-hour sessions, managed policies only",
     ),
     "PlatformManagedPolicy": (
-        "platform_managed_policy",
+        "_platform_managed_policy",
         "a customer-managed IAM policy checked before synthesis",
     ),
     # Audit and detection
@@ -108,7 +108,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ModelRegistry": ("model_registry", "a retained SageMaker model package group"),
     "TrainingWorkflow": ("training_workflow", "the governed Step Functions training workflow"),
     "TrainingWorkflowSettings": (
-        "training_workflow_definition",
+        "_training_workflow_definition",
         "names and parameters of a TrainingWorkflow",
     ),
     "DeploymentWorkflow": (
@@ -116,27 +116,30 @@ _EXPORTS: dict[str, tuple[str, str]] = {
         "the Step Functions endpoint deployment workflow with blue/green rollback and monitoring",
     ),
     "DeploymentWorkflowSettings": (
-        "deployment_workflow_definition",
+        "_deployment_workflow_definition",
         "names and parameters of a DeploymentWorkflow",
     ),
-    "ModelQualityWorkflow": ("model_quality_workflow", "the scheduled model-quality check"),
+    "ModelQualityWorkflow": ("_model_quality_workflow", "the scheduled model-quality check"),
     "ModelQualitySettings": (
-        "model_quality_workflow",
+        "_model_quality_workflow",
         "names and parameters of a ModelQualityWorkflow",
     ),
     "ChampionChallengerWorkflow": (
-        "champion_challenger_workflow",
+        "_champion_challenger_workflow",
         "champion/challenger comparison before approval",
     ),
     "ChampionChallengerSettings": (
-        "champion_challenger_workflow",
+        "_champion_challenger_workflow",
         "names and parameters of a ChampionChallengerWorkflow",
     ),
-    "RetrainingWorkflow": ("retraining_workflow", "re-runs the governed pipeline on drift"),
+    "RetrainingWorkflow": ("_retraining_workflow", "re-runs the governed pipeline on drift"),
     # Scheduling, events, packages
     "EncryptedSchedule": ("encrypted_schedule", "an EventBridge Scheduler schedule, CMK-encrypted"),
     "EventBusPutPermission": ("event_bus_permission", "lets one other account put events"),
-    "PackageMirror": ("package_mirror", "a CodeArtifact PyPI mirror for networks without internet"),
+    "PackageMirror": (
+        "_package_mirror",
+        "a CodeArtifact PyPI mirror for networks without internet",
+    ),
     # App settings
     "FEATURE_FLAGS": (
         "feature_flags",

@@ -1,3 +1,3 @@
 """The library version (PEP 440), read by the build backend and by the tests."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -9,12 +9,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from cdk_constructs._state_machine import build_secure_state_machine
-from cdk_constructs._validation import require
-from cdk_constructs.deployment_workflow_definition import (
+from cdk_constructs._deployment_workflow_definition import (
     DeploymentWorkflowSettings,
     build_definition,
 )
+from cdk_constructs._state_machine import build_secure_state_machine
+from cdk_constructs._validation import require
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 

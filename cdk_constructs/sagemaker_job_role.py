@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs._sagemaker_images import image_repository_arns
 from cdk_constructs._validation import require
-from cdk_constructs.sagemaker_images import image_repository_arns
 
 
 class SageMakerJobRole(Construct):

@@ -8,7 +8,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs._validation import require
-from platform_config.regions import LOG_RETENTION_DAYS
+from platform_config._regions import LOG_RETENTION_DAYS
 
 
 class SecureLogGroup(Construct):

@@ -10,8 +10,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs._state_machine import build_secure_state_machine
+from cdk_constructs._training_workflow_definition import TrainingWorkflowSettings, build_definition
 from cdk_constructs._validation import require
-from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings, build_definition
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 

@@ -3,12 +3,16 @@
 Each entry names one construct (path relative to its stage, e.g.
 ``Foundation/AccessLogs/Bucket``), one exact finding id (granular where the rule reports
 granular findings, e.g. ``AwsSolutions-IAM5[Action::s3:GetObject*]``) and the reason a
-security reviewer accepted. Findings that name an environment's own ARNs may use the placeholders
-``{account}``,
-``{region}`` and ``{prefix}`` (e.g. ``mlp-dev-``), resolved per stage, so that one entry
-covers dev, preprod and prod whatever their accounts. ``tests/test_compliance.py`` fails when an
-entry has no reason,
-targets a whole stack or stage, or names a finding that no longer occurs.
+security reviewer accepted. Findings that name an environment's own ARNs may use the
+placeholders ``{account}``, ``{region}`` and ``{prefix}`` (e.g. ``mlp-dev-``), resolved per
+stage, so that one entry covers dev, preprod and prod whatever their accounts.
+``tests/test_compliance.py`` fails when an entry has no reason, targets a whole stack or
+stage, or names a finding that no longer occurs.
+
+This module is the platform's list only, and is not in the library's wheel (its paths are
+this app's). How entries are applied (one ``acknowledge`` call per construct, whole-stack
+and whole-rule entries refused) is the library's mechanism, ``compliance.acknowledge_findings``
+(``compliance/_acknowledge.py``), which other apps use with their own lists.
 """
 
 from __future__ import annotations
@@ -16,65 +20,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import cast
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Stage, Validations
-from constructs import Construct, IConstruct
+from aws_cdk import CfnResource, Stage
 
-from compliance.checks import NAG_PACKS
-
-
-@dataclass(frozen=True)
-class Acknowledgement:
-    """``finding`` may name the stage's ``{account}``, ``{region}`` and ``{prefix}``
-    (e.g. ``mlp-dev-``): granular IAM findings quote ARNs, and the acknowledgement must not
-    go stale when an environment moves to another account."""
-
-    path: str  # relative to the stage; fnmatch patterns allowed for per-user constructs
-    finding: str  # e.g. "NIST.800.53.R5-S3BucketReplicationEnabled"
-    reason: str
-
-    @property
-    def plugin(self) -> str:
-        for prefix, plugin in NAG_PACKS.items():
-            if self.finding.startswith(prefix + "-"):
-                return plugin
-        if "::" in self.finding.split("[", 1)[0]:
-            return self.finding.split("::", 1)[0]
-        raise ValueError(f"{self.finding}: unknown rule pack; prefix it with 'Plugin::'")
-
-    @property
-    def rule(self) -> str:
-        head, sep, tail = self.finding.partition("[")
-        return head.split("::", 1)[-1] + sep + tail
-
-    @property
-    def acknowledgement_id(self) -> str:
-        return f"{self.plugin}::{self.rule}"
-
-    def rule_in(
-        self,
-        *,
-        account: str,
-        region: str,
-        prefix: str,
-        pipeline_account: str | None = None,
-        pipeline_prefix: str | None = None,
-        pipeline_region: str | None = None,
-    ) -> str:
-        """The rule id with the stage's placeholders filled in. ``{pipeline_account}``,
-        ``{pipeline_region}`` and ``{pipeline_prefix}`` name the environment that runs the
-        pipeline and the model registry (cross-account, and possibly cross-region, statements
-        of serving stacks)."""
-        return (
-            self.rule.replace("{pipeline_account}", pipeline_account or account)
-            .replace("{pipeline_region}", pipeline_region or region)
-            .replace("{pipeline_prefix}", pipeline_prefix or prefix)
-            .replace("{account}", account)
-            .replace("{region}", region)
-            .replace("{prefix}", prefix)
-        )
-
+from compliance._acknowledge import Acknowledgement, Tree, apply, resolve
+from compliance._checks import NAG_PACKS
 
 _REPLICATION = (
     "Cross-region replication is a disaster-recovery decision each institution makes for "
@@ -998,89 +949,22 @@ def checkov_skips(
     return out
 
 
-class _Tree:
-    """A memo of the construct tree under one stage, read through jsii once.
-
-    Every jsii call is a round trip to node (about half a millisecond here); hundreds of
-    acknowledgements share path prefixes, and per-user patterns list the same shard's
-    children, so each node's children and each (node, id) lookup are fetched only once."""
-
-    def __init__(self) -> None:
-        self._children: dict[str, list[tuple[str, IConstruct]]] = {}
-        self._child: dict[tuple[str, str], IConstruct | None] = {}
-
-    @staticmethod
-    def _key(node: Any) -> str:  # any jsii object (IConstruct does not declare __jsii_ref__)
-        return node.__jsii_ref__.ref  # jsii's object id: stable for the node's lifetime
-
-    def children(self, node: IConstruct) -> list[tuple[str, IConstruct]]:
-        key = self._key(node)
-        if key not in self._children:
-            # A construct's string form is its path (one jsii call, against two for
-            # ``c.node.id``); ids never contain '/'.
-            self._children[key] = [
-                (cast(Construct, c).to_string().rsplit("/", 1)[-1], c) for c in node.node.children
-            ]
-        return self._children[key]
-
-    def child(self, node: IConstruct, segment: str) -> IConstruct | None:
-        key = (self._key(node), segment)
-        if key not in self._child:
-            listed = self._children.get(key[0])
-            self._child[key] = (
-                dict(listed).get(segment)
-                if listed is not None
-                else node.node.try_find_child(segment)
-            )
-        return self._child[key]
-
-
-def resolve(stage: Stage, ack: Acknowledgement, tree: _Tree | None = None) -> list[IConstruct]:
-    """Constructs under ``stage`` whose stage-relative path matches the acknowledgement.
-
-    Patterns match segment by segment (``*`` does not cross ``/``), walking down only the
-    matching branches: with hundreds of per-user constructs, reading every construct's path
-    for every acknowledgement would cost minutes of jsii calls."""
-    tree = tree or _Tree()
-    level: list[IConstruct] = [stage]
-    for segment in ack.path.split("/"):
-        wildcard = any(c in segment for c in "*?[")
-        following: list[IConstruct] = []
-        for node in level:
-            if wildcard:
-                following += [
-                    c for cid, c in tree.children(node) if fnmatch.fnmatchcase(cid, segment)
-                ]
-            else:
-                child = tree.child(node, segment)
-                if child is not None:
-                    following.append(child)
-        level = following
-    return level
-
-
-class _StageIds(TypedDict):
-    """The keyword arguments of :meth:`Acknowledgement.rule_in` for one stage."""
-
-    account: str
-    region: str
-    prefix: str
-    pipeline_account: str | None
-    pipeline_prefix: str | None
-    pipeline_region: str | None
-
-
-def _stage_ids(stage: Stage) -> _StageIds:
-    """The placeholder values of one stage, read once (each is a jsii call)."""
+def _stage_ids(stage: Stage) -> dict[str, str]:
+    """The placeholder values of one stage, read once (each is a jsii call). The
+    ``pipeline_*`` placeholders name the environment that runs the pipeline and the model
+    registry (cross-account, and possibly cross-region, statements of serving stacks); a
+    stage without one is its own."""
     names = getattr(stage, "names", None)
     pipeline = getattr(stage, "pipeline_names", None) or names
+    account, region = str(stage.account), str(stage.region)
+    prefix = names.prefix if names is not None else ""
     return {
-        "account": str(stage.account),
-        "region": str(stage.region),
-        "prefix": names.prefix if names is not None else "",
-        "pipeline_account": pipeline.account if pipeline is not None else None,
-        "pipeline_prefix": pipeline.prefix if pipeline is not None else None,
-        "pipeline_region": pipeline.region if pipeline is not None else None,
+        "account": account,
+        "region": region,
+        "prefix": prefix,
+        "pipeline_account": pipeline.account if pipeline is not None else account,
+        "pipeline_prefix": pipeline.prefix if pipeline is not None else prefix,
+        "pipeline_region": pipeline.region if pipeline is not None else region,
     }
 
 
@@ -1134,36 +1018,28 @@ def apply_acknowledgements(
     *,
     plugins: Collection[str] | None = None,
 ) -> None:
-    """Records every acknowledgement on the construct it names, all of one construct's in
-    a single ``acknowledge`` call (same metadata as one call per finding, fewer jsii round
-    trips). A later entry for the same finding on the same construct replaces the earlier.
+    """Records every acknowledgement on the construct it names in ``stage``, with the
+    library's mechanism (``compliance.acknowledge_findings``: one ``acknowledge`` call per
+    construct, whole-stack and whole-rule entries refused), the stage's placeholders filled
+    in; then writes the checkov skips. Entries whose construct does not exist in this
+    stage's configuration are skipped (the conditional ones above).
 
-    ``plugins`` (names as in :func:`compliance.checks.plugin_names`) limits this to the
+    ``plugins`` (names as in :func:`compliance.plugin_names`) limits this to the
     validators that run: an app synthesized without cfn-guard records no cfn-guard
     acknowledgements. ``None`` records all."""
-    ids = _stage_ids(stage)
-    tree = _Tree()
-    per_node: dict[str, tuple[IConstruct, dict[str, str]]] = {}
-    for ack in acknowledgements:
-        if plugins is not None and ack.plugin not in plugins:
-            continue
-        acknowledgement_id = f"{ack.plugin}::{ack.rule_in(**ids)}"
-        for node in resolve(stage, ack, tree):
-            if isinstance(node, (Stack, Stage)):
-                raise ValueError(
-                    f"acknowledgement {ack.finding} at {ack.path!r} targets a whole "
-                    f"{type(node).__name__}; name the resource it applies to"
-                )
-            entry = per_node.setdefault(tree._key(node), (node, {}))
-            entry[1][acknowledgement_id] = ack.reason
-    for node, findings in per_node.values():
-        Validations.of(node).acknowledge(
-            *(Acknowledgment(id=finding, reason=reason) for finding, reason in findings.items())
-        )
+    tree = Tree()
+    apply(
+        stage,
+        acknowledgements,
+        placeholders=_stage_ids(stage),
+        plugins=plugins,
+        allow_unmatched=True,
+        tree=tree,
+    )
     _add_checkov_skips(stage, tree)
 
 
-def _add_checkov_skips(stage: Stage, tree: _Tree) -> None:
+def _add_checkov_skips(stage: Stage, tree: Tree) -> None:
     """Write the checkov skips into the templates, whichever validators run in the app."""
     per_resource: dict[str, tuple[CfnResource, dict[str, str]]] = {}
     for path, check, comment in checkov_skips():
@@ -1173,7 +1049,7 @@ def _add_checkov_skips(stage: Stage, tree: _Tree) -> None:
                 raise ValueError(
                     f"checkov skip {check} at {path!r}: no CloudFormation resource there"
                 )
-            entry = per_resource.setdefault(tree._key(resource), (cast(CfnResource, resource), {}))
+            entry = per_resource.setdefault(tree.key(resource), (cast(CfnResource, resource), {}))
             entry[1].setdefault(check, comment)  # the first (most specific) reason wins
     for resource, skips in per_resource.values():
         resource.add_metadata(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compliance.summary import REPORT_NAMES, read_findings, summarize_validation_failure
+from compliance._summary import REPORT_NAMES, read_findings, summarize_validation_failure
 
 
 class ComplianceGateFailed(Exception):

@@ -1,5 +1,5 @@
 // Runs the cdklabs cfn-guard validator (the same code and rules the CDK plugin runs) on ONE
-// template and prints its report as JSON. compliance/guard.py runs one of these per template,
+// template and prints its report as JSON. compliance/_guard.py runs one of these per template,
 // in parallel, and caches the result by template content.
 //
 // cfn-guard's cost is (rule files x resources): every one of the 237 Control Tower rule files

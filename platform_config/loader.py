@@ -9,7 +9,7 @@ from typing import Any, TypeGuard
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from platform_config.model import (
+from platform_config._model import (
     ENVIRONMENT_NAMES,
     AccessConfig,
     ConfigProblems,

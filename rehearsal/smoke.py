@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from platform_config.model import JobFunction, PlatformConfig
+from platform_config._model import JobFunction, PlatformConfig
 from rehearsal.omit import METADATA_KEY
 
 from rehearsal.moto_launcher import PLACEHOLDER_PREFIX  # noqa: E402

@@ -8,7 +8,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compliance.summary import load_validation_report
+from compliance._summary import load_validation_report
 from review.assembly import Environment
 
 

@@ -541,7 +541,7 @@ def setting_changes(env: str, stacks: dict[str, dict]) -> list[SettingChange]:
 def acknowledgement_changes(old_dir: Path, new_dir: Path) -> tuple[list[tuple], list[tuple], str]:
     """(added, removed, note): suppressed findings (plugin, rule, construct path, reason) of
     each synth's validation report."""
-    from compliance.summary import load_validation_report
+    from compliance._summary import load_validation_report
     from review.acks import suppressed
 
     sides = []

@@ -191,7 +191,7 @@ class EnvironmentRole:
     (capture, Model Monitor) in ``serving.environments`` only. Requirements of one of them
     are "not applicable by configuration" elsewhere."""
 
-    config: Any  # platform_config.model.EnvironmentConfig
+    config: Any  # platform_config._model.EnvironmentConfig
     pipeline: bool
     serving: bool
 

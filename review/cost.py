@@ -2,7 +2,7 @@
 
 Counts what the templates create (interface endpoints and the subnets, hence AZs, each
 sits in; KMS keys; Config recorders and rules; trails with data events; notebooks by
-instance type; log groups; alarms; secrets) and prices it with platform_config/prices.py. Usage
+instance type; log groups; alarms; secrets) and prices it with platform_config/_prices.py. Usage
 assumptions are explicit and printed with the figure. Pay-per-request services (S3, Lambda,
 SNS, Step Functions, EventBridge, gateway endpoints) cost nothing idle and are listed as such.
 """

@@ -158,7 +158,7 @@ def iam_doc(assembly: Assembly) -> Doc:
 def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
     doc = Doc("Idle monthly cost estimate")
     doc.p(f"What each environment costs per month deployed and idle, computed from its templates "
-          f"({P.CURRENCY}, prices as of {P.PRICES_AS_OF} from `platform_config/prices.py`; "
+          f"({P.CURRENCY}, prices as of {P.PRICES_AS_OF} from `platform_config/_prices.py`; "
           "**re-check them against the sources before quoting**). Usage-based charges (requests, "
           "data processed, storage growth, training and serving) come on top.")
     for line in price_table_notes(costs):
@@ -189,7 +189,7 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
                           if not P.confirmed(region, key)})
     if unconfirmed:
         doc.p(f"**Not confirmed for their region** (checked {P.PRICES_CHECKED_ON}; see "
-              f"`platform_config/prices.py`): {', '.join(f'`{k}`' for k in unconfirmed)}. Lines priced with "
+              f"`platform_config/_prices.py`): {', '.join(f'`{k}`' for k in unconfirmed)}. Lines priced with "
               "them are estimates until someone reads the AWS price list for the region.")
     rows = []
     for region, table in P.PRICES.items():
@@ -207,13 +207,13 @@ def cost_doc(costs: dict, config: Any, envs: list[str]) -> Doc:
 def price_table_notes(costs: dict) -> list[str]:
     """One line per environment whose region has no price table of its own."""
     return [f"**No price table for {c.region} ({e}): its idle cost is priced with {c.price_region}'s "
-            "prices, an estimate until platform_config/prices.py has the region.**"
+            "prices, an estimate until platform_config/_prices.py has the region.**"
             for e, c in costs.items() if c.price_region != c.region]
 
 
 def scanner_rows(outdir: Path, ack_rows) -> list[list[str]]:
     """cdk-nag packs and cfn-guard from the synth's validation report, checkov from `make scan`."""
-    from compliance.summary import load_validation_report
+    from compliance._summary import load_validation_report
     from review import checkov
 
     rows = []

@@ -1,5 +1,5 @@
 """The rules the compliance gate really runs, read from the installed packages: cdk-nag's
-RULES.md (for the packs compliance.checks registers) and cdk-validator-cfnguard's Control
+RULES.md (for the packs compliance._checks registers) and cdk-validator-cfnguard's Control
 Tower guard files. A control names rule-id patterns; the rules listed for it are whatever
 the installed versions provide, so an upgrade that adds or renames a rule shows up here."""
 
@@ -41,7 +41,7 @@ _NAG_ROW = re.compile(r"^\|\s*\[?(?P<id>(?P<pack>[A-Za-z0-9.]+)-[A-Za-z0-9]+)\]?
 
 @functools.lru_cache(maxsize=1)
 def nag_rules() -> tuple[Rule, ...]:
-    from compliance.checks import NAG_PACKS  # imports cdk_nag (starts jsii): only when needed
+    from compliance._checks import NAG_PACKS  # imports cdk_nag (starts jsii): only when needed
 
     tarball = _jsii_tarball("cdk_nag")
     if tarball is None:

@@ -7,13 +7,13 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_constructs.human_role import HumanRole
-from cdk_constructs.notebook_lifecycle import NotebookLifecycle
-from cdk_constructs.package_mirror import PackageMirror
-from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
-from cdk_constructs.studio_domain import StudioDomain
-from platform_config.model import AccessConfig, EnvironmentConfig, JobFunction
-from platform_config.naming import ResourceNames
+from cdk_constructs._human_role import HumanRole
+from cdk_constructs._notebook_lifecycle import NotebookLifecycle
+from cdk_constructs._package_mirror import PackageMirror
+from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
+from cdk_constructs._studio_domain import StudioDomain
+from platform_config._model import AccessConfig, EnvironmentConfig, JobFunction
+from platform_config._naming import ResourceNames
 from stacks import access_policies as policies
 from stacks import studio_policies
 from stacks.foundation_stack import FoundationStack

@@ -7,14 +7,14 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs._compliance_responder import ComplianceResponder
 from cdk_constructs.audit_trail import AuditTrail
-from cdk_constructs.compliance_responder import ComplianceResponder
 from cdk_constructs.config_recorder import ConfigRecorder
 from cdk_constructs.config_rules import ConfigRules
 from cdk_constructs.secure_topic import SecureTopic
 from cdk_constructs.security_alarms import SecurityAlarms
-from platform_config.model import EnvironmentConfig, PlatformConfig
-from platform_config.naming import ResourceNames
+from platform_config._model import EnvironmentConfig, PlatformConfig
+from platform_config._naming import ResourceNames
 from stacks.foundation_stack import SNS_PUBLISHERS, FoundationStack
 
 # Services that publish to the security topic: the audit key allows the same ones.

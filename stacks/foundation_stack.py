@@ -6,16 +6,16 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_constructs.access_log_bucket import AccessLogBucket
-from cdk_constructs.isolated_network import (
+from cdk_constructs._isolated_network import (
     DEFAULT_INTERFACE_ENDPOINTS,
     STUDIO_ENDPOINTS,
     IsolatedNetwork,
 )
+from cdk_constructs.access_log_bucket import AccessLogBucket
 from cdk_constructs.managed_key import ManagedKey
 from cdk_constructs.secure_bucket import SecureBucket
-from platform_config.model import EnvironmentConfig
-from platform_config.naming import ResourceNames
+from platform_config._model import EnvironmentConfig
+from platform_config._naming import ResourceNames
 
 # AWS services that publish to the platform's KMS-encrypted topics (alarms, EventBridge).
 SNS_PUBLISHERS: tuple[str, ...] = ("cloudwatch.amazonaws.com", "events.amazonaws.com")

@@ -22,7 +22,7 @@ from constructs import Construct
 from cdk_constructs.access_log_bucket import AccessLogBucket
 from cdk_constructs.managed_key import ManagedKey
 from cdk_constructs.secure_bucket import SecureBucket
-from platform_config.naming import REPLICA_BUCKET_PURPOSE, REPLICA_KEY_PURPOSE, ResourceNames
+from platform_config._naming import REPLICA_BUCKET_PURPOSE, REPLICA_KEY_PURPOSE, ResourceNames
 
 
 class PipelineReplicaStack(Stack):

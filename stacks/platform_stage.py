@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_cdk import Environment, Stage
 from constructs import Construct
 
-from platform_config.model import JobFunction, PlatformConfig, UserConfig, shard_of
-from platform_config.naming import ResourceNames
+from platform_config._model import JobFunction, PlatformConfig, UserConfig, shard_of
+from platform_config._naming import ResourceNames
 from stacks.access_stack import AccessStack
 from stacks.audit_stack import AuditStack
 from stacks.foundation_stack import FoundationStack

@@ -17,25 +17,25 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_constructs._clarify_monitor import ClarifyMonitorProps
-from cdk_constructs._monitoring import monitoring_facade
-from cdk_constructs._state_machine import state_machine_key_statements
-from cdk_constructs.champion_challenger_workflow import (
+from cdk_constructs._champion_challenger_workflow import (
     ChampionChallengerSettings,
     ChampionChallengerWorkflow,
 )
+from cdk_constructs._clarify_monitor import ClarifyMonitorProps
+from cdk_constructs._deployment_workflow_definition import DeploymentWorkflowSettings
+from cdk_constructs._model_bias_monitor import ModelBiasMonitor
+from cdk_constructs._model_explainability_monitor import ModelExplainabilityMonitor
+from cdk_constructs._model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
+from cdk_constructs._monitoring import monitoring_facade
+from cdk_constructs._platform_function import RUNTIME, PlatformFunction
+from cdk_constructs._sagemaker_images import clarify_image, model_monitor_image
+from cdk_constructs._state_machine import state_machine_key_statements
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
-from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
 from cdk_constructs.encrypted_schedule import EncryptedSchedule
-from cdk_constructs.model_bias_monitor import ModelBiasMonitor
-from cdk_constructs.model_explainability_monitor import ModelExplainabilityMonitor
-from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
-from cdk_constructs.platform_function import RUNTIME, PlatformFunction
-from cdk_constructs.sagemaker_images import clarify_image, model_monitor_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.secure_topic import SecureTopic
-from platform_config.model import EnvironmentConfig, PlatformConfig
-from platform_config.naming import ResourceNames
+from platform_config._model import EnvironmentConfig, PlatformConfig
+from platform_config._naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"

@@ -13,19 +13,19 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs._monitoring import monitoring_facade
+from cdk_constructs._platform_function import PlatformFunction
+from cdk_constructs._retraining_workflow import RetrainingWorkflow
+from cdk_constructs._sagemaker_images import sklearn_image, xgboost_image
+from cdk_constructs._training_pipeline import DeploymentTarget, PipelineCode, TrainingPipeline
+from cdk_constructs._training_workflow_definition import TrainingWorkflowSettings
 from cdk_constructs.event_bus_permission import EventBusPutPermission
 from cdk_constructs.model_registry import ModelRegistry
-from cdk_constructs.platform_function import PlatformFunction
-from cdk_constructs.retraining_workflow import RetrainingWorkflow
-from cdk_constructs.sagemaker_images import sklearn_image, xgboost_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.secure_bucket import SecureBucket
 from cdk_constructs.secure_topic import SecureTopic
-from cdk_constructs.training_pipeline import DeploymentTarget, PipelineCode, TrainingPipeline
 from cdk_constructs.training_workflow import TrainingWorkflow
-from cdk_constructs.training_workflow_definition import TrainingWorkflowSettings
-from platform_config.model import EnvironmentConfig, PlatformConfig
-from platform_config.naming import ResourceNames
+from platform_config._model import EnvironmentConfig, PlatformConfig
+from platform_config._naming import ResourceNames
 from stacks.foundation_stack import FoundationStack
 from stacks.pipeline_replica_stack import replica_stores
 from stacks.serving_stack import QA_ENVIRONMENT

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from aws_cdk import Fn, Stack
 from constructs import Construct
 
-from cdk_constructs.studio_user_profile import StudioUserProfile
-from cdk_constructs.user_workspace import UserWorkspace
-from platform_config.model import AccessConfig, JobFunction, UserConfig, shard_of
-from platform_config.naming import ResourceNames
+from cdk_constructs._studio_user_profile import StudioUserProfile
+from cdk_constructs._user_workspace import UserWorkspace
+from platform_config._model import AccessConfig, JobFunction, UserConfig, shard_of
+from platform_config._naming import ResourceNames
 from stacks.access_stack import AccessStack
 from stacks.foundation_stack import FoundationStack
 
@@ -18,7 +18,7 @@ from stacks.foundation_stack import FoundationStack
 class UserShardStack(Stack):
     """Hundreds of data scientists do not fit one CloudFormation stack (500 resources, 1 MB),
     so users are spread over a fixed number of shard stacks by a hash of their name
-    (``platform_config.model.shard_of``). Construct ids are ``User-<name>``: adding, removing
+    (``platform_config._model.shard_of``). Construct ids are ``User-<name>``: adding, removing
     or reordering users never changes another user's logical ids, stack or subnet.
 
     :attr:`workspaces` maps user name -> :class:`UserWorkspace` (notebook instances) or

@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from cdk_constructs.notebook_lifecycle import render_on_start
+from cdk_constructs._notebook_lifecycle import render_on_start
 from platform_config import parse_config
-from platform_config.model import shard_of
+from platform_config._model import shard_of
 from stacks import access_policies
 
 USERS = ["ana-lopez", "bo-chen", "chris-okafor", "dana-ivanova"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.cfn_model import World, environments_of
+from compliance._cfn_model import World, environments_of
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS_HANDLER = "model_quality_metrics_handler.handler"
@@ -19,7 +19,7 @@ METRICS_HANDLER = "model_quality_metrics_handler.handler"
 
 def _metrics_publishers(world: World) -> dict[tuple[str, str, str], set[str]]:
     """(env, ModelPackageGroup, Endpoint) -> state machines that publish metrics there."""
-    from compliance.calls import _Deriver, _task_states_named
+    from compliance._calls import _Deriver, _task_states_named
 
     deriver = _Deriver(world)
     deriver.collect_machines()

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from cdk_constructs.deployment_workflow_definition import build_definition
+from cdk_constructs._deployment_workflow_definition import build_definition
 from review.assembly import from_templates
 from review.controls import IMPLEMENTED, NOT_YET, evaluate
 from tests.moto_choice import branch_taken

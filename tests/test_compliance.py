@@ -12,9 +12,9 @@ import pytest
 from aws_cdk import Stack, Stage
 
 from compliance.acknowledgements import ACKNOWLEDGEMENTS, resolve
-from compliance.summary import Finding, read_findings, summarize_validation_failure
+from compliance._summary import Finding, read_findings, summarize_validation_failure
 from platform_config import load_config
-from platform_config.naming import ResourceNames
+from platform_config._naming import ResourceNames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,7 +185,7 @@ def test_acknowledgements_of_one_construct_are_recorded_together() -> None:
 
 def test_acknowledgements_of_validators_that_do_not_run_are_not_recorded() -> None:
     from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
-    from compliance.checks import plugin_names
+    from compliance._checks import plugin_names
 
     reason = "a reason long enough for the reviewer of this small test stage to accept it"
     acks = (Acknowledgement("Access/One", "AwsSolutions-SNS2", reason),
@@ -207,3 +207,28 @@ def test_acknowledging_a_whole_stack_is_refused() -> None:
         apply_acknowledgements(stage, (Acknowledgement(
             "Access", "AwsSolutions-SNS2",
             "a reason long enough for the reviewer of this small test stage to accept it"),))
+
+
+def test_acknowledging_a_whole_granular_rule_is_refused() -> None:
+    """The platform's list goes through the library's mechanism: an IAM5 entry without its
+    finding would accept every wildcard of every statement on the resource."""
+    from compliance import AcknowledgementRefused
+    from compliance.acknowledgements import Acknowledgement, apply_acknowledgements
+
+    stage, one, _ = _small_stage()
+    with pytest.raises(AcknowledgementRefused, match=r"granular rule.*'AwsSolutions-IAM5\[<finding>\]'"):
+        apply_acknowledgements(stage, (Acknowledgement(
+            "Access/One", "AwsSolutions-IAM5",
+            "a reason long enough for the reviewer of this small test stage to accept it"),))
+    assert _acknowledged(one) == {}
+
+
+def test_the_mechanism_knows_every_granular_rule_the_packs_report(unacknowledged) -> None:
+    """compliance._acknowledge refuses whole-rule entries of the rules it knows are granular;
+    every granular rule the platform's synth really reports must be among them."""
+    from compliance._acknowledge import GRANULAR_RULES
+
+    _, findings = unacknowledged
+    granular = {f.rule.split("[", 1)[0] for f in findings if "[" in f.rule}
+    assert granular, "no granular finding: the IAM5 findings are gone?"
+    assert granular <= GRANULAR_RULES, granular - GRANULAR_RULES

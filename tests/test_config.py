@@ -257,8 +257,8 @@ def test_several_problems_of_one_environment_are_reported_together(sample_config
 # --- regions: one table, every accepted region complete ---------------------------------------
 
 def test_every_accepted_region_has_every_table_entry() -> None:
-    from cdk_constructs import sagemaker_images as images
-    from platform_config.regions import REQUIREMENTS, SUPPORTED_REGIONS
+    from cdk_constructs import _sagemaker_images as images
+    from platform_config._regions import REQUIREMENTS, SUPPORTED_REGIONS
     from review import prices
 
     assert {"eu-west-2", "eu-central-1"} <= SUPPORTED_REGIONS
@@ -274,7 +274,7 @@ def test_every_accepted_region_has_every_table_entry() -> None:
 
 @pytest.mark.parametrize("region, expected", [
     ("eu-west-1", ["environments.dev.region", "eu-west-1 is not supported yet",
-                   "price table (PRICES in platform_config/prices.py)", "eu-central-1, eu-west-2"]),
+                   "price table (PRICES in platform_config/_prices.py)", "eu-central-1, eu-west-2"]),
     ("ap-south-2", ["Model Monitor image account", "Clarify image account", "price table"]),
     ("eu-wst-1", ["not an AWS commercial region"]),
 ])
@@ -311,7 +311,7 @@ def _long_project(data: dict, name: str, region: str) -> dict:
 
 def test_a_bucket_name_of_exactly_63_characters_is_accepted(sample_config_data) -> None:
     config = parse_config(_long_project(sample_config_data, "mlplatform", "eu-central-1"))
-    from platform_config.naming import ResourceNames
+    from platform_config._naming import ResourceNames
 
     name = ResourceNames.for_environment(config, "preprod").bucket("monitoring-reports")
     assert len(name) == 63
@@ -321,7 +321,7 @@ def test_a_bucket_name_over_63_characters_is_refused_naming_the_field(
         sample_config_data, monkeypatch) -> None:
     # The issue's example: 10-character project, preprod, monitoring-reports, ap-southeast-2.
     # ap-southeast-2 is not supported today; pretend it were, to show the length check holds.
-    import platform_config.model as model
+    import platform_config._model as model
 
     monkeypatch.setattr(model, "SUPPORTED_REGIONS", model.SUPPORTED_REGIONS | {"ap-southeast-2"})
     with pytest.raises(ConfigError) as caught:
@@ -336,7 +336,7 @@ def test_a_bucket_name_over_63_characters_is_refused_naming_the_field(
 def test_user_names_are_checked_against_every_derived_name_at_the_boundary(
         sample_config_data, monkeypatch) -> None:
     # Today's 24-character user names always fit; allow longer ones to reach IAM's 64.
-    import platform_config.model as model
+    import platform_config._model as model
 
     monkeypatch.setattr(model, "USER_NAME_MAX", 60)
     data = copy.deepcopy(sample_config_data)
@@ -354,7 +354,7 @@ def test_user_names_are_checked_against_every_derived_name_at_the_boundary(
 def test_derived_metric_dimension_values_are_length_checked() -> None:
     """CloudWatch's API allows 1024-character dimension values, AWS::CloudWatch::Alarm only
     255: a dimension value derived from configuration must fit 255 (checked at synth)."""
-    from platform_config.model import (EnvironmentConfig, ProjectConfig, ServingConfig,
+    from platform_config._model import (EnvironmentConfig, ProjectConfig, ServingConfig,
                                        TrainingConfig, name_length_problems)
 
     env = EnvironmentConfig(account="111111111111", region="eu-west-2",
@@ -372,9 +372,9 @@ def test_derived_metric_dimension_values_are_length_checked() -> None:
 
 def test_every_physical_name_in_the_sample_templates_is_length_checked(synth,
                                                                        sample_config) -> None:
-    """The configuration model checks the names platform_config/naming.py lists; every named
+    """The configuration model checks the names platform_config/_naming.py lists; every named
     resource of these types in the synthesized templates must be one of them."""
-    from platform_config.naming import environment_names, user_names, ResourceNames
+    from platform_config._naming import environment_names, user_names, ResourceNames
 
     name_properties = {
         "AWS::S3::Bucket": "BucketName", "AWS::IAM::Role": "RoleName",
@@ -419,7 +419,7 @@ def test_every_serving_environment_gets_a_deploy_stage_or_is_refused(
         sample_config_data, pipeline, serving) -> None:
     from stacks.serving_stack import QA_ENVIRONMENT
     from stacks.training_stack import _deployment_targets
-    from platform_config.naming import ResourceNames
+    from platform_config._naming import ResourceNames
 
     data = copy.deepcopy(sample_config_data)
     data.setdefault("training", {})["pipeline_environment"] = pipeline

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from platform_config import ConfigError, parse_config
-from platform_config.model import DEFAULT_STUDIO_INSTANCE_TYPES
+from platform_config._model import DEFAULT_STUDIO_INSTANCE_TYPES
 
 
 def _parse(data: dict):
@@ -107,7 +107,7 @@ def test_user_names_are_valid_studio_user_profile_names(sample_config_data) -> N
         assert re.fullmatch(pattern, user.name) and len(user.name) <= max_length
     # a user name the platform accepts is always a valid profile name (24 <= 63 characters,
     # lower-case letters, digits and single hyphens)
-    from platform_config.model import USER_NAME_MAX, _USER_NAME_RE
+    from platform_config._model import USER_NAME_MAX, _USER_NAME_RE
     assert USER_NAME_MAX <= max_length
     assert _USER_NAME_RE.pattern.startswith("^[a-z]")
 
@@ -121,7 +121,7 @@ def test_default_studio_instance_types_are_studio_app_instance_types() -> None:
 
 
 def test_a_too_long_studio_domain_name_is_refused(sample_config_data) -> None:
-    from platform_config.naming import ResourceNames, environment_names
+    from platform_config._naming import ResourceNames, environment_names
 
     names = ResourceNames("mlp", "dev", "111111111111", "eu-west-2")
     studio = {n.kind for n in environment_names(names, model_name=None, studio=True)}
@@ -133,7 +133,7 @@ def test_a_too_long_studio_domain_name_is_refused(sample_config_data) -> None:
 def test_studio_idle_shutdown_respects_sagemakers_minimum(sample_config_data) -> None:
     import botocore.session
 
-    from platform_config.model import STUDIO_MIN_IDLE_MINUTES
+    from platform_config._model import STUDIO_MIN_IDLE_MINUTES
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     assert model.shape_for("IdleTimeoutInMinutes").metadata["min"] == STUDIO_MIN_IDLE_MINUTES

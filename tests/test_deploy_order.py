@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.cfn_model import World, environments_of
-from compliance.deploy_order import (
+from compliance._cfn_model import World, environments_of
+from compliance._deploy_order import (
     deploy_order,
     documented_order,
     main,
@@ -46,7 +46,7 @@ def test_deploying_the_pipeline_stage_first_is_refused(world) -> None:
 def test_make_deploy_runs_the_derived_order(world, synth, capsys) -> None:
     makefile = (ROOT / "Makefile").read_text()
     target = makefile[makefile.index("\ndeploy:"):makefile.index("\ndeploy-local:")]
-    assert "-m compliance.deploy_order $(OUT)" in target and 'cdk deploy "$$env/*"' in target
+    assert "-m compliance._deploy_order $(OUT)" in target and 'cdk deploy "$$env/*"' in target
     assert main([str(synth.outdir)]) == 0
     printed = capsys.readouterr().out.split()
     assert printed == deploy_order(world)

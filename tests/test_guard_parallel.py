@@ -1,5 +1,5 @@
 """cfn-guard per template, in parallel, cached: the same findings as the cdklabs plugin, and a
-changed template is the only one checked again (compliance/guard.py)."""
+changed template is the only one checked again (compliance/_guard.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
-from compliance import guard
+from compliance import _guard as guard
 
 
 @jsii.implements(IPolicyValidationContextBeta1)
@@ -96,7 +96,7 @@ def test_concurrent_checks_of_one_template_run_cfn_guard_once(tmp_path, monkeypa
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from compliance import guard
+    from compliance import _guard as guard
 
     monkeypatch.setattr(guard, "CACHE_DIR", tmp_path / "cache")
     calls = []
@@ -143,7 +143,7 @@ def test_prefetched_checks_are_used_unless_the_template_changed(tmp_path, monkey
 def test_the_first_plugin_starts_cfn_guard(tmp_path, monkeypatch) -> None:
     """CDK's validator runs first and starts cfn-guard before its own engine, so the guard
     plugin (run last) finds its processes already at work."""
-    from compliance import checks
+    from compliance import _checks as checks
 
     app = App(outdir=str(tmp_path / "out"), builtin_cloud_formation_validation=False)
     Stack(app, "Empty")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.iam_eval import (
+from compliance._iam_eval import (
     Principal,
     Request,
     authorize,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cdk_constructs.training_workflow_definition import build_definition
+from cdk_constructs._training_workflow_definition import build_definition
 from stacks.training_stack import _governance_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,9 +14,9 @@ from aws_cdk.assertions import Template
 
 from compliance.acknowledgements import (ACKNOWLEDGEMENTS, MULTI_REGION_ACKNOWLEDGEMENTS,
                                          apply_acknowledgements)
-from compliance.checks import add_compliance_checks
+from compliance._checks import add_compliance_checks
 from compliance.gate import ComplianceGateFailed, synth_or_fail
-from compliance.summary import read_findings
+from compliance._summary import read_findings
 from platform_config import parse_config
 from stacks.pipeline_replica_stack import PipelineReplicaStack, replica_names, replica_stores
 
@@ -36,7 +36,7 @@ class _PipelineStage(Stage):
     def __init__(self, scope, config) -> None:
         env = config.environment("dev")
         super().__init__(scope, "dev", env=Environment(account=env.account, region=env.region))
-        from platform_config.naming import ResourceNames
+        from platform_config._naming import ResourceNames
 
         self.names = self.pipeline_names = ResourceNames.for_environment(config, "dev")
         self.replica = PipelineReplicaStack(
@@ -105,7 +105,7 @@ def test_the_pipeline_uses_the_platforms_store_in_the_other_region(multi_region_
 
 
 def test_serving_acknowledgements_name_the_pipeline_region(multi_region_config) -> None:
-    from platform_config.naming import ResourceNames
+    from platform_config._naming import ResourceNames
 
     prod = ResourceNames.for_environment(multi_region_config, "prod")
     dev = ResourceNames.for_environment(multi_region_config, "dev")

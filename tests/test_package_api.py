@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 import typing
 from pathlib import Path
 
@@ -72,6 +73,113 @@ def test_nothing_private_is_exported(package):
         module = getattr(obj, "__module__", "")
         if inspect.isclass(obj) or inspect.isfunction(obj):
             assert module.split(".")[0] == package, f"{package}.{name} comes from {module}"
+
+
+# --- Internal helpers stay private (`_`-prefixed) -----------------------------------------
+# The rule, for every module the wheel ships: a module whose path has no `_`-prefixed part
+# (the package's __init__ included) is public-looking, so every public-looking name it
+# defines or re-exports must be in its package's __all__; everything else lives in a
+# `_`-prefixed module or has a `_`-prefixed name. Imported names are not re-exports (the
+# typing spec's rules for py.typed libraries): only `import x as x`, `from m import x as x`
+# and a module's own __all__ re-export a name.
+
+
+def _shipped_modules(package: str) -> list[tuple[str, Path]]:
+    """(dotted module name, file) of every .py file of ``package`` that the wheel ships."""
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]
+    excluded = set(wheel.get("exclude", []))
+    modules = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in excluded or "__pycache__" in path.parts:
+            continue
+        dotted = relative[: -len(".py")].replace("/", ".").removesuffix(".__init__")
+        modules.append((dotted, path))
+    return modules
+
+
+def _public_looking(dotted: str) -> bool:
+    return not any(part.startswith("_") for part in dotted.split(".")[1:])
+
+
+def _public_names_of(path: Path) -> set[str]:
+    """Top-level names a module defines or re-exports (also inside top-level if/try)."""
+    names: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                    names.update(ast.literal_eval(node.value))  # type: ignore[arg-type]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update(
+                    a.asname for a in node.names if a.asname and a.asname == a.name.split(".")[-1]
+                )
+            elif isinstance(node, ast.If) and ast.unparse(node.test) != "TYPE_CHECKING":
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for handler in node.handlers:
+                    visit(handler.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+
+    visit(ast.parse(path.read_text()).body)
+    return {n for n in names if not n.startswith("_")}
+
+
+def _leaks(package: str) -> list[str]:
+    api = set(importlib.import_module(package).__all__)
+    leaks = []
+    for dotted, path in _shipped_modules(package):
+        if not _public_looking(dotted):
+            continue
+        for name in sorted(_public_names_of(path) - api):
+            leaks.append(f"{dotted}.{name}")
+    return leaks
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_internal_helpers_stay_private(package):
+    """docs/package.md: the API is the package's __all__; every other name the wheel ships
+    is `_`-prefixed, or lives in a `_`-prefixed module, so a consumer can tell."""
+    leaks = _leaks(package)
+    assert not leaks, (
+        f"public-looking names outside {package}.__all__: {leaks}. Prefix the name with `_`, "
+        f"move it to a `_`-prefixed module (git mv), or add it to {package}.__all__ "
+        "(then it is API: document it in docs/package.md and CHANGELOG.md)"
+    )
+
+
+def test_the_privacy_rule_finds_a_public_helper(tmp_path, monkeypatch):
+    """The rule above can fail: a public-looking helper in a public-looking module, or a
+    re-export, is reported; the same helper `_`-prefixed, or in a `_` module, is not."""
+    package = tmp_path / "somepkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("__all__ = ['Api']\nfrom somepkg.api import Api\n")
+    (package / "api.py").write_text(
+        "from typing import Any\nfrom os import sep as sep\n"
+        "class Api: ...\ndef helper(): ...\n_private = 1\nLIMIT: int = 3\n"
+        "try:\n    import json\n    FAST = True\nexcept ImportError:\n    FAST = False\n"
+    )
+    (package / "_internal.py").write_text("def helper(): ...\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.hatch.build.targets.wheel]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert _leaks("somepkg") == [
+        "somepkg.api.FAST",
+        "somepkg.api.LIMIT",
+        "somepkg.api.helper",
+        "somepkg.api.sep",
+    ]
 
 
 @pytest.mark.parametrize("package", PUBLIC_PACKAGES)
@@ -137,12 +245,12 @@ def _type_parts(hint: object) -> list[object]:
 
 
 def test_importing_the_packages_does_not_start_jsii():
-    """Plain-data modules (workflow definitions, compliance.summary for the review pack) must
+    """Plain-data modules (workflow definitions, compliance._summary for the review pack) must
     stay importable without loading aws-cdk-lib: the package __init__ files resolve names
     lazily."""
     code = (
-        "import sys, cdk_constructs, compliance, compliance.summary, "
-        "cdk_constructs.training_workflow_definition; "
+        "import sys, cdk_constructs, compliance, compliance._summary, "
+        "cdk_constructs._training_workflow_definition; "
         "print(sorted(m for m in ('aws_cdk', 'jsii', 'cdk_nag') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "secure_data_app"
 PACKAGES = ("cdk_constructs", "compliance", "platform_config")
 NOT_SHIPPED = {"compliance/acknowledgements.py"}  # the platform's own list (docs/package.md)
+MECHANISM = "compliance/_acknowledge.py"  # how acknowledgements are applied: shipped
 UV = Path(sys.executable).parent / "uv"
 VALIDATORS = {
     "AwsSolutions",
@@ -154,6 +155,21 @@ def test_wheel_ships_exactly_the_source_the_app_imports(wheel):
     assert not NOT_SHIPPED & names
 
 
+def test_wheel_ships_the_acknowledgement_mechanism_not_the_platform_list(wheel):
+    """Consumers get compliance.acknowledge_findings; the platform's own list of
+    acknowledged findings (this app's construct paths) stays out of the wheel."""
+    with zipfile.ZipFile(wheel) as whl:
+        names = set(whl.namelist())
+        assert MECHANISM in names
+        assert "compliance/acknowledgements.py" not in names
+        shipped_source = "\n".join(
+            whl.read(n).decode() for n in names if n.endswith(".py") and n.startswith("compl")
+        )
+    # Nothing shipped names the platform's list or one of its construct paths.
+    assert "ACKNOWLEDGEMENTS" not in shipped_source
+    assert "Foundation/AccessLogs/Bucket" not in shipped_source
+
+
 def test_wheel_metadata_has_version_and_dependency_ranges(wheel):
     sys.path.insert(0, str(ROOT))
     from cdk_constructs._version import __version__
@@ -195,7 +211,8 @@ def test_example_synthesizes_clean_from_the_installed_wheel_alone(example_run):
         "cdk_constructs.managed_key",
         "cdk_constructs.secure_bucket",
         "cdk_constructs.access_log_bucket",
-        "compliance.checks",
+        "compliance._checks",
+        "compliance._acknowledge",
     ):
         assert module in files, f"the example did not import {module}"
     for module, file in files.items():

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from compliance.calls import calls_table, derive_calls
-from compliance.cfn_model import World, environments_of
-from compliance.closure import (
+from compliance._calls import calls_table, derive_calls
+from compliance._cfn_model import World, environments_of
+from compliance._closure import (
     closure_failures,
     endpoint_failures,
     trust_failures,

@@ -57,7 +57,7 @@ def test_overview_follows_the_templates(synth, sample_config) -> None:
 def test_first_page_says_when_a_region_has_no_price_table(synth, sample_config, tmp_path, monkeypatch) -> None:
     """Every accepted region has a table today; should one be missing, the index (not only the
     cost page) says which environment is priced with another region's prices."""
-    from platform_config import prices as P
+    from platform_config import _prices as P
     from review.pack import build_pack
 
     monkeypatch.setattr(P, "PRICES", {"xx-other-1": P.PRICES["eu-west-2"]})

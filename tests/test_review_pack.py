@@ -130,7 +130,7 @@ def test_endpoint_az_count_drives_the_environment_figures(pack, sample_config) -
         assert cost.with_endpoint_azs(cost.endpoint_azs) == pytest.approx(cost.total)
     assert pack.costs["dev"].total < pack.costs["preprod"].total < pack.costs["prod"].total
     cost_md = (pack.directory / "cost.md").read_text()
-    assert "Effect of endpoint_az_count" in cost_md and "platform_config/prices.py" in cost_md
+    assert "Effect of endpoint_az_count" in cost_md and "platform_config/_prices.py" in cost_md
 
 
 def test_iam_lists_trust_actions_and_every_wildcard_statement() -> None:

@@ -121,7 +121,7 @@ def test_model_quality_check_is_scheduled_and_its_alarm_is_a_drift_signal(synth)
 
 
 def test_model_quality_definition_transform_and_comparison() -> None:
-    from cdk_constructs.model_quality_workflow import (
+    from cdk_constructs._model_quality_workflow import (
         FAILURE_NOTICE, ModelQualitySettings, build_model_quality_definition)
 
     s = ModelQualitySettings(
@@ -147,7 +147,7 @@ def test_model_quality_definition_transform_and_comparison() -> None:
 
 
 def test_champion_challenger_stops_the_pipeline_with_the_figures() -> None:
-    from cdk_constructs.champion_challenger_workflow import (
+    from cdk_constructs._champion_challenger_workflow import (
         ChampionChallengerSettings, build_champion_challenger_definition)
 
     s = ChampionChallengerSettings(

@@ -14,8 +14,8 @@ import pytest
 
 from compliance.acknowledgements import (IAM_REFERENCE_ACKNOWLEDGEMENTS,
                                          STUDIO_ACKNOWLEDGEMENTS)
-from compliance.iam_eval import Principal, Request, authorize
-from compliance.summary import read_findings
+from compliance._iam_eval import Principal, Request, authorize
+from compliance._summary import read_findings
 from platform_config import PlatformConfig, parse_config
 from stacks.access_policies import OWNER
 
@@ -363,8 +363,8 @@ def test_studio_policies_match_the_pinned_iam_references(studio) -> None:
     ("IpAddress", ["203.0.113.0/24"], None, False),
 ])
 def test_the_evaluator_checks_source_addresses(op, cidrs, ip, expected) -> None:
-    """The operator the presigned-URL policies use (added to compliance/iam_eval.py for #15)."""
-    from compliance.iam_eval import condition_block_matches
+    """The operator the presigned-URL policies use (added to compliance/_iam_eval.py for #15)."""
+    from compliance._iam_eval import condition_block_matches
 
     context = {} if ip is None else {"aws:SourceIp": ip}
     request = Request(Principal.role(f"arn:aws:iam::{ACCOUNT}:role/r"),

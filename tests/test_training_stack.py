@@ -73,7 +73,7 @@ def test_drift_from_serving_accounts_reaches_the_retrain_trigger(synth) -> None:
 
 
 def test_retraining_starts_the_governed_pipeline_idempotently() -> None:
-    from cdk_constructs.retraining_workflow import build_retraining_definition
+    from cdk_constructs._retraining_workflow import build_retraining_definition
 
     definition = build_retraining_definition(pipeline_name="p", topic_arn="t")
     start = definition["States"]["StartPipeline"]

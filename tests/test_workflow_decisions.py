@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from cdk_constructs.champion_challenger_workflow import (
+from cdk_constructs._champion_challenger_workflow import (
     ChampionChallengerSettings, build_champion_challenger_definition)
-from cdk_constructs.deployment_workflow_definition import build_definition
-from cdk_constructs.model_quality_workflow import (
+from cdk_constructs._deployment_workflow_definition import build_definition
+from cdk_constructs._model_quality_workflow import (
     ModelQualitySettings, build_model_quality_definition)
 from moto_choice import branch_taken
 from workflow_settings import DEPLOYMENT_SETTINGS

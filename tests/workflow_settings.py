@@ -3,7 +3,7 @@ moto-executed decision tests."""
 
 from __future__ import annotations
 
-from cdk_constructs.deployment_workflow_definition import DeploymentWorkflowSettings
+from cdk_constructs._deployment_workflow_definition import DeploymentWorkflowSettings
 
 DEPLOYMENT_SETTINGS = DeploymentWorkflowSettings(
     name_prefix="mlp-prod", endpoint_name="mlp-prod-credit-default",

@@ -1,6 +1,6 @@
 """A deliberately careless CDK app for the gate's command-line tests (tests/test_cli_gate.py).
 
-It uses the platform's own compliance checks and gate (compliance.checks, compliance.gate),
+It uses the platform's own compliance checks and gate (compliance._checks, compliance.gate),
 exactly as app.py does, on one small stack:
 
 - CARELESS=bucket (default): a plain ``s3.Bucket`` instead of SecureBucket; every pack finds it.
@@ -21,7 +21,7 @@ from aws_cdk import Acknowledgment, App, Environment, Stack, Stage, Validations 
 from aws_cdk import aws_s3 as s3  # noqa: E402
 from aws_cdk import aws_sqs as sqs  # noqa: E402
 
-from compliance.checks import add_compliance_checks  # noqa: E402
+from compliance._checks import add_compliance_checks  # noqa: E402
 from compliance.gate import ComplianceGateFailed, synth_or_fail  # noqa: E402
 
 # cdk-nag findings of an unencrypted queue, acknowledged so only cfn-guard is left.

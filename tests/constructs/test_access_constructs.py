@@ -6,10 +6,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.human_role import HumanRole
-from cdk_constructs.notebook_lifecycle import NotebookLifecycle
-from cdk_constructs.package_mirror import PackageMirror
-from cdk_constructs.user_workspace import UserWorkspace
+from cdk_constructs._human_role import HumanRole
+from cdk_constructs._notebook_lifecycle import NotebookLifecycle
+from cdk_constructs._package_mirror import PackageMirror
+from cdk_constructs._user_workspace import UserWorkspace
 
 POLICY = "arn:aws:iam::123456789012:policy/p"
 

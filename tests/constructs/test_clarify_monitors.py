@@ -12,9 +12,9 @@ from aws_cdk.assertions import Template
 
 from cdk_constructs._clarify_monitor import ClarifyMonitorProps
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.model_bias_monitor import ModelBiasMonitor
-from cdk_constructs.model_explainability_monitor import ModelExplainabilityMonitor
-from cdk_constructs.sagemaker_images import UnknownImageRegion, clarify_image, image_repository_arns
+from cdk_constructs._model_bias_monitor import ModelBiasMonitor
+from cdk_constructs._model_explainability_monitor import ModelExplainabilityMonitor
+from cdk_constructs._sagemaker_images import UnknownImageRegion, clarify_image, image_repository_arns
 
 GROUND_TRUTH = "s3://reports/ground-truth/credit-default/"
 

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 from construct_stack import ACCOUNT, REGION, new_stack
 
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.compliance_responder import COMPLIANCE_TAG_KEYS, ComplianceResponder
+from cdk_constructs._compliance_responder import COMPLIANCE_TAG_KEYS, ComplianceResponder
 
 ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
 # Each remediation path: the CloudTrail event that starts it, the ARN type, and the call

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
-from cdk_constructs.deployment_workflow_definition import (
+from cdk_constructs._deployment_workflow_definition import (
     FAILURE_NOTICE,
     RETRYABLE_ERRORS,
     build_definition,

@@ -5,7 +5,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.isolated_network import DEFAULT_INTERFACE_ENDPOINTS, IsolatedNetwork
+from cdk_constructs._isolated_network import DEFAULT_INTERFACE_ENDPOINTS, IsolatedNetwork
 
 pytestmark = pytest.mark.control("network_isolation", "auditability")
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.platform_function import PlatformFunction
+from cdk_constructs._platform_function import PlatformFunction
 
 pytestmark = pytest.mark.control("network_isolation", "authorization")
 

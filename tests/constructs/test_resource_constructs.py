@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.encrypted_schedule import EncryptedSchedule
 from cdk_constructs.event_bus_permission import EventBusPutPermission
-from cdk_constructs.platform_managed_policy import PlatformManagedPolicy, policy_chars
+from cdk_constructs._platform_managed_policy import PlatformManagedPolicy, policy_chars
 
 READ = {"Version": "2012-10-17", "Statement": [
     {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject",

@@ -11,8 +11,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.studio_domain import StudioDomain, render_on_start
-from cdk_constructs.studio_user_profile import StudioUserProfile
+from cdk_constructs._studio_domain import StudioDomain, render_on_start
+from cdk_constructs._studio_user_profile import StudioUserProfile
 
 POLICY = "arn:aws:iam::123456789012:policy/p"
 

@@ -13,10 +13,10 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_constructs._validation import ConstructPropsError
 from cdk_constructs.model_registry import ModelRegistry
-from cdk_constructs.sagemaker_images import UnknownImageRegion, xgboost_image
+from cdk_constructs._sagemaker_images import UnknownImageRegion, xgboost_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.training_workflow import TrainingWorkflow
-from cdk_constructs.training_workflow_definition import GATE_STATE
+from cdk_constructs._training_workflow_definition import GATE_STATE
 
 from constructs.test_training_workflow_definition import SETTINGS  # noqa: E402
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
 from cdk_constructs._validation import ConstructPropsError
-from cdk_constructs.training_pipeline import (
+from cdk_constructs._training_pipeline import (
     BUILD_VARIABLES,
     STAGES,
     PipelineCode,
@@ -21,7 +21,7 @@ from cdk_constructs.training_pipeline import (
     build_spec,
     workflow_input,
 )
-from platform_config.model import SourceConfig
+from platform_config._model import SourceConfig
 
 CONNECTION = ("arn:aws:codeconnections:eu-west-2:123456789012:connection/"
               "12345678-1234-1234-1234-123456789012")
@@ -106,7 +106,7 @@ GIT_SOURCES = {
 
 
 def _world(template: Template):
-    from compliance.cfn_model import World
+    from compliance._cfn_model import World
     from construct_stack import ACCOUNT, REGION
 
     return World({"test/TestStack": template.to_json()}, {"test": (ACCOUNT, REGION)})
@@ -116,9 +116,9 @@ def _world(template: Template):
 def test_git_sources_work_from_the_isolated_build(stack, kind) -> None:
     """Each Git source kind: the build gets the commit as a ZIP artifact and its metadata as
     source variables, so it needs neither a clone permission nor a route to a Git host."""
-    from compliance.calls import derive_calls
-    from compliance.closure import closure_failures
-    from cdk_constructs.training_pipeline import GIT_SOURCE_VARIABLES
+    from compliance._calls import derive_calls
+    from compliance._closure import closure_failures
+    from cdk_constructs._training_pipeline import GIT_SOURCE_VARIABLES
 
     template = _pipeline(stack, GIT_SOURCES[kind], with_source_bucket=False)
     stages = {s["Name"]: s["Actions"] for s in _stages(template)}
@@ -141,15 +141,15 @@ def test_git_sources_work_from_the_isolated_build(stack, kind) -> None:
 def test_a_clone_from_the_isolated_build_is_refused(stack, kind, action) -> None:
     """The check that caught finding 14: with CODEBUILD_CLONE_REF the build role clones,
     which it may not, from a VPC with no way to the repository."""
-    from compliance.calls import derive_calls
-    from compliance.closure import closure_failures, endpoint_failures
+    from compliance._calls import derive_calls
+    from compliance._closure import closure_failures, endpoint_failures
 
     template = _pipeline(stack, GIT_SOURCES[kind], with_source_bucket=False).to_json()
     pipeline = next(r for r in template["Resources"].values()
                     if r["Type"] == "AWS::CodePipeline::Pipeline")
     pipeline["Properties"]["Stages"][0]["Actions"][0]["Configuration"][
         "OutputArtifactFormat"] = "CODEBUILD_CLONE_REF"
-    from compliance.cfn_model import World
+    from compliance._cfn_model import World
     from construct_stack import ACCOUNT, REGION
 
     world = World({"test/TestStack": template}, {"test": (ACCOUNT, REGION)})

@@ -11,9 +11,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
-from cdk_constructs.training_pipeline import DeploymentTarget, PipelineCode, TrainingPipeline
+from cdk_constructs._training_pipeline import DeploymentTarget, PipelineCode, TrainingPipeline
 from construct_stack import ACCOUNT, REGION
-from platform_config.model import SourceConfig
+from platform_config._model import SourceConfig
 
 
 def _target(env: str, account: str, *, own: bool, qa: bool = False) -> DeploymentTarget:

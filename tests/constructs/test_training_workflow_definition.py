@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cdk_constructs.training_workflow_definition import (
+from cdk_constructs._training_workflow_definition import (
     BIAS_GATE_STATE,
     FAILURE_NOTICE,
     GATE_STATE,

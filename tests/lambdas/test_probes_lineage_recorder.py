@@ -113,7 +113,7 @@ def test_permanent_errors_are_not_retried(aws, logic) -> None:
 @FAULTS
 def test_the_workflow_retries_the_named_error() -> None:
     """The training workflow's RecordLineage state lists LineageTransientError in its Retry."""
-    from cdk_constructs.training_workflow_definition import RETRYABLE_ERRORS, _retry
+    from cdk_constructs._training_workflow_definition import RETRYABLE_ERRORS, _retry
 
     assert "LineageTransientError" in RETRYABLE_ERRORS
     assert any("LineageTransientError" in r["ErrorEquals"] for r in _retry())

@@ -105,7 +105,7 @@ def test_permanent_s3_errors_are_raised_unchanged(faults, status, code) -> None:
 def test_the_workflow_retries_the_named_error() -> None:
     """docs/model-quality.md says Step Functions retries transient S3 errors: it lists the name."""
     pytest.importorskip("aws_cdk", reason="the workflow construct needs the CDK (not in a runtime-only venv)")
-    from cdk_constructs.model_quality_workflow import RETRYABLE_ERRORS
+    from cdk_constructs._model_quality_workflow import RETRYABLE_ERRORS
 
     assert "ModelQualityTransientError" in RETRYABLE_ERRORS
 

@@ -23,7 +23,7 @@ def _pins(name: str) -> dict:
 
 
 def test_files_mirror_the_image_tags_the_platform_deploys():
-    source = (ROOT / "cdk_constructs" / "sagemaker_images.py").read_text()
+    source = (ROOT / "cdk_constructs" / "_sagemaker_images.py").read_text()
     xgboost_tag = re.search(r'XGBOOST_VERSION = "([^"]+)"', source).group(1)
     sklearn_tag = re.search(r'SKLEARN_VERSION = "([^"]+)"', source).group(1)
     assert (ROOT / "ml" / "images" / ("xgboost-%s.txt" % xgboost_tag)).is_file()

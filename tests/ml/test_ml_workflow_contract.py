@@ -15,7 +15,7 @@ import pytest
 
 from credit_default import bias, evaluate, explain, model_card, preprocess
 
-definition_module = pytest.importorskip("cdk_constructs.training_workflow_definition")
+definition_module = pytest.importorskip("cdk_constructs._training_workflow_definition")
 
 PARSERS = {
     "preprocess.py": preprocess.build_parser,

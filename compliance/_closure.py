@@ -1,4 +1,4 @@
-"""Permission closure: every call of the table (compliance/calls.py) is allowed where AWS
+"""Permission closure: every call of the table (compliance/_calls.py) is allowed where AWS
 checks it. For each call:
 
 - the caller's identity policies (a role's managed and inline policies), unless the caller
@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from compliance.calls import Call, derive_calls
-from compliance.cfn_model import PARTITION, World
-from compliance.iam_eval import ALLOW, Principal, Request, authorize, evaluate
+from compliance._calls import Call, derive_calls
+from compliance._cfn_model import PARTITION, World
+from compliance._iam_eval import ALLOW, Principal, Request, authorize, evaluate
 
 # AWS identities sign the URLs of AWS-owned buckets (ECR image layers, CodeArtifact assets):
 # the request through the gateway endpoint is not made by a principal of this account.

@@ -140,7 +140,7 @@ ASSUMPTION_TEXT = {
 
 def for_region(region: str) -> tuple[str, dict]:
     """The price table of ``region``, or the first table with its region named (an estimate).
-    The configuration accepts only regions with a table (platform_config/regions.py); the
+    The configuration accepts only regions with a table (platform_config/_regions.py); the
     fallback serves templates synthesized elsewhere."""
     if region in PRICES:
         return region, PRICES[region]

@@ -14,8 +14,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk_constructs._platform_function import PlatformFunction
 from cdk_constructs._validation import require
-from cdk_constructs.platform_function import PlatformFunction
 
 # The SageMaker API calls that create or (re)start a resource the responder judges.
 WATCHED_EVENTS: tuple[str, ...] = (

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from cdk_constructs._jsii_memo import adopt
 from cdk_constructs._validation import require
-from platform_config.model import principal_kind
+from platform_config._model import principal_kind
 
 _ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 MAX_MANAGED_POLICIES = 10  # IAM's default quota of managed policies per role

@@ -2,21 +2,21 @@
 
 SageMaker's built-in framework and Model Monitor images live in AWS accounts that differ by
 region (the same table the SageMaker Python SDK ships in ``image_uri_config``); the tables
-live with every other per-region table in platform_config/regions.py, and the configuration
+live with every other per-region table in platform_config/_regions.py, and the configuration
 refuses a region that lacks one. Jobs pull them through the VPC's ECR endpoints; nothing is
 fetched from the internet.
 """
 
 from __future__ import annotations
 
-from platform_config.regions import (
+from platform_config._regions import (
     CLARIFY_ACCOUNTS,
     FRAMEWORK_ACCOUNTS,
     MODEL_MONITOR_ACCOUNTS,
 )
 
 # sagemaker-clarify-processing (bias drift and feature attribution drift monitors); the
-# accounts are in platform_config/regions.py with the other region tables.
+# accounts are in platform_config/_regions.py with the other region tables.
 CLARIFY_VERSION = "1.0"
 
 XGBOOST_VERSION = "1.7-1"
@@ -33,7 +33,7 @@ def _account(table: dict[str, str], region: str, what: str) -> str:
     except KeyError:
         raise UnknownImageRegion(
             f"no known {what} image account for region {region}; add it to "
-            "platform_config/regions.py from the SageMaker documentation "
+            "platform_config/_regions.py from the SageMaker documentation "
             "'Docker Registry Paths and Example Code'"
         ) from None
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compliance.iam_eval import as_list
+from compliance._iam_eval import as_list
 
 PARTITION = "aws"
 

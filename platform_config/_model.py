@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from platform_config.governance import GovernanceConfig, unmonitorable_features
-from platform_config.regions import LOG_RETENTION_DAYS, SUPPORTED_REGIONS, RegionRefusal
+from platform_config._governance import GovernanceConfig, unmonitorable_features
+from platform_config._regions import LOG_RETENTION_DAYS, SUPPORTED_REGIONS, RegionRefusal
 
 ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "preprod", "prod")
 
@@ -967,9 +967,9 @@ def name_length_problems(
     training: TrainingConfig | None,
     serving: ServingConfig | None,
 ) -> list[tuple[str, str]]:
-    """Every physical name the platform derives (platform_config/naming.py) must fit its AWS
+    """Every physical name the platform derives (platform_config/_naming.py) must fit its AWS
     limit, in every environment and for every data scientist."""
-    from platform_config.naming import ResourceNames, environment_names, user_names
+    from platform_config._naming import ResourceNames, environment_names, user_names
 
     problems: list[tuple[str, str]] = []
     reported: set[tuple[str, str]] = set()

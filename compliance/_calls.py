@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.cfn_model import PARTITION, StackInfo, World
-from compliance.iam_eval import Principal
+from compliance._cfn_model import PARTITION, StackInfo, World
+from compliance._iam_eval import Principal
 
 EXAMPLE = "example"  # stands for a value known only at run time (an id, a run id)
 
@@ -1327,7 +1327,7 @@ def calls_table(world_or_assembly: Any) -> list[CallRow]:
 
 
 def world_of_assembly(assembly: Any) -> World:
-    from compliance.cfn_model import environments_of
+    from compliance._cfn_model import environments_of
 
     templates = {
         f"{env}/{stack}": template
@@ -1338,13 +1338,13 @@ def world_of_assembly(assembly: Any) -> World:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m compliance.calls <cdk.out>``: the table as tab-separated text."""
+    """``python -m compliance._calls <cdk.out>``: the table as tab-separated text."""
     import sys
 
     if len(argv) != 1:
-        print("usage: python -m compliance.calls <cdk.out>", file=sys.stderr)
+        print("usage: python -m compliance._calls <cdk.out>", file=sys.stderr)
         return 2
-    from compliance.deploy_order import world_of
+    from compliance._deploy_order import world_of
 
     print("env\tcaller\taction\tresource\tderived from")
     for row in calls_table(world_of(argv[0])):

@@ -22,15 +22,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from cdk_constructs._state_machine import build_secure_state_machine, registry_and_endpoint_read
-from cdk_constructs._validation import require
-from cdk_constructs.model_quality_workflow import (
+from cdk_constructs._model_quality_workflow import (
     LAMBDA_INVOKE,
     RETRYABLE_ERRORS,
     SM,
     SNS_PUBLISH,
     TRANSFORM_SYNC,
 )
+from cdk_constructs._state_machine import build_secure_state_machine, registry_and_endpoint_read
+from cdk_constructs._validation import require
 
 FAILURE_NOTICE = "NotifyFailure"
 

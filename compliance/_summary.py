@@ -98,8 +98,9 @@ def summarize_validation_failure(outdir: Path) -> str:
     lines = [
         "",
         f"COMPLIANCE CHECKS FAILED: {len(findings)} unacknowledged finding(s).",
-        "Fix the resource (preferred), or add an exact acknowledgement with a reason to",
-        "compliance/acknowledgements.py (path relative to the stage, finding id as below).",
+        "Fix the resource (preferred), or acknowledge the exact finding with a reason: an",
+        "Acknowledgement(path, finding id as below, reason) for compliance.acknowledge_findings",
+        "(this platform: compliance/acknowledgements.py, paths relative to the stage).",
         "",
     ]
     for f in findings:

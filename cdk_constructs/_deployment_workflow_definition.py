@@ -89,8 +89,8 @@ class DeploymentWorkflowSettings:
     # Where labelled outcomes arrive (s3://...): enables the model-quality schedule.
     ground_truth_s3_uri: str | None = None
     model_quality_schedule: str = "cron(0 1 ? * * *)"  # daily: labels lag predictions
-    # SageMaker Clarify monitors (cdk_constructs/model_bias_monitor.py and
-    # model_explainability_monitor.py): (state name stem, job definition name, monitoring
+    # SageMaker Clarify monitors (cdk_constructs/_model_bias_monitor.py and
+    # _model_explainability_monitor.py): (state name stem, job definition name, monitoring
     # type, S3 key of the analysis config in the monitoring bucket).
     clarify_monitors: list[tuple[str, str, str, str]] = field(default_factory=list)
     clarify_schedule: str = "cron(0 2 ? * * *)"

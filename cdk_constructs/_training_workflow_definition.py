@@ -97,7 +97,7 @@ class TrainingWorkflowSettings:
     lineage_function_arn: str
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
-    # Governance (platform_config.governance; docs/model-governance.md).
+    # Governance (platform_config._governance; docs/model-governance.md).
     protected_attributes: list[str] = field(default_factory=lambda: ["SEX", "AGE", "MARRIAGE"])
     exclude_features: list[str] = field(default_factory=list)
     additional_facets: list[str] = field(default_factory=lambda: ["AGE_BAND", "MARRIAGE"])

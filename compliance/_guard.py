@@ -134,7 +134,7 @@ def _digest(path: str) -> str:
 
 def prefetch(paths: list[str]) -> None:
     """Start checking ``paths`` in the background, now. CDK runs validation plugins one after
-    the other; the plugin that runs first calls this (compliance/checks.py), so cfn-guard's
+    the other; the plugin that runs first calls this (compliance/_checks.py), so cfn-guard's
     processes run while CDK's own validator and the cdk-nag packs do their work, instead of
     after them. :func:`check_templates` then takes the results (checked against the
     template's content, so a template rewritten since is checked again)."""

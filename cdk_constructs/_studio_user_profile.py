@@ -10,11 +10,11 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from cdk_constructs._human_role import HumanRole
 from cdk_constructs._jsii_memo import adopt, attribute
 from cdk_constructs._person import as_cfn_tags, person_execution_role, person_identity
+from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs._validation import require
-from cdk_constructs.human_role import HumanRole
-from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
 
 _USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PROFILE_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # botocore UserProfileName
@@ -23,7 +23,7 @@ _PROFILE_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # botocore User
 def studio_access(*, profile_arn: str, source_condition: dict, outside_source: dict) -> dict:
     """One person's Studio access: a presigned domain URL for their own profile only, only
     from their networks (or the platform's endpoint), nothing else (the allow + deny pattern
-    of notebook access, cdk_constructs/user_workspace.py)."""
+    of notebook access, cdk_constructs/_user_workspace.py)."""
     action = ["sagemaker:CreatePresignedDomainUrl"]
     return {
         "Version": "2012-10-17",

@@ -11,11 +11,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from cdk_constructs._human_role import HumanRole
 from cdk_constructs._jsii_memo import adopt, attribute
 from cdk_constructs._person import as_cfn_tags, person_execution_role, person_identity
+from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs._validation import require
-from cdk_constructs.human_role import HumanRole
-from cdk_constructs.platform_managed_policy import PlatformManagedPolicy
 
 _USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _NOTEBOOK_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -6,9 +6,9 @@ A region is *supported* when the platform can build and price everything in it:
   and sagemaker-scikit-learn: training, processing and serving), the Model Monitor analyzer and
   the Clarify processing image (the SageMaker Python SDK's ``image_uri_config`` tables:
   xgboost.json/sklearn.json, model-monitor.json, clarify.json);
-- a price table in platform_config/prices.py (the idle-cost estimate of the review pack).
+- a price table in platform_config/_prices.py (the idle-cost estimate of the review pack).
 
-The configuration accepts supported regions only (platform_config/model.py), so a region
+The configuration accepts supported regions only (platform_config/_model.py), so a region
 without an image account or prices is refused at validation with a message, never a traceback
 at synth. tests/test_config.py checks every supported region has every entry.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-from platform_config.prices import PRICES
+from platform_config._prices import PRICES
 
 # AWS commercial regions (to tell a typo from a real region that the platform does not support).
 COMMERCIAL_REGIONS: frozenset[str] = frozenset(
@@ -142,15 +142,15 @@ CLARIFY_ACCOUNTS: dict[str, str] = {
 # What a region needs, and where each entry lives (for messages and the completeness test).
 REQUIREMENTS: dict[str, tuple[str, Container[str]]] = {
     "framework image account (training, processing, serving)": (
-        "FRAMEWORK_ACCOUNTS in platform_config/regions.py",
+        "FRAMEWORK_ACCOUNTS in platform_config/_regions.py",
         FRAMEWORK_ACCOUNTS,
     ),
     "Model Monitor image account": (
-        "MODEL_MONITOR_ACCOUNTS in platform_config/regions.py",
+        "MODEL_MONITOR_ACCOUNTS in platform_config/_regions.py",
         MODEL_MONITOR_ACCOUNTS,
     ),
-    "Clarify image account": ("CLARIFY_ACCOUNTS in platform_config/regions.py", CLARIFY_ACCOUNTS),
-    "price table": ("PRICES in platform_config/prices.py", PRICES),
+    "Clarify image account": ("CLARIFY_ACCOUNTS in platform_config/_regions.py", CLARIFY_ACCOUNTS),
+    "price table": ("PRICES in platform_config/_prices.py", PRICES),
 }
 
 

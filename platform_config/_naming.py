@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from platform_config.model import PlatformConfig
+from platform_config._model import PlatformConfig
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from constructs import Construct
 from cdk_constructs._lint import tolerate_redundant_depends_on
 from cdk_constructs._validation import require
 from cdk_constructs.secure_log_group import SecureLogGroup
-from platform_config.model import SourceConfig
+from platform_config._model import SourceConfig
 
 BUILD_VARIABLES = (
     "RUN_ID",

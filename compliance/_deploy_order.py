@@ -13,7 +13,7 @@ the role exists when the resource is created:
 Within one stage CDK orders the stacks itself (``cdk deploy '<env>/*'``); a cross-stage
 ``Fn::ImportValue`` cannot exist (stages live in different accounts).
 
-``python -m compliance.deploy_order <cdk.out>`` prints the environments in a valid order
+``python -m compliance._deploy_order <cdk.out>`` prints the environments in a valid order
 (``make deploy`` uses it); README "Deploying to a real account" documents the same order and
 tests/test_deploy_order.py checks both against the prerequisites.
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.cfn_model import World, environments_of
-from compliance.iam_eval import as_list
+from compliance._cfn_model import World, environments_of
+from compliance._iam_eval import as_list
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def world_of(outdir: Path | str) -> World:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m compliance.deploy_order <cdk.out>", file=sys.stderr)
+        print("usage: python -m compliance._deploy_order <cdk.out>", file=sys.stderr)
         return 2
     print(" ".join(deploy_order(world_of(argv[0]))))
     return 0

@@ -7,7 +7,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, 
 from constructs import IConstruct
 
 from compliance._cfn_validate import CachedCloudFormationValidate
-from compliance.guard import PLUGIN_NAME, ParallelCfnGuardValidator, prefetch
+from compliance._guard import PLUGIN_NAME, ParallelCfnGuardValidator, prefetch
 
 # Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
 # is "<plugin>::<rule id>[<finding>]".
@@ -41,7 +41,7 @@ def add_compliance_checks(
 ) -> None:
     """Every finding, warnings included, fails the synth (compliance/gate.py). cfn-guard runs
     the cdklabs validator's code and Control Tower rules per template, in parallel, cached by
-    template content (compliance/guard.py).
+    template content (compliance/_guard.py).
 
     ``cloudformation_validate`` adds CDK's own CloudFormation validator, cached by template
     content (compliance/_cfn_validate.py): create the app with
@@ -50,7 +50,7 @@ def add_compliance_checks(
     plugins: list = []
     if cloudformation_validate:
         # First: CDK runs plugins in order, and this one starts cfn-guard's processes before
-        # its own engine, so both validators work at once (compliance/guard.py prefetch).
+        # its own engine, so both validators work at once (compliance/_guard.py prefetch).
         plugins.append(CachedCloudFormationValidate(before=prefetch if cfn_guard else None))
     plugins += nag_packs(app)
     if cfn_guard:
