@@ -4,6 +4,7 @@ changed template is the only one checked again (compliance/_guard.py)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import jsii
@@ -158,3 +159,77 @@ def test_the_first_plugin_starts_cfn_guard(tmp_path, monkeypatch) -> None:
     app.synth()
     assert len(order) == 2 and order[1] == "guard", order
     assert order[0].startswith("prefetch [") and "Empty.template.json" in order[0]
+
+
+# --- rule files see only the resources of the types they name (guard_worker.js) ------------
+
+_SELECTION = re.compile(r"Resources\s*(\.\s*\*\s*)?\[\s*(\w+)")
+
+
+def _rule_files() -> list:
+    return sorted((guard.package_dir() / "rules").rglob("*.guard"))
+
+
+def test_every_rule_file_selects_resources_only_by_a_type_it_names() -> None:
+    """The assumption that makes the per-type partition exact, checked on every rule file of
+    the pinned bundle: it names at least one resource type, and every selection of
+    resources filters on Type (or looks a resource up by key and then checks its Type
+    against a named type). A new rule file that breaks this fails here; the worker would
+    still run an untyped `Resources.*` selection on the whole template."""
+    files = _rule_files()
+    assert len(files) > 200
+    forms: set[str] = set()
+    for path in files:
+        body = "\n".join(
+            line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
+        )
+        assert re.search(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+", body), path.name
+        for match in _SELECTION.finditer(body):
+            forms.add(match.group(2))
+            if match.group(2) == "keys":  # a lookup by key: its type is checked by name
+                assert re.search(r"Type\s*==\s*%", body), path.name
+        assert not re.search(r"Resources\s*\.\s*\*(?!\s*\[\s*Type\b)", body), path.name
+    assert forms <= {"Type", "keys"}, forms
+
+
+def test_partitioned_run_finds_what_a_whole_template_run_finds(synth) -> None:
+    """The worker's per-type run and cfn-guard over the whole template (the cdklabs plugin's
+    way, `--whole`) report the same findings on real templates: a user shard (whose notebook
+    instances carry acknowledged CT.SAGEMAKER.PR findings) and the foundation stack."""
+    chosen = []
+    for manifest in synth.outdir.glob("assembly-dev/manifest.json"):
+        for artifact in json.loads(manifest.read_text())["artifacts"].values():
+            name = artifact.get("displayName", "")
+            if name.startswith("dev/Access-Shard") or name == "dev/Foundation":
+                chosen.append(manifest.parent / artifact["properties"]["templateFile"])
+    shard = max((p for p in chosen if "Shard" in p.name), key=lambda p: p.stat().st_size)
+    chosen = [shard] + [p for p in chosen if "Foundation" in p.name]
+    assert len(chosen) == 2
+    found_any = False
+    for template in chosen:
+        runs = {}
+        for mode in ("partitioned", "whole"):
+            args = ["node", str(guard.WORKER), str(guard.package_dir()), str(template)]
+            done = subprocess.run(
+                args + (["--whole"] if mode == "whole" else []),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            report = json.loads(done.stdout)
+            runs[mode] = (
+                report["success"],
+                sorted(
+                    (
+                        v["ruleName"],
+                        v.get("fix"),
+                        r["resourceLogicalId"],
+                        tuple(r.get("locations") or []),
+                    )
+                    for v in report["violations"]
+                    for r in v["violatingResources"]
+                ),
+            )
+        assert runs["partitioned"] == runs["whole"], template.name
+        found_any = found_any or bool(runs["whole"][1])
+    assert found_any  # the comparison covered real findings, not two empty reports
