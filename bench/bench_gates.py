@@ -2,15 +2,18 @@
 """Wall time of `make synth` (every gate: four cdk-nag packs, cfn-guard, the app's gate, then
 the review pack), the command a user runs, in one run of this script:
 
-1. sample configuration, cold: an empty cfn-guard cache (compliance/_guard.py);
+1. sample configuration, cold: empty caches (cfn-guard results and its unpacked bundle,
+   compliance/_guard.py; CDK's validator, compliance/_cfn_validate.py; the review pack's
+   diagrams and test discovery, review/);
 2. sample configuration, warm: the same again, nothing changed (target <= 15 s);
 3. one user changed (a data scientist added): only the changed templates are re-checked by
    cfn-guard (target <= 10 s);
 4. 500 data scientists, every gate, the cache warm from the runs above (target <= 45 s);
 5. 500 data scientists again, nothing changed.
 
-Each case is one `make synth CONFIG=... OUT=...` in a fresh process, with its own cache folder
-(CFN_GUARD_CACHE) so that case 1 really starts cold. Prints a Markdown table (and --out).
+Each case is one `make synth CONFIG=... OUT=...` in a fresh process, with its own cache folders
+(CFN_GUARD_CACHE, CFN_VALIDATE_CACHE, DIAGRAM_CACHE, REVIEW_CACHE) so that case 1 really
+starts cold. Prints a Markdown table (and --out).
 
     .venv/bin/python bench/bench_gates.py --out bench/gates.md
 """
@@ -56,7 +59,13 @@ def _cpu() -> float:
 def make_synth(config: Path, out: Path, cache: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds of every process it ran). On a shared machine the wall time
     depends on the neighbours; the CPU time much less."""
-    env = dict(os.environ, CFN_GUARD_CACHE=str(cache))
+    env = dict(
+        os.environ,
+        CFN_GUARD_CACHE=str(cache / "cfn-guard"),
+        CFN_VALIDATE_CACHE=str(cache / "cfn-validate"),
+        DIAGRAM_CACHE=str(cache / "diagrams"),
+        REVIEW_CACHE=str(cache / "review"),
+    )
     cpu, started = _cpu(), time.monotonic()
     done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "synth",
                            f"CONFIG={config}", f"OUT={out}"], env=env, capture_output=True,

@@ -15,12 +15,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_cdk import Acknowledgment, App, Stack, Stage, Validations
-from constructs import Construct, IConstruct
+from compliance._packs import NAG_PACKS
 
-from compliance._checks import NAG_PACKS
+if TYPE_CHECKING:  # importing the CDK starts jsii: only where a construct tree is walked
+    from constructs import Construct, IConstruct
 
 # The cdk-nag 3 rules that report one finding per item (``Rule[finding]``), as the packs'
 # own rule explanations say ("This is a granular rule that returns individual findings").
@@ -149,7 +149,7 @@ class Tree:
             # A construct's string form is its path (one jsii call, against two for
             # ``c.node.id``); ids never contain '/'.
             self._children[key] = [
-                (cast(Construct, c).to_string().rsplit("/", 1)[-1], c) for c in node.node.children
+                (cast("Construct", c).to_string().rsplit("/", 1)[-1], c) for c in node.node.children
             ]
         return self._children[key]
 
@@ -199,6 +199,8 @@ def apply(
     tree: Tree | None = None,
 ) -> None:
     """:func:`acknowledge_findings`, with a tree memo the caller may reuse."""
+    from aws_cdk import Acknowledgment, App, Stack, Stage, Validations
+
     tree = tree or Tree()
     values = dict(placeholders or {})
     refused: list[str] = []

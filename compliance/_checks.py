@@ -8,16 +8,7 @@ from constructs import IConstruct
 
 from compliance._cfn_validate import CachedCloudFormationValidate
 from compliance._guard import PLUGIN_NAME, ParallelCfnGuardValidator, prefetch
-
-# Rule-id prefix of each pack -> the plugin name CDK reports it under. An acknowledgement id
-# is "<plugin>::<rule id>[<finding>]".
-NAG_PACKS: dict[str, str] = {
-    "AwsSolutions": "AwsSolutions",
-    "NIST.800.53.R5": "NIST.800.53.R5",
-    "HIPAA.Security": "HIPAA.Security",
-    "PCI.DSS.321": "PCI.DSS.321",
-}
-
+from compliance._packs import NAG_PACKS  # re-exported: compliance.NAG_PACKS
 
 CFN_GUARD_PLUGIN = PLUGIN_NAME
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import cast
-
-from aws_cdk import CfnResource, Stage
+from typing import TYPE_CHECKING, cast
 
 from compliance._acknowledge import Acknowledgement, Tree, apply, resolve
-from compliance._checks import NAG_PACKS
+from compliance._packs import NAG_PACKS
+
+if TYPE_CHECKING:  # importing the CDK starts jsii: the review pack reads these lists without it
+    from aws_cdk import CfnResource, Stage
 
 _REPLICATION = (
     "Cross-region replication is a disaster-recovery decision each institution makes for "
@@ -1041,6 +1042,8 @@ def apply_acknowledgements(
 
 def _add_checkov_skips(stage: Stage, tree: Tree) -> None:
     """Write the checkov skips into the templates, whichever validators run in the app."""
+    from aws_cdk import CfnResource
+
     per_resource: dict[str, tuple[CfnResource, dict[str, str]]] = {}
     for path, check, comment in checkov_skips():
         for node in resolve(stage, Acknowledgement(path, "checkov::" + check, comment), tree):

@@ -41,7 +41,7 @@ _NAG_ROW = re.compile(r"^\|\s*\[?(?P<id>(?P<pack>[A-Za-z0-9.]+)-[A-Za-z0-9]+)\]?
 
 @functools.lru_cache(maxsize=1)
 def nag_rules() -> tuple[Rule, ...]:
-    from compliance._checks import NAG_PACKS  # imports cdk_nag (starts jsii): only when needed
+    from compliance._packs import NAG_PACKS
 
     tarball = _jsii_tarball("cdk_nag")
     if tarball is None:
