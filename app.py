@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aws_cdk import App, Tags
 
+from compliance._cfn_validate import start_engine
 from compliance._checks import add_compliance_checks, plugin_names
 from compliance.acknowledgements import (
     ACKNOWLEDGEMENTS,
@@ -101,6 +102,9 @@ def main() -> int:
     except ConfigError as exc:
         print(f"\n{exc}\n", file=sys.stderr)
         return 2
+    # CDK's validator engine starts now, in its own process, while the constructs are built:
+    # a changed template then does not wait ~3 s for it (compliance/_cfn_validate.py).
+    start_engine()
     outdir = os.environ.get("CDK_OUTDIR") or probe.outdir
     omit = rehearsal_omit.enabled(probe.node.try_get_context(rehearsal_omit.CONTEXT_KEY))
     app = build_app(config, outdir=outdir, omit_custom_resources=omit)

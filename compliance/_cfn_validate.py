@@ -20,10 +20,13 @@ built-in instance does not run as well (it would report the same findings again,
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from contextlib import ExitStack
 from importlib import metadata
@@ -61,13 +64,132 @@ def engine_version() -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-def _run_validator(context: IPolicyValidationContext) -> PolicyValidationPluginReport:
-    plugin = CloudFormationValidatePlugin()
-    report = plugin.validate(context)
-    if plugin.version:
+def _record_engine_version(version: str | None) -> None:
+    if version:
         _engine_version_file().parent.mkdir(parents=True, exist_ok=True)
-        _engine_version_file().write_text(plugin.version)
-    return report
+        _engine_version_file().write_text(version)
+
+
+def _as_dict(report: PolicyValidationPluginReport) -> dict:
+    """The jsii report as the JSON the validator writes (the worker's shape)."""
+    return {
+        "violations": [
+            {
+                "ruleName": v.rule_name,
+                "description": v.description,
+                "severity": v.severity,
+                "fix": v.fix,
+                "ruleMetadata": dict(v.rule_metadata or {}) or None,
+                "violatingResources": [
+                    {
+                        "resourceLogicalId": r.resource_logical_id,
+                        "constructPath": r.construct_path,
+                        "templatePath": r.template_path,
+                        "locations": list(r.locations or []),
+                    }
+                    for r in v.violating_resources
+                ],
+            }
+            for v in report.violations
+        ]
+    }
+
+
+# --- the engine in its own process, started early --------------------------------------------
+
+WORKER = Path(__file__).with_name("cfn_validate_worker.js")
+_engine: subprocess.Popen | None = None
+
+
+def _cdk_lib_dir() -> Path | None:
+    """aws-cdk-lib's JavaScript, as jsii unpacked it for this process (None if not found)."""
+    root = Path(
+        os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT")
+        or Path.home() / ".cache" / "aws" / "jsii" / "package-cache"
+    )
+    version = validator_version()
+    for candidate in sorted(root.glob(f"aws-cdk-lib/{version}/*/")):
+        plugin = candidate / "core" / "lib" / "validation" / "cloudformation-validate-plugin.js"
+        manifest = candidate / "package.json"
+        if plugin.exists() and manifest.exists():
+            if json.loads(manifest.read_text()).get("version") == version:
+                return candidate
+    return None
+
+
+def start_engine() -> None:
+    """Start the validator's engine now, in its own node process (about 3 s of CPU to start),
+    so that it is ready when a changed template needs it instead of starting then. The app
+    calls this before it builds its constructs (app.py); if no template needs the engine,
+    :func:`stop_engine` ends it. Without it (or if it cannot start) the validator runs in
+    the app's own jsii process, as CDK runs it: same code, same result."""
+    global _engine
+    if _engine is not None:
+        return
+    lib = _cdk_lib_dir()
+    node = shutil.which("node")
+    if lib is None or node is None:
+        return
+    _engine = subprocess.Popen(
+        [node, str(WORKER), str(lib)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    atexit.register(stop_engine)
+
+
+def stop_engine() -> None:
+    global _engine
+    if _engine is not None:
+        _engine.kill()
+        _engine.wait()
+        _engine = None
+
+
+def _run_in_worker(stacks: list[dict]) -> dict | None:
+    """The worker's report for ``stacks``, or None if it is not running or failed."""
+    global _engine
+    engine = _engine
+    if engine is None or engine.stdin is None or engine.stdout is None:
+        return None
+    request = [
+        {
+            "stackConstructPath": s["path"],
+            "templatePath": s["template"],
+            "accountId": s.get("account"),
+            "region": s.get("region"),
+        }
+        for s in stacks
+    ]
+    try:
+        engine.stdin.write(json.dumps({"stackTemplates": request}) + "\n")
+        engine.stdin.flush()
+        answer = None
+        for line in engine.stdout:  # the first line may be {"ready": true}: wait past it
+            answer = json.loads(line)
+            if not answer.get("ready"):
+                break
+    except (OSError, ValueError):
+        answer = None
+    if not answer or "report" not in answer:
+        stop_engine()  # the in-process validator takes over
+        return None
+    _record_engine_version(answer.get("version"))
+    return dict(answer["report"])
+
+
+def _run_validator(stacks: list[dict], app_construct=None) -> dict:
+    """CDK's validator on ``stacks``: in the early-started worker if there is one, else in
+    this app's jsii process."""
+    report = _run_in_worker(stacks)
+    if report is not None:
+        return report
+    plugin = CloudFormationValidatePlugin()
+    result = _as_dict(plugin.validate(_Context(app_construct, stacks)))
+    _record_engine_version(plugin.version)
+    return result
 
 
 def _key(stack: dict, template: bytes) -> str:
@@ -116,22 +238,22 @@ class _Context:
         return regions.pop() if len(regions) == 1 else None
 
 
-def _diagnostics_by_template(report: PolicyValidationPluginReport, stacks: list[dict]) -> dict:
+def _diagnostics_by_template(report: dict, stacks: list[dict]) -> dict:
     """Split the validator's report (violations merged across templates) per template path."""
     per: dict[str, list[dict]] = {s["template"]: [] for s in stacks}
-    for violation in report.violations:
-        for resource in violation.violating_resources:
+    for violation in report.get("violations", []):
+        for resource in violation.get("violatingResources", []):
             entry = {
-                "ruleName": violation.rule_name,
-                "description": violation.description,
-                "severity": violation.severity,
-                "fix": violation.fix,
-                "ruleMetadata": dict(violation.rule_metadata or {}) or None,
-                "resourceLogicalId": resource.resource_logical_id,
-                "constructPath": resource.construct_path,
-                "locations": list(resource.locations or []),
+                "ruleName": violation["ruleName"],
+                "description": violation["description"],
+                "severity": violation.get("severity"),
+                "fix": violation.get("fix"),
+                "ruleMetadata": violation.get("ruleMetadata") or None,
+                "resourceLogicalId": resource.get("resourceLogicalId"),
+                "constructPath": resource.get("constructPath"),
+                "locations": list(resource.get("locations") or []),
             }
-            per.setdefault(str(resource.template_path), []).append(entry)
+            per.setdefault(str(resource.get("templatePath")), []).append(entry)
     return per
 
 
@@ -147,7 +269,7 @@ def diagnostics(app_construct, stacks: list[dict], *, run=None) -> dict[str, lis
     templates that are not cached. ``stacks``: dicts with ``path`` (the stack's construct
     path), ``template`` (file), ``account``, ``region``. Two synths checking the same template
     at once run the validator once: the second waits on the template's lock and reads the
-    first's result. ``run`` replaces the validator (tests count its calls)."""
+    first's result. ``run(stacks, app_construct)`` replaces the validator (tests)."""
     run = run or _run_validator
     keyed = [(s, _key(s, Path(s["template"]).read_bytes())) for s in stacks]
     result_path = {k: CACHE_DIR / "results" / f"{k}.json" for _, k in keyed}
@@ -162,7 +284,7 @@ def diagnostics(app_construct, stacks: list[dict], *, run=None) -> dict[str, lis
             still = [(s, k) for s, k in missing if not result_path[k].exists()]
             if still:
                 todo = [s for s, _ in still]
-                per = _diagnostics_by_template(run(_Context(app_construct, todo)), todo)
+                per = _diagnostics_by_template(run(todo, app_construct), todo)
                 for stack, key in still:
                     _store(result_path[key], per.get(stack["template"], []))
     return {s["template"]: json.loads(result_path[k].read_text()) for s, k in keyed}
@@ -235,7 +357,10 @@ class CachedCloudFormationValidate:
             }
             for s in context.stack_templates
         ]
-        report = merge(stacks, diagnostics(context.app_construct, stacks))
+        try:
+            report = merge(stacks, diagnostics(context.app_construct, stacks))
+        finally:
+            stop_engine()  # started early (start_engine); not needed any more
         return PolicyValidationPluginReport(
             success=report["success"],
             violations=[

@@ -75,7 +75,7 @@ def test_same_findings_as_the_builtin_validator_then_from_the_cache(tmp_path, ca
     _careless_app(tmp_path / "cold", cached=True).synth()
     assert _report(tmp_path / "cold") == builtin  # name, engine version, findings, paths
 
-    def no_engine(_context):
+    def no_engine(_stacks, _app=None):
         raise AssertionError("the validator ran although every template was cached")
 
     monkeypatch.setattr(cv, "_run_validator", no_engine)
@@ -106,27 +106,26 @@ class _FakeRun:
         self.calls: list[list[str]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, context):
+    def __call__(self, stacks, app_construct=None):
         with self.lock:
-            self.calls.append(sorted(s.stack_construct_path for s in context.stack_templates))
-        return cv.PolicyValidationPluginReport(
-            success=True,
-            violations=[
-                cv.PolicyViolation(
-                    rule_name="W1",
-                    description="d",
-                    severity="warning",
-                    violating_resources=[
-                        cv.PolicyViolatingResource(
-                            resource_logical_id=f"R{s.stack_construct_path}",
-                            template_path=s.template_path,
-                            locations=[],
-                        )
-                        for s in context.stack_templates
+            self.calls.append(sorted(s["path"] for s in stacks))
+        return {
+            "violations": [
+                {
+                    "ruleName": "W1",
+                    "description": "d",
+                    "severity": "warning",
+                    "violatingResources": [
+                        {
+                            "resourceLogicalId": f"R{s['path']}",
+                            "templatePath": s["template"],
+                            "locations": [],
+                        }
+                        for s in stacks
                     ],
-                )
-            ],
-        )
+                }
+            ]
+        }
 
 
 def test_a_change_rechecks_only_the_changed_template(tmp_path, cache):
@@ -200,3 +199,50 @@ def test_the_platform_runs_the_cached_validator_instead_of_the_builtin(synth):
             assert (cv.CACHE_DIR / "results" / f"{key}.json").exists(), template.name
             checked += 1
     assert checked >= 10
+
+
+def test_the_early_started_engine_finds_what_the_app_process_finds(tmp_path, cache, monkeypatch):
+    """The engine started before the constructs are built (start_engine, a node process of
+    its own) gives the report the validator gives in the app's jsii process; once the
+    plugin has validated, the engine is stopped."""
+    _careless_app(tmp_path / "builtin", cached=False).synth()
+    builtin = _report(tmp_path / "builtin")
+
+    cv.start_engine()
+    engine = cv._engine
+    assert engine is not None, "aws-cdk-lib's unpacked JavaScript was not found"
+    in_worker = []
+    real = cv._run_in_worker
+
+    def spy(stacks):
+        report = real(stacks)
+        in_worker.append(report is not None)
+        return report
+
+    monkeypatch.setattr(cv, "_run_in_worker", spy)
+    _careless_app(tmp_path / "worker", cached=True).synth()
+    assert in_worker == [True]  # the worker validated, not the app's process
+    assert _report(tmp_path / "worker") == builtin
+    assert cv._engine is None and engine.poll() is not None  # stopped after validation
+
+
+def test_a_failed_engine_hands_over_to_the_app_process(tmp_path, cache, monkeypatch):
+    """If the worker dies, the validator runs in the app's process: same findings."""
+    _careless_app(tmp_path / "builtin", cached=False).synth()
+    builtin = _report(tmp_path / "builtin")
+    cv.start_engine()
+    assert cv._engine is not None
+    cv._engine.kill()
+    cv._engine.wait()
+    _careless_app(tmp_path / "fallback", cached=True).synth()
+    assert _report(tmp_path / "fallback") == builtin
+    assert cv._engine is None
+
+
+def test_an_unused_engine_is_stopped(tmp_path, cache):
+    _careless_app(tmp_path / "first", cached=True).synth()  # fills the cache
+    cv.start_engine()
+    engine = cv._engine
+    assert engine is not None
+    _careless_app(tmp_path / "second", cached=True).synth()  # everything cached
+    assert cv._engine is None and engine.poll() is not None
