@@ -50,3 +50,27 @@ def test_served_scores_equal_the_evaluation_scores(model_dir, preprocessed, tmp_
     booster, _ = common.load_booster(model_dir)
     expected = evaluate.predict_scores(booster, test, features)
     assert np.allclose(scores, expected, rtol=0, atol=1e-6)
+
+
+def test_pipeline_serves_through_the_drop_container_and_refuses_a_features_only_request(preprocessed, model_dir, tmp_path):
+    """The endpoint's two containers: the scikit-learn container imports serve_drop.py from
+    its archive's code/ folder; its CSV answer is the XGBoost container's request."""
+    import tarfile as _tarfile
+
+    from credit_default import serve_drop
+
+    params = preprocessed["params"]
+    archive = tmp_path / "model.tar.gz"
+    with _tarfile.open(archive, "w:gz") as tar:
+        tar.add(model_dir / "xgboost-model", arcname="xgboost-model")
+    serving = preprocessed["dir"] / params["outputs"]["serving"]["path"]
+    features = params["parameters"]["feature_columns"]
+    row = [str(i) for i in range(len(features))]
+    served = container_rule.serve_pipeline(serving, archive, tmp_path / "a", "2,41,1," + ",".join(row))
+    assert served["forwarded"] == ",".join(row) + "\n"
+    direct = container_rule.predict_like_container(container_rule.load_like_container(model_dir), ",".join(row))
+    assert float(served["scores"][0]) == float(direct[0])
+    # (the container imports its own copy of the module: its error class, same name)
+    with pytest.raises(ValueError, match="expects %d" % (len(features) + 3)) as raised:
+        container_rule.serve_pipeline(serving, archive, tmp_path / "b", ",".join(row))
+    assert type(raised.value).__name__ == serve_drop.RequestError.__name__

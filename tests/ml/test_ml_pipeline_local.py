@@ -46,6 +46,14 @@ def test_end_to_end_rehearsal_gates_card_package_and_serving(tmp_path):
     assert summary["model_package"]["archive_members"] == ["xgboost-model"]
     assert summary["serving_check"]["loaded_files"] == ["xgboost-model"]
     assert summary["serving_check"]["matches_evaluation"] is True
+    # The served request carries the protected attributes (for the bias-drift monitor's
+    # facets); container 1 (serve_drop.py in the scikit-learn container) forwards only the
+    # model features to container 2.
+    check = summary["serving_check"]
+    assert check["request_columns"] == ["SEX", "AGE", "MARRIAGE"] + params["parameters"]["feature_columns"]
+    sent = check["payload"].split(",")
+    assert len(sent) == len(check["request_columns"]) and check["forwarded"].split(",") == sent[3:]
+    assert [c["image"] for c in summary["model_package"]["containers"]] == ["sagemaker-scikit-learn", "sagemaker-xgboost"]
     card = common.read_json(summary["artifacts"]["model_card"])
     assert card["intended_uses"]["risk_rating"] == "High"
     assert card["additional_information"]["custom_details"]["decision_threshold"] == "0.5"
@@ -73,5 +81,5 @@ def test_each_step_imports_as_a_plain_script(script, monkeypatch):
     finally:
         for name in set(sys.modules) - before:
             if name in ("_common", "bias", "container_rule", "evaluate", "explain", "model_card", "preprocess",
-                        "synthetic", "train"):
+                        "synthetic", "train", "serve_drop"):
                 del sys.modules[name]
