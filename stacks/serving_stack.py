@@ -31,7 +31,7 @@ from cdk_constructs.model_bias_monitor import ModelBiasMonitor
 from cdk_constructs.model_explainability_monitor import ModelExplainabilityMonitor
 from cdk_constructs.model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
 from cdk_constructs.platform_function import RUNTIME, PlatformFunction
-from cdk_constructs.sagemaker_images import clarify_image, model_monitor_image
+from cdk_constructs.sagemaker_images import clarify_image, model_monitor_image, sklearn_image
 from cdk_constructs.sagemaker_job_role import SageMakerJobRole
 from cdk_constructs.secure_topic import SecureTopic
 from platform_config.model import EnvironmentConfig, PlatformConfig
@@ -290,6 +290,8 @@ class ServingStack(Stack):
             notification_topic_arn=self.operations_topic.topic_arn,
             tags={"ml-platform:environment": names.environment},
             clarify_image=clarify_image(self.region),
+            run_artifacts_bucket=pipeline_names.bucket("model-artifacts"),
+            copy_image=sklearn_image(self.region),
             clarify_monitors=[
                 (
                     stem,
