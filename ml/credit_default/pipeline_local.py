@@ -317,9 +317,7 @@ def run_pipeline(
     payload = ",".join(
         "" if v != v else repr(float(v)) for v in test_frame.loc[0, request_columns].tolist()
     )
-    served = container_rule.serve_pipeline(
-        serving_archive, archive, work / "serving", payload
-    )
+    served = container_rule.serve_pipeline(serving_archive, archive, work / "serving", payload)
     scores = served["scores"]
     predictions = common.read_csv_with_header(evaluation_dir / evaluate.PREDICTIONS_FILENAME)
     expected = float(predictions.loc[0, evaluate.SCORE_COLUMN])

@@ -46,9 +46,7 @@ class RequestError(ValueError):
     """A request the pipeline refuses (the container answers it with an error status)."""
 
 
-def serving_config(
-    protected_attributes: list[str], model_features: list[str]
-) -> dict[str, Any]:
+def serving_config(protected_attributes: list[str], model_features: list[str]) -> dict[str, Any]:
     """The served layout: the protected attributes first, then the model features."""
     overlap = sorted(set(protected_attributes) & set(model_features))
     if overlap:
