@@ -2,9 +2,9 @@
 share: validated props and the secure job settings (VPC, inter-container encryption, KMS
 volume and output keys, a bounded run time; network isolation where the job allows it).
 
-Network isolation: the bias-drift job reads the captured predictions and the ground truth
-only, so it runs isolated. The feature-attribution job computes SHAP values by calling a
-temporary shadow copy of the deployed model (CreateEndpoint, InvokeEndpoint): an isolated
+Network isolation: the bias-drift job reads the captured requests and predictions and the
+ground truth only, so it runs isolated. The feature-attribution job computes SHAP values by
+calling a temporary shadow copy of the deployed model (CreateEndpoint, InvokeEndpoint): an isolated
 container cannot make those calls, so it runs in the VPC without isolation; the VPC has no
 internet route and reaches AWS only through its interface endpoints.
 

@@ -14,7 +14,8 @@ States: Prepare -> CreateModel -> CreateEndpointConfig -> DescribeEndpoint (Catc
 -> CreateEndpoint) -> UpdateEndpoint (blue/green guardrails, auto-rollback on the endpoint's
 alarms) -> wait loop until InService -> Baseline (Model Monitor analyzer on the training
 data) -> CreateJobDefinition -> monitoring schedule (create, or update when it exists)
--> ClarifyMonitors (bias drift and feature attribution drift schedules on the stable
+-> feature-attribution baseline -> bias-drift baseline (the run's, copied to the monitor's
+prefix) -> ClarifyMonitors (bias drift and feature attribution drift schedules on the stable
 CloudFormation job definitions, once their baselines exist) -> Succeeded. Every Task retries
 throttling and service errors; any other error notifies
 and fails. A failed update is rolled back by SageMaker: the previous fleet keeps serving.
@@ -57,6 +58,9 @@ RETRYABLE_ERRORS = [
 MISSING = ["SageMaker.ResourceNotFoundException", "SageMaker.ValidationException"]
 EXISTS = ["SageMaker.ResourceInUseException"]
 
+BIAS_BASELINE = "BiasBaseline"
+BIAS_CONFIG_FILE = "analysis_config.json"  # ml/credit_default/bias_monitor.py
+BIAS_CONSTRAINTS_FILE = "analysis.json"
 FAILURE_NOTICE = "NotifyFailure"
 WORKFLOW_FAILED = "DeploymentFailed"
 
@@ -96,6 +100,12 @@ class DeploymentWorkflowSettings:
     clarify_schedule: str = "cron(0 2 ? * * *)"
     clarify_image: str = ""  # sagemaker-clarify-processing, for the explainability baseline
     shap_samples: int = 100
+    # The bias-drift baseline (analysis config and constraints) the training run's bias step
+    # writes under runs/<run_id>/bias/monitor/ of this bucket (the pipeline account's model
+    # artifacts); a processing job running as the endpoint role (which reads the pipeline's
+    # runs/ already) puts it under the bias monitor's stable baseline prefix.
+    run_artifacts_bucket: str = ""
+    copy_image: str = ""  # sagemaker-scikit-learn (has cp), for that copy job
     max_wait_iterations: int = 120  # x 60 s: two hours for an endpoint to be InService
     volume_size_gb: int = 30
     tags: dict[str, str] = field(default_factory=dict)
@@ -538,8 +548,10 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
 
     schedule = _monitoring_schedule_config(s)
     explainability = [m for m in s.clarify_monitors if m[2] == "ModelExplainability"]
+    bias = [m for m in s.clarify_monitors if m[2] == "ModelBias"]
+    after_explainability = BIAS_BASELINE if bias else "ClarifyMonitors"
     after_monitors = (
-        ("ReadBaselineStatistics" if explainability else "ClarifyMonitors")
+        ("ReadBaselineStatistics" if explainability else after_explainability)
         if s.clarify_monitors
         else "Succeeded"
     )
@@ -566,7 +578,13 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
     if s.ground_truth_s3_uri:
         states.update(_model_quality_states(s, resources, after_monitors))
     if explainability:
-        states.update(_explainability_baseline_states(s, explainability[0][3], resources))
+        states.update(
+            _explainability_baseline_states(
+                s, explainability[0][3], resources, after_explainability
+            )
+        )
+    if bias:
+        states.update(_bias_baseline_states(s, bias[0][3], resources))
     if s.clarify_monitors:
         states.update(_clarify_states(s))
     states["Succeeded"] = {"Type": "Succeed"}
@@ -612,8 +630,113 @@ def _model_quality_schedule_config(s: DeploymentWorkflowSettings) -> dict:
     }
 
 
-def _explainability_baseline_states(
+def _bias_baseline_states(
     s: DeploymentWorkflowSettings, config_key: str, resources: dict
+) -> dict[str, dict]:
+    """The bias-drift baseline from the training run: the run's bias step wrote the monitor's
+    analysis config (the served request layout, facets, favourable outcome) and constraints
+    (the registration gate's bounds) under ``runs/<run_id>/bias/monitor/`` of the pipeline's
+    model-artifacts bucket. A network-isolated processing job, as the endpoint role (which
+    already reads the pipeline's ``runs/``), copies both files to the bias monitor's stable
+    prefix, encrypted with the monitoring key; the schedule is then created like the
+    feature-attribution one. A failure does not fail the live deployment: operations are
+    told, and the monitor keeps its previous baseline (or stays unscheduled)."""
+    folder = config_key.rsplit("/", 1)[0]
+    source = "/opt/ml/processing/input/monitor"
+    states: dict[str, dict] = {}
+    states[BIAS_BASELINE] = _task(
+        PROCESSING_SYNC,
+        {
+            "ProcessingJobName.$": _name(s, "bias"),
+            "RoleArn": s.execution_role_arn,
+            "AppSpecification": {
+                "ImageUri": s.copy_image,
+                # Both files or none: cp fails (and the job, before any upload) if one is
+                # missing.
+                "ContainerEntrypoint": [
+                    "cp",
+                    f"{source}/{BIAS_CONFIG_FILE}",
+                    f"{source}/{BIAS_CONSTRAINTS_FILE}",
+                    "/opt/ml/processing/output/",
+                ],
+            },
+            "ProcessingInputs": [
+                {
+                    "InputName": "monitor",
+                    "S3Input": {
+                        "S3Uri.$": f"States.Format('s3://{s.run_artifacts_bucket}/runs/{{}}/"
+                        "bias/monitor/', $.run_id)",
+                        "LocalPath": source,
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    },
+                }
+            ],
+            "ProcessingOutputConfig": {
+                "KmsKeyId": s.monitoring_key_arn,
+                "Outputs": [
+                    {
+                        "OutputName": "bias_baseline",
+                        "S3Output": {
+                            "S3Uri": f"s3://{s.monitoring_bucket}/{folder}",
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ],
+            },
+            "ProcessingResources": resources,
+            "NetworkConfig": {
+                "EnableNetworkIsolation": True,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": _network(s),
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 900},
+            "Tags": _tags(s),
+        },
+        next_state="ClarifyMonitors",
+        result_path="$.bias_baseline",
+        result_selector={"arn.$": "$.ProcessingJobArn"},
+        catch=[
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.error",
+                "Next": "NotifyBiasBaselineFailed",
+            }
+        ],
+        comment="Bias-drift baseline of the training run to the monitor's stable prefix",
+    )
+    states["NotifyBiasBaselineFailed"] = {
+        "Type": "Task",
+        "Resource": SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": s.notification_topic_arn,
+            "Subject": f"{s.endpoint_name}: bias-drift baseline failed",
+            "Message.$": "States.Format('Run {} is deployed and serving, but its bias-drift "
+            "baseline (runs/{}/bias/monitor/) could not be put in place: {} {}. The monitor "
+            "keeps its previous baseline (or stays unscheduled).', $.run_id, $.run_id, "
+            "$.error.Error, $.error.Cause)",
+        },
+        "ResultPath": None,
+        "Retry": _retry(),
+        "Catch": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.notify_error",
+                "Next": "ClarifyMonitors",
+            }
+        ],
+        "Next": "ClarifyMonitors",
+    }
+    return states
+
+
+def _explainability_baseline_states(
+    s: DeploymentWorkflowSettings,
+    config_key: str,
+    resources: dict,
+    after: str = "ClarifyMonitors",
 ) -> dict[str, dict]:
     """The feature-attribution baseline from the training run: the run's data-quality
     statistics (just computed from its headed, features-only baseline dataset) give the
@@ -683,7 +806,7 @@ def _explainability_baseline_states(
     ]
     for state, key, part, following in (
         ("WriteBaseliningConfig", baselining_key, "baselining", "ExplainabilityBaseline"),
-        ("WriteExplainabilityConfig", config_key, "monitor", "ClarifyMonitors"),
+        ("WriteExplainabilityConfig", config_key, "monitor", after),
     ):
         states[state] = _task(
             S3_PUT,
@@ -774,10 +897,10 @@ def _explainability_baseline_states(
             {
                 "ErrorEquals": ["States.ALL"],
                 "ResultPath": "$.notify_error",
-                "Next": "ClarifyMonitors",
+                "Next": after,
             }
         ],
-        "Next": "ClarifyMonitors",
+        "Next": after,
     }
     return states
 

@@ -25,7 +25,12 @@ class ModelBiasMonitor(Construct):
     inter-container encryption and KMS volume and output keys (not configurable).
 
     Reads ``baselines/<endpoint>/model-bias/analysis_config.json`` (the Clarify analysis
-    config: facet, label, threshold) and ``.../analysis.json`` (the baseline constraints).
+    config: headers, facets, label, favourable outcome) and ``.../analysis.json`` (the
+    baseline constraints). The training run's bias step writes both
+    (ml/credit_default/bias_monitor.py); the deployment workflow's ``BiasBaseline`` job puts
+    them here and then schedules the monitor. The facets are in the captured requests: the
+    endpoint's first container drops the protected attributes before the model
+    (ml/credit_default/serve_drop.py).
     """
 
     def __init__(

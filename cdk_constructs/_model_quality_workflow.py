@@ -11,7 +11,10 @@ The ``<endpoint>-drift-model-quality`` alarm on the
 published ``Degraded`` metric starts retraining through the same path as data drift.
 
 Labelled data: ``s3://<monitoring bucket>/labelled/<endpoint>/labelled.csv``, no header,
-label in the first column.
+label in the first column, then the served request layout (the protected attributes, then
+the model features: the model is the two-container inference pipeline whose first container
+drops the protected attributes, docs/production.md); ``InputFilter`` ``$[1:]`` sends exactly
+that layout, and the pipeline answers one score, the last joined column.
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+# Container 1 of the serving pipeline: ml/credit_default/preprocess.py writes the archive
+# (code/serve_drop.py and its column layout) under runs/<run>/serving/.
+SERVING_ARCHIVE = "model.tar.gz"
+SERVING_PROGRAM = "serve_drop.py"
 PROCESSING_SYNC = "arn:aws:states:::sagemaker:createProcessingJob.sync"
 TRAINING_SYNC = "arn:aws:states:::sagemaker:createTrainingJob.sync"
 S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
@@ -537,11 +541,12 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                     "data", "States.Format('s3://{}/{}', $.raw_data.bucket, $.raw_data.key)", "data"
                 )
             ],
-            # baseline/: headed, model features only (the data-quality baseline);
-            # facets/: protected and pass-through columns, row-aligned with each split.
+            # baseline/: headed, the served request layout (the data-quality baseline);
+            # facets/: protected and pass-through columns, row-aligned with each split;
+            # serving/: container 1 of the serving pipeline (serve_drop.py, its column layout).
             outputs=[
                 _s3_output(n, processed, n, n)
-                for n in ("train", "validation", "test", "baseline", "facets", "params")
+                for n in ("train", "validation", "test", "baseline", "facets", "params", "serving")
             ],
             output_key=s.data_key_arn,
         ),
@@ -920,9 +925,21 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
                 "ModelCardStatus": "PendingReview",
             },
             "SecurityConfig": {"KmsKeyId": s.model_key_arn},
+            # A two-container inference pipeline (docs/production.md): the scikit-learn
+            # container drops the protected attributes the request carries (so data capture
+            # records the bias-drift facets), the XGBoost container scores the rest.
             "InferenceSpecification": {
                 "Containers": [
-                    {"Image": s.xgboost_image, "ModelDataUrl.$": "$.jobs.train.model_data"}
+                    {
+                        "Image": s.sklearn_image,
+                        "ModelDataUrl.$": f"States.Format('s3://{processed}/runs/{{}}/"
+                        f"serving/{SERVING_ARCHIVE}', $.run_id)",
+                        "Environment": {
+                            "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
+                            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                        },
+                    },
+                    {"Image": s.xgboost_image, "ModelDataUrl.$": "$.jobs.train.model_data"},
                 ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],

@@ -71,6 +71,15 @@ class DeploymentWorkflow(Construct):
             "DeploymentWorkflow",
             "traffic_routing must be CANARY or LINEAR",
         )
+        if any(kind == "ModelBias" for _, _, kind, _ in settings.clarify_monitors):
+            require(
+                bool(settings.run_artifacts_bucket)
+                and "sagemaker-scikit-learn" in settings.copy_image,
+                "DeploymentWorkflow",
+                "a bias-drift monitor needs its baseline from the training run: give "
+                "run_artifacts_bucket (the pipeline's model-artifacts bucket) and copy_image "
+                "(sagemaker_images.sklearn_image(region))",
+            )
         self.settings = settings
         self.definition = build_definition(settings)
         self.state_machine_name = state_machine_name

@@ -166,6 +166,9 @@ class GovernanceConfig(_Strict):
 
 
 def unmonitorable_features(governance: GovernanceConfig, drift_features: list[str]) -> list[str]:
-    """Drift-alarmed features that are not model features (not in the captured requests)."""
+    """Drift-alarmed features that are not model features. Excluded features are not in the
+    captured requests; protected attributes are (the serving pipeline drops them before the
+    model, for the bias-drift monitor's facets), but the per-feature drift alarms are for the
+    model's features only."""
     excluded = set(governance.protected_attributes) | set(governance.exclude_features)
     return [f for f in drift_features if f in excluded]

@@ -28,7 +28,7 @@ from cdk_constructs._model_explainability_monitor import ModelExplainabilityMoni
 from cdk_constructs._model_quality_workflow import ModelQualitySettings, ModelQualityWorkflow
 from cdk_constructs._monitoring import monitoring_facade
 from cdk_constructs._platform_function import RUNTIME, PlatformFunction
-from cdk_constructs._sagemaker_images import clarify_image, model_monitor_image
+from cdk_constructs._sagemaker_images import clarify_image, model_monitor_image, sklearn_image
 from cdk_constructs._state_machine import state_machine_key_statements
 from cdk_constructs.deployment_workflow import DeploymentWorkflow
 from cdk_constructs.encrypted_schedule import EncryptedSchedule
@@ -290,6 +290,8 @@ class ServingStack(Stack):
             notification_topic_arn=self.operations_topic.topic_arn,
             tags={"ml-platform:environment": names.environment},
             clarify_image=clarify_image(self.region),
+            run_artifacts_bucket=pipeline_names.bucket("model-artifacts"),
+            copy_image=sklearn_image(self.region),
             clarify_monitors=[
                 (
                     stem,

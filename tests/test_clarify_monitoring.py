@@ -51,7 +51,9 @@ def test_deployment_workflow_schedules_both_monitors(synth) -> None:
 def definition() -> dict:
     return build_definition(replace(DEPLOYMENT_SETTINGS, clarify_monitors=CLARIFY,
                                     clarify_image="clarify:1.0",
-                                    ground_truth_s3_uri="s3://monitoring-bucket/ground-truth/"))
+                                    ground_truth_s3_uri="s3://monitoring-bucket/ground-truth/",
+                                    run_artifacts_bucket="pipeline-models",
+                                    copy_image="sk.dkr.ecr/sagemaker-scikit-learn:1.2-1-cpu-py3"))
 
 
 def test_clarify_branches_create_a_schedule_once_the_baseline_exists(definition) -> None:
@@ -59,12 +61,12 @@ def test_clarify_branches_create_a_schedule_once_the_baseline_exists(definition)
     assert states["UpdateModelQualitySchedule"]["Next"] == "ReadBaselineStatistics"
     # the monitor's config is written only once its baseline exists ...
     assert states["ExplainabilityBaseline"]["Next"] == "WriteExplainabilityConfig"
-    assert states["WriteExplainabilityConfig"]["Next"] == "ClarifyMonitors"
+    assert states["WriteExplainabilityConfig"]["Next"] == "BiasBaseline"
     # ... and a failed baseline does not fail a deployment that is already serving
     for name in ("ReadBaselineStatistics", "WriteBaseliningConfig", "ExplainabilityBaseline",
                  "WriteExplainabilityConfig"):
         assert states[name]["Catch"][-1]["Next"] == "NotifyExplainabilityBaselineFailed", name
-    assert states["NotifyExplainabilityBaselineFailed"]["Next"] == "ClarifyMonitors"
+    assert states["NotifyExplainabilityBaselineFailed"]["Next"] == "BiasBaseline"
     parallel = states["ClarifyMonitors"]
     assert parallel["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
     assert parallel["ResultSelector"] == {"FeatureAttributionDrift.$": "$[0].status",
@@ -78,6 +80,49 @@ def test_clarify_branches_create_a_schedule_once_the_baseline_exists(definition)
         assert create["MonitoringScheduleConfig"]["MonitoringType"] == monitoring_type
     names = [n for b in parallel["Branches"] for n in b["States"]]
     assert len(names) == len(set(names)) and not set(names) & set(states)  # unique names
+
+
+def test_the_bias_drift_baseline_of_the_run_is_put_where_the_monitor_reads_it(definition) -> None:
+    """The training run's bias step wrote runs/<run>/bias/monitor/{analysis_config,analysis}.json;
+    an isolated job as the endpoint role copies both to the bias job definition's stable
+    prefix (KMS), then the schedules are created; a failure notifies, the endpoint serves on."""
+    states = definition["States"]
+    job = states["BiasBaseline"]["Parameters"]
+    assert states["BiasBaseline"]["Resource"] == "arn:aws:states:::sagemaker:createProcessingJob.sync"
+    assert job["RoleArn"] == DEPLOYMENT_SETTINGS.execution_role_arn
+    assert job["AppSpecification"]["ContainerEntrypoint"] == [
+        "cp", "/opt/ml/processing/input/monitor/analysis_config.json",
+        "/opt/ml/processing/input/monitor/analysis.json", "/opt/ml/processing/output/"]
+    source = job["ProcessingInputs"][0]["S3Input"]
+    assert source["S3Uri.$"] == "States.Format('s3://pipeline-models/runs/{}/bias/monitor/', $.run_id)"
+    output = job["ProcessingOutputConfig"]
+    assert output["KmsKeyId"] == DEPLOYMENT_SETTINGS.monitoring_key_arn
+    # the folder of the bias monitor's ConfigUri (cdk_constructs/model_bias_monitor.py)
+    assert output["Outputs"][0]["S3Output"]["S3Uri"] + "/analysis_config.json" == \
+        "s3://monitoring-bucket/" + CLARIFY[1][3]
+    assert job["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == DEPLOYMENT_SETTINGS.monitoring_key_arn
+    assert states["BiasBaseline"]["Next"] == "ClarifyMonitors"
+    assert states["BiasBaseline"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyBiasBaselineFailed"}]
+    assert states["NotifyBiasBaselineFailed"]["Next"] == "ClarifyMonitors"
+
+
+def test_the_workflow_refuses_a_bias_monitor_without_the_runs_baseline_source() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_kms as kms
+
+    from cdk_constructs._validation import ConstructPropsError
+    from cdk_constructs.deployment_workflow import DeploymentWorkflow
+
+    stack = Stack(App(), "S", env={"account": "333333333333", "region": "eu-west-2"})
+    key = kms.Key(stack, "K")
+    with pytest.raises(ConstructPropsError, match="run_artifacts_bucket"):
+        DeploymentWorkflow(stack, "W", settings=replace(DEPLOYMENT_SETTINGS, clarify_monitors=CLARIFY,
+                                                         clarify_image="clarify:1.0"),
+                           state_machine_name="w", encryption_key=key, log_key=key,
+                           log_retention_days=30, topic_key=key,
+                           model_package_group_arn="arn:aws:sagemaker:eu-west-2:1:model-package-group/g")
 
 
 @pytest.mark.parametrize("clarify, branch", [

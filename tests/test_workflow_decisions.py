@@ -90,3 +90,60 @@ def test_qa_compares_only_when_a_champion_exists(approved, branch):
 def test_qa_stops_a_worse_candidate_and_bad_holdout_data(champion, candidate, branch):
     state_input = {"champion": {"result": champion}, "candidate": {"result": candidate}}
     assert branch_taken(QA["Compare"], state_input) == branch
+
+
+def _scheduled_calls(states: dict, start: str, keep: list[str], objects: list[str]) -> list[dict]:
+    """Execute part of the deployment workflow in moto's ASL interpreter, with ``objects``
+    in the monitoring bucket; returns the parameters of every createMonitoringSchedule call
+    the interpreter made (moto's SageMaker does not implement that action, so the call itself
+    then fails: what is checked is that the workflow makes it, and with what)."""
+    import json
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    definition = {"StartAt": start, "States": {k: states[k] for k in keep}}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        s3 = boto3.client("s3", region_name="eu-west-2")
+        s3.create_bucket(Bucket="monitoring-bucket",
+                         CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        for key in objects:
+            s3.put_object(Bucket="monitoring-bucket", Key=key, Body=b"{}")
+        sfn = boto3.client("stepfunctions", region_name="eu-west-2")
+        arn = sfn.create_state_machine(name="part", definition=json.dumps(definition),
+                                       roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"run_id": "r1"}))
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    return [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in events
+            if e.get("taskScheduledEventDetails", {}).get("resource") == "createMonitoringSchedule"]
+
+
+def test_deployment_schedules_bias_drift_once_the_runs_baseline_is_in_place():
+    """Issue #14: the bias-drift monitor is scheduled on the endpoint (after BiasBaseline put
+    the training run's analysis config under the monitor's prefix), like feature attribution."""
+    from dataclasses import replace
+
+    from test_clarify_monitoring import CLARIFY
+
+    states = build_definition(replace(
+        DEPLOYMENT_SETTINGS, clarify_monitors=CLARIFY, clarify_image="clarify:1.0",
+        run_artifacts_bucket="pipeline-models",
+        copy_image="sk/sagemaker-scikit-learn:1.2-1-cpu-py3"))["States"]
+    assert states["BiasBaseline"]["Next"] == "ClarifyMonitors"
+    keep = ["ClarifyMonitors", "ClarifyBaselinesPresent", "NotifyClarifyBaselineMissing",
+            "Succeeded", "NotifyFailure", "DeploymentFailed"]
+    calls = _scheduled_calls(states, "ClarifyMonitors", keep, [key for *_, key in CLARIFY])
+    bias = [c for c in calls if c["MonitoringScheduleName"] == "mlp-prod-credit-default-model-bias"]
+    assert len(bias) == 1
+    assert bias[0]["MonitoringScheduleConfig"] == {
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 2 ? * * *)"},
+        "MonitoringJobDefinitionName": "mlp-prod-credit-default-model-bias",
+        "MonitoringType": "ModelBias"}
+    # no baseline under the monitor's prefix: no bias-drift schedule
+    calls = _scheduled_calls(states, "ClarifyMonitors", keep, [CLARIFY[0][3]])
+    assert not [c for c in calls if c["MonitoringScheduleName"].endswith("-model-bias")]

@@ -1087,12 +1087,14 @@ def _record_run(run: TrainingRun, *, sagemaker: Any, s3: Any = None) -> RecordRe
         )
     result.dataset_artifact_arns = dict(dataset_arns)
 
+    # The model is the last container: the first one of the serving inference pipeline only
+    # drops the protected attributes before it (ml/credit_default/serve_drop.py).
     containers = package.get("InferenceSpecification", {}).get("Containers") or [{}]
     package_properties = {
         "model_package_group": str(package.get("ModelPackageGroupName", "")),
         "model_package_version": str(package.get("ModelPackageVersion", "")),
-        "model_data_url": _limit(str(containers[0].get("ModelDataUrl", ""))),
-        "image": _limit(str(containers[0].get("Image", ""))),
+        "model_data_url": _limit(str(containers[-1].get("ModelDataUrl", ""))),
+        "image": _limit(str(containers[-1].get("Image", ""))),
         "training_job_arn": run.training_job_arn,
         "step_functions_execution_arn": execution_arn,
     }

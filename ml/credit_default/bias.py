@@ -42,6 +42,11 @@ Reads
     ``--pretraining-columns-from preprocess_params.json``. Without it the pre-training
     metrics use the labels in ``--predictions``.
 
+Also writes ``monitor/analysis_config.json`` and ``monitor/analysis.json`` under
+``--output-dir`` when ``--pretraining-columns-from`` names the served request layout
+(``request_columns``): the bias-drift monitor's baseline (bias_monitor.py), which the
+deployment workflow puts under the endpoint's baseline prefix.
+
 Writes ``--output-dir`` (default ``/opt/ml/processing/bias``) / ``bias_report.json``::
 
     {
@@ -81,10 +86,14 @@ import pandas as pd
 
 try:
     from . import _common as common
+    from . import bias_monitor
 except ImportError:  # run as a script beside _common.py
     import _common as common  # type: ignore[no-redef]
+    import bias_monitor  # type: ignore[no-redef]
 
 BIAS_REPORT_FILENAME = "bias_report.json"
+# The bias-drift monitor's baseline (bias_monitor.py): analysis_config.json and analysis.json.
+MONITOR_FOLDER = "monitor"
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "CI": {"max_abs": 0.5},
@@ -1131,8 +1140,49 @@ def run(
         )
     )
     report["inputs"] = inputs
+    if pretraining_columns_from:
+        params = common.read_json(Path(pretraining_columns_from))["parameters"]
+        if params.get("request_columns"):
+            report["bias_drift_monitor"] = _write_monitor_baseline(
+                Path(output_dir) / MONITOR_FOLDER,
+                params,
+                specs,
+                label_column,
+                positive_outcome,
+                report["thresholds"],
+                pretraining if pretraining is not None else predictions,
+            )
     common.write_json(Path(output_dir) / BIAS_REPORT_FILENAME, report)
     return report
+
+
+def _write_monitor_baseline(
+    folder: Path,
+    params: dict,
+    specs: Sequence[FacetSpec],
+    label_column: str,
+    positive_outcome: Any,
+    thresholds: dict[str, dict[str, float]],
+    frame: pd.DataFrame | None,
+) -> dict:
+    """The bias-drift monitor's analysis config and constraints (bias_monitor.py), for the
+    deployment workflow to put under the endpoint's stable baseline prefix."""
+    seen: dict[str, list[Any]] = {}
+    for spec in specs:
+        if frame is not None and spec.column in frame.columns:
+            seen[spec.column] = sorted(frame[spec.column].dropna().unique().tolist())
+    config, constraints, summary = bias_monitor.build(
+        request_columns=params["request_columns"],
+        label=label_column,
+        positive_outcome=positive_outcome,
+        specs=[(s.column, s.values, s.threshold) for s in specs],
+        thresholds=thresholds,
+        age_bands=params.get("age_bands"),
+        seen_values=seen,
+    )
+    common.write_json(folder / bias_monitor.CONFIG_FILENAME, config)
+    common.write_json(folder / bias_monitor.CONSTRAINTS_FILENAME, constraints)
+    return dict(summary, folder=MONITOR_FOLDER)
 
 
 def _value_list(values: Sequence[str] | None) -> list[Any] | None:

@@ -15,6 +15,17 @@ AWS's container (aws/sagemaker-xgboost-container, ``algorithm_mode/serve_utils.p
 * ``predict``: ``booster.predict(dtest, ntree_limit=best_ntree_limit or 0,
   validate_features=False)``; several boosters are averaged (binary:logistic).
 
+The serving endpoint is a two-container inference pipeline: the scikit-learn 1.2-1 container
+runs ``serve_drop.py`` (it drops the protected attributes) before the XGBoost container.
+:func:`serve_sklearn_archive` restates how that container loads a user module
+(aws/sagemaker-scikit-learn-container, ``serving.py`` and the sagemaker-containers serving
+environment): the archive is unpacked to the model folder, the module named by
+``SAGEMAKER_PROGRAM`` is imported from ``SAGEMAKER_SUBMIT_DIRECTORY`` (``<model>/code``),
+``model_fn(model_dir)`` runs once and ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per
+request; a ``(body, content_type)`` result sets the response content type, which the
+pipeline passes on as the next container's request content type. :func:`serve_pipeline`
+chains both containers.
+
 No pickle is ever loaded here (the platform stores models as XGBoost JSON): a file that is
 not an XGBoost model fails as it would in the container.
 """
@@ -22,6 +33,7 @@ not an XGBoost model fails as it would in the container.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import inspect
 import os
 import tarfile
@@ -115,3 +127,48 @@ def serve_archive(archive: Path, work_dir: Path, payload: str) -> tuple[list[str
     folder = extract_archive(Path(archive), Path(work_dir))
     boosters = load_like_container(folder)
     return sorted(p.name for p in model_files(folder)), predict_like_container(boosters, payload)
+
+
+def serve_sklearn_archive(
+    archive: Path,
+    model_dir: Path,
+    payload: str,
+    content_type: str = "text/csv",
+    accept: str = "text/csv",
+    program: str = "serve_drop.py",
+) -> tuple[str, str]:
+    """Container 1: unpack, import ``code/<program>`` as the container does, run the serving
+    functions on one request; returns ``(body, content type)``."""
+    folder = extract_archive(Path(archive), Path(model_dir))
+    code_dir = folder / "code"  # SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code
+    path = code_dir / program
+    if not path.is_file():
+        raise ContainerLoadError(f"SAGEMAKER_PROGRAM {program} is not in {code_dir}")
+    spec = importlib.util.spec_from_file_location(program[: -len(".py")], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    if not hasattr(module, "model_fn"):  # the scikit-learn container has no default model_fn
+        raise ContainerLoadError(f"{program} defines no model_fn")
+    model = module.model_fn(str(folder))
+    result = module.output_fn(
+        module.predict_fn(module.input_fn(payload.encode("utf-8"), content_type), model), accept
+    )
+    if isinstance(result, tuple):
+        return str(result[0]), str(result[1])
+    return str(result), accept
+
+
+def serve_pipeline(
+    sklearn_archive: Path, xgboost_archive: Path, work_dir: Path, payload: str
+) -> dict:
+    """The inference pipeline: container 1's response is container 2's request."""
+    work_dir = Path(work_dir)
+    forwarded, content_type = serve_sklearn_archive(
+        sklearn_archive, work_dir / "container-1", payload
+    )
+    if content_type.split(";")[0].strip() != "text/csv":
+        raise ContainerLoadError(
+            f"container 1 answers {content_type}; the XGBoost container reads text/csv"
+        )
+    loaded, scores = serve_archive(xgboost_archive, work_dir / "container-2", forwarded)
+    return {"forwarded": forwarded, "loaded_files": loaded, "scores": scores}

@@ -2,7 +2,8 @@
 
 preprocess -> train -> evaluate -> quality and train/validation-gap gates -> explain + bias
 -> bias gate -> model card -> model package contents -> a prediction served through the
-XGBoost container's loading rule, in a work folder laid out like the S3 prefixes the Step
+two-container inference pipeline (scikit-learn container running serve_drop.py, then the
+XGBoost container's loading rule), in a work folder laid out like the S3 prefixes the Step
 Functions workflow uses. This is the local demo and part of ``make test``:
 
     python ml/credit_default/pipeline_local.py --work-dir /tmp/credit-demo
@@ -22,7 +23,8 @@ Work folder (``--work-dir``, default a new temporary folder that is kept)::
     explainability/{explainability.json,explainability_report.md}
     bias/bias_report.json
     model_card/model_card_content.json
-    serving/model/                     model.tar.gz unpacked as the endpoint would
+    serving/container-1/               processing/serving/model.tar.gz unpacked (serve_drop.py)
+    serving/container-2/               model.tar.gz unpacked as the endpoint would
     pipeline_summary.json              gate decisions, headline metrics, artefact paths,
                                        the Model Registry inputs and the serving check
 """
@@ -303,20 +305,35 @@ def run_pipeline(
     )
     summary["artifacts"]["model_card"] = str(card_dir / model_card.MODEL_CARD_FILENAME)
 
-    # What the endpoint does with model.tar.gz: unpack, load every non-dot file as a booster,
-    # predict on a CSV row of features (no header, no label).
+    # What the endpoint does: container 1 (scikit-learn) imports serve_drop.py from its
+    # archive and drops the protected attributes of the request row; container 2 (XGBoost)
+    # unpacks model.tar.gz, loads every non-dot file as a booster and scores the forwarded
+    # CSV row of model features (no header, no label).
     with tarfile.open(archive, "r:gz") as tar:
         members = sorted(m.name for m in tar.getmembers())
+    serving_archive = processing / params["outputs"]["serving"]["path"]
     test_frame = common.read_csv_with_header(processing / "test")
-    features = params["parameters"]["feature_columns"]
-    payload = ",".join(repr(float(v)) for v in test_frame.loc[0, features].tolist())
-    loaded, scores = container_rule.serve_archive(archive, work / "serving" / "model", payload)
+    request_columns = params["parameters"]["request_columns"]
+    payload = ",".join(
+        "" if v != v else repr(float(v)) for v in test_frame.loc[0, request_columns].tolist()
+    )
+    served = container_rule.serve_pipeline(serving_archive, archive, work / "serving", payload)
+    scores = served["scores"]
     predictions = common.read_csv_with_header(evaluation_dir / evaluate.PREDICTIONS_FILENAME)
     expected = float(predictions.loc[0, evaluate.SCORE_COLUMN])
-    summary["model_package"] = {"archive_members": members}
+    summary["artifacts"]["serving_archive"] = str(serving_archive)
+    summary["model_package"] = {
+        "archive_members": members,
+        "containers": [
+            {"image": "sagemaker-scikit-learn", "model_data_url": str(serving_archive)},
+            {"image": "sagemaker-xgboost", "model_data_url": str(archive)},
+        ],
+    }
     summary["serving_check"] = {
-        "loaded_files": loaded,
+        "loaded_files": served["loaded_files"],
         "payload": payload,
+        "request_columns": request_columns,
+        "forwarded": served["forwarded"].strip(),
         "score": float(scores[0]),
         "evaluate_score": expected,
         "matches_evaluation": abs(float(scores[0]) - expected) <= 1e-6,

@@ -13,8 +13,12 @@ Writes (under ``--output-dir``, default ``/opt/ml/processing``; one ProcessingOu
     ``validation/validation.csv``  same layout (the SageMaker built-in XGBoost CSV format)
     ``test/test.csv``              WITH a header: label, model features (training order), then
                                    the facet / pass-through columns (below)
-    ``baseline/baseline.csv``      WITH a header: the model features of the training rows, no
-                                   label -- the data-quality baseline (what the endpoint gets)
+    ``baseline/baseline.csv``      WITH a header: the training rows in the request layout
+                                   (protected attributes, then the model features), no label
+                                   -- the data-quality baseline (what the endpoint gets)
+    ``serving/model.tar.gz``       container 1 of the serving pipeline: ``code/serve_drop.py``
+                                   and ``serving_columns.json`` (which request positions are
+                                   the protected attributes it drops before the model)
     ``facets/{train,validation,test}_facets.csv``  WITH a header: the id (``--id-column``),
                                    the protected attributes and other excluded features,
                                    ``AGE_BAND``, the pass-through columns; row i belongs to
@@ -51,7 +55,10 @@ Fitted on the training split only, then applied to every split (no leakage)
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import sys
+import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,11 +68,16 @@ from sklearn.model_selection import train_test_split
 
 try:
     from . import _common as common
+    from . import serve_drop
 except ImportError:  # run as a script beside _common.py
     import _common as common  # type: ignore[no-redef]
+    import serve_drop  # type: ignore[no-redef]
 
 SCHEMA_VERSION = "1.0"
 PARAMS_FILENAME = "preprocess_params.json"
+# Container 1 of the serving pipeline (serve_drop.py): its model archive and program.
+SERVING_ARCHIVE = "model.tar.gz"
+SERVING_PROGRAM = "serve_drop.py"
 
 # Category codes outside ``valid`` (and missing values) are mapped to ``other``.
 CATEGORY_RULES: dict[str, dict] = {
@@ -378,10 +390,14 @@ def run(
             write(name, model_part, f"{name}/{name}.csv", header=False)
         write(f"{name}_facets", facets, f"facets/{name}_facets.csv", header=True)
         if name == "train":
-            # The data-quality baseline: what the endpoint receives (features only), headed.
-            write(
-                "baseline", model_part.loc[:, model_features], "baseline/baseline.csv", header=True
+            # The data-quality baseline: what the endpoint receives (the request layout:
+            # protected attributes, then the model features), headed.
+            request = pd.concat(
+                [facets.loc[:, protected], model_part.loc[:, model_features]], axis=1
             )
+            write("baseline", request, "baseline/baseline.csv", header=True)
+    serving = serve_drop.serving_config(protected, model_features)
+    outputs["serving"] = _write_serving_archive(output_dir, serving)
 
     params = {
         "schema_version": SCHEMA_VERSION,
@@ -422,6 +438,7 @@ def run(
                 else None
             ),
             "facet_columns": facet_columns,
+            "request_columns": serving["request_columns"],
             "passthrough_columns": passthrough,
             "clip_quantiles": list(clip_quantiles),
             "clip_columns": [c for c in CLIP_COLUMNS if c in common.FEATURE_COLUMNS],
@@ -446,6 +463,31 @@ def run(
     }
     common.write_json(output_dir / "params" / PARAMS_FILENAME, params)
     return params
+
+
+def _write_serving_archive(output_dir: Path, serving: dict) -> dict:
+    """Container 1's model archive: the drop script and the served column layout."""
+    folder = output_dir / "serving"
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / SERVING_ARCHIVE
+    config = json.dumps(serving, indent=2, sort_keys=True).encode("utf-8")
+    script = Path(serve_drop.__file__).read_bytes()
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in (
+            (serve_drop.CONFIG_FILENAME, config),
+            (f"code/{SERVING_PROGRAM}", script),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return {
+        "path": f"serving/{SERVING_ARCHIVE}",
+        "members": [serve_drop.CONFIG_FILENAME, f"code/{SERVING_PROGRAM}"],
+        "program": SERVING_PROGRAM,
+        "request_columns": serving["request_columns"],
+        "drop_positions": serving["drop_positions"],
+        "sha256": common.sha256_file(archive),
+    }
 
 
 def _facet_frame(

@@ -348,3 +348,24 @@ def test_failed_gates_notify_operations_and_register_nothing(definition) -> None
         assert states[notify]["Next"] == failed and states[failed]["Type"] == "Fail"
     assert states[BIAS_GATE_STATE]["Default"] == "NotifyBiasGateFailed"
     assert states[OVERFIT_GATE_STATE]["Default"] == "NotifyOverfitGateFailed"
+
+
+def test_the_package_is_a_two_container_inference_pipeline(definition) -> None:
+    """Container 1 (scikit-learn image) runs serve_drop.py from the archive preprocess writes
+    and drops the protected attributes; container 2 (XGBoost) serves the trained model."""
+    import botocore.session
+
+    register = definition["States"]["RegisterModel"]["Parameters"]
+    drop, model = register["InferenceSpecification"]["Containers"]
+    assert drop["Image"] == SETTINGS.sklearn_image and model["Image"] == SETTINGS.xgboost_image
+    assert drop["Environment"] == {"SAGEMAKER_PROGRAM": "serve_drop.py",
+                                   "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    assert drop["ModelDataUrl.$"] == "States.Format('s3://processed/runs/{}/serving/model.tar.gz', $.run_id)"
+    assert model["ModelDataUrl.$"] == "$.jobs.train.model_data"
+    preprocess = _jobs(definition)["Preprocess"]["ProcessingOutputConfig"]["Outputs"]
+    serving = next(o for o in preprocess if o["OutputName"] == "serving")
+    assert serving["S3Output"]["LocalPath"] == "/opt/ml/processing/serving"
+    # AWS's own model of the API: a package lists up to 15 containers, each with an environment
+    shapes = botocore.session.get_session().get_service_model("sagemaker")
+    assert shapes.shape_for("InferenceSpecification").members["Containers"].metadata["max"] >= 2
+    assert "Environment" in shapes.shape_for("ModelPackageContainerDefinition").members

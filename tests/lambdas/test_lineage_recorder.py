@@ -826,3 +826,25 @@ def test_handler_rejects_invalid_event_and_emits_rejected_metric(aws, handler_mo
     assert "Jane Analyst" not in json.dumps(records)  # commit author (personal data) is not logged
     assert "run7" not in json.dumps(records)  # no keys left over from the previous invocation
     assert len(aws.backend.calls) == calls_before
+
+
+def test_a_two_container_package_records_the_model_container_not_the_drop_container(aws, logic):
+    """The serving inference pipeline's first container only drops the protected attributes:
+    the model artifact in the lineage is the last container's (XGBoost) archive."""
+    model = aws.client.create_model_package(
+        ModelPackageGroupName="credit-risk", ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [
+                {"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                 "ModelDataUrl": f"s3://bank-ml-processed-{ACCOUNT}/runs/run2/serving/model.tar.gz",
+                 "Environment": {"SAGEMAKER_PROGRAM": "serve_drop.py"}},
+                {"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/xgboost:1.7-1",
+                 "ModelDataUrl": f"s3://bank-ml-models-{ACCOUNT}/credit-risk/run2/model.tar.gz"},
+            ],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    result = logic.record_event(make_event(model, "run2"), sagemaker=aws.client)
+    properties = aws.backend.artifacts[result.model_package_artifact_arn]["Properties"]
+    assert properties["model_data_url"] == f"s3://bank-ml-models-{ACCOUNT}/credit-risk/run2/model.tar.gz"
+    assert properties["image"].endswith("/xgboost:1.7-1")

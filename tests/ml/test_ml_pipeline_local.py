@@ -36,6 +36,10 @@ def test_end_to_end_rehearsal_gates_card_package_and_serving(tmp_path):
     bias_report = common.read_json(summary["artifacts"]["bias_report"])
     assert set(bias_report["metrics"]) == {"CI", "DPL", "DI", "DPPL", "RD", "AD"}
     assert set(bias_report["by_facet"]) == {"SEX", "AGE_BAND", "MARRIAGE"}
+    # the bias-drift monitor's baseline, over the served request layout
+    monitor = common.read_json(tmp_path / "bias" / "monitor" / "analysis_config.json")
+    assert monitor["headers"][:3] == ["SEX", "AGE", "MARRIAGE"] and monitor["label"] == "default"
+    assert (tmp_path / "bias" / "monitor" / "analysis.json").is_file()
     # the evaluation came from the tarball, as a SageMaker processing job would load it
     assert evaluation["model"]["archive_sha256"] == common.sha256_file(Path(summary["artifacts"]["model_archive"]))
     metadata = common.read_json(summary["artifacts"]["model_metadata"])
@@ -46,6 +50,14 @@ def test_end_to_end_rehearsal_gates_card_package_and_serving(tmp_path):
     assert summary["model_package"]["archive_members"] == ["xgboost-model"]
     assert summary["serving_check"]["loaded_files"] == ["xgboost-model"]
     assert summary["serving_check"]["matches_evaluation"] is True
+    # The served request carries the protected attributes (for the bias-drift monitor's
+    # facets); container 1 (serve_drop.py in the scikit-learn container) forwards only the
+    # model features to container 2.
+    check = summary["serving_check"]
+    assert check["request_columns"] == ["SEX", "AGE", "MARRIAGE"] + params["parameters"]["feature_columns"]
+    sent = check["payload"].split(",")
+    assert len(sent) == len(check["request_columns"]) and check["forwarded"].split(",") == sent[3:]
+    assert [c["image"] for c in summary["model_package"]["containers"]] == ["sagemaker-scikit-learn", "sagemaker-xgboost"]
     card = common.read_json(summary["artifacts"]["model_card"])
     assert card["intended_uses"]["risk_rating"] == "High"
     assert card["additional_information"]["custom_details"]["decision_threshold"] == "0.5"
@@ -73,5 +85,5 @@ def test_each_step_imports_as_a_plain_script(script, monkeypatch):
     finally:
         for name in set(sys.modules) - before:
             if name in ("_common", "bias", "container_rule", "evaluate", "explain", "model_card", "preprocess",
-                        "synthetic", "train"):
+                        "synthetic", "train", "serve_drop", "bias_monitor"):
                 del sys.modules[name]

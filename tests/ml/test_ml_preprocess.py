@@ -190,18 +190,40 @@ def common_root():
     return Path(__file__).resolve().parents[2]
 
 
-def test_baseline_dataset_is_headed_features_only_and_names_the_alarmed_features(preprocessed):
+def test_baseline_dataset_is_headed_in_the_request_layout_and_names_the_alarmed_features(preprocessed):
     """Finding 2: Model Monitor reads the baseline with ``header: true``; its header must name
-    the model's features, so every ``feature_baseline_drift_<feature>`` alarm gets data."""
+    what the endpoint receives -- the protected attributes (for the bias-drift monitor), then
+    the model's features -- so every ``feature_baseline_drift_<feature>`` alarm gets data."""
     out, params = preprocessed["dir"], preprocessed["params"]
     baseline = pd.read_csv(out / "baseline" / "baseline.csv")
     features = params["parameters"]["feature_columns"]
-    assert list(baseline.columns) == features  # headed, no label, model features in order
+    protected = params["parameters"]["protected_attributes"]
+    assert list(baseline.columns) == protected + features == params["parameters"]["request_columns"]
     assert params["outputs"]["baseline"]["header"] is True
     train = _read_split(out, "train")
-    assert np.array_equal(baseline.to_numpy(dtype=float), train[features].to_numpy(dtype=float))
+    assert np.array_equal(baseline[features].to_numpy(dtype=float), train[features].to_numpy(dtype=float))
+    facets = pd.read_csv(out / "facets" / "train_facets.csv")
+    pd.testing.assert_frame_equal(baseline[protected], facets[protected])  # as cleaned, not imputed
     alarmed = _serving_features()
     assert alarmed and set(alarmed) <= set(baseline.columns), "drift alarms on columns the baseline lacks"
+
+
+def test_serving_archive_holds_the_drop_script_and_the_served_layout(preprocessed, tmp_path):
+    """Container 1 of the serving pipeline: code/serve_drop.py (SAGEMAKER_PROGRAM under
+    SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code) and the column layout it enforces."""
+    import tarfile
+
+    out, params = preprocessed["dir"], preprocessed["params"]
+    archive = out / params["outputs"]["serving"]["path"]
+    assert params["outputs"]["serving"]["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    with tarfile.open(archive, "r:gz") as tar:
+        assert sorted(tar.getnames()) == ["code/serve_drop.py", "serving_columns.json"]
+        tar.extractall(tmp_path)
+    assert (tmp_path / "code" / "serve_drop.py").read_bytes() == (common_root() / "ml" / "credit_default" / "serve_drop.py").read_bytes()
+    layout = common.read_json(tmp_path / "serving_columns.json")
+    assert layout["request_columns"] == params["parameters"]["request_columns"]
+    assert [layout["request_columns"][i] for i in layout["drop_positions"]] == ["SEX", "AGE", "MARRIAGE"]
+    assert layout["model_features"] == params["parameters"]["feature_columns"]
 
 
 def test_facet_files_are_row_aligned_and_keep_protected_attributes(preprocessed, raw_frame):
