@@ -171,14 +171,17 @@ def _rule_files() -> list:
 
 
 def test_every_rule_file_selects_resources_only_by_a_type_it_names() -> None:
-    """The assumption that makes the per-type partition exact, checked on every rule file of
-    the pinned bundle: it names at least one resource type, and every selection of
-    resources filters on Type (or looks a resource up by key and then checks its Type
-    against a named type). A new rule file that breaks this fails here; the worker would
-    still run an untyped `Resources.*` selection on the whole template."""
+    """The assumptions that make the per-type partition exact, checked on every rule file of
+    the pinned bundle: it names at least one resource type; it selects resources only with a
+    Type filter; and its only other access to resources is a lookup by a logical ID taken
+    from a selected resource's references (`%doc.Resources[ keys == %resource_key ]`), which
+    the worker covers by giving each rule file the resources its selection references,
+    transitively. A new rule file that breaks this fails here; the worker would still run
+    an untyped `Resources.*` selection on the whole template."""
     files = _rule_files()
     assert len(files) > 200
     forms: set[str] = set()
+    lookups = 0
     for path in files:
         body = "\n".join(
             line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
@@ -186,50 +189,51 @@ def test_every_rule_file_selects_resources_only_by_a_type_it_names() -> None:
         assert re.search(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+", body), path.name
         for match in _SELECTION.finditer(body):
             forms.add(match.group(2))
-            if match.group(2) == "keys":  # a lookup by key: its type is checked by name
-                assert re.search(r"Type\s*==\s*%", body), path.name
+        for lookup in re.finditer(r"Resources\s*\[\s*keys\s*==\s*([^\]]*)\]", body):
+            assert lookup.group(0) == "Resources[ keys == %resource_key ]", path.name
+            assert "%doc.Resources[ keys == %resource_key ]" in body, path.name
+            lookups += 1
         assert not re.search(r"Resources\s*\.\s*\*(?!\s*\[\s*Type\b)", body), path.name
     assert forms <= {"Type", "keys"}, forms
+    assert lookups > 0  # the reference lookups exist: the closure is needed, and tested below
 
 
 def test_partitioned_run_finds_what_a_whole_template_run_finds(synth) -> None:
-    """The worker's per-type run and cfn-guard over the whole template (the cdklabs plugin's
-    way, `--whole`) report the same findings on real templates: a user shard (whose notebook
-    instances carry acknowledged CT.SAGEMAKER.PR findings) and the foundation stack."""
-    chosen = []
-    for manifest in synth.outdir.glob("assembly-dev/manifest.json"):
-        for artifact in json.loads(manifest.read_text())["artifacts"].values():
-            name = artifact.get("displayName", "")
-            if name.startswith("dev/Access-Shard") or name == "dev/Foundation":
-                chosen.append(manifest.parent / artifact["properties"]["templateFile"])
-    shard = max((p for p in chosen if "Shard" in p.name), key=lambda p: p.stat().st_size)
-    chosen = [shard] + [p for p in chosen if "Foundation" in p.name]
-    assert len(chosen) == 2
-    found_any = False
-    for template in chosen:
-        runs = {}
-        for mode in ("partitioned", "whole"):
-            args = ["node", str(guard.WORKER), str(guard.package_dir()), str(template)]
-            done = subprocess.run(
-                args + (["--whole"] if mode == "whole" else []),
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            report = json.loads(done.stdout)
-            runs[mode] = (
-                report["success"],
-                sorted(
-                    (
-                        v["ruleName"],
-                        v.get("fix"),
-                        r["resourceLogicalId"],
-                        tuple(r.get("locations") or []),
-                    )
-                    for v in report["violations"]
-                    for r in v["violatingResources"]
-                ),
-            )
-        assert runs["partitioned"] == runs["whole"], template.name
-        found_any = found_any or bool(runs["whole"][1])
-    assert found_any  # the comparison covered real findings, not two empty reports
+    """On every template of the sample synth, the worker's per-type run (with referenced
+    resources) and cfn-guard over the whole template (the cdklabs plugin's way, `--whole`)
+    report the same findings, success and fixes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    templates = sorted(synth.outdir.glob("assembly-*/*.template.json"))
+    assert len(templates) >= 10
+
+    def run(template, whole: bool):
+        args = ["node", str(guard.WORKER), str(guard.package_dir()), str(template)]
+        done = subprocess.run(
+            args + (["--whole"] if whole else []), capture_output=True, text=True, check=True
+        )
+        report = json.loads(done.stdout)
+        return (
+            report["success"],
+            sorted(
+                (
+                    v["ruleName"],
+                    v.get("fix") or "",
+                    r["resourceLogicalId"],
+                    tuple(r.get("locations") or []),
+                )
+                for v in report["violations"]
+                for r in v["violatingResources"]
+            ),
+        )
+
+    def compare(template):
+        return template.name, run(template, False), run(template, True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(compare, templates))
+    for name, partitioned, whole in results:
+        assert partitioned == whole, name
+    # Real findings were compared (acknowledged ones: log groups, endpoints, notebooks...),
+    # including a rule that looks resources up by reference (CT.LAMBDA.PR.2's SourceArn).
+    assert sum(len(whole[1]) for _, _, whole in results) > 20
