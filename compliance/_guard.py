@@ -15,6 +15,7 @@ It reports under the same plugin name, so CDK applies the same acknowledgements
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -68,9 +69,15 @@ def package_dir() -> Path:
     return target
 
 
+@functools.lru_cache(maxsize=1)
+def _worker_digest() -> str:
+    """The worker decides which resources each rule file sees: its code is part of the key."""
+    return hashlib.sha256(WORKER.read_bytes()).hexdigest()
+
+
 def _key(template: bytes) -> str:
-    digest = hashlib.sha256(validator_version().encode() + b"\0" + template)
-    return digest.hexdigest()
+    head = f"{validator_version()}\0{_worker_digest()}\0".encode()
+    return hashlib.sha256(head + template).hexdigest()
 
 
 def check_template(path: str, package: Path) -> dict:

@@ -237,3 +237,16 @@ def test_partitioned_run_finds_what_a_whole_template_run_finds(synth) -> None:
     # Real findings were compared (acknowledged ones: log groups, endpoints, notebooks...),
     # including a rule that looks resources up by reference (CT.LAMBDA.PR.2's SourceArn).
     assert sum(len(whole[1]) for _, _, whole in results) > 20
+
+
+def test_a_changed_worker_checks_every_template_again(monkeypatch) -> None:
+    """The cache key covers the worker's code (which resources each rule file sees), not
+    only the validator's version and the template: results of an older worker are not
+    reused."""
+    before = guard._key(b"{}")
+    guard._worker_digest.cache_clear()
+    monkeypatch.setattr(guard, "WORKER", guard.WORKER.with_name("cfn_validate_worker.js"))
+    try:
+        assert guard._key(b"{}") != before
+    finally:
+        guard._worker_digest.cache_clear()
