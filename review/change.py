@@ -600,7 +600,7 @@ def workspace_changes(env: str, old: Assembly, new: Assembly) -> list[WorkspaceC
     for change, this, other in (("removed", before, after), ("added", after, before)):
         for key in sorted(set(this) - set(other)):
             r, policy = this[key]
-            out.append(WorkspaceChange(env, change, f"{r.stack}/{_short(r.path)}", r.type,
+            out.append(WorkspaceChange(env, change, _short(r.path) or f"{r.stack}/{r.logical_id}", r.type,
                                        _workspace_name(r.props), policy))
     return out
 
@@ -828,10 +828,11 @@ def change_doc(review: ChangeReview) -> Doc:
         removed = [w for w in e.workspaces if w.change == "removed"]
         if e.workspaces:
             if removed:
-                doc.p(f"**{len(removed)} workspace resource(s) removed** "
-                      f"({sum(w.deletes_data for w in removed)} deleted with their data): a switch of "
-                      "`workspace` or a removed person. A removed workspace stays in the account, "
-                      "running and billed, until an administrator deletes it.")
+                lost = sum(w.deletes_data for w in removed)
+                doc.p(f"**{len(removed)} workspace resource(s) removed** ({lost} deleted with their "
+                      "data): a switch of `workspace` or a removed person."
+                      + (" A retained workspace stays in the account, running and billed, until an "
+                         "administrator deletes it." if lost < len(removed) else ""))
             doc.table(["Change", "Workspace", "Name", "Resource", "DeletionPolicy", "What happens"],
                       [[w.change, WORKSPACE_TYPES[w.type], f"`{w.name}`" if w.name else "",
                         f"`{w.resource}`", w.deletion_policy, w.what_to_do] for w in e.workspaces])

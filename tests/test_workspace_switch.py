@@ -78,6 +78,10 @@ def test_the_change_review_calls_out_the_removed_workspaces(switch_to_studio, sa
     text = to_markdown(change_doc(switch_to_studio))
     assert "## Workspaces" in text and f"**{len(removed)} workspace resource(s) removed**" in text
     assert "retained and no longer managed" in text and "docs/studio.md" in text
+    # each row names the construct (stage-relative path), e.g. Access-Shard05/User-raj-patel/Notebook
+    paths = {w.name: w.resource for w in dev.workspaces if w.change == "removed"}
+    assert all(p.startswith("Access-Shard") and p.count("Access-Shard") == 1 and p.endswith("/Notebook")
+               for p in paths.values()), paths
 
 
 def test_a_removed_workspace_without_retain_weakens_the_change(tmp_path) -> None:
