@@ -28,7 +28,7 @@ SOURCES = {
     # hour from the same on-demand ML instance table as notebook instances.
     "studio_app_hour": "https://aws.amazon.com/sagemaker/pricing/",
     # EFS Standard (Regional) storage per GB-month: the page quotes $0.30 for US East
-    # (N. Virginia); London is the page's eu-west-2 figure, not confirmed from here.
+    # (N. Virginia); the London figure below is not confirmed (see the table).
     "efs_standard_gb_month": "https://aws.amazon.com/efs/pricing/",
 }
 
@@ -65,8 +65,10 @@ PRICES: dict[str, dict] = {
             "ml.m5.2xlarge": 0.538,
             "ml.c5.xlarge": 0.238,
         },
-        # https://aws.amazon.com/efs/pricing/ (Standard storage, Europe (London)): the home
-        # directories on the domain's file system, per GB-month stored.
+        # The home directories on the domain's file system, per GB-month stored (EFS Standard,
+        # Regional). https://aws.amazon.com/efs/pricing/ as retrieved here (search, 2026-12-06)
+        # shows only US East (N. Virginia), $0.30/GB-month; 0.33 is London's rate as commonly
+        # quoted (about 1.1x), NOT confirmed: re-check on the page's region selector.
         "efs_standard_gb_month": 0.33,
     },
     # Frankfurt, for environments there (multi-region deployments). NONE of these is confirmed
