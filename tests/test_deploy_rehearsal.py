@@ -471,7 +471,8 @@ def test_moto_launcher_repairs_kms_keys_created_by_cloudformation(aws, monkeypat
 
 # --- Studio ----------------------------------------------------------------------------------
 
-def _studio_template(access: str = "VpcOnly") -> dict:
+def _studio_template(access: str = "VpcOnly", identity: str = "USER_PROFILE_NAME",
+                     sharing_key: object = None) -> dict:
     key = {"Fn::GetAtt": ["Key", "Arn"]}
     return {"Resources": {
         "Key": {"Type": "AWS::KMS::Key", "Properties": {
@@ -482,9 +483,9 @@ def _studio_template(access: str = "VpcOnly") -> dict:
         "Domain": {"Type": "AWS::SageMaker::Domain", "Properties": {
             "DomainName": "mlp-dev-studio", "AuthMode": "IAM", "AppNetworkAccessType": access,
             "VpcId": {"Ref": "Vpc"}, "SubnetIds": [{"Ref": "Subnet"}], "KmsKeyId": key,
-            "DomainSettings": {"ExecutionRoleIdentityConfig": "USER_PROFILE_NAME"},
+            "DomainSettings": {"ExecutionRoleIdentityConfig": identity},
             "DefaultUserSettings": {"ExecutionRole": "arn:aws:iam::123456789012:role/x",
-                                    "SharingSettings": {"S3KmsKeyId": key}}}},
+                                    "SharingSettings": {"S3KmsKeyId": sharing_key or key}}}},
         "Lifecycle": {"Type": "AWS::SageMaker::StudioLifecycleConfig", "Properties": {
             "StudioLifecycleConfigName": "mlp-dev-studio-on-start-jupyterlab",
             "StudioLifecycleConfigAppType": "JupyterLab", "StudioLifecycleConfigContent": "IyE="}},
@@ -508,24 +509,33 @@ def shimmed(aws, monkeypatch):
     return aws
 
 
-@pytest.mark.parametrize("access, expected", [("VpcOnly", PASS), ("PublicInternetOnly", FAIL)])
+@pytest.mark.parametrize("changes, expected", [
+    ({}, None),
+    ({"access": "PublicInternetOnly"}, "not VpcOnly"),
+    ({"identity": "DISABLED"}, "not attributed to the person"),
+    ({"sharing_key": "arn:aws:kms:eu-west-2:123456789012:key/other"},
+     "shared notebooks are not encrypted with the domain's key"),
+])
 def test_a_studio_domain_is_created_by_moto_and_read_back(shimmed, notebook_config, sample_config,
-                                                          access, expected) -> None:
+                                                          changes, expected) -> None:
     """The launcher translates AWS::SageMaker::Domain into moto's CreateDomain; the smoke
     test reads it back and fails a domain that is not VpcOnly. Profiles and lifecycle
     configurations (no moto API) are placeholders, listed as not exercised."""
     cfn = shimmed.client("cloudformation")
-    cfn.create_stack(StackName="mlp-dev-studio", TemplateBody=json.dumps(_studio_template(access)))
+    cfn.create_stack(StackName="mlp-dev-studio", TemplateBody=json.dumps(_studio_template(**changes)))
     stack = cfn.describe_stacks(StackName="mlp-dev-studio")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     domain_id = stack["Outputs"][0]["OutputValue"]
     live = shimmed.client("sagemaker").describe_domain(DomainId=domain_id)
-    assert live["AppNetworkAccessType"] == access and live["DomainName"] == "mlp-dev-studio"
+    assert live["AppNetworkAccessType"] == changes.get("access", "VpcOnly")
+    assert live["DomainName"] == "mlp-dev-studio"
     deployed = smoke.load_deployed(shimmed, ["mlp-dev-studio"])
     results = {r.check: r for r in smoke.check_studio(deployed, shimmed, sample_config)}
-    assert results["Studio domain Domain"].status == expected, results["Studio domain Domain"]
-    if expected == FAIL:
-        assert "not VpcOnly" in results["Studio domain Domain"].detail
+    domain = results["Studio domain Domain"]
+    if expected is None:
+        assert domain.status == PASS, domain
+    else:
+        assert domain.status == FAIL and expected in domain.detail, domain
     # raj-patel, a data scientist of the sample, has no profile in this stack
     assert results["Studio user profile for raj-patel"].status == FAIL
     assert "Studio user profile for jane-smith" not in results
