@@ -55,14 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {result.diagram_note}")
     if result.change is not None:
         print(f"  change since {result.change.baseline}: {result.change.verdict}")
-        for env in result.change.envs.values():
-            removed = [w for w in env.workspaces if w.change == "removed"]
-            if removed:
-                lost = sum(w.deletes_data for w in removed)
-                print(f"  {env.env}: {len(removed)} workspace(s) removed "
-                      + (f"({lost} DELETED with their files)" if lost else
-                         "(retained: copy files, then delete them by hand; docs/studio.md)")
-                      + ": " + ", ".join(w.name or w.resource for w in removed))
+        from review.change import removed_workspace_lines
+
+        for line in removed_workspace_lines(result.change):
+            print(f"  {line}")
         if args.fail_on_broaden and result.change.broadens:
             print("FAIL: the change broadens access (--fail-on-broaden); see change.md", file=sys.stderr)
             return 3

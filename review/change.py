@@ -605,6 +605,20 @@ def workspace_changes(env: str, old: Assembly, new: Assembly) -> list[WorkspaceC
     return out
 
 
+def removed_workspace_lines(review: "ChangeReview") -> list[str]:
+    """One line per environment that loses workspaces, for the terminal (python -m review)."""
+    lines = []
+    for env in review.envs.values():
+        removed = [w for w in env.workspaces if w.change == "removed"]
+        if removed:
+            lost = sum(w.deletes_data for w in removed)
+            lines.append(f"{env.env}: {len(removed)} workspace(s) removed "
+                         + (f"({lost} DELETED with their files)" if lost else
+                            "(retained: copy files, then delete them by hand; docs/studio.md)")
+                         + ": " + ", ".join(w.name or w.resource for w in removed))
+    return lines
+
+
 # --- acknowledgements, controls, cost ---------------------------------------------------------
 
 def acknowledgement_changes(old_dir: Path, new_dir: Path) -> tuple[list[tuple], list[tuple], str]:

@@ -84,6 +84,16 @@ def test_the_change_review_calls_out_the_removed_workspaces(switch_to_studio, sa
                for p in paths.values()), paths
 
 
+def test_python_m_review_prints_the_removed_workspaces(switch_to_studio, sample_config) -> None:
+    from review.change import removed_workspace_lines
+
+    people = sorted(u.name for u in sample_config.users if u.job_function.value == "data_scientist")
+    (line,) = removed_workspace_lines(switch_to_studio)
+    assert line.startswith(f"dev: {len(people)} workspace(s) removed (retained: copy files, "
+                           "then delete them by hand; docs/studio.md): ")
+    assert all(f"mlp-dev-{n}" in line for n in people)
+
+
 def test_a_removed_workspace_without_retain_weakens_the_change(tmp_path) -> None:
     """The guard the Retain policy satisfies: a workspace removed with DeletionPolicy Delete is
     reported as deleted with its files, and the change weakens retention."""
@@ -101,6 +111,10 @@ def test_a_removed_workspace_without_retain_weakens_the_change(tmp_path) -> None
     assert [(w.change, w.name, w.deletion_policy, w.deletes_data) for w in changes] == [
         ("removed", "mlp-dev-jane-smith", "Delete", True)]
     assert EnvChange("dev", workspaces=changes).weakens
+    from review.change import ChangeReview, removed_workspace_lines
+
+    (line,) = removed_workspace_lines(ChangeReview("x", {"dev": EnvChange("dev", workspaces=changes)}))
+    assert line == "dev: 1 workspace(s) removed (1 DELETED with their files): mlp-dev-jane-smith"
     retained = workspace_changes("dev", assembly({"Nb": {**notebook, "DeletionPolicy": "Retain"}}),
                                  assembly({}))
     assert not retained[0].deletes_data and not EnvChange("dev", workspaces=retained).weakens
