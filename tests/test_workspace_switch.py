@@ -55,6 +55,24 @@ def test_a_workspace_switch_deletes_no_home_storage(synth, notebook_synth, direc
         assert body.get("UpdateReplacePolicy") == "Retain", (stack, logical)
 
 
+def test_execution_roles_keep_their_name_and_logical_id_across_a_switch(synth, notebook_synth) -> None:
+    """docs/studio.md: an orphaned notebook still runs as the person (same role, updated in
+    place, still trusted by SageMaker); S3 prefixes, jobs and policies are unchanged."""
+    def roles(result) -> dict[tuple[str, str], dict]:
+        return {(stack, logical): body for stack, t in _dev(result).items()
+                for logical, body in t["Resources"].items()
+                if body["Type"] == "AWS::IAM::Role"
+                and str(body["Properties"].get("RoleName", "")).startswith("mlp-dev-ds-")}
+
+    studio, notebooks = roles(synth), roles(notebook_synth)
+    assert studio and set(studio) == set(notebooks)
+    for key, body in studio.items():
+        assert body["Properties"]["RoleName"] == notebooks[key]["Properties"]["RoleName"]
+        for b in (body, notebooks[key]):
+            (statement,) = b["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+
+
 def test_every_home_storage_type_is_one_the_change_review_watches() -> None:
     assert set(HOME_STORAGE) <= set(WORKSPACE_TYPES)
 
