@@ -1,11 +1,12 @@
 """What every per-person construct builds the same way (UserWorkspace, StudioUserProfile):
-the person's identity tags and their SageMaker execution role."""
+the person's identity tags, their SageMaker execution role, and the retention of their
+workspace."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import CfnTag
+from aws_cdk import CfnDeletionPolicy, CfnResource, CfnTag
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -16,6 +17,15 @@ JOB_FUNCTION_TAG = "ml-platform:job-function"
 def person_identity(user_name: str, tags: Mapping[str, str] | None) -> dict[str, str]:
     """Owner and job function, with the caller's tags beside them."""
     return {OWNER_TAG: user_name, JOB_FUNCTION_TAG: "data_scientist", **(tags or {})}
+
+
+def retain_workspace(resource: CfnResource) -> None:
+    """A person's workspace (a notebook instance and its home volume, a Studio user profile
+    whose home directory is on the domain's file system) is never deleted by CloudFormation:
+    removing the person, or switching the environment's ``workspace``, orphans it for an
+    administrator to delete once its files are copied (docs/studio.md, "Switching")."""
+    resource.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
+    resource.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
 
 
 def as_cfn_tags(identity: Mapping[str, str]) -> list[CfnTag]:

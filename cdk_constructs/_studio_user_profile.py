@@ -12,7 +12,12 @@ from constructs import Construct
 
 from cdk_constructs._human_role import HumanRole
 from cdk_constructs._jsii_memo import adopt, attribute
-from cdk_constructs._person import as_cfn_tags, person_execution_role, person_identity
+from cdk_constructs._person import (
+    as_cfn_tags,
+    person_execution_role,
+    person_identity,
+    retain_workspace,
+)
 from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs._validation import require
 
@@ -65,6 +70,8 @@ class StudioUserProfile(Construct):
       processed data, ``users/<name>/`` only, own private spaces only);
     - ``Profile``: the user profile, named after the person, with that role and the platform
       security group (everything else comes from the domain's defaults);
+      ``DeletionPolicy`` and ``UpdateReplacePolicy: Retain`` (removing the person or
+      switching the workspace orphans it; the home directory stays on the domain's EFS);
     - ``AccessPolicy``: ``sagemaker:CreatePresignedDomainUrl`` on this profile only, only from
       the person's CIDRs (``aws:SourceIp``) or the platform's endpoints (``aws:SourceVpce``),
       with explicit Denies for any other profile and any other source;
@@ -154,6 +161,7 @@ class StudioUserProfile(Construct):
             ),
             tags=cfn_tags,
         )
+        retain_workspace(self.profile)  # and its home directory, spaces and apps with it
         self.profile_arn = (
             f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
             f"user-profile/{domain_id}/{user_name}"

@@ -13,7 +13,12 @@ from constructs import Construct
 
 from cdk_constructs._human_role import HumanRole
 from cdk_constructs._jsii_memo import adopt, attribute
-from cdk_constructs._person import as_cfn_tags, person_execution_role, person_identity
+from cdk_constructs._person import (
+    as_cfn_tags,
+    person_execution_role,
+    person_identity,
+    retain_workspace,
+)
 from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs._validation import require
 
@@ -40,7 +45,9 @@ class UserWorkspace(Construct):
       own S3 prefix and notebook from the role's ``ml-platform:owner`` tag);
     - ``Notebook``: in one isolated subnet with the platform security group, direct internet
       access and root access Disabled, the volume encrypted with the notebook CMK, IMDSv2
-      only, the platform lifecycle configuration, identity tags for ABAC;
+      only, the platform lifecycle configuration, identity tags for ABAC; ``DeletionPolicy``
+      and ``UpdateReplacePolicy: Retain`` (removing the person or switching the workspace
+      orphans it with its volume; an administrator deletes it);
     - ``AccessPolicy``: a customer-managed policy allowing CreatePresignedNotebookInstanceUrl,
       describe, start and stop on this notebook's ARN only, under a source condition
       (``aws:SourceIp`` in the user's CIDRs, or ``aws:SourceVpce`` of the platform's
@@ -152,6 +159,7 @@ class UserWorkspace(Construct):
             lifecycle_config_name=lifecycle_config_name,
             tags=cfn_tags,
         )
+        retain_workspace(self.notebook)  # the home volume outlives a workspace switch
         self.notebook_arn = (
             f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:"
             f"notebook-instance/{notebook_name.lower()}"

@@ -440,21 +440,6 @@ _ACCESS_ACKS: tuple[Acknowledgement, ...] = (
         "Organizations, the role requires MFA within the last hour, and a customer-managed "
         "Deny keeps CloudTrail, AWS Config and the platform keys out of its reach.",
     ),
-    *(
-        Acknowledgement(
-            "Access-Shard*/User-*/Notebook",
-            f"cdk-validator-cfnguard::{rule}",
-            "The notebook's SubnetId and SecurityGroupIds are the Foundation stack's isolated "
-            "subnet and platform security group, imported with Fn::ImportValue, which the "
-            "Control Tower rule cannot resolve (it accepts literals and same-stack references "
-            "only). DirectInternetAccess is Disabled; tests/test_access.py asserts the "
-            "imports name the isolated subnets and the platform security group.",
-        )
-        for rule in (
-            "sagemaker_notebook_instance_inside_vpc_check",
-            "sagemaker_notebook_no_direct_internet_access_check",
-        )
-    ),
 )
 
 _SAGEMAKER = "arn:aws:sagemaker:{region}:{account}"  # no trailing colon
@@ -984,13 +969,37 @@ PIPELINE_SERVES_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = tuple(
     for workflow, what in (("deployment", "deployment"), ("champion-challenger", "QA"))
 )
 
+# --- notebook instances (environments with workspace: notebook_instance) --------------------
+# The sample runs Studio in dev; tests/test_workspace_switch.py synthesizes dev with notebook
+# instances and checks these name findings that occur there.
+NOTEBOOK_INSTANCE_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
+    *(
+        Acknowledgement(
+            "Access-Shard*/User-*/Notebook",
+            f"cdk-validator-cfnguard::{rule}",
+            "The notebook's SubnetId and SecurityGroupIds are the Foundation stack's isolated "
+            "subnet and platform security group, imported with Fn::ImportValue, which the "
+            "Control Tower rule cannot resolve (it accepts literals and same-stack references "
+            "only). DirectInternetAccess is Disabled; tests/test_access.py asserts the "
+            "imports name the isolated subnets and the platform security group.",
+        )
+        for rule in (
+            "sagemaker_notebook_instance_inside_vpc_check",
+            "sagemaker_notebook_no_direct_internet_access_check",
+        )
+    ),
+)
+
 # Acknowledgements of constructs that exist only in some configurations (not the sample's):
 # recorded wherever their construct exists; tests/test_multi_region.py,
-# tests/test_serving_stack.py and tests/test_studio.py synthesize those configurations.
+# tests/test_serving_stack.py and tests/test_workspace_switch.py synthesize those
+# configurations. Studio (the sample's dev workspace) is checked with the sample by
+# tests/test_studio.py.
 CONDITIONAL_ACKNOWLEDGEMENTS: tuple[Acknowledgement, ...] = (
     *MULTI_REGION_ACKNOWLEDGEMENTS,
     *PIPELINE_SERVES_ACKNOWLEDGEMENTS,
     *STUDIO_ACKNOWLEDGEMENTS,
+    *NOTEBOOK_INSTANCE_ACKNOWLEDGEMENTS,
 )
 
 

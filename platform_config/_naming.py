@@ -245,10 +245,13 @@ def environment_names(
     if studio:
         out += [
             DerivedName("SageMaker domain", names.studio_domain, prefixed),
-            DerivedName(
-                "SageMaker Studio lifecycle configuration",
-                f"{names.studio_lifecycle}-codeeditor",
-                prefixed,
+            *(
+                DerivedName(
+                    "SageMaker Studio lifecycle configuration",
+                    f"{names.studio_lifecycle}-{app}",
+                    prefixed,
+                )
+                for app in ("jupyterlab", "codeeditor")
             ),
             DerivedName("S3 bucket", names.bucket("studio-sharing"), base),
             DerivedName("IAM role", f"{names.prefix}studio-default", prefixed),

@@ -24,6 +24,12 @@ SOURCES = {
     "secret_month": "https://aws.amazon.com/secrets-manager/pricing/",
     "notebook_instance_hour": "https://aws.amazon.com/sagemaker/pricing/",
     "ml_storage_gb_month": "https://aws.amazon.com/sagemaker/pricing/",
+    # SageMaker's pricing page prices Studio's JupyterLab and Code Editor apps per instance
+    # hour from the same on-demand ML instance table as notebook instances.
+    "studio_app_hour": "https://aws.amazon.com/sagemaker/pricing/",
+    # EFS Standard (Regional) storage per GB-month: the page quotes $0.30 for US East
+    # (N. Virginia); the London figure below is not confirmed (see the table).
+    "efs_standard_gb_month": "https://aws.amazon.com/efs/pricing/",
 }
 
 PRICES: dict[str, dict] = {
@@ -48,6 +54,22 @@ PRICES: dict[str, dict] = {
             "ml.m5.2xlarge": 0.538,
             "ml.c5.xlarge": 0.238,
         },
+        # Studio JupyterLab / Code Editor apps: the ML instance table above (same page),
+        # billed only while an app runs; idle shutdown stops it after notebook_idle_minutes.
+        "studio_app_hour": {
+            "ml.t3.medium": 0.0583,
+            "ml.t3.large": 0.1166,
+            "ml.t3.xlarge": 0.2333,
+            "ml.m5.large": 0.134,
+            "ml.m5.xlarge": 0.269,
+            "ml.m5.2xlarge": 0.538,
+            "ml.c5.xlarge": 0.238,
+        },
+        # The home directories on the domain's file system, per GB-month stored (EFS Standard,
+        # Regional). https://aws.amazon.com/efs/pricing/ as retrieved here (search, 2026-12-06)
+        # shows only US East (N. Virginia), $0.30/GB-month; 0.33 is London's rate as commonly
+        # quoted (about 1.1x), NOT confirmed: re-check on the page's region selector.
+        "efs_standard_gb_month": 0.33,
     },
     # Frankfurt, for environments there (multi-region deployments). NONE of these is confirmed
     # (CONFIRMED below has no entry for eu-central-1): the flat-rate services (KMS, Config,
@@ -74,6 +96,16 @@ PRICES: dict[str, dict] = {
             "ml.m5.2xlarge": 0.538,
             "ml.c5.xlarge": 0.238,
         },
+        "studio_app_hour": {
+            "ml.t3.medium": 0.0583,
+            "ml.t3.large": 0.1166,
+            "ml.t3.xlarge": 0.2333,
+            "ml.m5.large": 0.134,
+            "ml.m5.xlarge": 0.269,
+            "ml.m5.2xlarge": 0.538,
+            "ml.c5.xlarge": 0.238,
+        },
+        "efs_standard_gb_month": 0.36,  # estimate: re-check on https://aws.amazon.com/efs/pricing/
     },
 }
 
@@ -112,6 +144,8 @@ ASSUMPTIONS = {
     "notebook_working_days_month": 21,
     "notebook_session_hours_day": 8,
     "notebook_volume_gb_default": 5,
+    "studio_home_gb_per_person": 5,
+    "studio_space_volume_gb_default": 5,
 }
 
 ASSUMPTION_TEXT = {
@@ -134,6 +168,13 @@ ASSUMPTION_TEXT = {
     ),
     "notebook_volume_gb_default": (
         "notebook volume size in GB when the template does not set VolumeSizeInGB"
+    ),
+    "studio_home_gb_per_person": (
+        "GB each Studio user stores in their home directory on the domain's EFS file system"
+    ),
+    "studio_space_volume_gb_default": (
+        "GB of the EBS volume of each person's private JupyterLab space (SageMaker's default "
+        "size; billed while the space exists, running or not)"
     ),
 }
 

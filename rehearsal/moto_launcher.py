@@ -105,6 +105,9 @@ PLACEHOLDER_TYPES = frozenset({
     "AWS::Config::ConfigRule",
     "AWS::Config::ConfigurationRecorder",
     "AWS::Config::DeliveryChannel",
+    # Studio: moto 5.2.5 has no user-profile or Studio lifecycle-configuration API at all.
+    "AWS::SageMaker::UserProfile",
+    "AWS::SageMaker::StudioLifecycleConfig",
 })
 
 
@@ -174,8 +177,81 @@ def _placeholders_for_unsupported_types() -> None:
     parsing.resource_class_from_type = lookup
 
 
+def _studio_domain_from_cloudformation() -> None:
+    """moto 5.2.5 implements SageMaker's CreateDomain and DescribeDomain, but its
+    CloudFormation has no model for ``AWS::SageMaker::Domain``: it would skip the domain and
+    fail every stack that refers to it. Translate the resource into moto's own CreateDomain
+    with the template's properties (network access type, subnets, VPC, key, domain and
+    default user and space settings), as the real CloudFormation handler does, so the smoke
+    test reads the domain back with DescribeDomain. Ref is the domain's ARN and
+    ``Fn::GetAtt DomainId`` its id, as in CloudFormation."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.models import sagemaker_backends
+
+    class StudioDomain(CloudFormationModel):
+        __module__ = "moto.sagemaker_studio_domain"
+
+        def __init__(self, domain_id: str, arn: str, url: str, efs: str) -> None:
+            self.domain_id, self.arn, self.url, self.efs = domain_id, arn, url, efs
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "DomainName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::Domain"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("DomainId", "DomainArn", "Url", "HomeEfsFileSystemId")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return {"DomainId": self.domain_id, "DomainArn": self.arn, "Url": self.url,
+                    "HomeEfsFileSystemId": self.efs}[attribute_name]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str,
+                                            **kwargs: Any) -> Any:
+            p = cloudformation_json.get("Properties", {})
+            backend = sagemaker_backends[account_id][region_name]
+            created = backend.create_domain(
+                domain_name=p.get("DomainName") or resource_name,
+                auth_mode=p.get("AuthMode"),
+                default_user_settings=p.get("DefaultUserSettings") or {},
+                subnet_ids=p.get("SubnetIds") or [],
+                vpc_id=p.get("VpcId"),
+                domain_settings=p.get("DomainSettings"),
+                tags=p.get("Tags"),
+                app_network_access_type=p.get("AppNetworkAccessType"),
+                home_efs_file_system_kms_key_id=None,
+                kms_key_id=p.get("KmsKeyId"),
+                app_security_group_management=p.get("AppSecurityGroupManagement"),
+                default_space_settings=p.get("DefaultSpaceSettings"),
+            )
+            arn = created["DomainArn"]
+            domain_id = arn.rsplit("/", 1)[-1]
+            described = backend.describe_domain(domain_id)
+            return cls(domain_id, arn, created["Url"], described["HomeEfsFileSystemId"])
+
+    original = parsing.resource_class_from_type
+
+    def lookup(resource_type: str) -> Any:
+        if resource_type == "AWS::SageMaker::Domain":
+            return StudioDomain
+        return original(resource_type)
+
+    parsing.resource_class_from_type = lookup
+
+
 SHIMS = (_kms_key_from_cloudformation, _exports_from_change_sets,
-         _placeholders_for_unsupported_types)
+         _placeholders_for_unsupported_types, _studio_domain_from_cloudformation)
 
 
 def apply_shims() -> None:

@@ -49,6 +49,11 @@ GAP_NOTEBOOK = ("moto does not store a notebook's DirectInternetAccess, RootAcce
                 "or KmsKeyId (checked in the template by the compliance gate instead)")
 
 
+GAP_STUDIO_RUNTIME = ("people create spaces and apps at run time; moto 5.2.5 implements none of "
+                      "CreateSpace, CreateApp or CreatePresignedDomainUrl (the access policies are "
+                      "checked offline by tests/test_studio.py)")
+
+
 @dataclass(frozen=True)
 class Result:
     check: str
@@ -302,9 +307,84 @@ def check_kms_keys(deployed: Deployed, session: Any, config: PlatformConfig | No
 
 
 def _expected_notebook_users(config: PlatformConfig | None, environment: str) -> list[str]:
-    if config is None or not config.environment(environment).notebooks_enabled:
+    if config is None or not config.environment(environment).notebook_instances_enabled:
         return []
     return [u.name for u in config.users if u.job_function in NOTEBOOK_JOB_FUNCTIONS]
+
+
+def _expected_studio_users(config: PlatformConfig | None, environment: str) -> list[str]:
+    if config is None or not config.environment(environment).studio_enabled:
+        return []
+    return [u.name for u in config.users if u.job_function in NOTEBOOK_JOB_FUNCTIONS]
+
+
+def _declared(deployed: Deployed, resource_type: str) -> list[DeployedResource]:
+    return [r for s in deployed.stacks for r in s.resources if r.type == resource_type]
+
+
+def check_studio(deployed: Deployed, session: Any, config: PlatformConfig | None = None,
+                 environment: str = "dev") -> list[Result]:
+    """The Studio domain read back with DescribeDomain (moto creates it through
+    rehearsal/moto_launcher.py's translation of the resource); what moto cannot create
+    (user profiles, Studio lifecycle configurations) and what people create at run time
+    (spaces, apps, presigned URLs) listed as not exercised."""
+    domains = _declared(deployed, "AWS::SageMaker::Domain")
+    if not domains:
+        return [Result("Studio domain", SKIP, "no AWS::SageMaker::Domain in the deployed stacks")]
+    sagemaker, ec2, kms = (session.client(n) for n in ("sagemaker", "ec2", "kms"))
+    platform_vpcs = {v.physical_id for v in deployed.of_type("AWS::EC2::VPC")}
+    results = []
+    for domain in domains:
+        name = f"Studio domain {domain.logical_id}"
+        if not domain.physical_id:
+            results.append(Result(name, FAIL, "not created"))
+            continue
+        live = sagemaker.describe_domain(DomainId=domain.physical_id.rsplit("/", 1)[-1])
+        problems = []
+        if live.get("AppNetworkAccessType") != "VpcOnly":
+            problems.append(f"AppNetworkAccessType {live.get('AppNetworkAccessType')}, not VpcOnly")
+        subnets = live.get("SubnetIds") or []
+        found = ec2.describe_subnets(SubnetIds=subnets)["Subnets"] if subnets else []
+        outside = [s["SubnetId"] for s in found if s["VpcId"] not in platform_vpcs]
+        if not subnets or outside or live.get("VpcId") not in platform_vpcs:
+            problems.append(f"not in the platform VPC's subnets (VPC {live.get('VpcId')}, "
+                            f"subnets {subnets})")
+        key = live.get("KmsKeyId")
+        try:
+            key_state = kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] if key else None
+        except Exception:  # noqa: BLE001 - a key that does not exist
+            key_state = None
+        if key_state != "Enabled":
+            problems.append(f"home and app storage key {key!r} is not an enabled KMS key")
+        settings = live.get("DomainSettings") or {}
+        if settings.get("ExecutionRoleIdentityConfig") != "USER_PROFILE_NAME":
+            problems.append("calls are not attributed to the person (ExecutionRoleIdentityConfig)")
+        sharing = (live.get("DefaultUserSettings") or {}).get("SharingSettings") or {}
+        if sharing.get("S3KmsKeyId") != key:
+            problems.append("shared notebooks are not encrypted with the domain's key")
+        results.append(Result(name, FAIL if problems else PASS, "; ".join(problems) or (
+            f"{live['DomainId']}: VpcOnly in {len(subnets)} platform subnet(s), home and app "
+            "storage and shared notebooks under an enabled KMS key, calls attributed to the "
+            "person")))
+    profiles = _declared(deployed, "AWS::SageMaker::UserProfile")
+    declared_people = {str(p.properties.get("UserProfileName")) for p in profiles}
+    for user in _expected_studio_users(config, environment):
+        if user not in declared_people:
+            results.append(Result(f"Studio user profile for {user}", FAIL,
+                                  "no AWS::SageMaker::UserProfile declared for this data scientist"))
+    if profiles:
+        results.append(Result(f"AWS::SageMaker::UserProfile x{len(profiles)}", NOT_EXERCISED,
+                              "moto 5.2.5 has no user-profile API: a placeholder stood in so the "
+                              "stacks deployed; declared for " + ", ".join(sorted(declared_people))))
+    lifecycles = _declared(deployed, "AWS::SageMaker::StudioLifecycleConfig")
+    if lifecycles:
+        results.append(Result(f"AWS::SageMaker::StudioLifecycleConfig x{len(lifecycles)}",
+                              NOT_EXERCISED, "moto 5.2.5 has no Studio lifecycle-configuration "
+                              "API: a placeholder stood in (its script is tested in "
+                              "tests/constructs/test_studio_constructs.py)"))
+    results.append(Result("Studio spaces, apps, idle shutdown, presigned domain URL",
+                          NOT_EXERCISED, GAP_STUDIO_RUNTIME))
+    return results
 
 
 def check_notebooks(deployed: Deployed, session: Any, config: PlatformConfig | None = None,
@@ -448,6 +528,7 @@ CHECKS: tuple[Callable[..., list[Result]], ...] = (
     check_buckets,
     check_kms_keys,
     check_notebooks,
+    check_studio,
     check_state_machines,
     check_pipelines,
     check_lambda_functions,

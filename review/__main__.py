@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {result.diagram_note}")
     if result.change is not None:
         print(f"  change since {result.change.baseline}: {result.change.verdict}")
+        from review.change import removed_workspace_lines
+
+        for line in removed_workspace_lines(result.change):
+            print(f"  {line}")
         if args.fail_on_broaden and result.change.broadens:
             print("FAIL: the change broadens access (--fail-on-broaden); see change.md", file=sys.stderr)
             return 3

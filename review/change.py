@@ -536,6 +536,89 @@ def setting_changes(env: str, stacks: dict[str, dict]) -> list[SettingChange]:
     return out
 
 
+# --- workspaces ----------------------------------------------------------------------------
+
+# People's workspaces and where their home directories live: a notebook instance (its ML
+# storage volume), a Studio user profile (its home directory on the domain's EFS), the domain
+# (the EFS itself), a space. A switch of ``workspace`` or a removed person removes them from
+# the templates; the reviewer must know whether CloudFormation deletes or orphans them.
+WORKSPACE_TYPES = {
+    "AWS::SageMaker::NotebookInstance": "notebook instance and its ML storage volume",
+    "AWS::SageMaker::UserProfile": "Studio user profile (home directory on the domain's EFS)",
+    "AWS::SageMaker::Domain": "Studio domain and its home EFS file system",
+    "AWS::SageMaker::Space": "Studio space and its storage",
+}
+RETAINED = ("Retain", "RetainExceptOnCreate")
+
+
+@dataclass
+class WorkspaceChange:
+    env: str
+    change: str  # removed | added
+    resource: str  # stack/construct path
+    type: str
+    name: str  # notebook instance / user profile / domain name
+    deletion_policy: str  # of the template the resource leaves (removed) or enters (added)
+
+    @property
+    def deletes_data(self) -> bool:
+        return self.change == "removed" and self.deletion_policy not in RETAINED
+
+    @property
+    def what_to_do(self) -> str:
+        if self.change == "added":
+            return "new workspace"
+        if self.deletes_data:
+            return "**deleted with the stack update: its files are lost**"
+        return ("retained and no longer managed: people copy their files, then an "
+                "administrator deletes it (docs/studio.md, \"Switching the workspace\")")
+
+
+def _workspace_name(props: dict) -> str:
+    for key in ("NotebookInstanceName", "UserProfileName", "DomainName", "SpaceName"):
+        if isinstance(props.get(key), str):
+            return props[key]
+    return ""
+
+
+def workspace_changes(env: str, old: Assembly, new: Assembly) -> list[WorkspaceChange]:
+    """Workspaces (``WORKSPACE_TYPES``) in one assembly and not in the other, matched by
+    stack and logical id, with the ``DeletionPolicy`` CloudFormation applies to them."""
+
+    def index(a: Assembly) -> dict[tuple[str, str], tuple[Any, str]]:
+        out: dict[tuple[str, str], tuple[Any, str]] = {}
+        if env not in a.environments:
+            return out
+        environment = a.environments[env]
+        for r in environment.of_type(*WORKSPACE_TYPES):
+            body = environment.templates[r.stack]["Resources"][r.logical_id]
+            out[(r.stack, r.logical_id)] = (r, body.get("DeletionPolicy") or "Delete")
+        return out
+
+    before, after = index(old), index(new)
+    out = []
+    for change, this, other in (("removed", before, after), ("added", after, before)):
+        for key in sorted(set(this) - set(other)):
+            r, policy = this[key]
+            out.append(WorkspaceChange(env, change, _short(r.path) or f"{r.stack}/{r.logical_id}", r.type,
+                                       _workspace_name(r.props), policy))
+    return out
+
+
+def removed_workspace_lines(review: "ChangeReview") -> list[str]:
+    """One line per environment that loses workspaces, for the terminal (python -m review)."""
+    lines = []
+    for env in review.envs.values():
+        removed = [w for w in env.workspaces if w.change == "removed"]
+        if removed:
+            lost = sum(w.deletes_data for w in removed)
+            lines.append(f"{env.env}: {len(removed)} workspace(s) removed "
+                         + (f"({lost} DELETED with their files)" if lost else
+                            "(retained: copy files, then delete them by hand; docs/studio.md)")
+                         + ": " + ", ".join(w.name or w.resource for w in removed))
+    return lines
+
+
 # --- acknowledgements, controls, cost ---------------------------------------------------------
 
 def acknowledgement_changes(old_dir: Path, new_dir: Path) -> tuple[list[tuple], list[tuple], str]:
@@ -572,6 +655,7 @@ class EnvChange:
     cost: tuple[float, float] | None = None
     stacks_added: list[str] = field(default_factory=list)
     stacks_removed: list[str] = field(default_factory=list)
+    workspaces: list[WorkspaceChange] = field(default_factory=list)
     library_broadened: bool = False  # the library's own permissionsBroadened, for reference
 
     @property
@@ -582,6 +666,7 @@ class EnvChange:
     @property
     def weakens(self) -> bool:
         return any(s.weakens for s in self.settings) or bool(self.acks_added) or any(
+            w.deletes_data for w in self.workspaces) or any(
             _rank(new) < _rank(old) for _, old, new in self.controls)
 
     def reasons(self) -> list[str]:
@@ -690,6 +775,7 @@ def review_change(baseline_dir: Path, candidate_dir: Path, *, baseline_label: st
         classify_statements(ec.statements, gone=before_ids - after_ids)
         ec.network = network_changes(e, stacks, label)
         ec.settings = setting_changes(e, stacks)
+        ec.workspaces = workspace_changes(e, old, new)
         ec.acks_added = [a for a in acks_added if a[2].split("/", 1)[0] == e]
         ec.acks_removed = [a for a in acks_removed if a[2].split("/", 1)[0] == e]
         if e in common:
@@ -752,6 +838,20 @@ def change_doc(review: ChangeReview) -> Doc:
                       [[n.what, n.detail, "**yes**" if n.broadens else "no"] for n in e.network])
         else:
             doc.p("No security group rule, endpoint, route or VPC change.")
+        doc.h(2, "Workspaces")
+        removed = [w for w in e.workspaces if w.change == "removed"]
+        if e.workspaces:
+            if removed:
+                lost = sum(w.deletes_data for w in removed)
+                doc.p(f"**{len(removed)} workspace resource(s) removed** ({lost} deleted with their "
+                      "data): a switch of `workspace` or a removed person."
+                      + (" A retained workspace stays in the account, running and billed, until an "
+                         "administrator deletes it." if lost < len(removed) else ""))
+            doc.table(["Change", "Workspace", "Name", "Resource", "DeletionPolicy", "What happens"],
+                      [[w.change, WORKSPACE_TYPES[w.type], f"`{w.name}`" if w.name else "",
+                        f"`{w.resource}`", w.deletion_policy, w.what_to_do] for w in e.workspaces])
+        else:
+            doc.p("No notebook instance, Studio domain, user profile or space added or removed.")
         doc.h(2, "Encryption and retention")
         if e.settings:
             doc.table(["Resource", "Setting", "Baseline", "Candidate", "Weakens"],

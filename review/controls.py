@@ -134,6 +134,20 @@ def grants_presigned_url_with_source_ip(r: Resource, _e: Environment) -> bool:
     return False
 
 
+def grants_presigned_domain_url_with_source(r: Resource, _e: Environment) -> bool:
+    """allows sagemaker:CreatePresignedDomainUrl only on user profiles and under an
+    aws:SourceIp or aws:SourceVpce condition"""
+    for doc in policy_documents(r):
+        for s in _statements(doc):
+            actions = [str(a).lower() for a in as_list(s.get("Action"))]
+            if s.get("Effect") == "Allow" and "sagemaker:createpresigneddomainurl" in actions:
+                cond = json.dumps(s.get("Condition", {}))
+                on_profiles = all(":user-profile/" in json.dumps(x) for x in as_list(s.get("Resource")))
+                if on_profiles and ("aws:SourceIp" in cond or "aws:SourceVpce" in cond):
+                    return True
+    return False
+
+
 def trail_has_data_events(r: Resource, _e: Environment) -> bool:
     """records data events (S3/Lambda/SageMaker)"""
     selectors = as_list(r.props.get("EventSelectors")) + as_list(r.props.get("AdvancedEventSelectors"))
@@ -178,6 +192,8 @@ class Control:
 
 
 NOTEBOOK = "AWS::SageMaker::NotebookInstance"
+DOMAIN = "AWS::SageMaker::Domain"
+USER_PROFILE = "AWS::SageMaker::UserProfile"
 LAMBDA = "AWS::Lambda::Function"
 POLICY_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 SFN = "AWS::StepFunctions::StateMachine"
@@ -221,8 +237,16 @@ def _serving_env(env: Any) -> bool:
     return getattr(env, "serving", True)
 
 
-def _notebooks_enabled(env: Any) -> bool:
+def _notebook_instances(env: Any) -> bool:
+    """the environment's data scientists work on notebook instances"""
+    if hasattr(env, "notebook_instances_enabled"):
+        return bool(env.notebook_instances_enabled)
     return getattr(env, "notebooks_enabled", True)
+
+
+def _studio(env: Any) -> bool:
+    """the environment's data scientists work in SageMaker AI Studio"""
+    return bool(getattr(env, "studio_enabled", False))
 
 
 def _own_trail(env: Any) -> bool:
@@ -252,6 +276,9 @@ CONTROLS: tuple[Control, ...] = (
                         lambda r, e: r.props.get("MapPublicIpOnLaunch") in (None, False), kind="each"),
             Requirement("Notebooks in the VPC without direct internet access", (NOTEBOOK,),
                         all_of(prop("SubnetId"), prop("DirectInternetAccess", "Disabled")), kind="each"),
+            Requirement("Studio domains VPC-only in the platform's subnets", (DOMAIN,),
+                        all_of(prop("AppNetworkAccessType", "VpcOnly"), prop("SubnetIds"),
+                               prop("DomainSettings.SecurityGroupIds")), kind="each"),
             Requirement("Lambda functions attached to the VPC", (LAMBDA,),
                         all_of(prop("VpcConfig"), environment_has_vpc), kind="each"),
         ),
@@ -260,22 +287,31 @@ CONTROLS: tuple[Control, ...] = (
     ),
     Control(
         "authorization", "Authentication and authorization", "A. Authentication and authorization",
-        "Least-privilege IAM roles per job function; one notebook per data scientist with root "
-        "access disabled; the presigned notebook URL restricted by source address.",
+        "Least-privilege IAM roles per job function; one workspace per data scientist (a notebook "
+        "instance with root access disabled, or a Studio user profile with its own role); the "
+        "presigned notebook or Studio URL restricted by source address.",
         (
             Requirement("IAM roles with explicit trust policies", ("AWS::IAM::Role",),
                         prop("AssumeRolePolicyDocument")),
             Requirement("No policy grants Action * on Resource *", POLICY_TYPES, no_admin_statement, kind="each"),
             Requirement("Notebook root access disabled", (NOTEBOOK,), prop("RootAccess", "Disabled"), kind="each"),
-            Requirement("Per-user notebook instances", (NOTEBOOK,), applies=_notebooks_enabled),
+            Requirement("Per-user notebook instances", (NOTEBOOK,), applies=_notebook_instances),
             Requirement("Presigned notebook URL limited by source IP or VPC endpoint", POLICY_TYPES,
-                        grants_presigned_url_with_source_ip, applies=_notebooks_enabled),
+                        grants_presigned_url_with_source_ip, applies=_notebook_instances),
+            Requirement("Per-user Studio user profiles, each with its own execution role", (USER_PROFILE,),
+                        prop("UserSettings.ExecutionRole"), applies=_studio),
+            Requirement("Studio calls attributed to the person (source identity)", (DOMAIN,),
+                        prop("DomainSettings.ExecutionRoleIdentityConfig", "USER_PROFILE_NAME"),
+                        kind="each"),
+            Requirement("Presigned Studio URL for own profile, limited by source IP or VPC endpoint",
+                        POLICY_TYPES, grants_presigned_domain_url_with_source, applies=_studio),
         ),
         (r"^IAM", r"^iam_", r"RootAccess|root_access", r"^COG", r"^SM2$"),
     ),
     Control(
         "encryption", "Data encryption", "A. Data encryption",
-        "Customer managed KMS keys at rest (S3, notebook volumes, logs, topics), S3 default "
+        "Customer managed KMS keys at rest (S3, notebook volumes, Studio home and app storage, logs, "
+        "topics), S3 default "
         "encryption, bucket policies refusing unencrypted transport, TLS in transit.",
         (
             Requirement("Every customer managed KMS key rotates", ("AWS::KMS::Key",),
@@ -289,6 +325,9 @@ CONTROLS: tuple[Control, ...] = (
             Requirement("Every log group encrypted with a CMK", ("AWS::Logs::LogGroup",), prop("KmsKeyId"), kind="each"),
             Requirement("Every topic encrypted with a CMK", ("AWS::SNS::Topic",), prop("KmsMasterKeyId"), kind="each"),
             Requirement("Every notebook volume encrypted with a CMK", (NOTEBOOK,), prop("KmsKeyId"), kind="each"),
+            Requirement("Every Studio domain's home EFS and app volumes, and shared notebooks, under a CMK",
+                        (DOMAIN,), all_of(prop("KmsKeyId"), prop("DefaultUserSettings.SharingSettings.S3KmsKeyId")),
+                        kind="each"),
         ),
         (r"KMS|Kms|kms", r"Encrypt|encrypt", r"SSL|ssl_requests", r"TLS|Tls", r"^S3\d*$", r"^SM2$", r"^SNS[23]$",
          r"^SQS[234]$", r"^CT2$", r"LogGroupEncrypted"),

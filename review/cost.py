@@ -2,7 +2,8 @@
 
 Counts what the templates create (interface endpoints and the subnets, hence AZs, each
 sits in; KMS keys; Config recorders and rules; trails with data events; notebooks by
-instance type; log groups; alarms; secrets) and prices it with platform_config/_prices.py. Usage
+instance type; Studio apps by default instance type, their space volumes and the home EFS;
+log groups; alarms; secrets) and prices it with platform_config/_prices.py. Usage
 assumptions are explicit and printed with the figure. Pay-per-request services (S3, Lambda,
 SNS, Step Functions, EventBridge, gateway endpoints) cost nothing idle and are listed as such.
 """
@@ -59,6 +60,43 @@ class EnvCost:
 def notebook_hours(env_config: Any, assumptions: dict = P.ASSUMPTIONS) -> float:
     idle = getattr(env_config, "notebook_idle_minutes", 60) if env_config is not None else 60
     return assumptions["notebook_working_days_month"] * (assumptions["notebook_session_hours_day"] + idle / 60)
+
+
+def _studio_default_instance_type(domain: Any) -> str:
+    settings = (domain.props.get("DefaultUserSettings") or {}).get("JupyterLabAppSettings") or {}
+    return str((settings.get("DefaultResourceSpec") or {}).get("InstanceType", "?"))
+
+
+def studio_lines(env: Environment, table: dict, env_config: Any = None,
+                 assumptions: dict = P.ASSUMPTIONS) -> list[CostLine]:
+    """A Studio domain and its profiles cost nothing themselves. Each person's JupyterLab
+    app is billed per instance hour only while it runs (the same working hours as a
+    notebook, idle shutdown after ``notebook_idle_minutes``), on the domain's default
+    instance type; their private space's EBS volume per GB-month while it exists; their home
+    directory on the domain's EFS per GB-month stored."""
+    domains = env.of_type("AWS::SageMaker::Domain")
+    profiles = env.of_type("AWS::SageMaker::UserProfile")
+    if not domains:
+        return []
+    lines = [CostLine(f"Studio domain ({len(domains)}) and user profiles ({len(profiles)})",
+                      len(domains) + len(profiles), "resources", 0.0, "no charge while nobody works")]
+    if not profiles:
+        return lines
+    hours = notebook_hours(env_config, assumptions)
+    instance_type = _studio_default_instance_type(domains[0])
+    price = table["studio_app_hour"].get(instance_type)
+    lines.append(CostLine(f"Studio JupyterLab apps {instance_type} x{len(profiles)}", len(profiles) * hours,
+                          "instance hours", price if price is not None else 0.0,
+                          f"{hours:g} h/month each, billed only while running (idle shutdown)"
+                          + ("" if price is not None else "; NO PRICE in table")))
+    space_gb = len(profiles) * assumptions["studio_space_volume_gb_default"]
+    lines.append(CostLine("Studio space volumes (ML storage)", space_gb, "GB-months", table["ml_storage_gb_month"],
+                          f"{assumptions['studio_space_volume_gb_default']} GB private space per person"))
+    home_gb = len(profiles) * assumptions["studio_home_gb_per_person"]
+    lines.append(CostLine("Studio home directories (EFS Standard)", home_gb, "GB-months",
+                          table["efs_standard_gb_month"],
+                          f"assumes {assumptions['studio_home_gb_per_person']} GB stored per person"))
+    return lines
 
 
 def estimate(env: Environment, region: str, env_config: Any = None,
@@ -121,6 +159,8 @@ def estimate(env: Environment, region: str, env_config: Any = None,
         volume_gb = sum(int(n.props.get("VolumeSizeInGB") or assumptions["notebook_volume_gb_default"])
                         for n in notebooks)
         lines.append(CostLine("Notebook ML storage", volume_gb, "GB-months", table["ml_storage_gb_month"]))
+
+    lines += studio_lines(env, table, env_config, assumptions)
 
     groups = env.of_type("AWS::Logs::LogGroup")
     if groups:

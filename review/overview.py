@@ -99,8 +99,16 @@ def environment_facts(env: Environment) -> dict:
             in_vpc["Lambda functions"] += 1
         elif r.type == "AWS::SageMaker::NotebookInstance" and r.props.get("SubnetId"):
             in_vpc["notebooks"] += 1
+        elif (r.type == "AWS::SageMaker::Domain" and r.props.get("AppNetworkAccessType") == "VpcOnly"
+              and r.props.get("SubnetIds")):
+            in_vpc["Studio domains (VpcOnly)"] += 1
         elif r.type == "AWS::CodeBuild::Project" and r.props.get("VpcConfig"):
             in_vpc["CodeBuild projects"] += 1
+    if in_vpc.get("Studio domains (VpcOnly)"):
+        # each person's apps and spaces run in the VpcOnly domain's subnets
+        profiles = sum(r.type == "AWS::SageMaker::UserProfile" for r in res)
+        if profiles:
+            in_vpc["Studio user profiles (apps in the VPC)"] = profiles
     # who reaches each bucket: roles whose Allow statements name it (by name or reference)
     reach: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     names = {b.logical_id: str(b.props.get("BucketName", "")) for b in buckets}

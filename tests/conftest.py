@@ -42,6 +42,42 @@ def synth(sample_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactor
     return synthesize(sample_config, tmp_path_factory.mktemp("cdk.out"))
 
 
+@pytest.fixture(scope="session")
+def unacknowledged(sample_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactory):
+    """The same app with every check but no acknowledgements: (outdir, what the packs really
+    find). tests/test_compliance.py and tests/test_studio.py check the acknowledgements
+    against it."""
+    from compliance._summary import read_findings
+
+    outdir = tmp_path_factory.mktemp("unacknowledged")
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        synthesize(sample_config, outdir, acknowledgements=False)
+    return outdir, read_findings(outdir)
+
+
+@pytest.fixture(scope="session")
+def notebook_config(sample_config_data: dict) -> PlatformConfig:
+    """The sample configuration with dev on notebook instances (``workspace:
+    notebook_instance``). The sample runs Studio in dev; both workspaces are first-class, so
+    the notebook one is synthesized and gated too (``notebook_synth``)."""
+    import copy
+
+    from platform_config import parse_config
+
+    data = copy.deepcopy(sample_config_data)
+    data["environments"]["dev"]["workspace"] = "notebook_instance"
+    return parse_config(data, str(SAMPLE_CONFIG))
+
+
+@pytest.fixture(scope="session")
+def notebook_synth(notebook_config: PlatformConfig,
+                   tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    """The dev stage on notebook instances with every compliance check and acknowledgement
+    (raises on any unacknowledged finding): one more stage, not a second whole app."""
+    return synthesize(notebook_config, tmp_path_factory.mktemp("cdk.out-notebook"),
+                      environments=("dev",))
+
+
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
 

@@ -1,6 +1,7 @@
-"""People and access: one notebook per data scientist, isolation between users, stable ids,
+"""People and access on notebook instances (``workspace: notebook_instance``; Studio is
+tests/test_studio.py): one notebook per data scientist, isolation between users, stable ids,
 role separation, the package mirror, and sharding. One small app is synthesized once
-(compliance is covered by test_compliance on the sample configuration)."""
+(compliance: ``notebook_synth``, every gate on dev with notebook instances)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def _config_data(sample_config_data: dict, users: list[str], **access) -> dict:
     data["users"] = [{"name": n, "job_function": "data_scientist",
                       "allowed_source_cidrs": [_cidr(n)]} for n in users]
     data["access"].update(access)
+    # notebook instances (the sample's dev runs Studio: tests/test_studio.py)
+    data["environments"]["dev"]["workspace"] = "notebook_instance"
     return data
 
 

@@ -384,6 +384,8 @@ def test_every_physical_name_in_the_sample_templates_is_length_checked(synth,
         "AWS::SageMaker::NotebookInstanceLifecycleConfig": "NotebookInstanceLifecycleConfigName",
         "AWS::CodePipeline::Pipeline": "Name", "AWS::Scheduler::Schedule": "Name",
         "AWS::CloudTrail::Trail": "TrailName", "AWS::KMS::Alias": "AliasName",
+        "AWS::SageMaker::Domain": "DomainName", "AWS::SageMaker::UserProfile": "UserProfileName",
+        "AWS::SageMaker::StudioLifecycleConfig": "StudioLifecycleConfigName",
     }
     checked: set[str] = set()
     for env in ("dev", "preprod", "prod"):
@@ -392,9 +394,11 @@ def test_every_physical_name_in_the_sample_templates_is_length_checked(synth,
             names, model_name=sample_config.training.model_name,
             features=tuple(sample_config.serving.features),
             serving=env in sample_config.serving.environments,
-            pipeline=env == sample_config.training.pipeline_environment)}
+            pipeline=env == sample_config.training.pipeline_environment,
+            studio=sample_config.environment(env).studio_enabled)}
         for user in sample_config.users:
-            checked |= {d.name for d in user_names(names, user.name)}
+            checked |= {d.name for d in user_names(
+                names, user.name, studio=sample_config.environment(env).studio_enabled)}
     unchecked = set()
     for path, template in synth.templates.items():
         for resource in template["Resources"].values():

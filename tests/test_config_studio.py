@@ -146,3 +146,12 @@ def test_studio_idle_shutdown_respects_sagemakers_minimum(sample_config_data) ->
     # notebook instances stop themselves (lifecycle script): 30 minutes stays valid there
     data["environments"]["dev"]["workspace"] = "notebook_instance"
     assert _parse(data).environment("dev").notebook_idle_minutes == 30
+
+
+def test_the_sample_configuration_puts_dev_on_studio(sample_config) -> None:
+    """Issue #15: the sample configuration runs Studio in dev; preprod and prod have no
+    workspace (notebooks_enabled: false)."""
+    assert sample_config.environment("dev").workspace == "studio"
+    assert sample_config.environment("dev").studio_enabled
+    for name in ("preprod", "prod"):
+        assert not sample_config.environment(name).notebooks_enabled

@@ -37,13 +37,16 @@ def _candidate(data: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def assemblies(sample_config_data, tmp_path_factory) -> tuple[Path, Path]:
-    """(baseline, candidate): the dev stage only, without the compliance checks (they are not
-    what this diff is about, and they cost seconds)."""
+    """(baseline, candidate): the dev stage only, on notebook instances, without the
+    compliance checks (they are not what this diff is about, and they cost seconds). A
+    workspace switch is tests/test_workspace_switch.py."""
     from app import build_app
     from platform_config.loader import parse_config
 
+    base = copy.deepcopy(sample_config_data)
+    base["environments"]["dev"]["workspace"] = "notebook_instance"
     out = []
-    for name, data in (("baseline", sample_config_data), ("candidate", _candidate(sample_config_data))):
+    for name, data in (("baseline", base), ("candidate", _candidate(base))):
         outdir = tmp_path_factory.mktemp(name)
         build_app(parse_config(data), outdir=str(outdir), compliance=False, environments=("dev",)).synth()
         out.append(outdir)
@@ -51,8 +54,8 @@ def assemblies(sample_config_data, tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def forward(assemblies, sample_config):
-    return review_change(*assemblies, config=sample_config)
+def forward(assemblies, notebook_config):
+    return review_change(*assemblies, config=notebook_config)
 
 
 def _rows(change, *, broadens=None):
@@ -95,7 +98,7 @@ def test_change_that_adds_a_user_and_widens_a_range_broadens_access(forward) -> 
                                "6 managed polic(ies) attached)")
 
 
-def test_one_more_endpoint_az_is_a_network_change_that_does_not_broaden(forward, assemblies, sample_config) -> None:
+def test_one_more_endpoint_az_is_a_network_change_that_does_not_broaden(forward, assemblies, notebook_config) -> None:
     from review.assembly import load_assembly
 
     dev = forward.envs["dev"]
@@ -113,7 +116,7 @@ def test_one_more_endpoint_az_is_a_network_change_that_does_not_broaden(forward,
     volume = next(r for r in load_assembly(assemblies[1]).environments["dev"].of_type("AWS::SageMaker::NotebookInstance")
                   if "ana-costa" in r.path).props.get("VolumeSizeInGB") or P.ASSUMPTIONS["notebook_volume_gb_default"]
     expected = (15 * P.HOURS_PER_MONTH * table["vpc_interface_endpoint_az_hour"]
-                + notebook_hours(sample_config.environment("dev")) * table["notebook_instance_hour"]["ml.t3.medium"]
+                + notebook_hours(notebook_config.environment("dev")) * table["notebook_instance_hour"]["ml.t3.medium"]
                 + int(volume) * table["ml_storage_gb_month"])
     before, after = dev.cost
     assert after - before == pytest.approx(expected, abs=0.03)
@@ -122,8 +125,8 @@ def test_one_more_endpoint_az_is_a_network_change_that_does_not_broaden(forward,
     assert forward.ack_note == "" and dev.acks_added == [] and dev.acks_removed == []
 
 
-def test_reverting_the_change_does_not_broaden(assemblies, sample_config) -> None:
-    back = review_change(assemblies[1], assemblies[0], config=sample_config)
+def test_reverting_the_change_does_not_broaden(assemblies, notebook_config) -> None:
+    back = review_change(assemblies[1], assemblies[0], config=notebook_config)
     assert back.verdict == "broadens access: no"
     dev = back.envs["dev"]
     raj = f"AWS:${{{SHARD}/User-raj-patel/AccessRole}}"
@@ -133,6 +136,9 @@ def test_reverting_the_change_does_not_broaden(assemblies, sample_config) -> Non
         "removed with its principal"] * 2
     assert {c for c, _, _ in dev.managed_policies} == {"removed"}
     assert not any(n.broadens for n in dev.network)
+    # ana-costa's notebook leaves the templates but not the account (Retain): called out
+    assert [(w.change, w.name, w.deletion_policy, w.deletes_data) for w in dev.workspaces] == [
+        ("removed", "mlp-dev-ana-costa", "Retain", False)]
 
 
 def test_an_assembly_compared_with_itself_has_no_changes(assemblies) -> None:

@@ -17,10 +17,10 @@ from review.cost import estimate
 from review.iam import review_roles
 
 # Every resource type the network-isolation control's requirements look at: the VPC and its
-# parts, and the compute that must sit inside it (functions, notebooks).
+# parts, and the compute that must sit inside it (functions, notebooks, Studio domains).
 NETWORK_TYPES = {"AWS::EC2::VPC", "AWS::EC2::VPCEndpoint", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup",
                  "AWS::EC2::FlowLog", "AWS::EC2::RouteTable", "AWS::EC2::SubnetRouteTableAssociation",
-                 "AWS::Lambda::Function", "AWS::SageMaker::NotebookInstance"}
+                 "AWS::Lambda::Function", "AWS::SageMaker::NotebookInstance", "AWS::SageMaker::Domain"}
 
 
 @pytest.fixture(scope="module")

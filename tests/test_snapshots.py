@@ -59,6 +59,13 @@ def test_user_shard_stack_snapshot(synth, snapshot_json, shard) -> None:
     assert normalize(synth.template("dev", shard)) == snapshot_json
 
 
+# The sample's dev runs Studio; the same dev on notebook instances (``notebook_synth``) keeps
+# its own snapshots of the stacks the workspace changes: both workspaces are first-class.
+@pytest.mark.parametrize("stack", ("Foundation", "Audit", "Access", *USER_SHARDS))
+def test_notebook_instance_workspace_snapshot(notebook_synth, snapshot_json, stack) -> None:
+    assert normalize(notebook_synth.template("dev", stack)) == snapshot_json
+
+
 @pytest.mark.parametrize("stage", ("preprod", "prod"))
 def test_serving_stack_snapshot(synth, snapshot_json, stage) -> None:
     assert normalize(synth.template(stage, "Serving")) == snapshot_json

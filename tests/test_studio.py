@@ -1,6 +1,6 @@
 """SageMaker AI Studio as the data scientists' workspace (issue #15), on the sample configuration
-with ``workspace: studio`` in dev: the whole dev stage synthesized with every compliance gate,
-its templates, its policies under the offline IAM evaluator and the pinned IAM references."""
+(``workspace: studio`` in dev): the dev stage synthesized with every compliance gate, its
+templates, its policies under the offline IAM evaluator and the pinned IAM references."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.acknowledgements import (IAM_REFERENCE_ACKNOWLEDGEMENTS,
-                                         STUDIO_ACKNOWLEDGEMENTS)
 from compliance._iam_eval import Principal, Request, authorize
-from compliance._summary import read_findings
+from compliance.acknowledgements import IAM_REFERENCE_ACKNOWLEDGEMENTS, STUDIO_ACKNOWLEDGEMENTS
 from platform_config import PlatformConfig, parse_config
 from stacks.access_policies import OWNER
 
@@ -26,25 +24,18 @@ REGION = "eu-west-2"
 DOMAIN = "Access/Studio/Domain"
 
 
-def _studio_config(sample_config_data: dict, **dev) -> PlatformConfig:
-    data = copy.deepcopy(sample_config_data)
-    data["environments"]["dev"]["workspace"] = "studio"
-    data["environments"]["dev"].update(dev)
-    return parse_config(data, "config/platform.yaml")
+@pytest.fixture(scope="module")
+def studio_config(sample_config) -> PlatformConfig:
+    """The sample configuration: Studio in dev."""
+    assert sample_config.environment("dev").studio_enabled
+    return sample_config
 
 
 @pytest.fixture(scope="module")
-def studio_config(sample_config_data) -> PlatformConfig:
-    return _studio_config(sample_config_data)
-
-
-@pytest.fixture(scope="module")
-def studio(studio_config, tmp_path_factory):
-    """The dev stage with Studio, every nag pack and cfn-guard, the acknowledgements: synth
-    raises on any unacknowledged finding."""
-    from synth_support import synthesize
-
-    return synthesize(studio_config, tmp_path_factory.mktemp("studio"), environments=("dev",))
+def studio(synth):
+    """The session's synth of the sample (every nag pack, cfn-guard, the acknowledgements:
+    it raises on any unacknowledged finding), whose dev stage runs Studio."""
+    return synth
 
 
 def _of_type(template: dict, type_: str) -> dict[str, dict]:
@@ -313,14 +304,10 @@ def test_apps_only_on_approved_instance_types(studio, studio_config) -> None:
 
 # --- compliance gates and IAM references ----------------------------------------------------
 
-def test_studio_acknowledgements_name_findings_that_occur(studio_config, tmp_path_factory) -> None:
-    """Without acknowledgements, every Studio acknowledgement matches a real finding."""
-    from synth_support import synthesize
-
-    outdir = tmp_path_factory.mktemp("studio-raw")
-    with pytest.raises(RuntimeError, match="ValidationFailed"):
-        synthesize(studio_config, outdir, environments=("dev",), acknowledgements=False)
-    findings = read_findings(outdir)
+def test_studio_acknowledgements_name_findings_that_occur(unacknowledged) -> None:
+    """Without acknowledgements (the sample, Studio in dev), every Studio acknowledgement
+    matches a real finding."""
+    _, findings = unacknowledged
     for ack in STUDIO_ACKNOWLEDGEMENTS:
         rule = ack.rule_in(account=ACCOUNT, region=REGION, prefix="mlp-dev-")
         assert any(f.plugin == ack.plugin and f.rule == rule
@@ -329,9 +316,10 @@ def test_studio_acknowledgements_name_findings_that_occur(studio_config, tmp_pat
     # and nothing of Studio's is left without one (the acknowledged run passed the gate)
     studio_paths = ("Access/Studio", "Access/DataScientistStudioPolicy",
                     "Foundation/StudioSharing", "Access-Shard")
-    studio_findings = [f for f in findings
-                       if f.path.split("/", 1)[1].startswith(studio_paths)]
+    studio_findings = [f for f in findings if f.path.startswith("dev/")
+                       and f.path.split("/", 1)[1].startswith(studio_paths)]
     assert studio_findings, "the raw run found nothing: the acknowledgements are untested"
+
 
 def test_studio_policies_match_the_pinned_iam_references(studio) -> None:
     from cfn_placeholders import resolvers_for
@@ -454,8 +442,8 @@ def test_cfn_lint_accepts_the_studio_templates(studio) -> None:
     ENABLED, app types) and value shapes of the Domain, profiles and lifecycle configs."""
     import subprocess
 
-    templates = sorted(str(p) for p in studio.outdir.glob("assembly-*/*.template.json"))
-    assert len(templates) == len(studio.templates)
+    templates = sorted(str(p) for p in studio.outdir.glob("assembly-dev/*.template.json"))
+    assert len(templates) == len([k for k in studio.templates if k.startswith("dev/")])
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr

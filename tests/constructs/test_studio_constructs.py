@@ -142,6 +142,14 @@ def test_profile_defaults(stack) -> None:
     assert template.find_resources("AWS::IAM::Policy") == {}
 
 
+def test_the_profile_is_retained_with_its_home_directory(stack) -> None:
+    """Removing the person or switching the environment's workspace orphans the profile
+    (docs/studio.md, "Switching the workspace"); CloudFormation never deletes it."""
+    _profile(stack)
+    Template.from_stack(stack).has_resource("AWS::SageMaker::UserProfile", {
+        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+
+
 def test_profile_through_the_platforms_endpoint(stack) -> None:
     profile = _profile(stack, source_cidrs=(), source_vpce_ids=["vpce-1"])
     statements = {s["Sid"]: s for s in profile.access_document["Statement"]}
