@@ -9,7 +9,9 @@ the review pack), the command a user runs, in one run of this script:
 3. one user changed (a data scientist added): only the changed templates are re-checked by
    cfn-guard (target <= 10 s);
 4. 500 data scientists, every gate, the cache warm from the runs above (target <= 45 s);
-5. 500 data scientists again, nothing changed.
+5. 500 data scientists again, nothing changed;
+6. 500 data scientists on Studio (dev's workspace in the sample), cold, against case 1, and
+   the same pair with dev on notebook instances (issue 15: at most 1.5x).
 
 Each case is one `make synth CONFIG=... OUT=...` in a fresh process, with its own cache folders
 (CFN_GUARD_CACHE, CFN_VALIDATE_CACHE, DIAGRAM_CACHE, REVIEW_CACHE) so that case 1 really
@@ -37,8 +39,10 @@ TARGETS = {"sample, warm": 15.0, "one user changed": 10.0, "500 users, every gat
 
 
 def _config(base: dict, folder: Path, name: str, *, users: int | None = None,
-            extra_user: bool = False) -> Path:
+            extra_user: bool = False, workspace: str | None = None) -> Path:
     data = copy.deepcopy(base)
+    if workspace is not None:
+        data["environments"]["dev"]["workspace"] = workspace
     if users is not None:
         data["users"] = [u for u in data["users"] if u["job_function"] != "data_scientist"] + [
             {"name": f"ds-{i:03d}", "job_function": "data_scientist",
@@ -82,18 +86,26 @@ def main() -> int:
     args = parser.parse_args()
     base = yaml.safe_load((ROOT / "config" / "platform.yaml").read_text())
     rows = []
+    results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-gates-") as tmp:
         folder = Path(tmp)
-        cache = folder / "guard-cache"
         sample = _config(base, folder, "sample")
         changed = _config(base, folder, "one-more-user", extra_user=True)
         many = _config(base, folder, "users-500", users=500)
-        cases = [("sample, cold", sample), ("sample, warm", sample),
-                 ("one user changed", changed), ("500 users, every gate", many),
-                 ("500 users, nothing changed", many)]
-        for name, config in cases:
+        nb_sample = _config(base, folder, "sample-nb", workspace="notebook_instance")
+        nb_many = _config(base, folder, "users-500-nb", users=500, workspace="notebook_instance")
+        # (case, config, cache folder): one cache for the sequence a user goes through, and a
+        # fresh one for each cold case of the 500-vs-3 comparison (issue 15: <= 1.5x).
+        cases = [("sample, cold", sample, "main"), ("sample, warm", sample, "main"),
+                 ("one user changed", changed, "main"), ("500 users, every gate", many, "main"),
+                 ("500 users, nothing changed", many, "main"),
+                 ("500 users (Studio), cold", many, "studio-500"),
+                 ("sample (notebook instances), cold", nb_sample, "nb-3"),
+                 ("500 users (notebook instances), cold", nb_many, "nb-500")]
+        for name, config, cache in cases:
             load = os.getloadavg()[0]
-            seconds, cpu = make_synth(config, folder / "out", cache)
+            seconds, cpu = make_synth(config, folder / f"out-{cache}", folder / cache)
+            results[name] = seconds
             target = TARGETS.get(name)
             verdict = "" if target is None else ("met" if seconds <= target else "MISSED")
             rows.append((name, seconds, cpu, load, target, verdict))
@@ -106,6 +118,15 @@ def main() -> int:
              "| --- | ---: | ---: | ---: | ---: | --- |"]
     lines += [f"| {n} | {s:.1f} | {c:.1f} | {ld:.1f} | {'' if t is None else f'<= {t:.0f}'} | {v} |"
               for n, s, c, ld, t, v in rows]
+    lines += ["", "500 data scientists against 3, both from cold caches (target <= 1.5x):", ""]
+    for label, big, small in (
+        ("Studio", "500 users (Studio), cold", "sample, cold"),
+        ("notebook instances", "500 users (notebook instances), cold",
+         "sample (notebook instances), cold"),
+    ):
+        ratio = results[big] / results[small]
+        lines.append(f"- {label}: {results[big]:.1f} s / {results[small]:.1f} s = {ratio:.2f}x "
+                     f"({'met' if ratio <= 1.5 else 'MISSED'})")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
