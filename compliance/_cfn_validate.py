@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -54,20 +55,17 @@ def validator_version() -> str:
     return metadata.version("aws-cdk-lib")
 
 
-def _engine_version_file() -> Path:
-    return CACHE_DIR / f"engine-version-{validator_version()}.txt"
-
-
-def engine_version() -> str | None:
-    """The version the validator reports (its engine's), recorded when it last ran."""
-    path = _engine_version_file()
-    return path.read_text().strip() if path.exists() else None
-
-
-def _record_engine_version(version: str | None) -> None:
-    if version:
-        _engine_version_file().parent.mkdir(parents=True, exist_ok=True)
-        _engine_version_file().write_text(version)
+def engine_version() -> str:
+    """The version the validator reports: its engine's (``@aws/cloudformation-validate``,
+    bundled in aws-cdk-lib). Read from the bundle, never from a run: the version goes into
+    the templates' analytics metadata, so it must not depend on what the cache holds (a
+    template that changed between a first and a second synth would never be cached)."""
+    lib = _cdk_lib_dir()
+    if lib is not None:
+        manifest = lib / "node_modules" / "@aws" / "cloudformation-validate" / "package.json"
+        if manifest.exists():
+            return str(json.loads(manifest.read_text())["version"])
+    return validator_version()
 
 
 def _as_dict(report: PolicyValidationPluginReport) -> dict:
@@ -101,6 +99,7 @@ WORKER = Path(__file__).with_name("cfn_validate_worker.js")
 _engine: subprocess.Popen | None = None
 
 
+@functools.lru_cache(maxsize=1)
 def _cdk_lib_dir() -> Path | None:
     """aws-cdk-lib's JavaScript, as jsii unpacked it for this process (None if not found)."""
     root = Path(
@@ -176,7 +175,6 @@ def _run_in_worker(stacks: list[dict]) -> dict | None:
     if not answer or "report" not in answer:
         stop_engine()  # the in-process validator takes over
         return None
-    _record_engine_version(answer.get("version"))
     return dict(answer["report"])
 
 
@@ -187,9 +185,7 @@ def _run_validator(stacks: list[dict], app_construct=None) -> dict:
     if report is not None:
         return report
     plugin = CloudFormationValidatePlugin()
-    result = _as_dict(plugin.validate(_Context(app_construct, stacks)))
-    _record_engine_version(plugin.version)
-    return result
+    return _as_dict(plugin.validate(_Context(app_construct, stacks)))
 
 
 def _key(stack: dict, template: bytes) -> str:
@@ -338,8 +334,8 @@ class CachedCloudFormationValidate:
 
     @property
     def version(self) -> str:
-        # Read by CDK after validate(): the engine's version, as the built-in plugin reports.
-        return engine_version() or validator_version()
+        # The engine's version, as the built-in plugin reports it.
+        return engine_version()
 
     @property
     def rule_ids(self) -> list[str] | None:

@@ -246,3 +246,26 @@ def test_an_unused_engine_is_stopped(tmp_path, cache):
     assert engine is not None
     _careless_app(tmp_path / "second", cached=True).synth()  # everything cached
     assert cv._engine is None and engine.poll() is not None
+
+
+def test_a_second_synth_writes_the_same_templates(tmp_path, cache):
+    """The plugin's version goes into the templates' analytics metadata (as `cdk synth` writes
+    it): it must not depend on what the cache holds, or the first synth after a cold start
+    would never be reused (it was: aws-cdk-lib's version before the engine had run, the
+    engine's after)."""
+
+    def build(outdir):
+        app = App(
+            outdir=str(outdir),
+            builtin_cloud_formation_validation=False,
+            context={"aws:cdk:version-reporting": True},
+        )
+        CfnResource(Stack(app, "Quiet", env=ENV), "Topic", type="AWS::SNS::Topic")
+        Validations.of(app).add_plugins(cv.CachedCloudFormationValidate())
+        return app
+
+    first = build(tmp_path / "first").synth().get_stack_by_name("Quiet").template
+    assert "CDKMetadata" in first["Resources"]  # the analytics are there to compare
+    second = build(tmp_path / "second").synth().get_stack_by_name("Quiet").template
+    assert first == second
+    assert cv.engine_version() != cv.validator_version()  # the engine's, from its bundle
