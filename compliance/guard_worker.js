@@ -100,13 +100,21 @@ for (const file of validator.getRules(validator.rulesPaths).flatMap(ruleFiles)) 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'guard-'));
 const report = whole ? validator.validate({ templatePaths: [templatePath] }) : { success: true, violations: [] };
 try {
-  let n = 0;
+  // Rule files whose selections come out the same share one cfn-guard run (a process start
+  // costs more than the rules: types a template lacks make many type lists select alike).
+  const runs = new Map(); // selected logical IDs -> { resources, rules }
   for (const [key, rules] of whole ? [] : groups) {
     const wanted = key === '*' ? null : new Set(key.split(','));
     const selected = wanted === null ? resources : resources.filter(([, r]) => wanted.has(r && r.Type));
     if (selected.length === 0) continue; // its rules select nothing here
-    const part = path.join(scratch, `part-${n++}.json`);
     const given = wanted === null ? selected : closure(selected);
+    const id = given.map(([k]) => k).join('\n');
+    if (!runs.has(id)) runs.set(id, { given, rules: [] });
+    runs.get(id).rules.push(...rules);
+  }
+  let n = 0;
+  for (const { given, rules } of runs.values()) {
+    const part = path.join(scratch, `part-${n++}.json`);
     fs.writeFileSync(part, JSON.stringify({ ...template, Resources: Object.fromEntries(given) }));
     const result = validator.execGuard({ templatePaths: [part], rulePaths: rules });
     report.success = report.success && result.success;
