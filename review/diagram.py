@@ -112,6 +112,15 @@ def _endpoint_table(title: str, endpoints: list[dict]) -> str:
             f'<TR><TD><B>{html.escape(title)}</B></TD></TR>{"".join(rows)}</TABLE>>')
 
 
+SHOWN_ALIKE = 2
+
+
+def _shape(top: dict, children: list[dict]) -> tuple:
+    """What a construct is made of (its class and its children's ids and classes): two
+    people's workspaces have the same shape."""
+    return (_fqn(top), tuple(sorted((c["id"], _fqn(c)) for c in children)))
+
+
 def environment_dot(tree: dict, env: str) -> str:
     stage = (tree.get("children") or {}).get(env)
     if stage is None:
@@ -159,8 +168,27 @@ def environment_dot(tree: dict, env: str) -> str:
                     keys.update({lid: t["id"] for lid in n.logical_ids})
                 emit(n, "      ")
             body.append("    }")
+        # Constructs of one shape repeated many times (a workspace per person, 500 people in
+        # eight shards) show their first SHOWN_ALIKE members and one note for the rest:
+        # the picture stays readable at page width and Graphviz lays out a few dozen nodes.
+        alike: dict[tuple, list[dict]] = defaultdict(list)
+        for top in tops:
+            kids = [c for c in (top.get("children") or {}).values() if _meaningful(c)]
+            if id(top) not in grouped and len(kids) > 1:
+                alike[_shape(top, kids)].append(top)
+        folded = {id(t): ts for ts in alike.values() if len(ts) > SHOWN_ALIKE + 1
+                  for t in ts[SHOWN_ALIKE:]}
         for top in tops:
             if id(top) in grouped:
+                continue
+            if id(top) in folded:
+                members = folded[id(top)]
+                if top is members[SHOWN_ALIKE]:
+                    body.append(
+                        f'    {_safe(top["path"])}_more [label="... and {len(members) - SHOWN_ALIKE}'
+                        f' more like {members[0]["id"]}\\n({_kind(top)}, the same constructs)",'
+                        ' shape=note, style="dashed"];'
+                    )
                 continue
             children = [c for c in (top.get("children") or {}).values() if _meaningful(c)]
             has_vpc = any(_fqn(n) == VPC_FQN for n in _walk(top))

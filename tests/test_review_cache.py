@@ -87,3 +87,47 @@ def test_the_review_pack_reads_the_lists_without_starting_the_cdk():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def _resource(path: str, type_: str, logical_id: str) -> dict:
+    return {
+        "id": path.rsplit("/", 1)[-1],
+        "path": path,
+        "constructInfo": {"fqn": "aws-cdk-lib.CfnResource"},
+        "attributes": {
+            "aws:cdk:cloudformation:type": type_,
+            "aws:cdk:cloudformation:logicalId": logical_id,
+            "aws:cdk:cloudformation:props": {},
+        },
+    }
+
+
+def _people_tree(count: int) -> dict:
+    people = {}
+    for i in range(count):
+        base = f"dev/Shard/Person{i}"
+        people[f"Person{i}"] = {
+            "id": f"Person{i}",
+            "path": base,
+            "constructInfo": {"fqn": "constructs.Construct"},
+            "children": {
+                "Role": _resource(f"{base}/Role", "AWS::IAM::Role", f"Role{i}"),
+                "Workspace": _resource(
+                    f"{base}/Workspace", "AWS::SageMaker::UserProfile", f"Ws{i}"
+                ),
+            },
+        }
+    stack = {"id": "Shard", "path": "dev/Shard", "children": people}
+    return {"children": {"dev": {"id": "dev", "path": "dev", "children": {"Shard": stack}}}}
+
+
+def test_many_alike_constructs_fold_into_one_note():
+    """500 people's workspaces made the construct-tree diagram 32,767 px tall (Graphviz's
+    limit) and its layout the slowest part of the pack; the first members of a repeated
+    shape are drawn, the rest is one note."""
+    many = diagram.environment_dot(_people_tree(40), "dev")
+    assert "cluster_dev_Shard_Person0" in many and "cluster_dev_Shard_Person1" in many
+    assert "cluster_dev_Shard_Person2" not in many and "Person39" not in many
+    assert "and 38 more like Person0" in many
+    few = diagram.environment_dot(_people_tree(3), "dev")  # a few are drawn as they are
+    assert "more like" not in few and all(f"Person{i}" in few for i in range(3))
