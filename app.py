@@ -15,7 +15,12 @@ from pathlib import Path
 
 from aws_cdk import App, Tags
 
-from compliance._cfn_validate import start_engine
+from compliance._cfn_validate import (
+    last_synth_inputs,
+    record_synth_inputs,
+    start_engine,
+    synth_inputs_digest,
+)
 from compliance._checks import add_compliance_checks, plugin_names
 from compliance.acknowledgements import (
     ACKNOWLEDGEMENTS,
@@ -104,7 +109,9 @@ def main() -> int:
         return 2
     # CDK's validator engine starts now, in its own process, while the constructs are built:
     # a changed template then does not wait ~3 s for it (compliance/_cfn_validate.py).
-    start_engine()
+    inputs = synth_inputs_digest(path)
+    if inputs != last_synth_inputs():
+        start_engine()  # something changed: some template will need the validator
     outdir = os.environ.get("CDK_OUTDIR") or probe.outdir
     omit = rehearsal_omit.enabled(probe.node.try_get_context(rehearsal_omit.CONTEXT_KEY))
     app = build_app(config, outdir=outdir, omit_custom_resources=omit)
@@ -115,6 +122,7 @@ def main() -> int:
     except ComplianceGateFailed as failed:
         print(failed.summary, file=sys.stderr)
         return 1
+    record_synth_inputs(inputs)
     return 0
 
 

@@ -139,6 +139,43 @@ def start_engine() -> None:
     atexit.register(stop_engine)
 
 
+# What a synth's templates are made of, for deciding whether to start the engine early: the
+# configuration, the CLI's context and the app's code. Only a hint: a wrong guess costs time
+# (an engine started for nothing, or started late in the app's process), never a result.
+_INPUT_FOLDERS = ("cdk_constructs", "stacks", "compliance", "platform_config", "lambda", "ml")
+
+
+def synth_inputs_digest(config_path: Path) -> str:
+    digest = hashlib.sha256()
+    digest.update(os.environ.get("CDK_CONTEXT_JSON", "").encode() + b"\0")
+    files = [Path(config_path), ROOT / "app.py", ROOT / "cdk.json"]
+    for folder in _INPUT_FOLDERS:
+        files += sorted(
+            p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
+    for path in files:
+        digest.update(str(path).encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _inputs_file() -> Path:
+    return CACHE_DIR / "last-synth-inputs.txt"
+
+
+def last_synth_inputs() -> str | None:
+    path = _inputs_file()
+    return path.read_text().strip() if path.exists() else None
+
+
+def record_synth_inputs(digest: str) -> None:
+    """After a synth that passed the gate: the next one with the same inputs finds every
+    template in the cache and does not start the engine (~3 s of CPU) early."""
+    _inputs_file().parent.mkdir(parents=True, exist_ok=True)
+    _inputs_file().write_text(digest)
+
+
 def stop_engine() -> None:
     global _engine
     if _engine is not None:

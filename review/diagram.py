@@ -339,5 +339,32 @@ def render(dot_source: str, out_base: Path, formats: tuple[str, ...] = ("png", "
         )
 
 
+def render_all(jobs: list[tuple[str, Path]], formats: tuple[str, ...] = ("png", "svg")
+               ) -> dict[Path, list[Path]]:
+    """:func:`render` for several diagrams at once: every (diagram, format) is its own
+    Graphviz process, as many at a time as there are CPUs, so a large diagram does not hold
+    up the others. Returns out_base -> written files."""
+    dot = shutil.which("dot")
+    prepared = []
+    for source, out_base in jobs:
+        out_base.parent.mkdir(parents=True, exist_ok=True)
+        dot_file = out_base.with_suffix(".dot")
+        dot_file.write_text(source)
+        prepared.append((source, out_base, dot_file))
+    if dot is None:
+        return {out_base: [] for _, out_base in jobs}
+    tasks = [(source, out_base, dot_file, fmt) for source, out_base, dot_file in prepared
+             for fmt in formats]
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        done = list(pool.map(
+            lambda t: (t[1], _render_one(dot, t[2], t[0], t[1].with_suffix(f".{t[3]}"), t[3])),
+            tasks,
+        ))
+    written: dict[Path, list[Path]] = {out_base: [] for _, out_base in jobs}
+    for out_base, path in done:
+        written[out_base].append(path)
+    return written
+
+
 def graphviz_available() -> bool:
     return shutil.which("dot") is not None

@@ -15,7 +15,7 @@ from review.acks import acknowledged_paths, acknowledgement_rows
 from review.assembly import Assembly, load_assembly
 from review.controls import environment_roles, evaluate
 from review.cost import estimate
-from review.diagram import environment_dot, graphviz_available, render
+from review.diagram import environment_dot, graphviz_available, render_all
 from review.iam import review_roles
 from review.overview import overview_dot
 from review.report import Doc, to_html, write
@@ -265,10 +265,15 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     diagram_doc = Doc("Architecture diagrams")
     svgs: dict[str, str | None] = {}
     overview_svg = None
+    rendered: dict[Path, list[Path]] = {}
     if diagrams:
         if not graphviz_available():
             result.diagram_note = "Graphviz (dot) not installed: diagrams skipped; the .dot sources are written."
-        written = render(overview_dot(assembly, configs), directory / "architecture")
+        jobs = [(overview_dot(assembly, configs), directory / "architecture")]
+        if assembly.tree is not None:
+            jobs += [(environment_dot(assembly.tree, e), directory / f"diagram-{e}") for e in envs]
+        rendered = render_all(jobs)  # every diagram and format at once
+        written = rendered[directory / "architecture"]
         result.diagrams += written
         if directory / "architecture.svg" in written:
             overview_svg = (directory / "architecture.svg").read_text()
@@ -281,7 +286,7 @@ def build_pack(outdir: Path | str, config: Any = None, tests_root: Path | None =
     diagram_doc.image("Architecture overview", "architecture.png", overview_svg)
     if diagrams and assembly.tree is not None:
         for e in envs:
-            written = render(environment_dot(assembly.tree, e), directory / f"diagram-{e}")
+            written = rendered[directory / f"diagram-{e}"]
             result.diagrams += written
             svg = directory / f"diagram-{e}.svg"
             svgs[e] = svg.read_text() if svg in written else None

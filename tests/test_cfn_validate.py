@@ -269,3 +269,26 @@ def test_a_second_synth_writes_the_same_templates(tmp_path, cache):
     second = build(tmp_path / "second").synth().get_stack_by_name("Quiet").template
     assert first == second
     assert cv.engine_version() != cv.validator_version()  # the engine's, from its bundle
+
+
+def test_the_engine_is_started_early_only_when_the_inputs_changed(tmp_path, cache, monkeypatch):
+    """app.py starts the engine before building only if the configuration, the CLI's context
+    or the app's code changed since the last synth that passed (a repeated synth finds every
+    template cached and would start it for nothing)."""
+    config = tmp_path / "platform.yaml"
+    config.write_text("a: 1\n")
+    first = cv.synth_inputs_digest(config)
+    assert cv.last_synth_inputs() is None  # nothing recorded: start early
+    cv.record_synth_inputs(first)
+    assert cv.last_synth_inputs() == first == cv.synth_inputs_digest(config)
+    config.write_text("a: 2\n")
+    assert cv.synth_inputs_digest(config) != first  # another user, another digest
+    config.write_text("a: 1\n")
+    monkeypatch.setenv("CDK_CONTEXT_JSON", '{"config": "other.yaml"}')
+    assert cv.synth_inputs_digest(config) != first  # other CLI context
+    monkeypatch.delenv("CDK_CONTEXT_JSON")
+    code = cv.ROOT / "compliance" / "_cfn_validate.py"
+    monkeypatch.setattr(cv, "ROOT", tmp_path)  # the app's code is part of it too
+    (tmp_path / "compliance").mkdir()
+    (tmp_path / "compliance" / "x.py").write_text(code.read_text())
+    assert cv.synth_inputs_digest(config) != first
