@@ -11,7 +11,7 @@
 // logical ID a selected resource references (`%doc.Resources[ keys == %resource_key ]`,
 // e.g. "the SourceArn's rule exists"). tests/test_guard_parallel.py checks these assumptions
 // on every rule file of the pinned bundle, and that the findings equal a run on the whole
-// template for every template of the sample synth. A rule file that names no type, or
+// template for every kind of template of the sample synth. A rule file that names no type, or
 // selects `Resources.*` without a type filter, is run on the whole template. Rule files
 // whose types the template does not contain are skipped: they select nothing.
 //
