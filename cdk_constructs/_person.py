@@ -10,6 +10,9 @@ from aws_cdk import CfnDeletionPolicy, CfnResource, CfnTag
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs._human_role import HumanRole
+from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
+
 OWNER_TAG = "ml-platform:owner"
 JOB_FUNCTION_TAG = "ml-platform:job-function"
 
@@ -64,3 +67,44 @@ def person_execution_role(
         managed_policy_arns=list(policy_arns),
         tags=tags,
     )
+
+
+def person_access(
+    scope: Construct,
+    *,
+    name: str,
+    user_name: str,
+    policy_description: str,
+    role_description: str,
+    document: dict,
+    presign_mode: str,
+    principals: Sequence[str],
+    require_mfa: bool,
+    identity: Mapping[str, str],
+) -> tuple[PlatformManagedPolicy, HumanRole | None]:
+    """How a person opens their workspace (construct ids ``AccessPolicy`` and, with
+    ``presign_mode: iam_role``, ``AccessRole``): a managed policy named ``name`` that opens
+    their workspace (and no other), and the role of the same name they assume to use it, with
+    MFA where configured and their name as the session name."""
+    policy = PlatformManagedPolicy(
+        scope,
+        "AccessPolicy",
+        name=name,
+        description=policy_description,
+        document=document,
+    )
+    role: HumanRole | None = None
+    if presign_mode == "iam_role":
+        role = HumanRole(
+            scope,
+            "AccessRole",
+            role_name=name,
+            description=role_description,
+            principals=principals,
+            managed_policies=[policy.policy_arn],
+            require_mfa=require_mfa,
+            session_name=user_name,
+            tags=dict(identity),
+        )
+        role.resource.add_resource_dependency(policy)
+    return policy, role

@@ -11,15 +11,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from cdk_constructs._human_role import HumanRole
 from cdk_constructs._jsii_memo import adopt, attribute
 from cdk_constructs._person import (
     as_cfn_tags,
+    person_access,
     person_execution_role,
     person_identity,
     retain_workspace,
 )
-from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
 from cdk_constructs._validation import require
 
 _USER_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -200,26 +199,16 @@ class UserWorkspace(Construct):
                 },
             ],
         }
-        self.access_policy = PlatformManagedPolicy(
+        self.access_policy, self.access_role = person_access(
             self,
-            "AccessPolicy",
             name=access_name,
-            description=f"Open the notebook of {user_name} (and no other)",
+            user_name=user_name,
+            policy_description=f"Open the notebook of {user_name} (and no other)",
+            role_description=f"{user_name} opens their notebook",
             document=self.access_document,
+            presign_mode=presign_mode,
+            principals=access_principals,
+            require_mfa=require_mfa,
+            identity=identity,
         )
         self.access_policy_arn = self.access_policy.policy_arn
-
-        self.access_role: HumanRole | None = None
-        if presign_mode == "iam_role":
-            self.access_role = HumanRole(
-                self,
-                "AccessRole",
-                role_name=access_name,
-                description=f"{user_name} opens their notebook",
-                principals=access_principals,
-                managed_policies=[self.access_policy_arn],
-                require_mfa=require_mfa,
-                session_name=user_name,
-                tags=identity,
-            )
-            self.access_role.resource.add_resource_dependency(self.access_policy)
