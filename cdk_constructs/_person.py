@@ -4,6 +4,7 @@ workspace."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import CfnDeletionPolicy, CfnResource, CfnTag
@@ -12,6 +13,7 @@ from constructs import Construct
 
 from cdk_constructs._human_role import HumanRole
 from cdk_constructs._platform_managed_policy import PlatformManagedPolicy
+from cdk_constructs._validation import require
 
 OWNER_TAG = "ml-platform:owner"
 JOB_FUNCTION_TAG = "ml-platform:job-function"
@@ -108,3 +110,47 @@ def person_access(
         )
         role.resource.add_resource_dependency(policy)
     return policy, role
+
+
+def require_person_access(
+    construct: str,
+    *,
+    what: str,
+    execution_role_name: str,
+    access_name: str,
+    presign_mode: str,
+    source_cidrs: Sequence[str],
+    source_vpce_ids: Sequence[str],
+    execution_policy_arns: Sequence[str],
+) -> None:
+    """The checks every per-person workspace makes on its access props, refused with what to
+    change: IAM name lengths, the presign mode, exactly one source condition, no CIDR that
+    opens the URL to the internet, and IAM's managed-policy quota. ``what`` names the URL
+    (``notebook``, ``Studio``)."""
+    require(
+        len(execution_role_name) <= 64 and len(access_name) <= 64,
+        construct,
+        "IAM role and policy names are limited to 64 characters; shorten the user name",
+    )
+    require(
+        presign_mode in ("iam_role", "sso_managed_policy"),
+        construct,
+        f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'",
+    )
+    require(
+        bool(source_cidrs) != bool(source_vpce_ids),
+        construct,
+        "give exactly one source condition: source_cidrs (aws:SourceIp) or "
+        "source_vpce_ids (aws:SourceVpce)",
+    )
+    for cidr in source_cidrs:
+        require(
+            ipaddress.ip_network(cidr, strict=True).prefixlen > 0,
+            construct,
+            f"0.0.0.0/0 lets anyone on the internet request a {what} URL",
+        )
+    require(
+        0 < len(execution_policy_arns) <= 10,
+        construct,
+        "give 1..10 execution policies (IAM's managed-policy quota per role)",
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ from cdk_constructs._person import (
     person_access,
     person_execution_role,
     person_identity,
+    require_person_access,
     retain_workspace,
 )
 from cdk_constructs._validation import require
@@ -104,32 +104,15 @@ class StudioUserProfile(Construct):
             f"user_name {user_name!r} must be 1-63 lower-case letters, "
             "digits and single hyphens (it is the user-profile name)",
         )
-        require(
-            len(execution_role_name) <= 64 and len(access_name) <= 64,
+        require_person_access(
             "StudioUserProfile",
-            "IAM role and policy names are limited to 64 characters; shorten the user name",
-        )
-        require(
-            presign_mode in ("iam_role", "sso_managed_policy"),
-            "StudioUserProfile",
-            f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'",
-        )
-        require(
-            bool(source_cidrs) != bool(source_vpce_ids),
-            "StudioUserProfile",
-            "give exactly one source condition: source_cidrs (aws:SourceIp) or "
-            "source_vpce_ids (aws:SourceVpce)",
-        )
-        for cidr in source_cidrs:
-            require(
-                ipaddress.ip_network(cidr, strict=True).prefixlen > 0,
-                "StudioUserProfile",
-                "0.0.0.0/0 lets anyone on the internet request a Studio URL",
-            )
-        require(
-            0 < len(execution_policy_arns) <= 10,
-            "StudioUserProfile",
-            "give 1..10 execution policies (IAM's managed-policy quota per role)",
+            what="Studio",
+            execution_role_name=execution_role_name,
+            access_name=access_name,
+            presign_mode=presign_mode,
+            source_cidrs=source_cidrs,
+            source_vpce_ids=source_vpce_ids,
+            execution_policy_arns=execution_policy_arns,
         )
 
         stack = adopt(self, scope)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 
@@ -17,6 +16,7 @@ from cdk_constructs._person import (
     person_access,
     person_execution_role,
     person_identity,
+    require_person_access,
     retain_workspace,
 )
 from cdk_constructs._validation import require
@@ -91,37 +91,19 @@ class UserWorkspace(Construct):
             f"notebook_name {notebook_name!r} must be 1-63 letters, digits and hyphens",
         )
         require(
-            len(execution_role_name) <= 64 and len(access_name) <= 64,
-            "UserWorkspace",
-            "IAM role and policy names are limited to 64 characters; shorten the user name",
-        )
-        require(
             bool(_INSTANCE_TYPE_RE.match(instance_type)),
             "UserWorkspace",
             f"instance_type {instance_type!r} is not a SageMaker instance type",
         )
-        require(
-            presign_mode in ("iam_role", "sso_managed_policy"),
+        require_person_access(
             "UserWorkspace",
-            f"presign_mode {presign_mode!r} must be 'iam_role' or 'sso_managed_policy'",
-        )
-        require(
-            bool(source_cidrs) != bool(source_vpce_ids),
-            "UserWorkspace",
-            "give exactly one source condition: source_cidrs (aws:SourceIp) or "
-            "source_vpce_ids (aws:SourceVpce)",
-        )
-        for cidr in source_cidrs:
-            network = ipaddress.ip_network(cidr, strict=True)
-            require(
-                network.prefixlen > 0,
-                "UserWorkspace",
-                "0.0.0.0/0 lets anyone on the internet request a notebook URL",
-            )
-        require(
-            0 < len(execution_policy_arns) <= 10,
-            "UserWorkspace",
-            "give 1..10 execution policies (IAM's managed-policy quota per role)",
+            what="notebook",
+            execution_role_name=execution_role_name,
+            access_name=access_name,
+            presign_mode=presign_mode,
+            source_cidrs=source_cidrs,
+            source_vpce_ids=source_vpce_ids,
+            execution_policy_arns=execution_policy_arns,
         )
 
         stack = adopt(self, scope)
