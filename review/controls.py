@@ -478,13 +478,16 @@ def evaluate_requirement(req: Requirement, env: Environment, env_config: Any = N
     if not req.is_applicable(env_config):
         return RequirementResult(req, "n/a", note="not applicable by configuration")
     candidates = [r for r in env.of_type(*req.types) if not is_framework_internal(r)]
-    passing = [r for r in candidates if req.check(r, env)]
+    # One check per resource; kept apart by identity (``r not in passing`` compared every
+    # pair: quadratic, ~0.7 s of the review pack with 500 people).
+    verdicts = [(r, bool(req.check(r, env))) for r in candidates]
+    passing = [r for r, ok in verdicts if ok]
     if req.kind == "each":
         if not candidates:
             return RequirementResult(req, "n/a", note="no such resources")
-        failing = [r for r in candidates if r not in passing]
+        failing = [r for r, ok in verdicts if not ok]
         accepted = [r for r in failing if _path_in(r, exempt)]
-        violations = [r for r in failing if r not in accepted]
+        violations = [r for r in failing if not _path_in(r, exempt)]
         note = ""
         if accepted:
             note = ("acknowledged exception(s), see acknowledgements: "
