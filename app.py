@@ -22,12 +22,7 @@ from compliance._cfn_validate import (
     synth_inputs_digest,
 )
 from compliance._checks import add_compliance_checks, plugin_names
-from compliance.acknowledgements import (
-    ACKNOWLEDGEMENTS,
-    CONDITIONAL_ACKNOWLEDGEMENTS,
-    REHEARSAL_ACKNOWLEDGEMENTS,
-    apply_acknowledgements,
-)
+from compliance.acknowledgements import apply_acknowledgements, stage_acknowledgements
 from compliance.gate import ComplianceGateFailed, synth_or_fail
 from platform_config import ConfigError, PlatformConfig, load_config
 from platform_config._model import ENVIRONMENT_NAMES
@@ -78,10 +73,9 @@ def build_app(
         if acknowledgements:
             apply_acknowledgements(
                 stage,
-                (
-                    *ACKNOWLEDGEMENTS,
-                    *CONDITIONAL_ACKNOWLEDGEMENTS,
-                    *(REHEARSAL_ACKNOWLEDGEMENTS if omit_custom_resources else ()),
+                stage_acknowledgements(
+                    notebook_instances=config.environment(name).notebook_instances_enabled,
+                    rehearsal=omit_custom_resources,
                 ),
                 plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None,
             )

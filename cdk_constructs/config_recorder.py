@@ -141,7 +141,7 @@ class ConfigRecorder(Construct):
         # "Before you can create a delivery channel, you must create a configuration recorder"
         # (CloudFormation, AWS::Config::DeliveryChannel): without this dependency
         # CloudFormation may create the channel first.
-        self.delivery_channel.add_dependency(self.recorder)
+        self.delivery_channel.add_resource_dependency(self.recorder)
 
     @property
     def dependables(self) -> list[Construct]:

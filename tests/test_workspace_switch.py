@@ -160,3 +160,25 @@ def test_notebook_instance_acknowledgements_name_findings_that_occur(notebook_co
         hits = [f for f in findings if f.plugin == ack.plugin and f.rule == rule
                 and fnmatch.fnmatchcase(f.path.split("/", 1)[1].split(" (", 1)[0], ack.path)]
         assert len(hits) >= 2, ack  # one per data scientist's notebook
+
+
+def test_notebook_entries_are_recorded_only_where_people_have_notebook_instances() -> None:
+    """app.py records the per-person notebook entries only on a stage with notebook
+    instances (in a Studio stage they match nothing and cost two jsii calls per person);
+    every other entry goes to every stage, the rehearsal's only to the rehearsal's synth.
+    notebook_synth (every check on) shows a notebook stage still gets all it needs."""
+    from compliance.acknowledgements import (
+        ACKNOWLEDGEMENTS,
+        CONDITIONAL_ACKNOWLEDGEMENTS,
+        NOTEBOOK_INSTANCE_ACKNOWLEDGEMENTS,
+        REHEARSAL_ACKNOWLEDGEMENTS,
+        stage_acknowledgements,
+    )
+
+    studio = set(stage_acknowledgements(notebook_instances=False))
+    notebook = set(stage_acknowledgements(notebook_instances=True))
+    assert notebook == {*ACKNOWLEDGEMENTS, *CONDITIONAL_ACKNOWLEDGEMENTS}
+    assert notebook - studio == set(NOTEBOOK_INSTANCE_ACKNOWLEDGEMENTS)
+    assert not studio & set(REHEARSAL_ACKNOWLEDGEMENTS)
+    rehearsal = set(stage_acknowledgements(notebook_instances=False, rehearsal=True))
+    assert rehearsal - studio == set(REHEARSAL_ACKNOWLEDGEMENTS)
