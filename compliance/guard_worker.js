@@ -2,20 +2,25 @@
 // template and prints its report as JSON. compliance/_guard.py runs one of these per template,
 // in parallel, and caches the result by template content.
 //
-// cfn-guard's cost is (rule files x resources): every one of the 237 Control Tower rule files
-// scans every resource of the template for the types it checks (about 14 s of CPU for a
-// 300-resource template). So each rule file is given only the resources whose types it
-// names, plus every resource those reference (Ref, Fn::GetAtt, DependsOn, ${...} in
-// Fn::Sub), transitively: a rule file selects resources by a literal type it names
-// (`Type == 'AWS::...'`), and its only other way to reach a resource is a lookup by the
-// logical ID a selected resource references (`%doc.Resources[ keys == %resource_key ]`,
-// e.g. "the SourceArn's rule exists"). tests/test_guard_parallel.py checks these assumptions
-// on every rule file of the pinned bundle, and that the findings equal a run on the whole
-// template for every kind of template of the sample synth. A rule file that names no type, or
-// selects `Resources.*` without a type filter, is run on the whole template. Rule files
-// whose types the template does not contain are skipped: they select nothing.
+// cfn-guard's cost is (resources given x runs): it copies its view of the data over and over
+// (about 14 s of CPU for a 300-resource template with all 237 Control Tower rule files). So
+// each rule file is given only what it can reach:
+// - the resources of the types it selects (`Resources.*[ Type == %X or Type == %Y ]` or
+//   `Resources[ Type == %X ]`, each %X a `let X = "AWS::..."` (or '...'), or a literal type). If a
+//   selection has any other form, every type the file names counts as selected;
+// - if it also looks resources up by the logical ID a selected resource references
+//   (`%doc.Resources[ keys == %resource_key ]`, e.g. "the SourceArn's rule exists", "the
+//   monitoring role is a role of this template"), everything the selected resources reference
+//   (Ref, Fn::GetAtt, DependsOn, ${...} in Fn::Sub), transitively. A rule file without such a
+//   lookup reaches no resource but those it selects.
+// tests/test_guard_parallel.py checks these assumptions on every rule file of the pinned
+// bundle, and that the findings equal a run on the whole template for every kind of template
+// of the sample synth, on Studio and on notebook instances. A rule file that names no type, or
+// selects `Resources.*` without a type filter, is run on the whole template. Rule files that
+// select nothing in the template are skipped.
 //
 // usage: node guard_worker.js <validator package dir> <template.json> [--whole]
+//        node guard_worker.js <validator package dir> --scopes   (what each rule file is given)
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -24,6 +29,7 @@ const { CfnGuardValidator } = require(path.join(process.argv[2], 'lib', 'plugin.
 
 const validator = new CfnGuardValidator({ controlTowerRulesEnabled: true, maxBuffer: 256 * 1024 * 1024 });
 const templatePath = process.argv[3];
+const scopesOnly = templatePath === '--scopes';
 
 // --whole: cfn-guard over the whole template, as the cdklabs plugin runs it (tests compare).
 const whole = process.argv.includes('--whole');
@@ -37,12 +43,51 @@ function ruleFiles(p) {
     : [p];
 }
 
-// The types a rule file can select, or null: run it on the whole template.
-function ruleTypes(file) {
+const SELECTION = /Resources\s*(?:\.\s*\*\s*)?\[([^\]]*)\]/g; // Resources.*[ ... ], Resources[ ... ]
+const TYPE_TEST = /Type\s*==\s*(%[A-Za-z0-9_]+|(["'])AWS::[A-Za-z0-9]+::[A-Za-z0-9]+\2)/g;
+const LOOKUP = /Resources\s*\[\s*keys\b/; // %doc.Resources[ keys == %resource_key ]
+
+// What a rule file can reach, or null: run it on the whole template.
+// - types: the types it selects (`Resources.*[ Type == %X or Type == %Y ]`, each %X a
+//   `let X = "AWS::..."`). A selection that is anything else counts every type the file
+//   names (a type it only looks up by reference, such as the IAM role an RDS instance's
+//   monitoring role names, is then selected as well: more work, never less).
+// - lookup: it looks resources up by a logical ID a selected resource references; only then
+//   does it need what its selection references, transitively (closure below).
+function ruleScope(file) {
   const body = fs.readFileSync(file, 'utf8').split('\n')
     .filter((line) => !line.trimStart().startsWith('#')).join('\n');
-  const types = [...new Set(body.match(TYPE) || [])].sort();
-  return types.length === 0 || UNTYPED.test(body) ? null : types;
+  const named = [...new Set(body.match(TYPE) || [])].sort();
+  if (named.length === 0 || UNTYPED.test(body)) return null;
+  const constants = new Map();
+  let exact = true;
+  for (const m of body.matchAll(/^\s*let\s+([A-Za-z0-9_]+)\s*=\s*(["'])(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)\2\s*$/gm)) {
+    const name = '%' + m[1];
+    if (constants.has(name) && constants.get(name) !== m[3]) exact = false; // one name, two types
+    constants.set(name, m[3]);
+  }
+  const selected = new Set();
+  for (const [, filter] of body.matchAll(SELECTION)) {
+    if (/^\s*keys\b/.test(filter)) continue; // a lookup by reference, not a selection
+    const rest = filter.replace(TYPE_TEST, '').replace(/\bor\b/g, '').trim();
+    if (rest !== '') exact = false;
+    for (const [, operand] of filter.matchAll(TYPE_TEST)) {
+      const type = operand.startsWith('%') ? constants.get(operand) : operand.slice(1, -1);
+      if (type === undefined) exact = false;
+      else selected.add(type);
+    }
+  }
+  const types = exact && selected.size > 0 ? [...selected].sort() : named;
+  return { types, lookup: LOOKUP.test(body), exact: exact && selected.size > 0 };
+}
+
+if (scopesOnly) {
+  const scopes = {};
+  for (const file of validator.getRules(validator.rulesPaths).flatMap(ruleFiles)) {
+    scopes[path.relative(process.argv[2], file)] = ruleScope(file);
+  }
+  process.stdout.write(JSON.stringify(scopes));
+  process.exit(0);
 }
 
 const template = JSON.parse(fs.readFileSync(templatePath, 'utf8'));
@@ -89,10 +134,10 @@ function closure(selected) {
   }
   return resources.filter(([k]) => ids.has(k));
 }
-const groups = new Map(); // type list (or "*") -> rule files
+const groups = new Map(); // "*", or the type list and whether it looks up -> rule files
 for (const file of validator.getRules(validator.rulesPaths).flatMap(ruleFiles)) {
-  const types = ruleTypes(file);
-  const key = types === null ? '*' : types.join(',');
+  const scope = ruleScope(file);
+  const key = scope === null ? '*' : `${scope.types.join(',')}|${scope.lookup ? 'lookup' : ''}`;
   if (!groups.has(key)) groups.set(key, []);
   groups.get(key).push(file);
 }
@@ -104,10 +149,11 @@ try {
   // costs more than the rules: types a template lacks make many type lists select alike).
   const runs = new Map(); // selected logical IDs -> { resources, rules }
   for (const [key, rules] of whole ? [] : groups) {
-    const wanted = key === '*' ? null : new Set(key.split(','));
+    const [typeList, lookup] = key === '*' ? [null, ''] : key.split('|');
+    const wanted = typeList === null ? null : new Set(typeList.split(','));
     const selected = wanted === null ? resources : resources.filter(([, r]) => wanted.has(r && r.Type));
     if (selected.length === 0) continue; // its rules select nothing here
-    const given = wanted === null ? selected : closure(selected);
+    const given = wanted === null || !lookup ? selected : closure(selected);
     const id = given.map(([k]) => k).join('\n');
     if (!runs.has(id)) runs.set(id, { given, rules: [] });
     runs.get(id).rules.push(...rules);

@@ -198,17 +198,70 @@ def test_every_rule_file_selects_resources_only_by_a_type_it_names() -> None:
     assert lookups > 0  # the reference lookups exist: the closure is needed, and tested below
 
 
-def test_partitioned_run_finds_what_a_whole_template_run_finds(synth) -> None:
+_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+_LET = re.compile(r"""^\s*let\s+(\w+)\s*=\s*(["'])(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)\2\s*$""", re.M)
+
+
+def _body(path) -> str:
+    return "\n".join(
+        line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+
+
+def test_each_rule_file_is_given_the_types_it_selects_and_what_they_reference() -> None:
+    """What the worker gives each rule file (`guard_worker.js --scopes`), read again here
+    from the rule text: every type a selection tests is given; the file is marked as
+    looking resources up exactly when it does; and a type the file names but does not
+    select is only ever handed to a helper rule as the type of a *referenced* resource
+    (`check_local_references(%doc, KmsKeyId, %KMS_KEY_TYPE)`), in a file that looks up, so
+    the worker's closure gives it whenever a selected resource references it."""
+    done = subprocess.run(
+        ["node", str(guard.WORKER), str(guard.package_dir()), "--scopes"],
+        capture_output=True, text=True, check=True,
+    )
+    scopes = json.loads(done.stdout)
+    files = _rule_files()
+    assert {str(f.relative_to(guard.package_dir())) for f in files} == set(scopes)
+    exact = narrowed = 0
+    for path in files:
+        scope = scopes[str(path.relative_to(guard.package_dir()))]
+        assert scope is not None, path.name  # every file names and filters by a type
+        body = _body(path)
+        constants = {m.group(1): m.group(3) for m in _LET.finditer(body)}
+        for bracket in re.finditer(r"Resources\s*(?:\.\s*\*\s*)?\[([^\]]*)\]", body):
+            for operand in re.findall(r"""Type\s*==\s*(%\w+|["']AWS::[^"']+["'])""", bracket[1]):
+                given = constants.get(operand[1:]) if operand.startswith("%") else operand[1:-1]
+                assert given in scope["types"], (path.name, operand)
+        assert scope["lookup"] == ("%doc.Resources[ keys == %resource_key ]" in body), path.name
+        dropped = set(_TYPE.findall(body)) - set(scope["types"])
+        assert not dropped or scope["lookup"], path.name
+        for kind in dropped:
+            names = [n for n, t in constants.items() if t == kind]
+            for line in body.splitlines():
+                if re.match(r"\s*let\s", line):
+                    continue
+                if kind in line or any(re.search(rf"%{n}\b", line) for n in names):
+                    assert re.match(r"\s*\w+\(.*\)", line) and "Resources" not in line, (
+                        path.name, line)
+        exact += scope["exact"]
+        narrowed += bool(dropped)
+    assert exact >= len(files) - 3  # the others are given every type they name
+    assert narrowed > 10  # lookup-only types exist: the narrowing is exercised
+
+
+def test_partitioned_run_finds_what_a_whole_template_run_finds(synth, notebook_synth) -> None:
     """On every kind of template of the sample synth, the worker's per-type run (with
     referenced resources) and cfn-guard over the whole template (the cdklabs plugin's way, `--whole`)
     report the same findings, success and fixes."""
     from concurrent.futures import ThreadPoolExecutor
 
     # Every dev template (foundation, audit, access and its shards, training) and a serving
-    # stack: every kind of stack the platform has (preprod and prod repeat dev's kinds).
+    # stack: every kind of stack the platform has (preprod and prod repeat dev's kinds); dev
+    # runs Studio, so dev's access stacks on notebook instances as well.
     templates = sorted(synth.outdir.glob("assembly-dev/*.template.json"))
     templates += sorted(synth.outdir.glob("assembly-preprod/*Serving*.template.json"))
-    assert len(templates) >= 6
+    templates += sorted(notebook_synth.outdir.glob("assembly-dev/*Access*.template.json"))
+    assert len(templates) >= 9
 
     def run(template, whole: bool):
         args = ["node", str(guard.WORKER), str(guard.package_dir()), str(template)]
