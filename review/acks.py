@@ -5,6 +5,7 @@ the synth says where each acknowledgement took effect."""
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], ack
     report: dict[tuple[str, str], list[dict]] = {}
     for s in suppressed(outdir):
         report.setdefault((s["plugin"], s["rule"]), []).append(s)
+    stage_paths = [(*path.split("/", 1), res) if "/" in path else (path, "", res)
+                   for path, res in by_path.items()]
     rows = []
     for ack in acknowledgements:
         row = AckRow(ack.path, ack.finding, ack.reason)
@@ -68,9 +71,9 @@ def acknowledgement_rows(outdir: Path, environments: dict[str, Environment], ack
             # no report (e.g. checks off): resolve the pattern against the templates. Not for a
             # configuration-specific acknowledgement: its construct path exists in every
             # configuration (e.g. the pipeline's actions policy), its finding only in some.
-            for path, res in by_path.items():
-                env, _, rel = path.partition("/")
-                if fnmatch.fnmatchcase(rel, ack.path):
+            pattern = re.compile(fnmatch.translate(ack.path))
+            for env, rel, res in stage_paths:
+                if pattern.match(rel):
                     row.applied.append((env, res.path, res.logical_id))
         row.applied = sorted(set(row.applied))
         if row.applied or ack not in conditional:  # a configuration-specific one: if it applies
