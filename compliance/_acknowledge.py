@@ -220,8 +220,12 @@ def apply(
                 f"{scope.node.path or 'the app'!r}: give the path relative to it as the "
                 "failed synth prints it, or delete the entry"
             )
+        # A node below the scope always has a parent: only an entry for the scope itself
+        # ("") can name a root, and only then is it worth the two jsii calls to ask (once
+        # per matched node; with 500 notebook instances, 2,000 calls).
+        names_scope = not [s for s in ack.path.split("/") if s]
         for node in nodes:
-            if isinstance(node, (Stack, Stage, App)) or node.node.scope is None:
+            if isinstance(node, (Stack, Stage, App)) or (names_scope and node.node.scope is None):
                 refused.append(
                     f"{ack.finding!r} at {ack.path!r} targets a whole {type(node).__name__}: "
                     "name the resource it applies to (e.g. '<stack>/<construct>/Resource')"
