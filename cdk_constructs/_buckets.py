@@ -43,7 +43,8 @@ def enable_eventbridge_notifications(bucket: s3.Bucket) -> None:
     ``event_bridge_enabled`` deploys a custom-resource Lambda outside the VPC to do the same.
     """
     cfn = bucket.node.default_child
-    assert isinstance(cfn, s3.CfnBucket)
+    if not isinstance(cfn, s3.CfnBucket):  # not assert: the app runs under python -O
+        raise TypeError(f"{bucket.node.path}: expected an S3 bucket resource, got {cfn!r}")
     cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
         event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
             event_bridge_enabled=True
