@@ -43,8 +43,7 @@ def enable_eventbridge_notifications(bucket: s3.Bucket) -> None:
     ``event_bridge_enabled`` deploys a custom-resource Lambda outside the VPC to do the same.
     """
     cfn = bucket.node.default_child
-    if not isinstance(cfn, s3.CfnBucket):  # not assert: the app runs under python -O
-        raise TypeError(f"{bucket.node.path}: expected an S3 bucket resource, got {cfn!r}")
+    assert isinstance(cfn, s3.CfnBucket)
     cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
         event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
             event_bridge_enabled=True

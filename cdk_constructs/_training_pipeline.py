@@ -387,8 +387,7 @@ class TrainingPipeline(Construct):
         # The VPC is set on the CloudFormation property: the L2's vpc option would add an
         # inline policy for network interfaces, which BuildPolicy already grants (scoped).
         cfn_project = self.build_project.node.default_child
-        if not isinstance(cfn_project, codebuild.CfnProject):  # not assert: python -O
-            raise TypeError(f"{self.node.path}: expected a CodeBuild project, got {cfn_project!r}")
+        assert isinstance(cfn_project, codebuild.CfnProject)
         cfn_project.vpc_config = codebuild.CfnProject.VpcConfigProperty(
             vpc_id=vpc.vpc_id,
             subnets=[s.subnet_id for s in vpc.isolated_subnets],
@@ -662,8 +661,7 @@ class TrainingPipeline(Construct):
     ) -> codepipeline.IAction:
         if source.kind == "codeconnections":
             connection_arn = source.connection_arn
-            if connection_arn is None:  # SourceConfig requires it for this kind
-                raise ValueError("source.connection_arn is required for kind codeconnections")
+            assert connection_arn is not None  # SourceConfig requires it for this kind
             owner, repo = (source.repository or "/").split("/", 1)
             self.actions_policy.add_statements(
                 iam.PolicyStatement(
@@ -685,8 +683,7 @@ class TrainingPipeline(Construct):
                 variables_namespace="SourceVariables",
             )
         if source.kind == "codecommit":
-            if source.repository is None:  # SourceConfig requires it for this kind
-                raise ValueError("source.repository is required for kind codecommit")
+            assert source.repository is not None  # SourceConfig requires it for this kind
             repository = codecommit.Repository.from_repository_name(
                 self, "Repository", source.repository
             )
@@ -714,8 +711,7 @@ class TrainingPipeline(Construct):
                 role=role,
                 variables_namespace="SourceVariables",
             )
-        if source_bucket is None:
-            raise ValueError("an s3 source needs its bucket")
+        assert source_bucket is not None
         self.actions_policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadSourceObject",
@@ -776,8 +772,7 @@ class TrainingPipeline(Construct):
                 },
             )
         else:
-            if source_bucket is None:
-                raise ValueError("an s3 source needs its bucket")
+            assert source_bucket is not None
             pattern = events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],

@@ -49,6 +49,5 @@ class SecureLogGroup(Construct):
         # The L2 takes an enum of named periods; the validated day count maps 1:1 onto the
         # CloudFormation property, so set it there.
         cfn = self.log_group.node.default_child
-        if not isinstance(cfn, logs.CfnLogGroup):  # not assert: the app runs under python -O
-            raise TypeError(f"{self.node.path}: expected a log group resource, got {cfn!r}")
+        assert isinstance(cfn, logs.CfnLogGroup)
         cfn.retention_in_days = retention_days

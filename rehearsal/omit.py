@@ -45,8 +45,7 @@ def omit_custom_resources(app: IConstruct) -> list[dict[str, str]]:
         }
         omitted.setdefault(stack, []).append(entry)
         parent = node.node.scope
-        if parent is None:  # not assert: the app runs under python -O
-            raise ValueError(f"{node.node.path}: a custom resource at the root")
+        assert parent is not None
         if not parent.node.try_remove_child(node.node.id):
             raise RuntimeError(f"could not leave out {node.node.path}")
     for stack, entries in omitted.items():

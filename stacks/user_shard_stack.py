@@ -83,8 +83,7 @@ class UserShardStack(Stack):
                     require_mfa=access.require_mfa,
                 )
                 continue
-            if lifecycle is None:  # no Studio: notebooks (checked above)
-                raise ValueError("UserShardStack: notebooks need the lifecycle configuration")
+            assert lifecycle is not None  # no Studio: notebooks (checked above)
             self.workspaces[user.name] = UserWorkspace(
                 self,
                 f"User-{user.name}",
