@@ -22,11 +22,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from cdk_constructs._asl import notify, retry
 from cdk_constructs._model_quality_workflow import (
     LAMBDA_INVOKE,
     RETRYABLE_ERRORS,
     SM,
-    SNS_PUBLISH,
     TRANSFORM_SYNC,
 )
 from cdk_constructs._state_machine import build_secure_state_machine, registry_and_endpoint_read
@@ -55,15 +55,7 @@ class ChampionChallengerSettings:
 
 
 def _retry() -> list[dict]:
-    return [
-        {
-            "ErrorEquals": list(RETRYABLE_ERRORS),
-            "IntervalSeconds": 5,
-            "MaxAttempts": 4,
-            "BackoffRate": 2.0,
-            "JitterStrategy": "FULL",
-        }
-    ]
+    return retry(RETRYABLE_ERRORS)
 
 
 def _catch() -> list[dict]:
@@ -92,17 +84,13 @@ def _task(
 
 
 def _notify(topic: str, subject: str, message: str, next_state: str) -> dict:
-    return {
-        "Type": "Task",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {"TopicArn": topic, "Subject": subject, "Message.$": message},
-        "ResultPath": None,
-        "Retry": _retry(),
-        "Catch": [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": next_state}
-        ],
-        "Next": next_state,
-    }
+    return notify(
+        topic=topic,
+        subject=subject,
+        message=message,
+        next_state=next_state,
+        retryable=RETRYABLE_ERRORS,
+    )
 
 
 def build_champion_challenger_definition(s: ChampionChallengerSettings) -> dict:

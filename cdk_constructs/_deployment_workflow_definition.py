@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cdk_constructs._asl import notify, retry
+
 SM = "arn:aws:states:::aws-sdk:sagemaker:"
 CREATE_MODEL = SM + "createModel"
 LIST_MODEL_PACKAGES = SM + "listModelPackages"
@@ -37,7 +39,6 @@ CREATE_DQ_JOB_DEFINITION = SM + "createDataQualityJobDefinition"
 CREATE_MQ_JOB_DEFINITION = SM + "createModelQualityJobDefinition"
 CREATE_SCHEDULE = SM + "createMonitoringSchedule"
 UPDATE_SCHEDULE = SM + "updateMonitoringSchedule"
-SNS_PUBLISH = "arn:aws:states:::sns:publish"
 S3_HEAD = "arn:aws:states:::aws-sdk:s3:headObject"
 S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
 S3_PUT = "arn:aws:states:::aws-sdk:s3:putObject"
@@ -112,15 +113,7 @@ class DeploymentWorkflowSettings:
 
 
 def _retry() -> list[dict]:
-    return [
-        {
-            "ErrorEquals": list(RETRYABLE_ERRORS),
-            "IntervalSeconds": 5,
-            "MaxAttempts": 4,
-            "BackoffRate": 2.0,
-            "JitterStrategy": "FULL",
-        }
-    ]
+    return retry(RETRYABLE_ERRORS)
 
 
 def _catch(*first: dict) -> list[dict]:
@@ -589,23 +582,15 @@ def build_definition(s: DeploymentWorkflowSettings) -> dict:
         states.update(_clarify_states(s))
     states["Succeeded"] = {"Type": "Succeed"}
 
-    states[FAILURE_NOTICE] = {
-        "Type": "Task",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": s.notification_topic_arn,
-            "Subject": f"Deployment to {s.endpoint_name} failed",
-            "Message.$": "States.Format('Deployment of run {} failed: {} {}. The "
-            "previous endpoint configuration keeps serving.', "
-            "$.run_id, $.error.Error, $.error.Cause)",
-        },
-        "ResultPath": None,
-        "Retry": _retry(),
-        "Catch": [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": WORKFLOW_FAILED}
-        ],
-        "Next": WORKFLOW_FAILED,
-    }
+    states[FAILURE_NOTICE] = notify(
+        topic=s.notification_topic_arn,
+        subject=f"Deployment to {s.endpoint_name} failed",
+        message="States.Format('Deployment of run {} failed: {} {}. The "
+        "previous endpoint configuration keeps serving.', "
+        "$.run_id, $.error.Error, $.error.Cause)",
+        next_state=WORKFLOW_FAILED,
+        retryable=RETRYABLE_ERRORS,
+    )
     states[WORKFLOW_FAILED] = {
         "Type": "Fail",
         "Error": "DeploymentFailed",
@@ -707,28 +692,16 @@ def _bias_baseline_states(
         ],
         comment="Bias-drift baseline of the training run to the monitor's stable prefix",
     )
-    states["NotifyBiasBaselineFailed"] = {
-        "Type": "Task",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": s.notification_topic_arn,
-            "Subject": f"{s.endpoint_name}: bias-drift baseline failed",
-            "Message.$": "States.Format('Run {} is deployed and serving, but its bias-drift "
-            "baseline (runs/{}/bias/monitor/) could not be put in place: {} {}. The monitor "
-            "keeps its previous baseline (or stays unscheduled).', $.run_id, $.run_id, "
-            "$.error.Error, $.error.Cause)",
-        },
-        "ResultPath": None,
-        "Retry": _retry(),
-        "Catch": [
-            {
-                "ErrorEquals": ["States.ALL"],
-                "ResultPath": "$.notify_error",
-                "Next": "ClarifyMonitors",
-            }
-        ],
-        "Next": "ClarifyMonitors",
-    }
+    states["NotifyBiasBaselineFailed"] = notify(
+        topic=s.notification_topic_arn,
+        subject=f"{s.endpoint_name}: bias-drift baseline failed",
+        message="States.Format('Run {} is deployed and serving, but its bias-drift "
+        "baseline (runs/{}/bias/monitor/) could not be put in place: {} {}. The monitor "
+        "keeps its previous baseline (or stays unscheduled).', $.run_id, $.run_id, "
+        "$.error.Error, $.error.Cause)",
+        next_state="ClarifyMonitors",
+        retryable=RETRYABLE_ERRORS,
+    )
     return states
 
 
@@ -881,27 +854,15 @@ def _explainability_baseline_states(
         comment="Baseline attributions of the training data (analysis.json)",
     )
     states["ReadBaselineStatistics"]["Catch"] = to_notice
-    states["NotifyExplainabilityBaselineFailed"] = {
-        "Type": "Task",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": s.notification_topic_arn,
-            "Subject": f"{s.endpoint_name}: feature-attribution baseline failed",
-            "Message.$": "States.Format('Run {} is deployed and serving, but its "
-            "feature-attribution baseline failed: {} {}. The monitor keeps its previous baseline "
-            "(or stays unscheduled).', $.run_id, $.error.Error, $.error.Cause)",
-        },
-        "ResultPath": None,
-        "Retry": _retry(),
-        "Catch": [
-            {
-                "ErrorEquals": ["States.ALL"],
-                "ResultPath": "$.notify_error",
-                "Next": after,
-            }
-        ],
-        "Next": after,
-    }
+    states["NotifyExplainabilityBaselineFailed"] = notify(
+        topic=s.notification_topic_arn,
+        subject=f"{s.endpoint_name}: feature-attribution baseline failed",
+        message="States.Format('Run {} is deployed and serving, but its "
+        "feature-attribution baseline failed: {} {}. The monitor keeps its previous baseline "
+        "(or stays unscheduled).', $.run_id, $.error.Error, $.error.Cause)",
+        next_state=after,
+        retryable=RETRYABLE_ERRORS,
+    )
     return states
 
 
@@ -998,24 +959,16 @@ def _clarify_states(s: DeploymentWorkflowSettings) -> dict[str, dict]:
             ],
             "Default": "Succeeded",
         },
-        "NotifyClarifyBaselineMissing": {
-            "Type": "Task",
-            "Resource": SNS_PUBLISH,
-            "Parameters": {
-                "TopicArn": s.notification_topic_arn,
-                "Subject": f"{s.endpoint_name}: a Clarify monitor has no baseline yet",
-                "Message.$": "States.Format('Run {} is deployed, but a SageMaker Clarify "
-                "monitor has no baseline (analysis_config.json under s3://"
-                f"{s.monitoring_bucket}/baselines/{s.endpoint_name}/) and was not "
-                "scheduled: {}', $.run_id, States.JsonToString($.clarify))",
-            },
-            "ResultPath": None,
-            "Retry": _retry(),
-            "Catch": [
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": "Succeeded"}
-            ],
-            "Next": "Succeeded",
-        },
+        "NotifyClarifyBaselineMissing": notify(
+            topic=s.notification_topic_arn,
+            subject=f"{s.endpoint_name}: a Clarify monitor has no baseline yet",
+            message="States.Format('Run {} is deployed, but a SageMaker Clarify "
+            "monitor has no baseline (analysis_config.json under s3://"
+            f"{s.monitoring_bucket}/baselines/{s.endpoint_name}/) and was not "
+            "scheduled: {}', $.run_id, States.JsonToString($.clarify))",
+            next_state="Succeeded",
+            retryable=RETRYABLE_ERRORS,
+        ),
     }
 
 

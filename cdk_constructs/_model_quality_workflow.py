@@ -26,6 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from cdk_constructs._asl import SNS_PUBLISH, notify, retry
 from cdk_constructs._state_machine import build_secure_state_machine, registry_and_endpoint_read
 from cdk_constructs._validation import require
 
@@ -33,7 +34,6 @@ SM = "arn:aws:states:::aws-sdk:sagemaker:"
 TRANSFORM_SYNC = "arn:aws:states:::sagemaker:createTransformJob.sync"
 S3_GET = "arn:aws:states:::aws-sdk:s3:getObject"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-SNS_PUBLISH = "arn:aws:states:::sns:publish"
 RETRYABLE_ERRORS = [
     "ThrottlingException",
     "SageMaker.ThrottlingException",
@@ -71,15 +71,7 @@ class ModelQualitySettings:
 
 
 def _retry() -> list[dict]:
-    return [
-        {
-            "ErrorEquals": list(RETRYABLE_ERRORS),
-            "IntervalSeconds": 5,
-            "MaxAttempts": 4,
-            "BackoffRate": 2.0,
-            "JitterStrategy": "FULL",
-        }
-    ]
+    return retry(RETRYABLE_ERRORS)
 
 
 def _task(
@@ -296,26 +288,14 @@ def build_model_quality_definition(s: ModelQualitySettings) -> dict:
         },
         "QualityDegraded": {"Type": "Succeed", "Comment": "Reported; retraining via alarm"},
         "QualityOk": {"Type": "Succeed"},
-        FAILURE_NOTICE: {
-            "Type": "Task",
-            "Resource": SNS_PUBLISH,
-            "Parameters": {
-                "TopicArn": s.operations_topic_arn,
-                "Subject": f"Model-quality check failed: {s.endpoint_name}",
-                "Message.$": "States.Format('The model-quality check failed: {} {}', "
-                "$.error.Error, $.error.Cause)",
-            },
-            "ResultPath": None,
-            "Retry": _retry(),
-            "Catch": [
-                {
-                    "ErrorEquals": ["States.ALL"],
-                    "ResultPath": "$.notify_error",
-                    "Next": "CheckFailed",
-                }
-            ],
-            "Next": "CheckFailed",
-        },
+        FAILURE_NOTICE: notify(
+            topic=s.operations_topic_arn,
+            subject=f"Model-quality check failed: {s.endpoint_name}",
+            message="States.Format('The model-quality check failed: {} {}', "
+            "$.error.Error, $.error.Cause)",
+            next_state="CheckFailed",
+            retryable=RETRYABLE_ERRORS,
+        ),
         "CheckFailed": {
             "Type": "Fail",
             "Error": "ModelQualityCheckFailed",

@@ -13,11 +13,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from cdk_constructs._asl import SNS_PUBLISH, notify, retry
 from cdk_constructs._state_machine import build_secure_state_machine
 from cdk_constructs._validation import require
 
 START_PIPELINE = "arn:aws:states:::aws-sdk:codepipeline:startPipelineExecution"
-SNS_PUBLISH = "arn:aws:states:::sns:publish"
 RETRYABLE_ERRORS = [
     "ThrottlingException",
     "CodePipeline.ThrottlingException",
@@ -28,15 +28,7 @@ RETRYABLE_ERRORS = [
 
 
 def _retry() -> list[dict]:
-    return [
-        {
-            "ErrorEquals": list(RETRYABLE_ERRORS),
-            "IntervalSeconds": 5,
-            "MaxAttempts": 4,
-            "BackoffRate": 2.0,
-            "JitterStrategy": "FULL",
-        }
-    ]
+    return retry(RETRYABLE_ERRORS)
 
 
 def build_retraining_definition(*, pipeline_name: str, topic_arn: str) -> dict:
@@ -78,26 +70,14 @@ def build_retraining_definition(*, pipeline_name: str, topic_arn: str) -> dict:
                 "Next": "Started",
             },
             "Started": {"Type": "Succeed"},
-            "NotifyFailure": {
-                "Type": "Task",
-                "Resource": SNS_PUBLISH,
-                "Parameters": {
-                    "TopicArn": topic_arn,
-                    "Subject": "Retraining failed to start",
-                    "Message.$": "States.Format('Retraining did not start: {} {}', "
-                    "$.error.Error, $.error.Cause)",
-                },
-                "ResultPath": None,
-                "Retry": _retry(),
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "ResultPath": "$.notify_error",
-                        "Next": "RetrainingFailed",
-                    }
-                ],
-                "Next": "RetrainingFailed",
-            },
+            "NotifyFailure": notify(
+                topic=topic_arn,
+                subject="Retraining failed to start",
+                message="States.Format('Retraining did not start: {} {}', "
+                "$.error.Error, $.error.Cause)",
+                next_state="RetrainingFailed",
+                retryable=RETRYABLE_ERRORS,
+            ),
             "RetrainingFailed": {
                 "Type": "Fail",
                 "Error": "RetrainingFailed",

@@ -32,6 +32,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from cdk_constructs._asl import notify, retry
+
 # Container 1 of the serving pipeline: ml/credit_default/preprocess.py writes the archive
 # (code/serve_drop.py and its column layout) under runs/<run>/serving/.
 SERVING_ARCHIVE = "model.tar.gz"
@@ -44,7 +46,6 @@ CREATE_MODEL_PACKAGE = "arn:aws:states:::aws-sdk:sagemaker:createModelPackage"
 DESCRIBE_EXPERIMENT = "arn:aws:states:::aws-sdk:sagemaker:describeExperiment"
 CREATE_EXPERIMENT = "arn:aws:states:::aws-sdk:sagemaker:createExperiment"
 CREATE_TRIAL = "arn:aws:states:::aws-sdk:sagemaker:createTrial"
-SNS_PUBLISH = "arn:aws:states:::sns:publish"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 # Transient failures worth retrying; a job that itself failed is not retried blindly.
@@ -128,15 +129,7 @@ class TrainingWorkflowSettings:
 
 
 def _retry() -> list[dict]:
-    return [
-        {
-            "ErrorEquals": list(RETRYABLE_ERRORS),
-            "IntervalSeconds": 5,
-            "MaxAttempts": 4,
-            "BackoffRate": 2.0,
-            "JitterStrategy": "FULL",
-        }
-    ]
+    return retry(RETRYABLE_ERRORS)
 
 
 def _catch() -> list[dict]:
@@ -427,7 +420,7 @@ def _gate_failure(
     states: dict,
     s: TrainingWorkflowSettings,
     *,
-    notify: str,
+    notice: str,
     failed: str,
     subject: str,
     message: str,
@@ -435,19 +428,13 @@ def _gate_failure(
     cause: str,
 ) -> None:
     """Notify operations of a gate that was not met, then fail: nothing is registered."""
-    states[notify] = {
-        "Type": "Task",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": s.notification_topic_arn,
-            "Subject": subject,
-            "Message.$": f"States.Format('{message}', {arguments})",
-        },
-        "ResultPath": None,
-        "Retry": _retry(),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": failed}],
-        "Next": failed,
-    }
+    states[notice] = notify(
+        topic=s.notification_topic_arn,
+        subject=subject,
+        message=f"States.Format('{message}', {arguments})",
+        next_state=failed,
+        retryable=RETRYABLE_ERRORS,
+    )
     states[failed] = {"Type": "Fail", "Error": failed, "Cause": cause}
 
 
@@ -678,7 +665,7 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     _gate_failure(
         states,
         s,
-        notify="NotifyGateFailed",
+        notice="NotifyGateFailed",
         failed="QualityGateFailed",
         subject="Model below the quality bar: not registered",
         message=(
@@ -697,7 +684,7 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     _gate_failure(
         states,
         s,
-        notify="NotifyOverfitGateFailed",
+        notice="NotifyOverfitGateFailed",
         failed="OverfitGateFailed",
         subject="Model overfit (train/validation gap): not registered",
         message=(
@@ -824,7 +811,7 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     _gate_failure(
         states,
         s,
-        notify="NotifyBiasGateFailed",
+        notice="NotifyBiasGateFailed",
         failed="BiasGateFailed",
         subject="Model outside the bias bounds: not registered",
         message=(
@@ -1018,22 +1005,13 @@ def build_definition(s: TrainingWorkflowSettings) -> dict:
     )
     states["Succeeded"] = {"Type": "Succeed"}
 
-    states[FAILURE_NOTICE] = {
-        "Type": "Task",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": s.notification_topic_arn,
-            "Subject": "Training workflow failed",
-            "Message.$": "States.Format('Run {} failed: {} {}', $.run_id, $.error.Error, "
-            "$.error.Cause)",
-        },
-        "ResultPath": None,
-        "Retry": _retry(),
-        "Catch": [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": WORKFLOW_FAILED}
-        ],
-        "Next": WORKFLOW_FAILED,
-    }
+    states[FAILURE_NOTICE] = notify(
+        topic=s.notification_topic_arn,
+        subject="Training workflow failed",
+        message="States.Format('Run {} failed: {} {}', $.run_id, $.error.Error, $.error.Cause)",
+        next_state=WORKFLOW_FAILED,
+        retryable=RETRYABLE_ERRORS,
+    )
     states[WORKFLOW_FAILED] = {
         "Type": "Fail",
         "Error": "TrainingWorkflowFailed",
