@@ -32,6 +32,19 @@ SOURCES = {
     "efs_standard_gb_month": "https://aws.amazon.com/efs/pricing/",
 }
 
+# SageMaker's on-demand ML instance prices per hour in London (eu-west-2). The pricing page
+# prices notebook instances and Studio's JupyterLab and Code Editor apps from this one table;
+# Frankfurt below copies it as a placeholder.
+_LONDON_ML_INSTANCE_HOUR: dict[str, float] = {
+    "ml.t3.medium": 0.0583,
+    "ml.t3.large": 0.1166,
+    "ml.t3.xlarge": 0.2333,
+    "ml.m5.large": 0.134,
+    "ml.m5.xlarge": 0.269,
+    "ml.m5.2xlarge": 0.538,
+    "ml.c5.xlarge": 0.238,
+}
+
 PRICES: dict[str, dict] = {
     "eu-west-2": {
         "vpc_interface_endpoint_az_hour": 0.011,
@@ -45,26 +58,10 @@ PRICES: dict[str, dict] = {
         "cloudwatch_alarm_month": 0.10,  # standard resolution metric alarm
         "secret_month": 0.40,
         "ml_storage_gb_month": 0.168,
-        "notebook_instance_hour": {
-            "ml.t3.medium": 0.0583,
-            "ml.t3.large": 0.1166,
-            "ml.t3.xlarge": 0.2333,
-            "ml.m5.large": 0.134,
-            "ml.m5.xlarge": 0.269,
-            "ml.m5.2xlarge": 0.538,
-            "ml.c5.xlarge": 0.238,
-        },
-        # Studio JupyterLab / Code Editor apps: the ML instance table above (same page),
+        "notebook_instance_hour": _LONDON_ML_INSTANCE_HOUR,
+        # Studio JupyterLab / Code Editor apps: the same table (same page),
         # billed only while an app runs; idle shutdown stops it after notebook_idle_minutes.
-        "studio_app_hour": {
-            "ml.t3.medium": 0.0583,
-            "ml.t3.large": 0.1166,
-            "ml.t3.xlarge": 0.2333,
-            "ml.m5.large": 0.134,
-            "ml.m5.xlarge": 0.269,
-            "ml.m5.2xlarge": 0.538,
-            "ml.c5.xlarge": 0.238,
-        },
+        "studio_app_hour": _LONDON_ML_INSTANCE_HOUR,
         # The home directories on the domain's file system, per GB-month stored (EFS Standard,
         # Regional). https://aws.amazon.com/efs/pricing/ as retrieved here (search, 2026-12-06)
         # shows only US East (N. Virginia), $0.30/GB-month; 0.33 is London's rate as commonly
@@ -87,24 +84,8 @@ PRICES: dict[str, dict] = {
         "cloudwatch_alarm_month": 0.10,
         "secret_month": 0.40,
         "ml_storage_gb_month": 0.168,
-        "notebook_instance_hour": {
-            "ml.t3.medium": 0.0583,
-            "ml.t3.large": 0.1166,
-            "ml.t3.xlarge": 0.2333,
-            "ml.m5.large": 0.134,
-            "ml.m5.xlarge": 0.269,
-            "ml.m5.2xlarge": 0.538,
-            "ml.c5.xlarge": 0.238,
-        },
-        "studio_app_hour": {
-            "ml.t3.medium": 0.0583,
-            "ml.t3.large": 0.1166,
-            "ml.t3.xlarge": 0.2333,
-            "ml.m5.large": 0.134,
-            "ml.m5.xlarge": 0.269,
-            "ml.m5.2xlarge": 0.538,
-            "ml.c5.xlarge": 0.238,
-        },
+        "notebook_instance_hour": _LONDON_ML_INSTANCE_HOUR,
+        "studio_app_hour": _LONDON_ML_INSTANCE_HOUR,
         "efs_standard_gb_month": 0.36,  # estimate: re-check on https://aws.amazon.com/efs/pricing/
     },
 }
