@@ -168,6 +168,9 @@ def _partial_cross_checks(data: dict) -> list[tuple[str, str]]:
     )
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_config(path: str | Path) -> PlatformConfig:
     """Read and validate a platform YAML file; raises :class:`ConfigError` with readable
     messages (at synth time, never at deploy time)."""
@@ -179,7 +182,10 @@ def load_config(path: str | Path) -> PlatformConfig:
             str(path), ["file not found; pass CONFIG=path/to/platform.yaml"]
         ) from None
     try:
-        data = yaml.safe_load(text)
+        # libyaml's safe loader (in PyYAML's wheels): the same documents and errors as
+        # yaml.safe_load, about eight times faster; 500 people's config took 0.1 s in pure Python,
+        # read once by the app and once by the review pack.
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), [f"(YAML syntax) {exc}"]) from None
     return parse_config(data, str(path))
