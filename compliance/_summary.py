@@ -80,6 +80,34 @@ def read_findings(outdir: Path) -> list[Finding]:
     return sorted(set(findings), key=lambda f: (f.path, f.rule))
 
 
+@dataclass(frozen=True)
+class IncompleteCheck:
+    """A validator that did not finish: CDK catches a plugin that raised (cfn-guard's process
+    failed, a rule pack threw) and reports it as concluded "failure", with the error in its
+    metadata and no violation listed. Nothing it checks was checked, so the gate fails; it
+    cannot be acknowledged."""
+
+    plugin: str
+    error: str
+
+
+def incomplete_checks(outdir: Path) -> list[IncompleteCheck]:
+    """The validators of the synth in ``outdir`` that did not complete (see
+    :class:`IncompleteCheck`): an error in a plugin's report, or a conclusion of "failure"
+    without a violation to show for it."""
+    incomplete = []
+    for plugin in load_validation_report(outdir).get("pluginReports", []):
+        error = (plugin.get("metadata") or {}).get("error")
+        if error or (plugin.get("conclusion") == "failure" and not plugin.get("violations")):
+            incomplete.append(
+                IncompleteCheck(
+                    plugin=plugin.get("pluginName", "?"),
+                    error=str(error or "concluded failure without listing a violation"),
+                )
+            )
+    return incomplete
+
+
 def report_path(outdir: Path) -> Path:
     return next(
         (outdir / n for n in REPORT_NAMES if (outdir / n).exists()), outdir / REPORT_NAMES[0]
@@ -90,13 +118,28 @@ def summarize_validation_failure(outdir: Path) -> str:
     """A readable summary of a failed synth's findings: per finding the rule, the construct,
     the fix and the acknowledgement id; print it when ``app.synth()`` raised."""
     findings = read_findings(outdir)
-    if not findings:
+    incomplete = incomplete_checks(outdir)
+    if not findings and not incomplete:
         return (
             f"COMPLIANCE CHECKS FAILED: synthesis stopped on a validation error; see "
             f"{report_path(outdir)}"
         )
-    lines = [
-        "",
+    lines = [""]
+    if incomplete:
+        lines += [
+            f"COMPLIANCE CHECKS FAILED: {len(incomplete)} check(s) did not complete, so "
+            "nothing they check was checked.",
+            "This cannot be acknowledged: repair the tool (`make install` restores the pinned "
+            "validators), then synthesize again.",
+            "",
+        ]
+        for check in incomplete:
+            lines.append(f"- {check.plugin}: {check.error.strip()}")
+        lines.append("")
+        if not findings:
+            lines.append(f"Full report: {report_path(outdir)}")
+            return "\n".join(lines)
+    lines += [
         f"COMPLIANCE CHECKS FAILED: {len(findings)} unacknowledged finding(s).",
         "Fix the resource (preferred), or acknowledge the exact finding with a reason: an",
         "Acknowledgement(path, finding id as below, reason) for compliance.acknowledge_findings",

@@ -345,9 +345,13 @@ def build(args: argparse.Namespace) -> Rehearsal:
     def templates() -> None:
         # The app already failed the synth on any finding (compliance/gate.py); re-read the
         # report so that nothing is deployed from an assembly with an unacknowledged one.
-        from compliance._summary import read_findings, summarize_validation_failure
+        from compliance._summary import (
+            incomplete_checks,
+            read_findings,
+            summarize_validation_failure,
+        )
 
-        if read_findings(assembly):
+        if read_findings(assembly) or incomplete_checks(assembly):
             raise StepFailed(summarize_validation_failure(assembly))
         problems = check_templates(assembly)
         if problems:

@@ -101,6 +101,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
                                "careless/*", "--require-approval", "never", "--no-notices",
                                "--output", str(base / "deploy-out")], base,
                               {"CARELESS": "guard-only"}),
+        # cfn-guard cannot run (its binary is gone): CDK reports the plugin as failed with no
+        # violation listed, and the CLI exits 0 on that by itself.
+        "synth-broken-guard": ([CDK, "synth", "--app", f"{sys.executable} {CARELESS_APP}",
+                                "--no-notices", "--quiet", "--output", str(base / "broken-out")],
+                               base, {"CARELESS": "broken-guard",
+                                      "CFN_GUARD_CACHE": str(base / "broken-guard-cache")}),
         "make-synth-bad-config": (["make", "--no-print-directory", "-C", str(ROOT), "synth",
                                    f"CONFIG={bad}", f"OUT={previous}"], ROOT, {}),
     }
@@ -138,6 +144,20 @@ def test_cdk_deploy_of_a_stage_fails_on_a_cfn_guard_only_finding(runs) -> None:
     assert finding_lines and all("(cdk-validator-cfnguard)" in line for line in finding_lines)
     assert "sqs_queue_encrypted_check" in run.stderr
     assert "Deployment time" not in run.output
+
+
+def test_cdk_synth_fails_when_a_validator_cannot_run(runs) -> None:
+    """A check that crashed checked nothing: the gate fails, names the validator and its
+    error, and offers no acknowledgement (there is no finding to acknowledge)."""
+    run = runs["synth-broken-guard"]
+    assert run.returncode != 0, run.output
+    assert SUMMARY in run.stderr and "did not complete" in run.stderr
+    assert "- cdk-validator-cfnguard: " in run.stderr
+    assert "cfn-guard" in run.stderr.split("- cdk-validator-cfnguard: ", 1)[1]
+    assert "id:   " not in run.stderr  # the cdk-nag findings are acknowledged; nothing else
+    report = json.loads((run.workdir / "broken-out" / "validation-report.json").read_text())
+    guard = next(p for p in report["pluginReports"] if p["pluginName"] == "cdk-validator-cfnguard")
+    assert guard["conclusion"] == "failure" and guard["violations"] == []
 
 
 def test_make_synth_with_a_bad_config_reports_every_problem_and_keeps_cdk_out(runs) -> None:

@@ -4,6 +4,7 @@ explained and still needed."""
 from __future__ import annotations
 
 import fnmatch
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,40 @@ def test_failure_summary_is_readable(unacknowledged) -> None:
     assert first.rule in summary and first.path in summary
     assert "fix:" in summary and "compliance/acknowledgements.py" in summary
     assert "HIPAA.Security::HIPAA.Security-S3BucketReplicationEnabled" in summary
+
+
+def _report(tmp_path, *plugins: dict):
+    (tmp_path / "validation-report.json").write_text(json.dumps({"pluginReports": list(plugins)}))
+    return tmp_path
+
+
+def test_a_validator_that_did_not_complete_is_a_failure_no_acknowledgement_can_hide(
+    tmp_path,
+) -> None:
+    """CDK reports a plugin that raised as concluded "failure" with its error in the metadata
+    and no violation (compliance/_summary.py). The gate's inputs see it; the summary says what
+    did not run and that it cannot be acknowledged."""
+    from compliance._summary import IncompleteCheck, incomplete_checks
+
+    crashed = {"pluginName": "cdk-validator-cfnguard", "conclusion": "failure", "violations": [],
+               "metadata": {"error": "Validation plugin 'cdk-validator-cfnguard' failed: boom"}}
+    silent = {"pluginName": "AwsSolutions", "conclusion": "failure", "violations": []}
+    clean = {"pluginName": "NIST.800.53.R5", "conclusion": "success", "violations": [],
+             "suppressedViolations": [{"ruleName": "x"}]}
+    found = {"pluginName": "PCI.DSS.321", "conclusion": "failure", "violations": [
+        {"ruleName": "PCI.DSS.321-S3BucketVersioningEnabled", "description": "versioning",
+         "violatingConstructs": [{"constructPath": "dev/Foundation/X/Resource"}]}]}
+    outdir = _report(tmp_path, crashed, silent, clean, found)
+    assert incomplete_checks(outdir) == [
+        IncompleteCheck("cdk-validator-cfnguard",
+                        "Validation plugin 'cdk-validator-cfnguard' failed: boom"),
+        IncompleteCheck("AwsSolutions", "concluded failure without listing a violation"),
+    ]
+    summary = summarize_validation_failure(outdir)
+    assert "2 check(s) did not complete" in summary and "cannot be acknowledged" in summary
+    assert "- cdk-validator-cfnguard: Validation plugin" in summary
+    assert "1 unacknowledged finding(s)" in summary  # the real finding is still listed
+    assert incomplete_checks(_report(tmp_path, clean, found)) == []
 
 
 def test_bad_config_fails_synth_with_the_message(tmp_path, capsys, monkeypatch) -> None:

@@ -122,6 +122,23 @@ def test_nothing_is_deployed_from_an_assembly_with_an_unacknowledged_finding(tmp
         check.run()
 
 
+def test_nothing_is_deployed_from_an_assembly_whose_checks_did_not_complete(tmp_path: Path) -> None:
+    import argparse
+    import json
+
+    args = argparse.Namespace(config=str(Path(__file__).parents[1] / "config" / "platform.yaml"),
+                              state_dir=str(tmp_path / "state"), port=0, keep_state=False)
+    rehearsal = deploy_local.build(args)
+    assembly = tmp_path / "state" / "cdk.out"
+    assembly.mkdir()
+    (assembly / "validation-report.json").write_text(json.dumps({"pluginReports": [{
+        "pluginName": "cdk-validator-cfnguard", "conclusion": "failure", "violations": [],
+        "metadata": {"error": "Validation plugin 'cdk-validator-cfnguard' failed: spawn"}}]}))
+    check = next(step for step in rehearsal.steps if step.name == "check templates")
+    with pytest.raises(StepFailed, match="1 check\\(s\\) did not complete"):
+        check.run()
+
+
 def test_sigterm_during_a_command_stops_the_command_and_the_server(tmp_path: Path) -> None:
     started: dict[str, int] = {}
 

@@ -6,6 +6,9 @@ exactly as app.py does, on one small stack:
 - CARELESS=bucket (default): a plain ``s3.Bucket`` instead of SecureBucket; every pack finds it.
 - CARELESS=guard-only: an unencrypted SQS queue whose cdk-nag findings are all acknowledged,
   so that the only unacknowledged findings come from cfn-guard (Control Tower CT.SQS.PR.1/2).
+- CARELESS=broken-guard: the same queue, with the cfn-guard binary gone from the validator's
+  unpacked bundle (in the throwaway CFN_GUARD_CACHE the test gives): the cfn-guard plugin
+  cannot run at all, which CDK reports as a failure that lists no violation.
 """
 
 from __future__ import annotations
@@ -37,7 +40,15 @@ def build(outdir: str) -> App:
     app = App(outdir=outdir)
     stage = Stage(app, "careless", env=Environment(account="111111111111", region="eu-west-2"))
     stack = Stack(stage, "Data")
-    if os.environ.get("CARELESS", "bucket") == "guard-only":
+    mode = os.environ.get("CARELESS", "bucket")
+    if mode == "broken-guard":
+        from compliance import _guard
+
+        cache = os.environ.get("CFN_GUARD_CACHE", "")
+        assert cache and "broken" in cache, "broken-guard needs a throwaway CFN_GUARD_CACHE"
+        for binary in _guard.package_dir().glob("bin/*/*/cfn-guard*"):
+            binary.unlink()
+    if mode in ("guard-only", "broken-guard"):
         queue = sqs.Queue(stack, "Queue", encryption=sqs.QueueEncryption.UNENCRYPTED)
         Validations.of(queue).acknowledge(*(
             Acknowledgment(id=finding, reason="CLI test: only cfn-guard is left")
