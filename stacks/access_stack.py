@@ -243,7 +243,7 @@ class AccessStack(Stack):
             ),
         )
         self.studio_guardrails.roles = [admin.role_name]
-        self.studio_guardrails.add_dependency(admin.resource)
+        self.studio_guardrails.add_resource_dependency(admin.resource)
         # Per-user stacks import the domain id by this fixed export name (one import per shard,
         # no cross-stack reference per person); exported even when no user needs it today.
         self.studio_domain_id_export = names.stack("access-studio-domain-id")
