@@ -16,6 +16,9 @@ if str(ROOT) not in sys.path:
 # The pinned Node.js 22 and CDK CLI (jsii starts `node`).
 os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# A deprecated aws-cdk-lib API raises instead of printing a warning (read by the jsii kernel
+# when it starts): every app, stack and construct the tests build uses only current APIs.
+os.environ["JSII_DEPRECATED"] = "fail"
 
 from platform_config import PlatformConfig, load_config  # noqa: E402
 from synth_support import SynthResult, synthesize  # noqa: E402
