@@ -103,38 +103,33 @@ def test_keep_state_says_where_the_state_is_kept(tmp_path: Path) -> None:
     assert f"state kept in {rehearsal.state_dir}" in lines[-1]
 
 
-def test_nothing_is_deployed_from_an_assembly_with_an_unacknowledged_finding(tmp_path: Path) -> None:
+def _check_templates_step(tmp_path: Path, report: dict) -> Step:
+    """The rehearsal's "check templates" step, over an assembly whose report is ``report``."""
     import argparse
-    import json
 
     args = argparse.Namespace(config=str(Path(__file__).parents[1] / "config" / "platform.yaml"),
                               state_dir=str(tmp_path / "state"), port=0, keep_state=False)
     rehearsal = deploy_local.build(args)
     assembly = tmp_path / "state" / "cdk.out"
     assembly.mkdir()
-    (assembly / "validation-report.json").write_text(json.dumps({"pluginReports": [{
+    (assembly / "validation-report.json").write_text(json.dumps(report))
+    return next(step for step in rehearsal.steps if step.name == "check templates")
+
+
+def test_nothing_is_deployed_from_an_assembly_with_an_unacknowledged_finding(tmp_path: Path) -> None:
+    check = _check_templates_step(tmp_path, {"pluginReports": [{
         "pluginName": "cdk-validator-cfnguard", "conclusion": "success",
         "violations": [{"ruleName": "s3_bucket_versioning_enabled_check", "severity": "error",
                         "description": "versioning",
-                        "violatingConstructs": [{"constructPath": "dev/Foundation/X/Resource"}]}]}]}))
-    check = next(step for step in rehearsal.steps if step.name == "check templates")
+                        "violatingConstructs": [{"constructPath": "dev/Foundation/X/Resource"}]}]}]})
     with pytest.raises(StepFailed, match="COMPLIANCE CHECKS FAILED: 1 unacknowledged"):
         check.run()
 
 
 def test_nothing_is_deployed_from_an_assembly_whose_checks_did_not_complete(tmp_path: Path) -> None:
-    import argparse
-    import json
-
-    args = argparse.Namespace(config=str(Path(__file__).parents[1] / "config" / "platform.yaml"),
-                              state_dir=str(tmp_path / "state"), port=0, keep_state=False)
-    rehearsal = deploy_local.build(args)
-    assembly = tmp_path / "state" / "cdk.out"
-    assembly.mkdir()
-    (assembly / "validation-report.json").write_text(json.dumps({"pluginReports": [{
+    check = _check_templates_step(tmp_path, {"pluginReports": [{
         "pluginName": "cdk-validator-cfnguard", "conclusion": "failure", "violations": [],
-        "metadata": {"error": "Validation plugin 'cdk-validator-cfnguard' failed: spawn"}}]}))
-    check = next(step for step in rehearsal.steps if step.name == "check templates")
+        "metadata": {"error": "Validation plugin 'cdk-validator-cfnguard' failed: spawn"}}]})
     with pytest.raises(StepFailed, match="1 check\\(s\\) did not complete"):
         check.run()
 
