@@ -167,6 +167,28 @@ def test_one_profile_and_role_per_data_scientist_and_no_notebook_instances(studi
                 assert part in policies, part
 
 
+def test_sagemaker_adds_the_home_efs_nfs_group_and_every_group_list_leaves_room_for_it(
+    studio,
+) -> None:
+    """The home EFS is reached over NFS through a security group SageMaker adds itself, so the
+    platform group allows only HTTPS; AWS's SageMaker model (the pinned botocore) says so, and
+    that a list may therefore hold one group fewer than its maximum. Every group list the
+    platform writes (the domain's defaults, each profile) leaves that room."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    member = model.shape_for("UserSettings").members["SecurityGroups"]
+    assert "adds a security group to allow NFS traffic" in member.documentation
+    room = member.metadata["max"] - 1
+    access = studio.template("dev", "Access")
+    (domain,) = _of_type(access, "AWS::SageMaker::Domain").values()
+    lists = [domain["Properties"]["DefaultUserSettings"]["SecurityGroups"]]
+    lists += [p["Properties"]["UserSettings"]["SecurityGroups"]
+              for t in _shards(studio).values()
+              for p in _of_type(t, "AWS::SageMaker::UserProfile").values()]
+    assert len(lists) > 1 and all(1 <= len(groups) <= room for groups in lists)
+
+
 def test_adding_a_person_moves_nobody_else(studio_config, sample_config_data,
                                            tmp_path_factory) -> None:
     from synth_support import synthesize
