@@ -4,7 +4,8 @@ The reusable gate is exactly the names in ``__all__``: :func:`add_compliance_che
 every finding of four cdk-nag packs (AwsSolutions, NIST 800-53 rev 5, HIPAA Security, PCI
 DSS 3.2.1) and of the cfn-guard Control Tower rules fail the synth, and
 :func:`synth_or_fail` synthesizes and fails on every violation the validation report
-lists (whatever the CDK CLI passed), and :func:`summarize_validation_failure` turns that
+lists (whatever the CDK CLI passed) and on every check that did not complete (a validator
+that raised), and :func:`summarize_validation_failure` turns that
 report into a list a person can act on. :func:`acknowledge_findings` records the findings
 an app accepts (a list of :class:`Acknowledgement`: construct path, exact finding id,
 reason) and refuses whole-stack and whole-rule entries. ``compliance.acknowledgements`` is
@@ -59,7 +60,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "synth_or_fail": (
         "gate",
         "app.synth(), then fail on every violation of the whole validation report, whatever "
-        "the CLI passed or a plugin concluded",
+        "the CLI passed or a plugin concluded, and on any check that did not complete",
     ),
     "ComplianceGateFailed": ("gate", "raised by synth_or_fail; .summary is the text to print"),
     "Acknowledgement": (
