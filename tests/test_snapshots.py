@@ -77,3 +77,20 @@ def test_every_stack_has_a_snapshot_test(synth) -> None:
     tested |= {f"dev/{shard}" for shard in USER_SHARDS} | {"dev/Training"}
     tested |= {"preprod/Serving", "prod/Serving"}
     assert set(synth.templates) == tested
+
+
+def test_stack_metadata_names_logical_ids_without_creation_stack_traces(synth) -> None:
+    """cdk.json turns off CDK's creation stack traces (in a Python app they only ever say
+    "jsii runtime, node internals"); the logical-ID metadata the CLI and the review pack use
+    is still written for every resource."""
+    files = sorted(synth.outdir.glob("assembly-*/*.metadata.json"))
+    assert files
+    for path in files:
+        entries = [e for es in json.loads(path.read_text()).values() for e in es]
+        types = {e["type"] for e in entries}
+        assert "aws:cdk:creationStack" not in types, path.name
+        logical_ids = {e["data"] for e in entries if e["type"] == "aws:cdk:logicalId"}
+        resources = json.loads(
+            path.with_name(path.name.replace(".metadata.json", ".template.json")).read_text()
+        )["Resources"]
+        assert set(resources) <= logical_ids, path.name
