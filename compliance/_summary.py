@@ -129,8 +129,9 @@ def summarize_validation_failure(outdir: Path) -> str:
         lines += [
             f"COMPLIANCE CHECKS FAILED: {len(incomplete)} check(s) did not complete, so "
             "nothing they check was checked.",
-            "This cannot be acknowledged: repair the tool (`make install` restores the pinned "
-            "validators), then synthesize again.",
+            "This cannot be acknowledged: repair the tool named in the error, then synthesize "
+            "again (`make install` reinstalls the pinned packages; removing `.cache/` makes "
+            "the app unpack the validators again).",
             "",
         ]
         for check in incomplete:

@@ -147,6 +147,7 @@ def test_a_validator_that_did_not_complete_is_a_failure_no_acknowledgement_can_h
     ]
     summary = summarize_validation_failure(outdir)
     assert "2 check(s) did not complete" in summary and "cannot be acknowledged" in summary
+    assert "removing `.cache/`" in summary  # a broken unpacked validator is re-unpacked
     assert "- cdk-validator-cfnguard: Validation plugin" in summary
     assert "1 unacknowledged finding(s)" in summary  # the real finding is still listed
     assert incomplete_checks(_report(tmp_path, clean, found)) == []
