@@ -53,6 +53,10 @@ def build_app(
     context = dict(cdk_json_context())
     # As the CDK CLI does: construct paths in template metadata (reviewers and cfn-lint use them).
     context.setdefault("aws:cdk:enable-path-metadata", True)
+    # No creation stack traces: in a Python app each only says "jsii runtime, node internals",
+    # and CDK captured one per construct into every stack's metadata file. Set here, not in
+    # cdk.json: the CLI warns about any "aws:" key in cdk.json's context ("reserved").
+    context.setdefault("aws:cdk:disable-creation-stack-traces", True)
     for name in ENVIRONMENT_NAMES:
         env = config.environment(name)
         # Availability zones come from configuration: no lookup, no credentials needed.

@@ -173,6 +173,18 @@ def test_make_synth_with_a_bad_config_reports_every_problem_and_keeps_cdk_out(ru
     assert (previous / "assembly-dev").is_dir()
 
 
+def test_the_cli_has_no_complaint_about_the_projects_cdk_json(runs) -> None:
+    """The pinned CLI warns about a cdk.json it dislikes (e.g. a reserved "aws:" context key)
+    on every command, naming the file. `make synth` in this project (the bad-config run reads
+    the project's own cdk.json; the careless project carries the same context) says nothing
+    about it."""
+    for name, cdk_json in (("make-synth-bad-config", ROOT / "cdk.json"),
+                           ("make-synth", runs["make-synth"].workdir / "cdk.json")):
+        run = runs[name]
+        complaints = [line for line in run.output.splitlines() if str(cdk_json) in line]
+        assert complaints == [], complaints
+
+
 def test_make_help_lists_every_target() -> None:
     import re
 

@@ -80,7 +80,7 @@ def test_every_stack_has_a_snapshot_test(synth) -> None:
 
 
 def test_stack_metadata_names_logical_ids_without_creation_stack_traces(synth) -> None:
-    """cdk.json turns off CDK's creation stack traces (in a Python app they only ever say
+    """The app turns off CDK's creation stack traces (in a Python app they only ever say
     "jsii runtime, node internals"); the logical-ID metadata the CLI and the review pack use
     is still written for every resource."""
     files = sorted(synth.outdir.glob("assembly-*/*.metadata.json"))
