@@ -43,7 +43,8 @@ def enable_eventbridge_notifications(bucket: s3.Bucket) -> None:
     ``event_bridge_enabled`` deploys a custom-resource Lambda outside the VPC to do the same.
     """
     cfn = bucket.node.default_child
-    assert isinstance(cfn, s3.CfnBucket)
+    if not isinstance(cfn, s3.CfnBucket):
+        raise TypeError(f"{bucket.node.path}: the bucket's default child is not a CfnBucket")
     cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
         event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
             event_bridge_enabled=True

@@ -387,7 +387,8 @@ class TrainingPipeline(Construct):
         # The VPC is set on the CloudFormation property: the L2's vpc option would add an
         # inline policy for network interfaces, which BuildPolicy already grants (scoped).
         cfn_project = self.build_project.node.default_child
-        assert isinstance(cfn_project, codebuild.CfnProject)
+        if not isinstance(cfn_project, codebuild.CfnProject):
+            raise TypeError(f"{self.node.path}: the build project's child is not a CfnProject")
         cfn_project.vpc_config = codebuild.CfnProject.VpcConfigProperty(
             vpc_id=vpc.vpc_id,
             subnets=[s.subnet_id for s in vpc.isolated_subnets],
@@ -661,7 +662,8 @@ class TrainingPipeline(Construct):
     ) -> codepipeline.IAction:
         if source.kind == "codeconnections":
             connection_arn = source.connection_arn
-            assert connection_arn is not None  # SourceConfig requires it for this kind
+            if connection_arn is None:  # SourceConfig requires it for this kind
+                raise ValueError("source: codeconnections needs connection_arn")
             owner, repo = (source.repository or "/").split("/", 1)
             self.actions_policy.add_statements(
                 iam.PolicyStatement(
@@ -683,7 +685,8 @@ class TrainingPipeline(Construct):
                 variables_namespace="SourceVariables",
             )
         if source.kind == "codecommit":
-            assert source.repository is not None  # SourceConfig requires it for this kind
+            if source.repository is None:  # SourceConfig requires it for this kind
+                raise ValueError("source: codecommit needs repository")
             repository = codecommit.Repository.from_repository_name(
                 self, "Repository", source.repository
             )
@@ -711,7 +714,8 @@ class TrainingPipeline(Construct):
                 role=role,
                 variables_namespace="SourceVariables",
             )
-        assert source_bucket is not None
+        if source_bucket is None:  # refused in __init__ already
+            raise ValueError("an s3 source needs source_bucket (a versioned platform bucket)")
         self.actions_policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadSourceObject",
@@ -772,7 +776,8 @@ class TrainingPipeline(Construct):
                 },
             )
         else:
-            assert source_bucket is not None
+            if source_bucket is None:  # refused in __init__ already
+                raise ValueError("an s3 source needs source_bucket (a versioned platform bucket)")
             pattern = events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],

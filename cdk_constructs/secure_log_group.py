@@ -49,5 +49,6 @@ class SecureLogGroup(Construct):
         # The L2 takes an enum of named periods; the validated day count maps 1:1 onto the
         # CloudFormation property, so set it there.
         cfn = self.log_group.node.default_child
-        assert isinstance(cfn, logs.CfnLogGroup)
+        if not isinstance(cfn, logs.CfnLogGroup):
+            raise TypeError(f"{self.node.path}: the log group's default child is not a CfnLogGroup")
         cfn.retention_in_days = retention_days

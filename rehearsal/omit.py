@@ -45,7 +45,8 @@ def omit_custom_resources(app: IConstruct) -> list[dict[str, str]]:
         }
         omitted.setdefault(stack, []).append(entry)
         parent = node.node.scope
-        assert parent is not None
+        if parent is None:  # only the app has no scope, and it is never omitted
+            raise ValueError(f"{node.node.path} has no parent to be removed from")
         if not parent.node.try_remove_child(node.node.id):
             raise RuntimeError(f"could not leave out {node.node.path}")
     for stack, entries in omitted.items():

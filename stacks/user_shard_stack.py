@@ -83,7 +83,8 @@ class UserShardStack(Stack):
                     require_mfa=access.require_mfa,
                 )
                 continue
-            assert lifecycle is not None  # no Studio: notebooks (checked above)
+            if lifecycle is None:  # no Studio: notebooks (checked above)
+                raise ValueError("UserShardStack: notebooks are not enabled in this environment")
             self.workspaces[user.name] = UserWorkspace(
                 self,
                 f"User-{user.name}",

@@ -107,6 +107,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
                                 "--no-notices", "--quiet", "--output", str(base / "broken-out")],
                                base, {"CARELESS": "broken-guard",
                                       "CFN_GUARD_CACHE": str(base / "broken-guard-cache")}),
+        # The real app, as cdk.json runs it (python3 -O), on the sample configuration.
+        "cdk-synth-sample": ([CDK, "synth", "--quiet", "--no-notices", "--output",
+                              str(base / "sample-out")], ROOT, {}),
         "make-synth-bad-config": (["make", "--no-print-directory", "-C", str(ROOT), "synth",
                                    f"CONFIG={bad}", f"OUT={previous}"], ROOT, {}),
     }
@@ -119,6 +122,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         out, err = process.communicate(timeout=600)
         results[name] = Run(process.returncode, out, err, cwd)
     results["previous"] = Run(0, "", "", previous)
+    results["sample-out"] = Run(0, "", "", base / "sample-out")
     return results
 
 
@@ -183,6 +187,39 @@ def test_the_cli_has_no_complaint_about_the_projects_cdk_json(runs) -> None:
         run = runs[name]
         complaints = [line for line in run.output.splitlines() if str(cdk_json) in line]
         assert complaints == [], complaints
+
+
+def _without_cli_additions(template: dict) -> dict:
+    """The CLI's own additions (its default context): the CDKMetadata resource (version
+    reporting) and asset metadata on resources with a code asset."""
+    template = json.loads(json.dumps(template))
+    template.get("Resources", {}).pop("CDKMetadata", None)
+    template.get("Conditions", {}).pop("CDKMetadataAvailable", None)
+    for resource in template.get("Resources", {}).values():
+        metadata = resource.get("Metadata", {})
+        for key in [k for k in metadata if k.startswith("aws:asset:")]:
+            del metadata[key]
+        if "Metadata" in resource and not metadata:
+            del resource["Metadata"]
+    return template
+
+
+def test_cdk_synth_of_the_optimized_app_writes_what_the_type_checked_build_writes(
+    runs, synth
+) -> None:
+    """cdk.json runs the app with ``python3 -O`` (no jsii type checks in Python, no asserts;
+    tests/test_lint.py). The suite's own synth runs with both: every template the CLI wrote
+    is the same, apart from what the CLI's default context adds."""
+    run = runs["cdk-synth-sample"]
+    assert run.returncode == 0, run.output
+    out = runs["sample-out"].workdir
+    written = sorted(out.glob("assembly-*/*.template.json"))
+    expected = sorted(synth.outdir.glob("assembly-*/*.template.json"))
+    assert written and [p.relative_to(out) for p in written] == [
+        p.relative_to(synth.outdir) for p in expected]
+    for cli, checked in zip(written, expected):
+        assert _without_cli_additions(json.loads(cli.read_text())) == json.loads(
+            checked.read_text()), cli.name
 
 
 def test_make_help_lists_every_target() -> None:

@@ -98,3 +98,31 @@ def test_lint_covers_the_package_the_stacks_and_the_lambda_code():
     mypy_files = _setting(r"^files = \[(.+)\]$", ROOT / "pyproject.toml")
     for required in ("cdk_constructs", "compliance", "platform_config", "stacks", "lambda"):
         assert f'"{required}"' in mypy_files
+
+
+def test_the_app_runs_optimized_and_relies_on_no_assert_statement():
+    """cdk.json runs the app with ``python3 -O``: jsii's generated bindings type-check every
+    argument of every jsii call (typeguard) only under ``__debug__``, and the jsii kernel checks
+    the same values again. The test suite builds the app without ``-O``, so those checks still
+    run on every construct call here (and tests/test_cli_gate.py shows the optimized CLI synth
+    writes the same templates). ``-O`` also drops ``assert`` statements, so no module of the
+    project the app imports may use one: it raises instead."""
+    import ast
+    import json
+
+    assert json.loads((ROOT / "cdk.json").read_text())["app"] == "python3 -O app.py"
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, app; print('\\n'.join(sorted({m.split('.')[0] "
+         "for m, v in list(sys.modules.items()) if (getattr(v, '__file__', None) or '')"
+         f".startswith({str(ROOT) + '/'!r}) and '/.venv/' not in v.__file__}})))"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=300,
+    ).stdout.split()
+    assert {"app", "cdk_constructs", "compliance", "platform_config", "stacks"} <= set(loaded)
+    asserts = []
+    for top in loaded:
+        paths = [ROOT / "app.py"] if top == "app" else sorted((ROOT / top).rglob("*.py"))
+        for path in paths:
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Assert):
+                    asserts.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert asserts == [], "use an if ... raise: python -O drops assert statements"
