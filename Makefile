@@ -46,7 +46,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@# cdk.json runs the app with `python3 -O` (jsii's per-call Python type checks off; they run
 	@# in the tests). Optimized bytecode is compiled once here: with PYTHONDONTWRITEBYTECODE,
 	@# every synth would otherwise compile aws-cdk-lib from source (about 6 s).
-	$(PY) -O -m compileall -q -j 0 $(VENV)/lib > /dev/null
+	$(PY) -O -m compileall -q -j 0 $(VENV)/lib
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
