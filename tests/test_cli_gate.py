@@ -4,7 +4,9 @@ The pinned CLI runs the app with ``@aws-cdk/core:failSynthOnValidationErrors=fal
 reports only the findings of the stacks it selected; these tests show that the app itself
 fails anyway: ``cdk synth`` with no stack selected, ``cdk deploy`` of one stage, ``make synth``
 (the real Makefile), on a deliberately careless app (tests/cli/careless_app.py: a bucket
-without SecureBucket; a queue with a cfn-guard-only finding) and on a bad configuration.
+without SecureBucket; a queue with a cfn-guard-only finding) and on a bad configuration. The
+real app's `cdk synth` of the sample (run as cdk.json says, optimized) must write the templates
+the suite's type-checked in-process synth writes.
 `make deploy-local` runs the same `cdk synth` of app.py as its synth step and re-checks the
 report (tests/test_deploy_rehearsal.py).
 
