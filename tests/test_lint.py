@@ -126,3 +126,17 @@ def test_the_app_runs_optimized_and_relies_on_no_assert_statement():
                 if isinstance(node, ast.Assert):
                     asserts.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert asserts == [], "use an if ... raise: python -O drops assert statements"
+
+
+def test_the_optimized_app_says_when_the_venv_lacks_optimized_bytecode(tmp_path):
+    """Without the ``.opt-1.pyc`` files `make install` compiles, every optimized synth compiles
+    aws-cdk-lib from source: the app says so. This venv has them (make install); a module with
+    no bytecode stands in for a venv without. tests/test_cli_gate.py checks the CLI's optimized
+    synth of the sample says nothing."""
+    from app import missing_bytecode_hint
+
+    bare = tmp_path / "module.py"
+    bare.write_text("")
+    assert "make install" in (missing_bytecode_hint(str(bare), optimized=True) or "")
+    assert missing_bytecode_hint(optimized=True) is None
+    assert missing_bytecode_hint(str(bare), optimized=False) is None
