@@ -8,11 +8,13 @@ config/platform.yaml.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
+import aws_cdk
 from aws_cdk import App, Tags
 
 from compliance._cfn_validate import (
@@ -101,10 +103,6 @@ def missing_bytecode_hint(
     ``module_file`` and ``optimized`` default to aws-cdk-lib and this interpreter (tests)."""
     if not (sys.flags.optimize > 0 if optimized is None else optimized):
         return None
-    import importlib.util
-
-    import aws_cdk
-
     cached = importlib.util.cache_from_source(module_file or aws_cdk.__file__, optimization=1)
     if Path(cached).exists():
         return None

@@ -196,7 +196,6 @@ def _without_cli_additions(template: dict) -> dict:
     reporting) and asset metadata on resources with a code asset."""
     template = json.loads(json.dumps(template))
     template.get("Resources", {}).pop("CDKMetadata", None)
-    template.get("Conditions", {}).pop("CDKMetadataAvailable", None)
     for resource in template.get("Resources", {}).values():
         metadata = resource.get("Metadata", {})
         for key in [k for k in metadata if k.startswith("aws:asset:")]:
