@@ -72,7 +72,12 @@ def test_no_protected_attribute_forwards_every_column(drop_dir):
 def test_shap_over_the_pipeline_gives_the_protected_attributes_zero_attribution(preprocessed, model_dir, tmp_path):
     """What the feature-attribution monitor measures on the pipeline model: Kernel SHAP over
     full request rows (as Clarify computes it). The protected attributes never reach the
-    booster, so their attribution is zero; the model features carry all of it."""
+    booster: changing them changes no score, bit for bit, so every marginal contribution of
+    theirs, and so their exact Shapley value, is zero. Kernel SHAP estimates it from 200
+    sampled coalitions by a weighted regression: it usually selects them out (exactly 0), but
+    for one sampling in twelve it left one of them a few percent of the row's largest
+    attribution (sampling noise, not leakage; the sampling is seeded here so the test is
+    reproducible). The model features carry the attribution."""
     shap = pytest.importorskip("shap", reason="shap is in the XGBoost image's test venv only")
     import numpy as np
     import pandas as pd
@@ -93,8 +98,22 @@ def test_shap_over_the_pipeline_gives_the_protected_attributes_zero_attribution(
 
     baseline = pd.read_csv(preprocessed["dir"] / "baseline" / "baseline.csv").dropna()
     assert list(baseline.columns) == layout["request_columns"]
-    explainer = shap.KernelExplainer(pipeline, baseline.head(20).to_numpy(dtype=float))
-    values = np.asarray(explainer.shap_values(baseline.iloc[100:103].to_numpy(dtype=float), nsamples=200, silent=True))
+    rows = baseline.iloc[100:103].to_numpy(dtype=float)
+    # Exact: any other protected values (the background's, reversed) give the same scores.
+    changed = rows.copy()
+    background = baseline.head(20).to_numpy(dtype=float)
+    changed[:, layout["drop_positions"]] = background[::-1][:3][:, layout["drop_positions"]]
+    assert not np.array_equal(changed, rows)
+    assert np.array_equal(pipeline(changed), pipeline(rows))
+    # Kernel SHAP, as Clarify computes it.
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        explainer = shap.KernelExplainer(pipeline, background)
+        values = np.asarray(explainer.shap_values(rows, nsamples=200, silent=True))
+    finally:
+        np.random.set_state(state)
     protected = np.abs(values[:, layout["drop_positions"]])
-    assert protected.max() < 1e-9
-    assert np.abs(values).sum() > 1e-3  # the model features do carry attribution
+    features = np.abs(np.delete(values, layout["drop_positions"], axis=1))
+    assert (features.max(axis=1) > 0.05).all()  # the model features do carry attribution
+    assert (protected.max(axis=1) <= 0.05 * features.max(axis=1)).all()
