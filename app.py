@@ -23,7 +23,8 @@ from compliance._cfn_validate import (
     start_engine,
     synth_inputs_digest,
 )
-from compliance._checks import add_compliance_checks, plugin_names
+from compliance._checks import add_compliance_checks, check_stages_ahead, plugin_names
+from compliance._priority import run_checks_at_low_priority
 from compliance.acknowledgements import apply_acknowledgements, stage_acknowledgements
 from compliance.gate import ComplianceGateFailed, synth_or_fail
 from platform_config import ConfigError, PlatformConfig, load_config
@@ -49,9 +50,23 @@ def build_app(
     cfn_guard: bool = True,
     omit_custom_resources: bool = False,
     environments: tuple[str, ...] = ENVIRONMENT_NAMES,
+    check_ahead: bool = False,
 ) -> App:
     """``environments`` builds a subset of the stages (tests and benchmarks only; `cdk
-    synth` always builds all three)."""
+    synth` always builds all three).
+
+    ``check_ahead`` (the app's ``main``, so every CLI command): the people's stacks (the user
+    shards, hundreds of constructs with 500 data scientists) are built last. Every environment
+    without them is synthesized as soon as its constructs are final, and cfn-guard and CDK's
+    validator check its templates in the background while the people are built
+    (compliance/_checks.py ``check_stages_ahead``). The templates, the checks and the gate are
+    the same either way: tests/test_cli_gate.py compares the CLI's synth with the suite's,
+    which builds without it."""
+    if check_ahead and (omit_custom_resources or not compliance):
+        raise ValueError(
+            "build_app: check_ahead needs the compliance checks and the unchanged app "
+            "(omit_custom_resources rewrites the stages after they are built)"
+        )
     context = dict(cdk_json_context())
     # As the CDK CLI does: construct paths in template metadata (reviewers and cfn-lint use them).
     context.setdefault("aws:cdk:enable-path-metadata", True)
@@ -68,12 +83,13 @@ def build_app(
     # With the checks on, CDK's own CloudFormation validator runs as a plugin cached by
     # template content (compliance/_cfn_validate.py) instead of the uncached built-in one.
     app = App(outdir=outdir, context=context, builtin_cloud_formation_validation=not compliance)
-    stages = {
-        name: PlatformStage(app, name, config=config)
-        for name in ENVIRONMENT_NAMES
-        if name in environments
-    }
-    for name, stage in stages.items():
+    if compliance:
+        # Registered first: a stage synthesized ahead (check_ahead) names the plugins in its
+        # templates' CDKMetadata as the app's synth does.
+        add_compliance_checks(app, cfn_guard=cfn_guard)
+
+    def finish(name: str, stage: PlatformStage) -> None:
+        """Tags and acknowledgements, once the stage's constructs are all there."""
         Tags.of(stage).add("ml-platform:project", config.project.name)
         Tags.of(stage).add("ml-platform:environment", name)
         if acknowledgements:
@@ -85,12 +101,30 @@ def build_app(
                 ),
                 plugins=plugin_names(cfn_guard=cfn_guard) if compliance else None,
             )
+
+    stages: dict[str, PlatformStage] = {}
+    checked_ahead: set[str] = set()
+    for name in ENVIRONMENT_NAMES:
+        if name not in environments:
+            continue
+        stage = stages[name] = PlatformStage(
+            app, name, config=config, defer_user_shards=check_ahead
+        )
+        if check_ahead and not stage.user_shards_pending:
+            # Final already: synthesized and checked while the rest is built.
+            finish(name, stage)
+            check_stages_ahead([stage], cfn_guard=cfn_guard)
+            checked_ahead.add(name)
+    for name, stage in stages.items():
+        if name in checked_ahead:
+            continue
+        if stage.user_shards_pending:
+            stage.add_user_shards()
+        finish(name, stage)
     if omit_custom_resources:
         # Deploy rehearsal only (make deploy-local): see rehearsal/omit.py. The compliance
-        # checks below still run, on exactly the templates that get deployed.
+        # checks still run, on exactly the templates that get deployed.
         rehearsal_omit.omit_custom_resources(app)
-    if compliance:
-        add_compliance_checks(app, cfn_guard=cfn_guard)
     return app
 
 
@@ -130,12 +164,14 @@ def main() -> int:
         return 2
     # CDK's validator engine starts now, in its own process, while the constructs are built:
     # a changed template then does not wait ~3 s for it (compliance/_cfn_validate.py).
+    # The checks' processes take only the CPU the build leaves (compliance/_priority.py).
+    run_checks_at_low_priority()
     inputs = synth_inputs_digest(path)
     if inputs != last_synth_inputs():
         start_engine()  # something changed: some template will need the validator
     outdir = os.environ.get("CDK_OUTDIR") or probe.outdir
     omit = rehearsal_omit.enabled(probe.node.try_get_context(rehearsal_omit.CONTEXT_KEY))
-    app = build_app(config, outdir=outdir, omit_custom_resources=omit)
+    app = build_app(config, outdir=outdir, omit_custom_resources=omit, check_ahead=not omit)
     try:
         # The gate: fails on every unacknowledged finding of every pack, whatever context the
         # CLI passed and whichever stacks it selected (compliance/gate.py).

@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from importlib import metadata
@@ -43,6 +44,8 @@ from aws_cdk import (
     PolicyViolatingResource,
     PolicyViolation,
 )
+
+from compliance import _priority
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_NAME = "CloudFormation Validate"  # CloudFormationValidatePlugin.PLUGIN_NAME
@@ -130,7 +133,7 @@ def start_engine() -> None:
     if lib is None or node is None:
         return
     _engine = subprocess.Popen(
-        [node, str(WORKER), str(lib)],
+        _priority.command([node, str(WORKER), str(lib)]),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -223,6 +226,57 @@ def _run_validator(stacks: list[dict], app_construct=None) -> dict:
         return report
     plugin = CloudFormationValidatePlugin()
     return _as_dict(plugin.validate(_Context(app_construct, stacks)))
+
+
+class _NoWorker(RuntimeError):
+    """The early-started engine is not there (or failed): nothing is stored."""
+
+
+def _worker_only(stacks: list[dict], _app_construct=None) -> dict:
+    report = _run_in_worker(stacks)
+    if report is None:
+        raise _NoWorker("CDK's validator engine is not running")
+    return report
+
+
+_ahead: threading.Thread | None = None
+
+
+def check_ahead(stacks: list[dict]) -> bool:
+    """Validate ``stacks`` (final templates: their stage is synthesized) in the early-started
+    engine, in a background thread, while the app builds the rest (app.py, ``check_ahead``).
+    The results go to the cache, where the plugin finds them. Returns at once; a second call
+    queues behind the first.
+
+    Only the worker is used here: the in-process validator would need this process's jsii,
+    which the build is using. Without a worker nothing happens (False), and nothing is ever
+    stored that the worker did not report (a failed run stores nothing; the plugin validates
+    those templates itself). The plugin waits for this thread before it uses the engine
+    (:func:`wait_ahead`), so the two never share it."""
+    global _ahead
+    if _engine is None or not stacks:
+        return False
+    before = _ahead
+
+    def work() -> None:
+        if before is not None:
+            before.join()
+        try:
+            diagnostics(None, stacks, run=_worker_only)
+        except Exception:  # noqa: BLE001 - the plugin checks these templates again
+            pass
+
+    _ahead = threading.Thread(target=work, name="cfn-validate-ahead", daemon=True)
+    _ahead.start()
+    return True
+
+
+def wait_ahead() -> None:
+    """Wait for :func:`check_ahead`'s threads (the last waits for the ones before it)."""
+    global _ahead
+    if _ahead is not None:
+        _ahead.join()
+        _ahead = None
 
 
 def _key(stack: dict, template: bytes) -> str:
@@ -391,6 +445,7 @@ class CachedCloudFormationValidate:
             for s in context.stack_templates
         ]
         try:
+            wait_ahead()  # templates checked ahead are in the cache now
             report = merge(stacks, diagnostics(context.app_construct, stacks))
         finally:
             stop_engine()  # started early (start_engine); not needed any more

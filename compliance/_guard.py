@@ -35,6 +35,8 @@ from aws_cdk import (
     PolicyViolationBeta1,
 )
 
+from compliance import _priority
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_NAME = "cdk-validator-cfnguard"
 WORKER = Path(__file__).with_name("guard_worker.js")
@@ -105,7 +107,10 @@ def check_template(path: str, package: Path) -> dict:
 
 def _run_worker(path: str, package: Path) -> dict:
     done = subprocess.run(
-        ["node", str(WORKER), str(package), path], capture_output=True, text=True, check=False
+        _priority.command(["node", str(WORKER), str(package), path]),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"cfn-guard failed on {path}:\n{done.stderr.strip()}")

@@ -19,7 +19,14 @@ from stacks.user_shard_stack import UserShardStack
 class PlatformStage(Stage):
     """All stacks of one environment. Stack ids are fixed strings, never list positions."""
 
-    def __init__(self, scope: Construct, environment: str, *, config: PlatformConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        environment: str,
+        *,
+        config: PlatformConfig,
+        defer_user_shards: bool = False,
+    ) -> None:
         env_config = config.environment(environment)
         super().__init__(
             scope,
@@ -94,27 +101,6 @@ class PlatformStage(Stage):
             access=config.access,
             foundation=self.foundation,
         )
-        # Per-user stacks only where notebooks run; a shard with no user is not synthesized.
-        self.user_shards: dict[int, UserShardStack] = {}
-        if env_config.notebooks_enabled:
-            self._pin_foundation_exports()
-            shards: dict[int, list[UserConfig]] = {}
-            for user in config.users_with(JobFunction.DATA_SCIENTIST):
-                shards.setdefault(shard_of(user.name, config.access.user_shards), []).append(user)
-            for shard, users in sorted(shards.items()):
-                self.user_shards[shard] = UserShardStack(
-                    self,
-                    names.shard_stack_id(shard),
-                    stack_name=names.stack(f"access-shard{shard:02d}"),
-                    description=f"Secure ML platform ({environment}): notebooks of data "
-                    f"scientists, shard {shard:02d} of {config.access.user_shards}",
-                    names=names,
-                    users=users,
-                    access=config.access,
-                    foundation=self.foundation,
-                    access_stack=self.access,
-                )
-
         self.serving: ServingStack | None = None
         if environment in config.serving.environments:
             self.serving = ServingStack(
@@ -128,6 +114,60 @@ class PlatformStage(Stage):
                 environment=env_config,
                 foundation=self.foundation,
             )
+
+        # Per-user stacks only where notebooks run; a shard with no user is not synthesized.
+        # They come last, so that a caller may add them later (``defer_user_shards``).
+        self.user_shards: dict[int, UserShardStack] = {}
+        self._config = config
+        self._user_shards_added = False
+        if not defer_user_shards:
+            self.add_user_shards()
+
+    @property
+    def user_shards_pending(self) -> bool:
+        """True while the per-user stacks of an environment with notebooks are still to be
+        added (``defer_user_shards``)."""
+        notebooks = self._config.environment(self.environment_name).notebooks_enabled
+        return notebooks and not self._user_shards_added
+
+    def _shard_members(self) -> dict[int, list[UserConfig]]:
+        config = self._config
+        if not config.environment(self.environment_name).notebooks_enabled:
+            return {}
+        shards: dict[int, list[UserConfig]] = {}
+        for user in config.users_with(JobFunction.DATA_SCIENTIST):
+            shards.setdefault(shard_of(user.name, config.access.user_shards), []).append(user)
+        return shards
+
+    def add_user_shards(self) -> dict[int, UserShardStack]:
+        """The per-user stacks (once). The app builds every other stack of every environment
+        first, so that environments without people are synthesized and checked while it
+        builds the people (app.py, ``check_ahead``)."""
+        if self._user_shards_added:
+            raise ValueError(
+                f"PlatformStage {self.environment_name}: the user shards are already added"
+            )
+        self._user_shards_added = True
+        config = self._config
+        environment = self.environment_name
+        names = self.names
+        members = self._shard_members()
+        if config.environment(environment).notebooks_enabled:
+            self._pin_foundation_exports()
+        for shard, users in sorted(members.items()):
+            self.user_shards[shard] = UserShardStack(
+                self,
+                names.shard_stack_id(shard),
+                stack_name=names.stack(f"access-shard{shard:02d}"),
+                description=f"Secure ML platform ({environment}): notebooks of data "
+                f"scientists, shard {shard:02d} of {config.access.user_shards}",
+                names=names,
+                users=users,
+                access=config.access,
+                foundation=self.foundation,
+                access_stack=self.access,
+            )
+        return self.user_shards
 
     def _pin_foundation_exports(self) -> None:
         """Export what per-user stacks import whether or not a user uses it today, so that

@@ -16,6 +16,8 @@ about the longest run, not the sum.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import subprocess
@@ -233,3 +235,26 @@ def test_make_help_lists_every_target() -> None:
                            capture_output=True, text=True, check=True).stdout
     listed = {m.group(1) for m in re.finditer(r"^make ([a-z-]+)", shown, re.MULTILINE)}
     assert targets - {"help"} <= listed, targets - listed
+
+
+def _analytics(template: dict) -> str:
+    """The CLI's version-reporting string (CDKMetadata), decoded: what the stack was built
+    with, the validation plugins that ran on it included."""
+    encoded = template["Resources"]["CDKMetadata"]["Properties"]["Analytics"]
+    assert encoded.startswith("v2:deflate64:"), encoded[:20]
+    return gzip.decompress(base64.b64decode(encoded.removeprefix("v2:deflate64:"))).decode()
+
+
+def test_every_template_names_the_checks_that_ran_on_it(runs) -> None:
+    """The CLI's app synthesizes the environments without people ahead of the rest
+    (app.py, check_ahead): their templates must still name every validation plugin in their
+    CDKMetadata, as the others do (they did not, when the plugins were registered after the
+    early synth)."""
+    out = runs["sample-out"].workdir
+    templates = sorted(out.glob("assembly-*/*.template.json"))
+    assert any(p.parent.name == "assembly-preprod" for p in templates)
+    for path in templates:
+        analytics = _analytics(json.loads(path.read_text()))
+        for plugin in ("CloudFormationValidate", "AwsSolutions", "NIST.800.53.R5",
+                       "HIPAA.Security", "PCI.DSS.321", "cdk-validator-cfnguard"):
+            assert plugin in analytics, (path.name, plugin, analytics)
