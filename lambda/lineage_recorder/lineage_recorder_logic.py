@@ -788,12 +788,7 @@ class _Writer:
         properties: dict[str, str],
         metadata: dict[str, str] | None = None,
     ) -> str:
-        candidates = [
-            summary
-            for summary in _paginate(self.sm.list_artifacts, "ArtifactSummaries", SourceUri=uri)
-            if summary.get("Source", {}).get("SourceUri") == uri
-            and _versions_match(summary.get("Source", {}).get("SourceTypes"), source_types)
-        ]
+        candidates = self._same_version(uri, source_types)
         if candidates:
             candidates.sort(key=_oldest_first)
             self.result.entities_reused += 1
@@ -806,14 +801,18 @@ class _Writer:
         make artifact names unique). All of them then list again and agree on one canonical
         artifact (oldest, then lowest ARN); an invocation whose own artifact lost deletes it
         before any edge uses it, so the graph keeps one artifact per (URI, version)."""
-        candidates = [
-            summary
-            for summary in _paginate(self.sm.list_artifacts, "ArtifactSummaries", SourceUri=uri)
-            if summary.get("Source", {}).get("SourceUri") == uri
-            and _versions_match(summary.get("Source", {}).get("SourceTypes"), source_types)
-        ]
+        candidates = self._same_version(uri, source_types)
         if not any(c["ArtifactArn"] == created for c in candidates):
-            return created  # not listed yet (eventual consistency): keep ours
+            # Not listed: not there yet (eventual consistency), or the listing missed it (a
+            # deletion between two pages). Ours still counts with its own creation time: an
+            # older one listed wins over it, as in every other invocation's view.
+            try:
+                own = self.sm.describe_artifact(ArtifactArn=created)
+            except ClientError as error:
+                if not _not_found(error):
+                    raise
+                return created  # not visible at all yet: keep ours
+            candidates.append({"ArtifactArn": created, "CreationTime": own.get("CreationTime")})
         candidates.sort(key=_oldest_first)
         canonical = candidates[0]["ArtifactArn"]
         if canonical != created:
@@ -826,6 +825,29 @@ class _Writer:
             self.result.entities_reused += 1
             self.result.duplicates_removed += 1
         return canonical
+
+    def _same_version(self, uri: str, source_types: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """The artifacts of ``uri`` at this version, listed oldest first. The order matters
+        while other invocations delete the duplicates they created: a page token may be a
+        position, and a deletion before it shifts what the next page holds, so a listing can
+        miss an artifact. Every deleted artifact is newer than one that stays (its creator
+        saw that one), so the oldest is always on the first page ahead of any deletion: every
+        invocation that lists it agrees on it. Listed newest first, the oldest could be the
+        one missed, and two invocations then kept their own (tests/lambdas
+        test_concurrent_identical_invocations_leave_one_graph failed about 1 run in 20 when
+        threads switched often)."""
+        return [
+            summary
+            for summary in _paginate(
+                self.sm.list_artifacts,
+                "ArtifactSummaries",
+                SourceUri=uri,
+                SortBy="CreationTime",
+                SortOrder="Ascending",
+            )
+            if summary.get("Source", {}).get("SourceUri") == uri
+            and _versions_match(summary.get("Source", {}).get("SourceTypes"), source_types)
+        ]
 
     def _create_artifact(
         self,

@@ -127,7 +127,7 @@ class FakeLineageBackend:
     OPERATIONS = {
         # operation: request members the fake implements (anything else fails the test)
         "CreateArtifact": {"ArtifactName", "Source", "ArtifactType", "Properties", "MetadataProperties"},
-        "ListArtifacts": {"SourceUri", "ArtifactType", "NextToken", "MaxResults"},
+        "ListArtifacts": {"SourceUri", "ArtifactType", "SortBy", "SortOrder", "NextToken", "MaxResults"},
         "DescribeArtifact": {"ArtifactArn"},
         "CreateContext": {"ContextName", "Source", "ContextType", "Description", "Properties"},
         "DescribeContext": {"ContextName"},
@@ -262,7 +262,10 @@ class FakeLineageBackend:
             if r["Source"]["SourceUri"] == request.get("SourceUri", r["Source"]["SourceUri"])
             and r["ArtifactType"] == request.get("ArtifactType", r["ArtifactType"])
         ]
-        summaries.sort(key=lambda s: s["CreationTime"], reverse=True)  # default: newest first
+        # SortBy CreationTime is the only key the API has; default: newest first. A page token
+        # is a position, so a deletion between two pages shifts what the next one holds.
+        ascending = request.get("SortOrder") == "Ascending"
+        summaries.sort(key=lambda s: s["CreationTime"], reverse=not ascending)
         return self._page(summaries, request, "ArtifactSummaries")
 
     def _describe_artifact(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -148,6 +148,36 @@ def test_concurrent_identical_invocations_leave_one_graph(aws, logic, invocation
 
 
 @IDEMPOTENCY
+def test_a_listing_that_misses_artifacts_still_agrees_on_the_oldest(aws, logic) -> None:
+    """Found by the probe above (1 run in 20 with threads switching often): another invocation
+    deletes its losing duplicate between two pages of this invocation's listing, and a page
+    token that is a position then skips an artifact. Listed newest first, the skipped one was
+    the oldest, and this invocation kept a duplicate that another one had lost to; and an
+    invocation that did not see its own artifact kept it without comparing. Here, made
+    deterministic: four copies of one dataset version, ours the newest; the second-oldest is
+    deleted while our listing is between its pages."""
+    uri = "s3://bank-ml-processed-123456789012/credit-risk/run9/train/train.csv"
+    versions = [{"SourceIdType": "S3Version", "Value": "v9"}]
+    arns = [aws.client.create_artifact(Source={"SourceUri": uri, "SourceTypes": versions},
+                                       ArtifactType="DataSet")["ArtifactArn"] for _ in range(4)]
+    oldest, second, _third, ours = arns
+    backend = aws.backend
+    real_list = backend._list_artifacts
+    deleted = []
+
+    def list_between_deletions(request):
+        if request.get("NextToken") and not deleted:  # the next page: someone deleted theirs
+            deleted.append(backend.artifacts.pop(second)["ArtifactArn"])
+        return real_list(request)
+
+    backend._list_artifacts = list_between_deletions
+    writer = logic._Writer(aws.client, logic.RecordResult())
+    assert writer._converge(ours, uri, versions) == oldest
+    assert deleted == [second]  # the listing really was interrupted
+    assert ours not in backend.artifacts and oldest in backend.artifacts
+
+
+@IDEMPOTENCY
 def test_artifact_created_by_another_invocation_in_between_is_converged(aws, logic, monkeypatch) -> None:
     """The interleaving threads may or may not hit: here it is forced. Between this
     invocation's lookup and its create, another one creates the same dataset artifact."""
