@@ -12,21 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, CfnResource, Environment, Stack
+from aws_cdk import App, CfnResource, Stack
 
 import app as app_module
 from compliance import _cfn_validate as cv
 from compliance import _checks, _guard, _priority
 from compliance.gate import synth_or_fail
-
-ENV = Environment(account="111111111111", region="eu-west-2")
-
-
-@pytest.fixture()
-def cache(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setattr(cv, "CACHE_DIR", folder)
-    return folder
+from test_cfn_validate import ENV, cache  # noqa: F401 - the validator's cache, per test
 
 
 @pytest.fixture(autouse=True)
