@@ -117,6 +117,35 @@ def test_checks_ahead_queue_and_the_plugin_waits_for_them(tmp_path, cache, monke
     assert len(_cached(first + second)) == 2
 
 
+def test_the_plugin_waits_for_the_checks_ahead_before_it_uses_the_engine(
+    tmp_path, cache, monkeypatch
+):
+    """One engine, one request at a time: the validator plugin joins the background thread
+    before it validates anything itself."""
+    stacks = _careless_stacks(tmp_path / "out")
+    log: list[str] = []
+
+    def worker(todo):
+        time.sleep(0.3)
+        log.append("ahead done")
+        return {"violations": []}
+
+    monkeypatch.setattr(cv, "_engine", object())
+    monkeypatch.setattr(cv, "_run_in_worker", worker)
+    monkeypatch.setattr(cv, "stop_engine", lambda: None)
+    assert cv.check_ahead(stacks)
+    real = cv.diagnostics
+
+    def spy(app_construct, todo, **options):
+        log.append("plugin")
+        return real(app_construct, todo, **options)
+
+    monkeypatch.setattr(cv, "diagnostics", spy)
+    report = cv.CachedCloudFormationValidate().validate(cv._Context(None, stacks))
+    assert log == ["ahead done", "plugin"]
+    assert report.success and not report.violations  # what the worker reported, from the cache
+
+
 def test_low_priority_is_set_before_the_check_starts():
     """`nice` starts the program at the lowest priority, so every thread it creates (node's
     compiler and collector threads too) inherits it; off unless the app turns it on."""
